@@ -1,0 +1,124 @@
+/* The write-ahead log: the single source of truth of a qaxdb data directory.
+ *
+ * Every appended record gets the next 64-bit log sequence number (LSN); LSNs start at 1 and
+ * have no gaps. An append is acknowledged at the durability the caller asks for:
+ *   QX_DURABILITY_NONE  - the entry is in the OS page cache (survives a process crash,
+ *                         not a power loss); the call returns after a memory copy.
+ *   QX_DURABILITY_GROUP - the call returns only after an fdatasync that covers the entry.
+ *                         One background flusher thread syncs for every waiting writer at
+ *                         once (group commit), so concurrent and queued writes share a sync.
+ * The asynchronous form is an append with NONE followed later by qx_wal_wait_durable, or the
+ * on_durable callback, which the flusher calls after each sync with the new durable LSN.
+ *
+ * Thread safety: any number of threads may append, wait and replay on one handle; appends
+ * are serialised internally (the hot path is designed for one writer). qx_wal_close must not
+ * race with other calls on the same handle.
+ *
+ * The on-disk format and the recovery rules are in docs/formats/wal.md. */
+#ifndef QAXDB_WAL_H
+#define QAXDB_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct qx_wal qx_wal;
+
+typedef enum qx_durability {
+  QX_DURABILITY_NONE = 0,
+  QX_DURABILITY_GROUP = 1,
+} qx_durability;
+
+#define QX_WAL_MAX_RECORD (1u << 20) /* largest payload of one entry */
+
+typedef struct qx_wal_options {
+  uint64_t segment_size; /* bytes per segment file; default 64 MiB, minimum 64 KiB */
+  /* On a checksum failure before the tail: 0 (default) fails the open with QX_ERR_CORRUPT
+   * naming file and offset; 1 keeps every entry before the damage and discards the rest. */
+  int salvage;
+  /* Called on the flusher thread after each sync with the highest durable LSN. Must be quick
+   * and must not call back into this WAL's append. */
+  void (*on_durable)(uint64_t durable_lsn, void *ctx);
+  void *on_durable_ctx;
+} qx_wal_options;
+
+/* What open found and did while recovering. */
+typedef struct qx_wal_recovery {
+  uint64_t first_lsn;       /* oldest LSN still in the log, 0 if empty */
+  uint64_t last_lsn;        /* newest valid LSN, 0 if empty */
+  uint64_t truncated_bytes; /* bytes of torn tail (or salvaged damage) discarded */
+  char truncated_file[4096]; /* file where truncation happened, "" if none */
+  uint64_t truncated_offset;
+  int salvaged;             /* 1 if salvage discarded damaged entries before the tail */
+} qx_wal_recovery;
+
+/* One record to append. data points at size bytes; ts_ns 0 means "now". */
+typedef struct qx_wal_record {
+  uint16_t table_id;
+  uint16_t schema_version;
+  uint32_t size;
+  int64_t ts_ns;
+  const void *data;
+} qx_wal_record;
+
+/* One entry read back. data is 8-byte aligned and valid only during the callback. */
+typedef struct qx_wal_entry {
+  uint64_t lsn;
+  int64_t ts_ns;
+  uint16_t table_id;
+  uint16_t schema_version;
+  uint32_t size;
+  const void *data;
+} qx_wal_entry;
+
+/* Return 0 to continue, anything else to stop the replay (which then returns that value). */
+typedef int (*qx_wal_visit_fn)(const qx_wal_entry *entry, void *ctx);
+
+void qx_wal_options_init(qx_wal_options *options);
+
+/* Opens (creating if needed) the log in directory dir, locks it against other processes,
+ * recovers (torn tail truncated and reported in recovery, which may be NULL) and starts
+ * the flusher. options may be NULL for defaults. */
+int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
+                qx_wal_recovery *recovery);
+
+/* Syncs everything appended, stops the flusher, unlocks and frees. Returns the first error
+ * the flusher met, if any (then records after the last durable LSN may not be on disk). */
+int qx_wal_close(qx_wal *wal);
+
+/* Appends one record; *lsn_out (may be NULL) receives its LSN. */
+int qx_wal_append(qx_wal *wal, const qx_wal_record *record, qx_durability durability,
+                  uint64_t *lsn_out);
+
+/* Appends count records with consecutive LSNs as one unit of durability; *last_lsn_out
+ * receives the LSN of the last one. */
+int qx_wal_append_batch(qx_wal *wal, const qx_wal_record *records, size_t count,
+                        qx_durability durability, uint64_t *last_lsn_out);
+
+/* Blocks until every entry up to lsn is durable, or timeout_ns passes (negative: no limit). */
+int qx_wal_wait_durable(qx_wal *wal, uint64_t lsn, int64_t timeout_ns);
+
+uint64_t qx_wal_last_lsn(const qx_wal *wal);    /* newest appended LSN */
+uint64_t qx_wal_durable_lsn(const qx_wal *wal); /* newest LSN known synced */
+
+/* Calls visit for every entry with from_lsn <= LSN <= the last LSN appended before the call. */
+int qx_wal_replay(qx_wal *wal, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx);
+
+/* Declares that every entry below lsn is saved elsewhere: segments holding only such
+ * entries are deleted. The active segment is never deleted. */
+int qx_wal_checkpoint(qx_wal *wal, uint64_t lsn);
+
+/* Read-only scan of a log directory that need not be open (wal-dump, check): verifies every
+ * checksum and calls visit (may be NULL) for entries with LSN >= from_lsn. A torn tail is not
+ * an error (it is reported in recovery); damage before it returns QX_ERR_CORRUPT with the file
+ * and offset in qx_last_error(). */
+int qx_wal_scan(const char *dir, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx,
+                qx_wal_recovery *recovery);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything qaxdb needs on a Debian 12 machine: the apt packages (compilers, the
+# libraries, the benchmark peers) and DuckDB v1.4.4 from the npm registry into third_party/duckdb
+# (ignored by git). Idempotent: when everything is present it returns in well under a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(build-essential cmake ninja-build pkg-config ca-certificates
+  librocksdb-dev libleveldb-dev liblz4-dev libzstd-dev libxxhash-dev)
+DUCKDB_LIB_PKG='@duckdb/node-bindings-linux-x64@1.4.4-r.4'
+DUCKDB_HDR_PKG='duckdb@1.4.4'
+DUCKDB_DIR=third_party/duckdb
+
+missing_packages() {
+  local p
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_apt_packages() {
+  local missing
+  missing=$(missing_packages)
+  # npm may come with a nodejs build from outside Debian; only ask apt for it when absent
+  command -v npm >/dev/null || missing="$missing nodejs npm"
+  missing=$(echo $missing)
+  [ -z "$missing" ] && return 0
+  echo "bootstrap: installing apt packages:" $missing
+  as_root apt-get update -q >/dev/null
+  # shellcheck disable=SC2086
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null
+}
+
+install_duckdb() {
+  [ -f "$DUCKDB_DIR/libduckdb.so" ] && [ -f "$DUCKDB_DIR/include/duckdb.h" ] && return 0
+  echo "bootstrap: fetching DuckDB 1.4.4 from npm"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$DUCKDB_LIB_PKG" "$DUCKDB_HDR_PKG" >/dev/null 2>&1)
+  mkdir -p "$DUCKDB_DIR/include"
+  tar -xzf "$tmp"/duckdb-node-bindings-linux-x64-*.tgz -C "$tmp" package/libduckdb.so
+  cp "$tmp/package/libduckdb.so" "$DUCKDB_DIR/libduckdb.so"
+  rm -rf "$tmp/package"
+  tar -xzf "$tmp"/duckdb-1.4.4.tgz -C "$tmp" package/src/duckdb/src/include/duckdb.h
+  cp "$tmp/package/src/duckdb/src/include/duckdb.h" "$DUCKDB_DIR/include/duckdb.h"
+  rm -rf "$tmp"
+}
+
+install_apt_packages
+install_duckdb

@@ -1,0 +1,189 @@
+/* WAL segment files (see segment.h and format.h). */
+#include "wal/segment.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+#include "util/crc32c.h"
+#include "util/error.h"
+#include "util/fileio.h"
+
+void wal_segment_path(char *out, size_t cap, const char *dir, uint64_t first_lsn) {
+  snprintf(out, cap, "%s/%020llu%s", dir, (unsigned long long)first_lsn, WAL_SEGMENT_SUFFIX);
+}
+
+static int parse_segment_name(const char *name, uint64_t *first_lsn) {
+  if (strlen(name) != WAL_SEGMENT_NAME_LEN || strcmp(name + 20, WAL_SEGMENT_SUFFIX) != 0) return 0;
+  uint64_t v = 0;
+  for (int i = 0; i < 20; i++) {
+    if (name[i] < '0' || name[i] > '9') return 0;
+    v = v * 10 + (uint64_t)(name[i] - '0');
+  }
+  *first_lsn = v;
+  return 1;
+}
+
+static int compare_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int wal_list_segments(const char *dir, wal_segment_list *out) {
+  out->first_lsns = NULL;
+  out->count = 0;
+  DIR *d = opendir(dir);
+  if (!d) {
+    if (errno == ENOENT) return QX_OK;
+    return qx_fail_errno(QX_ERR_IO, errno, "open directory %s", dir);
+  }
+  size_t cap = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    uint64_t lsn;
+    if (!parse_segment_name(de->d_name, &lsn)) continue;
+    if (out->count == cap) {
+      cap = cap ? cap * 2 : 16;
+      uint64_t *grown = realloc(out->first_lsns, cap * sizeof *grown);
+      if (!grown) {
+        closedir(d);
+        wal_segment_list_free(out);
+        return qx_fail(QX_ERR_NOMEM, "listing %s", dir);
+      }
+      out->first_lsns = grown;
+    }
+    out->first_lsns[out->count++] = lsn;
+  }
+  closedir(d);
+  qsort(out->first_lsns, out->count, sizeof(uint64_t), compare_u64);
+  return QX_OK;
+}
+
+void wal_segment_list_free(wal_segment_list *list) {
+  free(list->first_lsns);
+  list->first_lsns = NULL;
+  list->count = 0;
+}
+
+static int map_segment(int fd, const char *path, uint64_t size, uint64_t first_lsn,
+                       wal_segment **out) {
+  /* MAP_POPULATE faults every page in now, on the preparing thread, not in the writer. */
+  void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (map == MAP_FAILED) {
+    int e = errno;
+    close(fd);
+    return qx_fail_errno(QX_ERR_IO, e, "mmap %s", path);
+  }
+  wal_segment *seg = calloc(1, sizeof *seg);
+  if (!seg) {
+    munmap(map, size);
+    close(fd);
+    return qx_fail(QX_ERR_NOMEM, "segment %s", path);
+  }
+  snprintf(seg->path, sizeof seg->path, "%s", path);
+  seg->fd = fd;
+  seg->map = map;
+  seg->size = size;
+  seg->first_lsn = first_lsn;
+  seg->write_offset = WAL_SEGMENT_HEADER_SIZE;
+  *out = seg;
+  return QX_OK;
+}
+
+static int zero_fill(int fd, uint64_t size, const char *path) {
+  static const uint8_t zeros[1 << 16];
+  for (uint64_t off = 0; off < size; off += sizeof zeros) {
+    uint64_t n = size - off < sizeof zeros ? size - off : sizeof zeros;
+    int rc = qx_pwrite_all(fd, zeros, n, off, path);
+    if (rc != QX_OK) return rc;
+  }
+  return QX_OK;
+}
+
+int wal_segment_create(const char *path, uint64_t size, wal_segment **out) {
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "create %s", path);
+  int rc = QX_OK;
+  int e = posix_fallocate(fd, 0, (off_t)size); /* fail now, not mid-write, if the disk is full */
+  if (e != 0) rc = qx_fail_errno(QX_ERR_IO, e, "preallocate %llu bytes for %s",
+                                 (unsigned long long)size, path);
+  if (rc == QX_OK) rc = zero_fill(fd, size, path);
+  if (rc == QX_OK && fdatasync(fd) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", path);
+  if (rc != QX_OK) {
+    close(fd);
+    unlink(path);
+    return rc;
+  }
+  return map_segment(fd, path, size, 0, out);
+}
+
+void wal_segment_start(wal_segment *seg, uint64_t first_lsn) {
+  wal_segment_header h;
+  memset(&h, 0, sizeof h);
+  memcpy(h.magic, WAL_MAGIC, 8);
+  h.format_version = WAL_FORMAT_VERSION;
+  h.header_size = WAL_SEGMENT_HEADER_SIZE;
+  h.first_lsn = first_lsn;
+  h.segment_size = seg->size;
+  h.created_ns = qx_wall_ns();
+  h.crc = qx_crc32c(0, &h, offsetof(wal_segment_header, crc));
+  memcpy(seg->map, &h, sizeof h);
+  seg->first_lsn = first_lsn;
+  seg->write_offset = WAL_SEGMENT_HEADER_SIZE;
+}
+
+int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,
+                     const char *path) {
+  wal_segment_header h;
+  if (file_size < WAL_SEGMENT_HEADER_SIZE)
+    return qx_fail(QX_ERR_FORMAT, "%s: file of %llu bytes is too short for a segment header",
+                   path, (unsigned long long)file_size);
+  memcpy(&h, header, sizeof h);
+  if (memcmp(h.magic, WAL_MAGIC, 8) != 0)
+    return qx_fail(QX_ERR_FORMAT, "%s: bad magic at offset 0 (not a qaxdb WAL segment)", path);
+  if (h.format_version != WAL_FORMAT_VERSION)
+    return qx_fail(QX_ERR_FORMAT, "%s: unsupported WAL format version %u at offset 8 (this build "
+                   "reads version %u)", path, h.format_version, WAL_FORMAT_VERSION);
+  if (h.crc != qx_crc32c(0, &h, offsetof(wal_segment_header, crc)))
+    return qx_fail(QX_ERR_CORRUPT, "%s: segment header checksum mismatch at offset 60", path);
+  if (h.header_size != WAL_SEGMENT_HEADER_SIZE || h.segment_size != file_size)
+    return qx_fail(QX_ERR_CORRUPT, "%s: header says %llu bytes, file has %llu", path,
+                   (unsigned long long)h.segment_size, (unsigned long long)file_size);
+  if (h.first_lsn != expected_first_lsn)
+    return qx_fail(QX_ERR_CORRUPT, "%s: header first LSN %llu does not match the file name", path,
+                   (unsigned long long)h.first_lsn);
+  return QX_OK;
+}
+
+int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment **out) {
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "open %s", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return qx_fail_errno(QX_ERR_IO, e, "stat %s", path);
+  }
+  wal_segment_header h;
+  int rc = (uint64_t)st.st_size >= sizeof h ? qx_pread_all(fd, &h, sizeof h, 0, path) : QX_OK;
+  if (rc == QX_OK) rc = wal_check_header(&h, (uint64_t)st.st_size, expected_first_lsn, path);
+  if (rc != QX_OK) {
+    close(fd);
+    return rc;
+  }
+  return map_segment(fd, path, (uint64_t)st.st_size, expected_first_lsn, out);
+}
+
+void wal_segment_close(wal_segment *seg) {
+  if (!seg) return;
+  munmap(seg->map, seg->size);
+  close(seg->fd);
+  free(seg);
+}

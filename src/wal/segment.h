@@ -1,0 +1,52 @@
+/* WAL segment files: naming, listing, creating (preallocated and zero-filled), header checks.
+ * A segment is written through a shared read-write mapping; see wal.c for who touches it when. */
+#ifndef QX_WAL_SEGMENT_H
+#define QX_WAL_SEGMENT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wal/format.h"
+
+typedef struct wal_segment {
+  char path[PATH_MAX];
+  int fd;
+  uint8_t *map; /* whole file, PROT_READ|PROT_WRITE, MAP_SHARED */
+  uint64_t size;
+  uint64_t first_lsn;
+  uint64_t write_offset;  /* where the next entry goes */
+  int needs_dir_sync;     /* renamed into place; the directory must be synced before the
+                             entries in this segment can be called durable */
+  struct wal_segment *next_sealed; /* list of full segments the flusher has still to sync */
+} wal_segment;
+
+/* Sorted list of the segment files in a directory. */
+typedef struct wal_segment_list {
+  uint64_t *first_lsns;
+  size_t count;
+} wal_segment_list;
+
+int wal_list_segments(const char *dir, wal_segment_list *out);
+void wal_segment_list_free(wal_segment_list *list);
+void wal_segment_path(char *out, size_t cap, const char *dir, uint64_t first_lsn);
+
+/* Creates path with size bytes, reserved with fallocate and zero-filled so that later
+ * fdatasyncs write only data blocks (no extent conversions, no size changes), synced and
+ * mapped. The header is not written yet: see wal_segment_start. */
+int wal_segment_create(const char *path, uint64_t size, wal_segment **out);
+
+/* Writes the header for first_lsn into a created segment (through the mapping). */
+void wal_segment_start(wal_segment *seg, uint64_t first_lsn);
+
+/* Opens and maps an existing segment read-write after checking its header. */
+int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment **out);
+
+/* Checks the header at the start of a segment file of file_size bytes named for
+ * expected_first_lsn: magic, version, sizes, CRC, first LSN. Fails with QX_ERR_FORMAT naming path. */
+int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,
+                     const char *path);
+
+void wal_segment_close(wal_segment *seg);
+
+#endif

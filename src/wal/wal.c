@@ -1,0 +1,447 @@
+/* The WAL writer: appends, group commit, segment rotation, recovery at open, checkpoints.
+ *
+ * Threads and what they own (the thread-safety contract):
+ *  - Appenders (any thread, usually one) hold `mu` while they reserve LSNs and copy entries
+ *    into the active segment's mapping. Copying into a MAP_SHARED mapping puts the bytes in the
+ *    page cache, which is exactly durability `none`: a process crash keeps them.
+ *  - The flusher thread is the only one that syncs and the only one that closes full segments.
+ *    Under `mu` it takes a snapshot (last LSN, the active segment, the list of full segments),
+ *    then syncs them without the lock, then publishes durable_lsn and wakes waiters. Everything
+ *    appended while it synced is covered by its next round: that is the group commit.
+ *  - The preparer thread keeps one spare segment ready (created, zero-filled, synced, mapped and
+ *    paged in) so that rotation is a rename and the writer never waits for a 64 MiB file.
+ * Invariants:
+ *  1. last_lsn only grows; every entry <= last_lsn is completely copied into its segment.
+ *  2. durable_lsn <= last_lsn; every entry <= durable_lsn has been covered by an fdatasync of its
+ *     segment and by a directory sync of the segment's name.
+ *  3. Segments are freed only by the flusher (or by close, after the flusher has stopped).
+ *  4. After a sync fails, durable_lsn never moves again and every append fails: the kernel may
+ *     have dropped the dirty pages, so retrying the sync could falsely report them durable. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "qaxdb/wal.h"
+#include "util/clock.h"
+#include "util/crc32c.h"
+#include "util/dirlock.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "wal/format.h"
+#include "wal/scan.h"
+#include "wal/segment.h"
+
+#define DEFAULT_SEGMENT_SIZE (64ull << 20)
+#define MIN_SEGMENT_SIZE (64ull << 10)
+#define SPARE_NAME "prepared.tmp"
+
+struct qx_wal {
+  char dir[PATH_MAX];
+  char spare_path[PATH_MAX];
+  qx_wal_options options;
+  int lock_fd;
+
+  pthread_mutex_t mu; /* append state, the sealed list, spare, stopping */
+  wal_segment *active;
+  wal_segment *sealed; /* full segments not yet synced and closed by the flusher */
+  wal_segment *spare;
+  uint64_t next_lsn;
+  _Atomic uint64_t last_lsn;
+  int stopping;
+
+  pthread_cond_t flusher_cv; /* with mu: work for the flusher */
+  int flusher_idle;
+  uint64_t synced_lsn; /* flusher only */
+  pthread_t flusher;
+
+  pthread_cond_t spare_cv; /* with mu: the preparer should make a spare */
+  int spare_failed;
+  pthread_t preparer;
+
+  pthread_mutex_t durable_mu;
+  pthread_cond_t durable_cv;
+  _Atomic uint64_t durable_lsn;
+  _Atomic int failure; /* first sync error, QX_OK while healthy */
+
+  pthread_rwlock_t files_lock; /* replay (shared) against checkpoint deleting segments */
+};
+
+void qx_wal_options_init(qx_wal_options *options) {
+  memset(options, 0, sizeof *options);
+  options->segment_size = DEFAULT_SEGMENT_SIZE;
+}
+
+/* ---- appending ---------------------------------------------------------------------------- */
+
+static void write_entry(uint8_t *at, const qx_wal_record *rec, uint64_t lsn, int64_t now_ns) {
+  wal_entry_header h = {0, rec->size, lsn, rec->ts_ns ? rec->ts_ns : now_ns, rec->table_id,
+                        rec->schema_version, 0};
+  uint32_t crc = qx_crc32c(0, (const uint8_t *)&h + 4, WAL_ENTRY_HEADER_SIZE - 4);
+  h.crc = qx_crc32c(crc, rec->data, rec->size);
+  memcpy(at + WAL_ENTRY_HEADER_SIZE, rec->data, rec->size); /* padding is already zero */
+  memcpy(at, &h, sizeof h);
+}
+
+/* REQUIRES: mu held. Seals the active segment and starts the next one at next_lsn. */
+static int rotate(qx_wal *w) {
+  char path[PATH_MAX];
+  wal_segment_path(path, sizeof path, w->dir, w->next_lsn);
+  wal_segment *next = w->spare;
+  w->spare = NULL;
+  if (next) {
+    if (rename(next->path, path) != 0) {
+      int e = errno;
+      wal_segment_close(next);
+      return qx_fail_errno(QX_ERR_IO, e, "rename spare segment to %s", path);
+    }
+    snprintf(next->path, sizeof next->path, "%s", path);
+  } else {
+    int rc = wal_segment_create(path, w->options.segment_size, &next); /* slow path */
+    if (rc != QX_OK) return rc;
+  }
+  next->needs_dir_sync = 1;
+  wal_segment_start(next, w->next_lsn);
+  w->active->next_sealed = w->sealed;
+  w->sealed = w->active;
+  w->active = next;
+  w->spare_failed = 0;
+  pthread_cond_signal(&w->spare_cv);
+  return QX_OK;
+}
+
+static int check_record(const qx_wal *w, const qx_wal_record *rec) {
+  if (!rec->data || rec->size == 0)
+    return qx_fail(QX_ERR_INVALID_ARG, "WAL record has no payload");
+  if (rec->size > QX_WAL_MAX_RECORD ||
+      wal_entry_span(rec->size) > w->options.segment_size - WAL_SEGMENT_HEADER_SIZE)
+    return qx_fail(QX_ERR_TOO_LARGE, "WAL record of %u bytes exceeds the limit", rec->size);
+  return QX_OK;
+}
+
+int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
+                        qx_durability durability, uint64_t *last_lsn_out) {
+  if (!w || !records || count == 0) return qx_fail(QX_ERR_INVALID_ARG, "empty WAL append");
+  for (size_t i = 0; i < count; i++) {
+    int rc = check_record(w, &records[i]);
+    if (rc != QX_OK) return rc;
+  }
+  int64_t now = qx_wall_ns();
+  pthread_mutex_lock(&w->mu);
+  if (atomic_load_explicit(&w->failure, memory_order_relaxed) != QX_OK || w->stopping) {
+    pthread_mutex_unlock(&w->mu);
+    return qx_fail(QX_ERR_CLOSED, "WAL %s takes no more appends after a failed sync or close",
+                   w->dir);
+  }
+  int rc = QX_OK;
+  size_t i = 0;
+  for (; i < count; i++) {
+    uint64_t span = wal_entry_span(records[i].size);
+    if (w->active->write_offset + span > w->active->size && (rc = rotate(w)) != QX_OK) break;
+    write_entry(w->active->map + w->active->write_offset, &records[i], w->next_lsn, now);
+    w->active->write_offset += span;
+    w->next_lsn++;
+  }
+  uint64_t last = w->next_lsn - 1;
+  atomic_store_explicit(&w->last_lsn, last, memory_order_release);
+  if (w->flusher_idle) pthread_cond_signal(&w->flusher_cv);
+  pthread_mutex_unlock(&w->mu);
+  if (rc != QX_OK) return rc; /* entries before i are in the log; the rest were not written */
+  if (last_lsn_out) *last_lsn_out = last;
+  return durability == QX_DURABILITY_GROUP ? qx_wal_wait_durable(w, last, -1) : QX_OK;
+}
+
+int qx_wal_append(qx_wal *w, const qx_wal_record *record, qx_durability durability,
+                  uint64_t *lsn_out) {
+  return qx_wal_append_batch(w, record, 1, durability, lsn_out);
+}
+
+uint64_t qx_wal_last_lsn(const qx_wal *w) {
+  return atomic_load_explicit(&w->last_lsn, memory_order_acquire);
+}
+
+uint64_t qx_wal_durable_lsn(const qx_wal *w) {
+  return atomic_load_explicit(&w->durable_lsn, memory_order_acquire);
+}
+
+/* ---- durability: the flusher -------------------------------------------------------------- */
+
+int qx_wal_wait_durable(qx_wal *w, uint64_t lsn, int64_t timeout_ns) {
+  if (qx_wal_durable_lsn(w) >= lsn) return QX_OK;
+  if (lsn > qx_wal_last_lsn(w))
+    return qx_fail(QX_ERR_INVALID_ARG, "waiting for LSN %llu, which was never appended",
+                   (unsigned long long)lsn);
+  int64_t deadline = qx_monotonic_ns() + timeout_ns;
+  int rc = QX_OK;
+  pthread_mutex_lock(&w->durable_mu);
+  while (qx_wal_durable_lsn(w) < lsn && atomic_load(&w->failure) == QX_OK) {
+    if (timeout_ns < 0) {
+      pthread_cond_wait(&w->durable_cv, &w->durable_mu);
+      continue;
+    }
+    struct timespec ts = {deadline / 1000000000, deadline % 1000000000};
+    if (pthread_cond_timedwait(&w->durable_cv, &w->durable_mu, &ts) == ETIMEDOUT &&
+        qx_wal_durable_lsn(w) < lsn) {
+      rc = qx_fail(QX_ERR_TIMEOUT, "LSN %llu not durable in time", (unsigned long long)lsn);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&w->durable_mu);
+  if (rc == QX_OK && qx_wal_durable_lsn(w) < lsn)
+    rc = qx_fail(QX_ERR_IO, "WAL %s: a sync failed; LSN %llu is not durable", w->dir,
+                 (unsigned long long)lsn);
+  return rc;
+}
+
+static void publish_durable(qx_wal *w, uint64_t lsn) {
+  atomic_store_explicit(&w->durable_lsn, lsn, memory_order_release);
+  pthread_mutex_lock(&w->durable_mu);
+  pthread_cond_broadcast(&w->durable_cv);
+  pthread_mutex_unlock(&w->durable_mu);
+  if (w->options.on_durable) w->options.on_durable(lsn, w->options.on_durable_ctx);
+}
+
+static void publish_failure(qx_wal *w, int rc) {
+  atomic_store(&w->failure, rc);
+  pthread_mutex_lock(&w->durable_mu);
+  pthread_cond_broadcast(&w->durable_cv);
+  pthread_mutex_unlock(&w->durable_mu);
+}
+
+/* Syncs (and frees) the full segments, the directory if a segment was renamed into it, then
+ * the active segment. Runs without mu: see the file comment. */
+static int sync_round(qx_wal *w, wal_segment *sealed, wal_segment *active, int dir_sync) {
+  int rc = QX_OK;
+  while (sealed) {
+    wal_segment *next = sealed->next_sealed;
+    if (rc == QX_OK && fdatasync(sealed->fd) != 0)
+      rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", sealed->path);
+    wal_segment_close(sealed);
+    sealed = next;
+  }
+  if (rc == QX_OK && dir_sync) rc = qx_fsync_dir(w->dir);
+  if (rc == QX_OK && fdatasync(active->fd) != 0)
+    rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", active->path);
+  return rc;
+}
+
+static int needs_dir_sync(wal_segment *sealed, wal_segment *active) {
+  int any = active->needs_dir_sync;
+  active->needs_dir_sync = 0;
+  for (; sealed; sealed = sealed->next_sealed) any |= sealed->needs_dir_sync;
+  return any;
+}
+
+static void *flusher_main(void *arg) {
+  qx_wal *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->stopping && !w->sealed && w->synced_lsn == w->next_lsn - 1) {
+      w->flusher_idle = 1;
+      pthread_cond_wait(&w->flusher_cv, &w->mu);
+      w->flusher_idle = 0;
+    }
+    uint64_t target = w->next_lsn - 1;
+    if (w->stopping && !w->sealed && w->synced_lsn == target) break;
+    wal_segment *sealed = w->sealed;
+    wal_segment *active = w->active;
+    int dir_sync = needs_dir_sync(sealed, active);
+    w->sealed = NULL;
+    pthread_mutex_unlock(&w->mu);
+    int rc = sync_round(w, sealed, active, dir_sync);
+    if (rc != QX_OK) {
+      publish_failure(w, rc);
+      pthread_mutex_lock(&w->mu);
+      break;
+    }
+    w->synced_lsn = target;
+    publish_durable(w, target);
+    pthread_mutex_lock(&w->mu);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* ---- the spare segment -------------------------------------------------------------------- */
+
+static void *preparer_main(void *arg) {
+  qx_wal *w = arg;
+  pthread_mutex_lock(&w->mu);
+  while (!w->stopping) {
+    if (w->spare || w->spare_failed) {
+      pthread_cond_wait(&w->spare_cv, &w->mu);
+      continue;
+    }
+    pthread_mutex_unlock(&w->mu);
+    wal_segment *seg = NULL;
+    int rc = wal_segment_create(w->spare_path, w->options.segment_size, &seg);
+    pthread_mutex_lock(&w->mu);
+    if (rc == QX_OK) w->spare = seg;
+    else w->spare_failed = 1; /* rotation then creates in place and reports the error */
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* ---- open, recovery, close ---------------------------------------------------------------- */
+
+static int drop_segments_after(const char *dir, uint64_t keep_up_to) {
+  wal_segment_list list;
+  int rc = wal_list_segments(dir, &list);
+  for (size_t i = 0; rc == QX_OK && i < list.count; i++) {
+    if (list.first_lsns[i] <= keep_up_to) continue;
+    char path[PATH_MAX];
+    wal_segment_path(path, sizeof path, dir, list.first_lsns[i]);
+    if (unlink(path) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "remove %s", path);
+  }
+  wal_segment_list_free(&list);
+  return rc;
+}
+
+/* Applies what the scan decided: drop discarded segments, clear a torn tail, pick the active
+ * segment, and make all of it durable before the log is declared open. */
+static int recover(qx_wal *w, const wal_scan_result *r) {
+  int rc = r->drop_later_segments ? drop_segments_after(w->dir, r->tail_first_lsn) : QX_OK;
+  char path[PATH_MAX];
+  if (rc == QX_OK && r->tail_first_lsn) {
+    wal_segment_path(path, sizeof path, w->dir, r->tail_first_lsn);
+    rc = wal_segment_open(path, r->tail_first_lsn, &w->active);
+    if (rc == QX_OK) {
+      w->active->write_offset = r->tail_offset;
+      if (r->tail_dirty_end > r->tail_offset)
+        memset(w->active->map + r->tail_offset, 0, r->tail_dirty_end - r->tail_offset);
+    }
+  } else if (rc == QX_OK) {
+    wal_segment_path(path, sizeof path, w->dir, r->next_lsn);
+    rc = wal_segment_create(path, w->options.segment_size, &w->active);
+    if (rc == QX_OK) wal_segment_start(w->active, r->next_lsn);
+  }
+  if (rc == QX_OK && fdatasync(w->active->fd) != 0)
+    rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", w->active->path);
+  if (rc == QX_OK) rc = qx_fsync_dir(w->dir);
+  return rc;
+}
+
+static int init_sync(qx_wal *w) {
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  int rc = pthread_mutex_init(&w->mu, NULL) || pthread_mutex_init(&w->durable_mu, NULL) ||
+           pthread_cond_init(&w->flusher_cv, NULL) || pthread_cond_init(&w->spare_cv, NULL) ||
+           pthread_cond_init(&w->durable_cv, &ca) || pthread_rwlock_init(&w->files_lock, NULL);
+  pthread_condattr_destroy(&ca);
+  return rc ? qx_fail(QX_ERR_NOMEM, "WAL: cannot create locks") : QX_OK;
+}
+
+static void free_wal(qx_wal *w) {
+  wal_segment_close(w->active);
+  if (w->spare) {
+    unlink(w->spare->path);
+    wal_segment_close(w->spare);
+  }
+  qx_dirlock_release(w->lock_fd);
+  free(w);
+}
+
+int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
+                qx_wal_recovery *recovery) {
+  if (!dir || !out) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_open: missing argument");
+  if (strlen(dir) + WAL_SEGMENT_NAME_LEN + 2 >= PATH_MAX)
+    return qx_fail(QX_ERR_INVALID_ARG, "WAL directory name too long");
+  qx_wal *w = calloc(1, sizeof *w);
+  if (!w) return qx_fail(QX_ERR_NOMEM, "qx_wal_open");
+  w->lock_fd = -1;
+  snprintf(w->dir, sizeof w->dir, "%s", dir);
+  if (options) w->options = *options;
+  else qx_wal_options_init(&w->options);
+  snprintf(w->spare_path, sizeof w->spare_path, "%s/%s", dir, SPARE_NAME);
+  uint64_t segment_size = w->options.segment_size;
+  if (segment_size < MIN_SEGMENT_SIZE) {
+    free(w);
+    return qx_fail(QX_ERR_INVALID_ARG, "WAL segment size %llu is below the minimum of %llu",
+                   (unsigned long long)segment_size, MIN_SEGMENT_SIZE);
+  }
+  int rc = qx_dirlock_acquire(dir, &w->lock_fd);
+  if (rc == QX_OK) unlink(w->spare_path); /* a spare left by a crash was never in the log */
+  wal_scan_result r;
+  if (rc == QX_OK) rc = wal_scan_dir(dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, &r);
+  if (rc == QX_OK) rc = recover(w, &r);
+  if (rc == QX_OK) rc = init_sync(w);
+  if (rc != QX_OK) {
+    free_wal(w);
+    return rc;
+  }
+  w->next_lsn = r.next_lsn;
+  w->synced_lsn = r.next_lsn - 1;
+  atomic_store(&w->last_lsn, r.next_lsn - 1);
+  atomic_store(&w->durable_lsn, r.next_lsn - 1);
+  if (recovery) *recovery = r.report;
+  if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0) {
+    free_wal(w);
+    return qx_fail(QX_ERR_NOMEM, "WAL: cannot start the flusher thread");
+  }
+  if (pthread_create(&w->preparer, NULL, preparer_main, w) != 0) {
+    w->spare_failed = 1; /* rotation falls back to creating segments itself */
+    w->preparer = 0;
+  }
+  *out = w;
+  return QX_OK;
+}
+
+int qx_wal_close(qx_wal *w) {
+  if (!w) return QX_OK;
+  pthread_mutex_lock(&w->mu);
+  w->stopping = 1;
+  pthread_cond_signal(&w->flusher_cv);
+  pthread_cond_signal(&w->spare_cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->flusher, NULL);
+  if (w->preparer) pthread_join(w->preparer, NULL);
+  int rc = atomic_load(&w->failure);
+  for (wal_segment *s = w->sealed, *next; s; s = next) { /* only left if the flusher failed */
+    next = s->next_sealed;
+    wal_segment_close(s);
+  }
+  free_wal(w);
+  return rc;
+}
+
+/* ---- reading back and trimming ------------------------------------------------------------ */
+
+int qx_wal_replay(qx_wal *w, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx) {
+  if (!w || !visit) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_replay: missing argument");
+  uint64_t to = qx_wal_last_lsn(w);
+  if (from_lsn > to) return QX_OK;
+  wal_scan_result r;
+  pthread_rwlock_rdlock(&w->files_lock);
+  int rc = wal_scan_dir(w->dir, from_lsn, to, visit, ctx, 0, &r);
+  pthread_rwlock_unlock(&w->files_lock);
+  if (rc == QX_OK && r.first_lsn > from_lsn && from_lsn > 0)
+    rc = qx_fail(QX_ERR_NOT_FOUND, "LSN %llu is below the oldest LSN kept (%llu)",
+                 (unsigned long long)from_lsn, (unsigned long long)r.first_lsn);
+  return rc;
+}
+
+int qx_wal_checkpoint(qx_wal *w, uint64_t lsn) {
+  if (!w) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_checkpoint: no WAL");
+  wal_segment_list list;
+  int rc = wal_list_segments(w->dir, &list);
+  int removed = 0;
+  pthread_rwlock_wrlock(&w->files_lock);
+  /* Segment i holds LSNs below segment i+1's first; the newest segment is never removed. */
+  for (size_t i = 0; rc == QX_OK && i + 1 < list.count && list.first_lsns[i + 1] <= lsn; i++) {
+    char path[PATH_MAX];
+    wal_segment_path(path, sizeof path, w->dir, list.first_lsns[i]);
+    if (unlink(path) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "remove %s", path);
+    else removed++;
+  }
+  pthread_rwlock_unlock(&w->files_lock);
+  wal_segment_list_free(&list);
+  if (rc == QX_OK && removed) rc = qx_fsync_dir(w->dir);
+  return rc;
+}

@@ -1,0 +1,64 @@
+/* Option parsing and error reporting shared by the qaxdb commands (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qaxdb/status.h"
+
+int cli_flag_value(int argc, char **argv, int *i, const char *flag, const char **value) {
+  const char *arg = argv[*i];
+  size_t n = strlen(flag);
+  if (strncmp(arg, flag, n) != 0) return 0;
+  if (arg[n] == '=') {
+    *value = arg + n + 1;
+    return 1;
+  }
+  if (arg[n] != '\0') return 0;
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "qaxdb: %s needs a value\n", flag);
+    return -1;
+  }
+  *value = argv[++*i];
+  return 1;
+}
+
+int cli_parse_u64(const char *text, const char *flag, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-') {
+    fprintf(stderr, "qaxdb: %s expects a non-negative integer, got '%s'\n", flag, text);
+    return 0;
+  }
+  *out = v;
+  return 1;
+}
+
+int cli_is_help(const char *arg) {
+  return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "qaxdb %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " (see qaxdb %s --help)\n", cmd);
+  return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, const char *what, int status) {
+  const char *detail = qx_last_error();
+  fprintf(stderr, "qaxdb %s: %s: %s%s%s\n", cmd, what, qx_strerror(status), *detail ? ": " : "",
+          detail);
+  return CLI_EXIT_FAILURE;
+}
+
+void cli_wal_dir(const char *data_dir, char out[PATH_MAX]) {
+  snprintf(out, PATH_MAX, "%s/wal", data_dir);
+}

@@ -1,0 +1,47 @@
+/* Shared pieces of the qaxdb command-line tool: the command table, option parsing, and where
+ * things live inside a data folder. Exit codes: 0 success, 1 failure (I/O, corruption, bad
+ * data), 2 usage error. */
+#ifndef QX_TOOLS_CLI_H
+#define QX_TOOLS_CLI_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#define CLI_DEFAULT_DATA "./qaxdb-data"
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILURE 1
+#define CLI_EXIT_USAGE 2
+
+typedef struct cli_command {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} cli_command;
+
+/* Every command, in the order `qaxdb --help` lists them. */
+extern const cli_command cli_commands[];
+
+int cmd_version(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
+int cmd_wal_dump(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* If argv[*i] is flag (as "--flag VALUE" or "--flag=VALUE"), stores the value, advances *i past
+ * it and returns 1; returns -1 (after printing why) if the value is missing; 0 otherwise. */
+int cli_flag_value(int argc, char **argv, int *i, const char *flag, const char **value);
+
+/* Parses an unsigned integer option value; prints an error naming flag and returns 0 if bad. */
+int cli_parse_u64(const char *text, const char *flag, uint64_t *out);
+
+int cli_is_help(const char *arg);
+
+/* Prints "qaxdb CMD: unexpected argument ARG (see qaxdb CMD --help)" and returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "qaxdb CMD: <what>: <status>: <detail>" for a failed library call and returns 1. */
+int cli_fail(const char *cmd, const char *what, int status);
+
+/* The WAL folder inside a data folder. */
+void cli_wal_dir(const char *data_dir, char out[PATH_MAX]);
+
+#endif
