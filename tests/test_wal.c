@@ -1,0 +1,291 @@
+/* The WAL's contract: gap-free LSNs, appends read back intact, batches, durability and its
+ * waits and callback, rotation, replay from any LSN, checkpoints, reopen continuity, the
+ * directory lock, concurrent writers, and argument errors. Damage handling is in
+ * test_wal_faults.c, crashes in test_wal_crash.c. */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "check.h"
+#include "qaxdb/wal.h"
+#include "wal_util.h"
+
+static size_t count_segments(const char *dir) {
+  size_t n = 0;
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  for (struct dirent *de; (de = readdir(d)) != NULL;)
+    if (strlen(de->d_name) == 24 && strcmp(de->d_name + 20, ".wal") == 0) n++;
+  closedir(d);
+  return n;
+}
+
+static test_replay replay_all(qx_wal *wal, uint64_t from) {
+  test_replay r = {0};
+  CHECK_OK(qx_wal_replay(wal, from, test_replay_visit, &r));
+  return r;
+}
+
+static void test_append_replay_reopen(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "wal-basic");
+  qx_wal *wal;
+  qx_wal_recovery rec;
+  CHECK_OK(qx_wal_open(dir, NULL, &wal, &rec));
+  CHECK_EQ_U64(rec.last_lsn, 0);
+  CHECK_EQ_U64(qx_wal_last_lsn(wal), 0);
+  CHECK_OK(test_append_n(wal, 0, 1000, QX_DURABILITY_NONE));
+  CHECK_EQ_U64(qx_wal_last_lsn(wal), 1000);
+
+  test_replay r = replay_all(wal, 1);
+  CHECK_EQ_U64(r.count, 1000);
+  CHECK_EQ_U64(r.first_lsn, 1);
+  CHECK_EQ_U64(r.gaps + r.bad_payload, 0);
+  r = replay_all(wal, 750);
+  CHECK_EQ_U64(r.count, 251);
+  CHECK_EQ_U64(r.first_lsn, 750);
+  r = replay_all(wal, 1001);
+  CHECK_EQ_U64(r.count, 0);
+  CHECK_OK(qx_wal_close(wal));
+
+  CHECK_OK(qx_wal_open(dir, NULL, &wal, &rec));
+  CHECK_EQ_U64(rec.first_lsn, 1);
+  CHECK_EQ_U64(rec.last_lsn, 1000);
+  CHECK_EQ_U64(rec.truncated_bytes, 0);
+  CHECK_EQ_U64(qx_wal_durable_lsn(wal), 1000);
+  uint8_t buf[TEST_PAYLOAD_MAX];
+  qx_wal_record one = {2, 1, test_payload(0, 1000, buf), 123456789, buf};
+  uint64_t lsn = 0;
+  CHECK_OK(qx_wal_append(wal, &one, QX_DURABILITY_GROUP, &lsn));
+  CHECK_EQ_U64(lsn, 1001);
+  CHECK(qx_wal_durable_lsn(wal) >= 1001);
+  CHECK_OK(qx_wal_close(wal));
+
+  /* Read-only scan sees the same, including the caller's timestamp and table id. */
+  r = (test_replay){0};
+  CHECK_OK(qx_wal_scan(dir, 1, test_replay_visit, &r, &rec));
+  CHECK_EQ_U64(r.count, 1001);
+  CHECK_EQ_U64(rec.last_lsn, 1001);
+  test_rmtree(dir);
+}
+
+typedef struct entry_probe {
+  uint64_t lsn;
+  qx_wal_entry seen;
+} entry_probe;
+
+static int probe_visit(const qx_wal_entry *e, void *ctx) {
+  entry_probe *p = ctx;
+  if (e->lsn != p->lsn) return 0;
+  p->seen = *e;
+  CHECK(((uintptr_t)e->data & 7) == 0); /* records can be read in place */
+  return 1;                             /* stop: replay returns what the visitor returned */
+}
+
+static void test_entry_fields_and_batch(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "wal-batch");
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, NULL, &wal, NULL));
+  uint8_t bufs[5][TEST_PAYLOAD_MAX];
+  qx_wal_record batch[5];
+  for (int i = 0; i < 5; i++)
+    batch[i] = (qx_wal_record){(uint16_t)(i + 1), 3, test_payload(9, (uint64_t)i, bufs[i]),
+                               1000 + i, bufs[i]};
+  uint64_t last = 0;
+  CHECK_OK(qx_wal_append_batch(wal, batch, 5, QX_DURABILITY_GROUP, &last));
+  CHECK_EQ_U64(last, 5);
+  CHECK(qx_wal_durable_lsn(wal) >= 5);
+
+  entry_probe p = {4, {0}};
+  CHECK_RC(qx_wal_replay(wal, 1, probe_visit, &p), 1);
+  CHECK_EQ_U64(p.seen.lsn, 4);
+  CHECK_EQ_U64(p.seen.table_id, 4);
+  CHECK_EQ_U64(p.seen.schema_version, 3);
+  CHECK_EQ_U64(p.seen.ts_ns, 1003);
+  CHECK_EQ_U64(p.seen.size, batch[3].size);
+
+  qx_wal_record now = {1, 1, 16, 0, bufs[0]}; /* ts 0 takes the current time */
+  CHECK_OK(qx_wal_append(wal, &now, QX_DURABILITY_NONE, &last));
+  p = (entry_probe){6, {0}};
+  CHECK_RC(qx_wal_replay(wal, 6, probe_visit, &p), 1);
+  CHECK(p.seen.ts_ns > 1700000000000000000ll);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+typedef struct durable_seen {
+  _Atomic uint64_t max_lsn;
+  _Atomic int calls;
+} durable_seen;
+
+static void on_durable(uint64_t lsn, void *ctx) {
+  durable_seen *s = ctx;
+  CHECK(lsn >= atomic_load(&s->max_lsn)); /* never goes backwards */
+  atomic_store(&s->max_lsn, lsn);
+  atomic_fetch_add(&s->calls, 1);
+}
+
+static void test_async_durability(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "wal-async");
+  durable_seen seen = {0, 0};
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.on_durable = on_durable;
+  opt.on_durable_ctx = &seen;
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
+  CHECK_OK(test_append_n(wal, 0, 500, QX_DURABILITY_NONE));
+  CHECK_OK(qx_wal_wait_durable(wal, 500, 10ll * 1000000000));
+  CHECK(qx_wal_durable_lsn(wal) >= 500);
+  CHECK_OK(qx_wal_wait_durable(wal, 3, 0)); /* already durable: no wait */
+  CHECK_RC(qx_wal_wait_durable(wal, 501, 1000000), QX_ERR_INVALID_ARG); /* never appended */
+  CHECK_OK(qx_wal_close(wal));
+  CHECK_EQ_U64(atomic_load(&seen.max_lsn), 500);
+  CHECK(atomic_load(&seen.calls) >= 1);
+  test_rmtree(dir);
+}
+
+static void test_rotation_and_checkpoint(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "wal-rotate");
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.segment_size = 64 << 10;
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
+  CHECK_OK(test_append_n(wal, 0, 3000, QX_DURABILITY_NONE)); /* ~870 KB: ~14 segments */
+  CHECK_OK(qx_wal_wait_durable(wal, 3000, -1));
+  size_t segments = count_segments(dir);
+  CHECK(segments >= 10);
+  test_replay r = replay_all(wal, 1);
+  CHECK_EQ_U64(r.count, 3000);
+  CHECK_EQ_U64(r.gaps + r.bad_payload, 0);
+
+  CHECK_OK(qx_wal_checkpoint(wal, 1500));
+  size_t kept = count_segments(dir);
+  CHECK(kept < segments && kept > 1);
+  r = replay_all(wal, 1500); /* the segment holding 1500 is kept */
+  CHECK_EQ_U64(r.count, 1501);
+  test_replay missing = {0};
+  CHECK_RC(qx_wal_replay(wal, 1, test_replay_visit, &missing), QX_ERR_NOT_FOUND);
+  CHECK_OK(qx_wal_close(wal));
+
+  qx_wal_recovery rec;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
+  CHECK(rec.first_lsn > 1 && rec.first_lsn <= 1500);
+  CHECK_EQ_U64(rec.last_lsn, 3000);
+  CHECK_OK(qx_wal_checkpoint(wal, UINT64_MAX)); /* the active segment always stays */
+  CHECK_EQ_U64(count_segments(dir), 1);
+  CHECK_OK(test_append_n(wal, 3000, 10, QX_DURABILITY_GROUP));
+  CHECK_EQ_U64(qx_wal_last_lsn(wal), 3010);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+#define WRITERS 4
+#define PER_WRITER 2000
+
+typedef struct writer_arg {
+  qx_wal *wal;
+  uint32_t stream;
+  int failures;
+} writer_arg;
+
+static void *writer_main(void *p) {
+  writer_arg *a = p;
+  uint8_t buf[TEST_PAYLOAD_MAX];
+  for (uint64_t s = 0; s < PER_WRITER; s++) {
+    qx_wal_record rec = {1, 1, test_payload(a->stream, s, buf), 0, buf};
+    uint64_t lsn;
+    qx_durability d = s % 2 ? QX_DURABILITY_GROUP : QX_DURABILITY_NONE;
+    if (qx_wal_append(a->wal, &rec, d, &lsn) != QX_OK) a->failures++;
+    else if (d == QX_DURABILITY_GROUP && qx_wal_durable_lsn(a->wal) < lsn) a->failures++;
+  }
+  return NULL;
+}
+
+typedef struct stream_count {
+  uint64_t next_seq[WRITERS];
+  uint64_t out_of_order;
+  test_replay replay;
+} stream_count;
+
+static int stream_visit(const qx_wal_entry *e, void *ctx) {
+  stream_count *c = ctx;
+  test_replay_visit(e, &c->replay);
+  uint32_t stream;
+  uint64_t seq;
+  if (test_payload_valid(e->data, e->size, &stream, &seq) && stream < WRITERS) {
+    if (seq != c->next_seq[stream]) c->out_of_order++;
+    c->next_seq[stream] = seq + 1;
+  }
+  return 0;
+}
+
+static void test_concurrent_writers(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "wal-concurrent");
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.segment_size = 256 << 10;
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
+  pthread_t threads[WRITERS];
+  writer_arg args[WRITERS];
+  for (uint32_t i = 0; i < WRITERS; i++) {
+    args[i] = (writer_arg){wal, i, 0};
+    pthread_create(&threads[i], NULL, writer_main, &args[i]);
+  }
+  for (int i = 0; i < WRITERS; i++) {
+    pthread_join(threads[i], NULL);
+    CHECK_EQ_U64(args[i].failures, 0);
+  }
+  CHECK_EQ_U64(qx_wal_last_lsn(wal), WRITERS * PER_WRITER);
+  stream_count c = {{0}, 0, {0}};
+  CHECK_OK(qx_wal_replay(wal, 1, stream_visit, &c));
+  CHECK_EQ_U64(c.replay.count, WRITERS * PER_WRITER);
+  CHECK_EQ_U64(c.replay.gaps + c.replay.bad_payload + c.out_of_order, 0);
+  for (int i = 0; i < WRITERS; i++) CHECK_EQ_U64(c.next_seq[i], PER_WRITER);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+static void test_lock_and_arguments(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "wal-lock");
+  qx_wal *wal, *second = NULL;
+  CHECK_OK(qx_wal_open(dir, NULL, &wal, NULL));
+  CHECK_RC(qx_wal_open(dir, NULL, &second, NULL), QX_ERR_LOCKED);
+  CHECK(strstr(qx_last_error(), dir) != NULL);
+  CHECK(second == NULL);
+
+  uint8_t big[64];
+  memset(big, 1, sizeof big);
+  qx_wal_record empty = {1, 1, 0, 0, big};
+  CHECK_RC(qx_wal_append(wal, &empty, QX_DURABILITY_NONE, NULL), QX_ERR_INVALID_ARG);
+  qx_wal_record huge = {1, 1, QX_WAL_MAX_RECORD + 1, 0, big};
+  CHECK_RC(qx_wal_append(wal, &huge, QX_DURABILITY_NONE, NULL), QX_ERR_TOO_LARGE);
+  CHECK_EQ_U64(qx_wal_last_lsn(wal), 0); /* rejected appends consume no LSN */
+  CHECK_OK(qx_wal_close(wal));
+
+  CHECK_OK(qx_wal_open(dir, NULL, &second, NULL)); /* released by close */
+  CHECK_OK(qx_wal_close(second));
+
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.segment_size = 4096;
+  CHECK_RC(qx_wal_open(dir, &opt, &wal, NULL), QX_ERR_INVALID_ARG);
+  test_rmtree(dir);
+}
+
+int main(void) {
+  test_append_replay_reopen();
+  test_entry_fields_and_batch();
+  test_async_durability();
+  test_rotation_and_checkpoint();
+  test_concurrent_writers();
+  test_lock_and_arguments();
+  return test_finish("test_wal");
+}
