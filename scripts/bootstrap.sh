@@ -38,7 +38,11 @@ install_duckdb() {
   echo "bootstrap: fetching DuckDB 1.4.4 from npm"
   local tmp
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent "$DUCKDB_LIB_PKG" "$DUCKDB_HDR_PKG" >/dev/null 2>&1)
+  if ! (cd "$tmp" && npm pack --silent "$DUCKDB_LIB_PKG" "$DUCKDB_HDR_PKG" >"$tmp/npm.log" 2>&1); then
+    cat "$tmp/npm.log" >&2
+    echo "bootstrap: npm pack failed (is registry.npmjs.org reachable?)" >&2
+    exit 1
+  fi
   mkdir -p "$DUCKDB_DIR/include"
   tar -xzf "$tmp"/duckdb-node-bindings-linux-x64-*.tgz -C "$tmp" package/libduckdb.so
   cp "$tmp/package/libduckdb.so" "$DUCKDB_DIR/libduckdb.so"

@@ -62,7 +62,7 @@ int wal_list_segments(const char *dir, wal_segment_list *out) {
     out->first_lsns[out->count++] = lsn;
   }
   closedir(d);
-  qsort(out->first_lsns, out->count, sizeof(uint64_t), compare_u64);
+  if (out->count > 1) qsort(out->first_lsns, out->count, sizeof(uint64_t), compare_u64);
   return QX_OK;
 }
 
