@@ -25,7 +25,7 @@ extern int check_failures;
   do {                                                                                             \
     uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                               \
     if (a_ != b_) {                                                                                \
-      fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%" PRIu64 " vs %" PRIu64 ")\n", __FILE__,   \
+      fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%" PRIu64 " vs %" PRIu64 ")\n", __FILE__,    \
               __LINE__, #a, #b, a_, b_);                                                           \
       check_failures++;                                                                            \
     }                                                                                              \
@@ -35,7 +35,7 @@ extern int check_failures;
   do {                                                                                             \
     const char *a_ = (a), *b_ = (b);                                                               \
     if (strcmp(a_, b_) != 0) {                                                                     \
-      fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" vs \"%s\")\n", __FILE__, __LINE__,   \
+      fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" vs \"%s\")\n", __FILE__, __LINE__,    \
               #a, #b, a_, b_);                                                                     \
       check_failures++;                                                                            \
     }                                                                                              \
@@ -46,8 +46,8 @@ extern int check_failures;
   do {                                                                                             \
     int rc_ = (expr);                                                                              \
     if (rc_ != (expected)) {                                                                       \
-      fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d; detail: %s\n", __FILE__,          \
-              __LINE__, #expr, rc_, qx_strerror(rc_), (expected), qx_last_error());                \
+      fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d; detail: %s\n", __FILE__, __LINE__, \
+              #expr, rc_, qx_strerror(rc_), (expected), qx_last_error());                          \
       check_failures++;                                                                            \
     }                                                                                              \
   } while (0)

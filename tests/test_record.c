@@ -46,9 +46,9 @@ static void test_descriptors(void) {
   const qx_schema *orders = qx_schema_by_name("orders");
   CHECK_EQ_U64(orders->columns[qx_schema_column_index(orders, "price")].offset,
                offsetof(qx_order, price));
-  CHECK_EQ_U64(qx_column_enum_value(&orders->columns[qx_schema_column_index(orders, "side")],
-                                    "sell"),
-               QX_SIDE_SELL);
+  CHECK_EQ_U64(
+      qx_column_enum_value(&orders->columns[qx_schema_column_index(orders, "side")], "sell"),
+      QX_SIDE_SELL);
   CHECK(qx_column_enum_value(&orders->columns[qx_schema_column_index(orders, "side")], "up") < 0);
 }
 
@@ -62,8 +62,8 @@ static int key_cmp(const uint8_t *a, size_t na, const uint8_t *b, size_t nb) {
 }
 
 static void test_integer_key_order(void) {
-  static const int64_t values[] = {INT64_MIN, -1000000, -2, -1, 0, 1, 2, 255, 256, 1 << 20,
-                                   INT64_MAX};
+  static const int64_t values[] = {INT64_MIN, -1000000, -2,  -1,      0,        1,
+                                   2,         255,      256, 1 << 20, INT64_MAX};
   size_t n = sizeof values / sizeof values[0];
   for (size_t i = 0; i < n; i++) {
     uint8_t a[8], b[8];
@@ -100,7 +100,8 @@ static void test_composite_key_order(void) {
       CHECK_EQ_U64(lens[k], 2 + QX_ACCOUNT_ID_LEN + QX_INSTRUMENT_ID_LEN);
       CHECK_EQ_U64(keys[k][1], QX_TABLE_POSITIONS);
     }
-  for (int x = 0; x + 1 < 12; x++) CHECK(key_cmp(keys[x], lens[x], keys[x + 1], lens[x + 1]) < 0);
+  for (int x = 0; x + 1 < 12; x++)
+    CHECK(key_cmp(keys[x], lens[x], keys[x + 1], lens[x + 1]) < 0);
 
   /* Different tables never interleave: every orders key sorts before every trades key. */
   qx_order o;
@@ -163,8 +164,7 @@ static void test_format(void) {
   CHECK_STR(buf, "xxxxxxxxxxxxxxxx");
   qx_format_column(&orders->columns[qx_schema_column_index(orders, "side")], &o, buf, sizeof buf);
   CHECK_STR(buf, "sell");
-  qx_format_column(&orders->columns[qx_schema_column_index(orders, "status")], &o, buf,
-                   sizeof buf);
+  qx_format_column(&orders->columns[qx_schema_column_index(orders, "status")], &o, buf, sizeof buf);
   CHECK_STR(buf, "?9");
   char small[5];
   CHECK_EQ_U64(qx_format_decimal(123456789, 4, small, sizeof small), 4);

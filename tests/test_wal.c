@@ -200,8 +200,10 @@ static void *writer_main(void *p) {
     qx_wal_record rec = {1, 1, test_payload(a->stream, s, buf), 0, buf};
     uint64_t lsn;
     qx_durability d = s % 2 ? QX_DURABILITY_GROUP : QX_DURABILITY_NONE;
-    if (qx_wal_append(a->wal, &rec, d, &lsn) != QX_OK) a->failures++;
-    else if (d == QX_DURABILITY_GROUP && qx_wal_durable_lsn(a->wal) < lsn) a->failures++;
+    if (qx_wal_append(a->wal, &rec, d, &lsn) != QX_OK)
+      a->failures++;
+    else if (d == QX_DURABILITY_GROUP && qx_wal_durable_lsn(a->wal) < lsn)
+      a->failures++;
   }
   return NULL;
 }
@@ -247,7 +249,8 @@ static void test_concurrent_writers(void) {
   CHECK_OK(qx_wal_replay(wal, 1, stream_visit, &c));
   CHECK_EQ_U64(c.replay.count, WRITERS * PER_WRITER);
   CHECK_EQ_U64(c.replay.gaps + c.replay.bad_payload + c.out_of_order, 0);
-  for (int i = 0; i < WRITERS; i++) CHECK_EQ_U64(c.next_seq[i], PER_WRITER);
+  for (int i = 0; i < WRITERS; i++)
+    CHECK_EQ_U64(c.next_seq[i], PER_WRITER);
   CHECK_OK(qx_wal_close(wal));
   test_rmtree(dir);
 }

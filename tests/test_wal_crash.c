@@ -62,7 +62,8 @@ static void run_child(const char *dir, int report_fd, uint64_t iteration) {
     writers[i] = (child_writer){wal, i, iteration << 32, report_fd};
     pthread_create(&threads[i], NULL, child_writer_main, &writers[i]);
   }
-  for (;;) pause();
+  for (;;)
+    pause();
 }
 
 typedef struct ack_log {
@@ -82,8 +83,10 @@ static void read_acks(int fd, ack_log *log, int64_t until_ns) {
     }
     ssize_t n = read(fd, &log->items[log->count], sizeof(ack));
     if (n == 0) return;
-    if (n == (ssize_t)sizeof(ack)) log->count++;
-    else if (n > 0) CHECK(!"short read from the child's pipe");
+    if (n == (ssize_t)sizeof(ack))
+      log->count++;
+    else if (n > 0)
+      CHECK(!"short read from the child's pipe");
   }
 }
 
@@ -127,8 +130,7 @@ static void verify(const char *dir, const ack_log *acks, uint64_t iteration) {
   uint64_t lost = 0;
   for (size_t i = 0; i < acks->count; i++) {
     const ack *a = &acks->items[i];
-    if (a->lsn >= r.capacity || r.stream_of[a->lsn] != a->stream + 1 ||
-        r.seq_of[a->lsn] != a->seq)
+    if (a->lsn >= r.capacity || r.stream_of[a->lsn] != a->stream + 1 || r.seq_of[a->lsn] != a->seq)
       lost++;
   }
   CHECK_EQ_U64(lost, 0);

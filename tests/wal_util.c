@@ -19,7 +19,8 @@ uint32_t test_payload(uint32_t stream, uint64_t seq, uint8_t out[TEST_PAYLOAD_MA
   memcpy(out, &stream, 4);
   memcpy(out + 4, &size, 4);
   memcpy(out + 8, &seq, 8);
-  for (uint32_t i = 16; i < size; i++) out[i] = (uint8_t)mix(seq * 1031 + stream * 7 + i);
+  for (uint32_t i = 16; i < size; i++)
+    out[i] = (uint8_t)mix(seq * 1031 + stream * 7 + i);
   return size;
 }
 
@@ -33,8 +34,10 @@ int test_payload_valid(const void *data, uint32_t size, uint32_t *stream, uint64
 
 int test_replay_visit(const qx_wal_entry *e, void *ctx) {
   test_replay *r = ctx;
-  if (r->count == 0) r->first_lsn = e->lsn;
-  else if (e->lsn != r->last_lsn + 1) r->gaps++;
+  if (r->count == 0)
+    r->first_lsn = e->lsn;
+  else if (e->lsn != r->last_lsn + 1)
+    r->gaps++;
   r->last_lsn = e->lsn;
   r->count++;
   uint32_t stream;

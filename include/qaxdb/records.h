@@ -3,7 +3,8 @@
  * WAL segment, an SSTable block or shared memory can be read in place as one of these structs.
  * Prices and money are fixed point (int64, QX_PRICE_SCALE / QX_MONEY_SCALE digits after the
  * point); timestamps are int64 nanoseconds since the Unix epoch (UTC). Strings are fixed-width,
- * NUL-padded. src/record/schema.c describes every field and checks these layouts at compile time. */
+ * NUL-padded. src/record/schema.c describes every field and checks these layouts at compile time.
+ */
 #ifndef QAXDB_RECORDS_H
 #define QAXDB_RECORDS_H
 
@@ -98,8 +99,8 @@ typedef struct qx_tick {
   int64_t bid_volume;
   int64_t ask_price;
   int64_t ask_volume;
-  int64_t volume;        /* cumulative traded volume of the trading day */
-  int64_t turnover;      /* cumulative traded value, QX_MONEY_SCALE */
+  int64_t volume;   /* cumulative traded volume of the trading day */
+  int64_t turnover; /* cumulative traded value, QX_MONEY_SCALE */
   int64_t open_interest;
 } qx_tick;
 

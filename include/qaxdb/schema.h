@@ -38,23 +38,23 @@ enum qx_column_type {
 typedef struct qx_column {
   const char *name;
   enum qx_column_type type;
-  uint16_t offset;            /* byte offset inside the record */
-  uint16_t width;             /* bytes occupied: 1, 4, 8, or the CHAR width */
-  uint8_t scale;              /* decimal digits after the point (QX_COL_DECIMAL only) */
+  uint16_t offset;               /* byte offset inside the record */
+  uint16_t width;                /* bytes occupied: 1, 4, 8, or the CHAR width */
+  uint8_t scale;                 /* decimal digits after the point (QX_COL_DECIMAL only) */
   const char *const *enum_names; /* value i is named enum_names[i] (QX_COL_ENUM only) */
   uint8_t enum_count;
 } qx_column;
 
 typedef struct qx_schema {
   enum qx_table_id table_id;
-  const char *name;            /* "orders", "trades", ... */
-  uint16_t version;            /* schema version written into each WAL entry */
-  uint32_t record_size;        /* sizeof the fixed-layout record */
+  const char *name;     /* "orders", "trades", ... */
+  uint16_t version;     /* schema version written into each WAL entry */
+  uint32_t record_size; /* sizeof the fixed-layout record */
   const qx_column *columns;
   uint32_t column_count;
   const uint16_t *key_columns; /* indexes into columns, in key order */
   uint32_t key_column_count;
-  int latest_state;            /* 1: newest version of a key wins; 0: append-only events */
+  int latest_state; /* 1: newest version of a key wins; 0: append-only events */
 } qx_schema;
 
 /* The schema of a table, or NULL if the id or name is unknown. */

@@ -49,12 +49,12 @@ typedef struct qx_wal_options {
 
 /* What open found and did while recovering. */
 typedef struct qx_wal_recovery {
-  uint64_t first_lsn;       /* oldest LSN still in the log, 0 if empty */
-  uint64_t last_lsn;        /* newest valid LSN, 0 if empty */
-  uint64_t truncated_bytes; /* bytes of torn tail (or salvaged damage) discarded */
+  uint64_t first_lsn;        /* oldest LSN still in the log, 0 if empty */
+  uint64_t last_lsn;         /* newest valid LSN, 0 if empty */
+  uint64_t truncated_bytes;  /* bytes of torn tail (or salvaged damage) discarded */
   char truncated_file[4096]; /* file where truncation happened, "" if none */
   uint64_t truncated_offset;
-  int salvaged;             /* 1 if salvage discarded damaged entries before the tail */
+  int salvaged; /* 1 if salvage discarded damaged entries before the tail */
 } qx_wal_recovery;
 
 /* One record to append. data points at size bytes; ts_ns 0 means "now". */

@@ -10,7 +10,8 @@ size_t qx_format_decimal(int64_t raw, int scale, char *buf, size_t cap) {
   /* Work on the magnitude as unsigned so INT64_MIN formats correctly. */
   uint64_t mag = raw < 0 ? (uint64_t)0 - (uint64_t)raw : (uint64_t)raw;
   uint64_t pow10 = 1;
-  for (int i = 0; i < scale; i++) pow10 *= 10;
+  for (int i = 0; i < scale; i++)
+    pow10 *= 10;
   int n;
   if (scale == 0)
     n = snprintf(buf, cap, "%s%" PRIu64, raw < 0 ? "-" : "", mag);
@@ -42,10 +43,14 @@ size_t qx_format_column(const qx_column *col, const void *record, char *buf, siz
   int64_t i64;
   int n = 0;
   switch (col->type) {
-  case QX_COL_U8: n = snprintf(buf, cap, "%u", field[0]); break;
+  case QX_COL_U8:
+    n = snprintf(buf, cap, "%u", field[0]);
+    break;
   case QX_COL_ENUM:
-    if (field[0] < col->enum_count) n = snprintf(buf, cap, "%s", col->enum_names[field[0]]);
-    else n = snprintf(buf, cap, "?%u", field[0]);
+    if (field[0] < col->enum_count)
+      n = snprintf(buf, cap, "%s", col->enum_names[field[0]]);
+    else
+      n = snprintf(buf, cap, "?%u", field[0]);
     break;
   case QX_COL_U32:
     memcpy(&u32, field, 4);

@@ -14,7 +14,8 @@ void qx_key_put_u64(uint8_t out[8], uint64_t v) {
 
 uint64_t qx_key_get_u64(const uint8_t in[8]) {
   uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = (v << 8) | in[i];
+  for (int i = 0; i < 8; i++)
+    v = (v << 8) | in[i];
   return v;
 }
 
@@ -31,11 +32,14 @@ static size_t put_column(const qx_column *col, const uint8_t *field, uint8_t *ou
   int64_t s = 0;
   switch (col->type) {
   case QX_COL_U8:
-  case QX_COL_ENUM: out[0] = field[0]; return 1;
+  case QX_COL_ENUM:
+    out[0] = field[0];
+    return 1;
   case QX_COL_U32: {
     uint32_t v;
     memcpy(&v, field, 4);
-    for (int i = 3; i >= 0; i--, v >>= 8) out[i] = (uint8_t)v;
+    for (int i = 3; i >= 0; i--, v >>= 8)
+      out[i] = (uint8_t)v;
     return 4;
   }
   case QX_COL_U64:

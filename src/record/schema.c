@@ -9,10 +9,12 @@
 
 #define FIELD_WIDTH(type, field) ((uint16_t)sizeof(((type *)0)->field))
 #define COL(type, field, coltype, sc)                                                              \
-  {#field, coltype, (uint16_t)offsetof(type, field), FIELD_WIDTH(type, field), sc, NULL, 0}
+  { #field, coltype, (uint16_t)offsetof(type, field), FIELD_WIDTH(type, field), sc, NULL, 0 }
 #define ENUM_COL(type, field, names)                                                               \
-  {#field, QX_COL_ENUM, (uint16_t)offsetof(type, field), 1, 0, names,                            \
-   (uint8_t)(sizeof(names) / sizeof(names[0]))}
+  {                                                                                                \
+#field, QX_COL_ENUM, (uint16_t)offsetof(type, field), 1, 0, names,                             \
+        (uint8_t)(sizeof(names) / sizeof(names[0]))                                                \
+  }
 #define COUNT(array) ((uint32_t)(sizeof(array) / sizeof(array[0])))
 
 static const char *const side_names[] = {"buy", "sell"};
@@ -97,8 +99,10 @@ static const uint16_t tick_key[] = {0, 1};
 
 /* The 10 book levels are flattened into columns bid_price_1 .. ask_volume_10 (best first). */
 #define LEVEL(field, i, coltype, sc)                                                               \
-  {#field "_" #i, coltype, (uint16_t)(offsetof(qx_orderbook_snapshot, field) + 8 * ((i) - 1)), 8, \
-   sc, NULL, 0}
+  {                                                                                                \
+#field "_" #i, coltype, (uint16_t)(offsetof(qx_orderbook_snapshot, field) + 8 * ((i)-1)), 8,   \
+        sc, NULL, 0                                                                                \
+  }
 #define LEVELS(field, coltype, sc)                                                                 \
   LEVEL(field, 1, coltype, sc), LEVEL(field, 2, coltype, sc), LEVEL(field, 3, coltype, sc),        \
       LEVEL(field, 4, coltype, sc), LEVEL(field, 5, coltype, sc), LEVEL(field, 6, coltype, sc),    \
@@ -138,7 +142,7 @@ _Static_assert(sizeof(qx_orderbook_snapshot) == 344, "orderbook_snapshots record
 _Static_assert(sizeof(qx_kline) == 80, "klines record layout");
 
 #define SCHEMA(id, name, type, cols, key, latest)                                                  \
-  {id, name, 1, sizeof(type), cols, COUNT(cols), key, COUNT(key), latest}
+  { id, name, 1, sizeof(type), cols, COUNT(cols), key, COUNT(key), latest }
 
 static const qx_schema schemas[] = {
     SCHEMA(QX_TABLE_ORDERS, "orders", qx_order, order_columns, order_key, 1),

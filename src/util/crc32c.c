@@ -11,7 +11,8 @@ static uint32_t table[256];
 static void build_table(void) {
   for (uint32_t i = 0; i < 256; i++) {
     uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c >> 1) ^ ((c & 1) ? CASTAGNOLI_REFLECTED : 0);
+    for (int k = 0; k < 8; k++)
+      c = (c >> 1) ^ ((c & 1) ? CASTAGNOLI_REFLECTED : 0);
     table[i] = c;
   }
 }
@@ -20,7 +21,8 @@ uint32_t qx_crc32c_portable(uint32_t crc, const void *data, size_t n) {
   if (table[1] == 0) build_table(); /* idempotent: racing builders write the same values */
   const uint8_t *p = data;
   crc = ~crc;
-  while (n--) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+  while (n--)
+    crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
   return ~crc;
 }
 
@@ -28,7 +30,7 @@ uint32_t qx_crc32c_portable(uint32_t crc, const void *data, size_t n) {
 #include <nmmintrin.h>
 
 __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const void *data,
-                                                                 size_t n) {
+                                                               size_t n) {
   const uint8_t *p = data;
   uint64_t c = ~crc;
   while (n >= 8) {
@@ -39,7 +41,8 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
     n -= 8;
   }
   uint32_t c32 = (uint32_t)c;
-  while (n--) c32 = _mm_crc32_u8(c32, *p++);
+  while (n--)
+    c32 = _mm_crc32_u8(c32, *p++);
   return ~c32;
 }
 

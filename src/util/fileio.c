@@ -32,8 +32,9 @@ int qx_pwrite_all(int fd, const void *buf, size_t n, uint64_t offset, const char
   while (n > 0) {
     ssize_t w = pwrite(fd, p, n, (off_t)offset);
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return qx_fail_errno(QX_ERR_IO, errno, "write %s at offset %llu", path,
-                                    (unsigned long long)offset);
+    if (w < 0)
+      return qx_fail_errno(QX_ERR_IO, errno, "write %s at offset %llu", path,
+                           (unsigned long long)offset);
     p += w;
     n -= (size_t)w;
     offset += (uint64_t)w;
@@ -46,10 +47,12 @@ int qx_pread_all(int fd, void *buf, size_t n, uint64_t offset, const char *path)
   while (n > 0) {
     ssize_t r = pread(fd, p, n, (off_t)offset);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return qx_fail_errno(QX_ERR_IO, errno, "read %s at offset %llu", path,
-                                    (unsigned long long)offset);
-    if (r == 0) return qx_fail(QX_ERR_CORRUPT, "%s: unexpected end of file at offset %llu", path,
-                               (unsigned long long)offset);
+    if (r < 0)
+      return qx_fail_errno(QX_ERR_IO, errno, "read %s at offset %llu", path,
+                           (unsigned long long)offset);
+    if (r == 0)
+      return qx_fail(QX_ERR_CORRUPT, "%s: unexpected end of file at offset %llu", path,
+                     (unsigned long long)offset);
     p += r;
     n -= (size_t)r;
     offset += (uint64_t)r;

@@ -9,19 +9,32 @@ static _Thread_local char last_error[512];
 
 const char *qx_strerror(int status) {
   switch (status) {
-  case QX_OK: return "ok";
-  case QX_ERR_INVALID_ARG: return "invalid argument";
-  case QX_ERR_IO: return "I/O error";
-  case QX_ERR_CORRUPT: return "corruption detected";
-  case QX_ERR_NOMEM: return "out of memory";
-  case QX_ERR_LOCKED: return "data directory is locked by another process";
-  case QX_ERR_NOT_FOUND: return "not found";
-  case QX_ERR_FORMAT: return "not a qaxdb file or unsupported format version";
-  case QX_ERR_TIMEOUT: return "timed out";
-  case QX_ERR_CLOSED: return "handle is closed or failed";
-  case QX_ERR_PARSE: return "malformed input";
-  case QX_ERR_TOO_LARGE: return "too large";
-  default: return "unknown status";
+  case QX_OK:
+    return "ok";
+  case QX_ERR_INVALID_ARG:
+    return "invalid argument";
+  case QX_ERR_IO:
+    return "I/O error";
+  case QX_ERR_CORRUPT:
+    return "corruption detected";
+  case QX_ERR_NOMEM:
+    return "out of memory";
+  case QX_ERR_LOCKED:
+    return "data directory is locked by another process";
+  case QX_ERR_NOT_FOUND:
+    return "not found";
+  case QX_ERR_FORMAT:
+    return "not a qaxdb file or unsupported format version";
+  case QX_ERR_TIMEOUT:
+    return "timed out";
+  case QX_ERR_CLOSED:
+    return "handle is closed or failed";
+  case QX_ERR_PARSE:
+    return "malformed input";
+  case QX_ERR_TOO_LARGE:
+    return "too large";
+  default:
+    return "unknown status";
   }
 }
 

@@ -54,7 +54,8 @@ static int valid_entry_after(const uint8_t *map, uint64_t size, uint64_t off, ui
 
 static uint64_t nonzero_end(const uint8_t *map, uint64_t size, uint64_t off) {
   uint64_t end = size;
-  while (end > off && map[end - 1] == 0) end--;
+  while (end > off && map[end - 1] == 0)
+    end--;
   return end;
 }
 
@@ -85,8 +86,8 @@ static int visit_entry(scan_ctx *sc, const uint8_t *at) {
   wal_entry_header h;
   memcpy(&h, at, sizeof h);
   if (sc->visit && h.lsn >= sc->from_lsn) {
-    qx_wal_entry e = {h.lsn, h.ts_ns, h.table_id, h.schema_version, h.size,
-                      at + WAL_ENTRY_HEADER_SIZE};
+    qx_wal_entry e = {
+        h.lsn, h.ts_ns, h.table_id, h.schema_version, h.size, at + WAL_ENTRY_HEADER_SIZE};
     int stop = sc->visit(&e, sc->visit_ctx);
     if (stop) {
       sc->done = 1;
@@ -98,8 +99,8 @@ static int visit_entry(scan_ctx *sc, const uint8_t *at) {
 }
 
 /* Decides what the invalid entry at off of segment index i means (see the file comment). */
-static int classify_end(scan_ctx *sc, size_t i, const char *path, const uint8_t *map,
-                        uint64_t size, uint64_t off, const char *problem) {
+static int classify_end(scan_ctx *sc, size_t i, const char *path, const uint8_t *map, uint64_t size,
+                        uint64_t off, const char *problem) {
   wal_scan_result *r = sc->result;
   int last = i + 1 == sc->segments->count;
   if (!last && sc->segments->first_lsns[i + 1] == r->next_lsn) return QX_OK;
@@ -111,13 +112,15 @@ static int classify_end(scan_ctx *sc, size_t i, const char *path, const uint8_t 
   }
   if (!sc->salvage) {
     if (!last)
-      return qx_fail(QX_ERR_CORRUPT, "%s: %s at offset %llu: entries from LSN %llu are missing "
-                     "(next segment starts at %llu)", path, problem, (unsigned long long)off,
-                     (unsigned long long)r->next_lsn,
+      return qx_fail(QX_ERR_CORRUPT,
+                     "%s: %s at offset %llu: entries from LSN %llu are missing "
+                     "(next segment starts at %llu)",
+                     path, problem, (unsigned long long)off, (unsigned long long)r->next_lsn,
                      (unsigned long long)sc->segments->first_lsns[i + 1]);
-    return qx_fail(QX_ERR_CORRUPT, "%s: %s at offset %llu (expected LSN %llu), with valid entries "
-                   "after it", path, problem, (unsigned long long)off,
-                   (unsigned long long)r->next_lsn);
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: %s at offset %llu (expected LSN %llu), with valid entries "
+                   "after it",
+                   path, problem, (unsigned long long)off, (unsigned long long)r->next_lsn);
   }
   note_cut(r, path, off, nonzero_end(map, size, off) - off);
   r->report.salvaged = 1;
@@ -160,9 +163,10 @@ static int scan_segment(scan_ctx *sc, size_t i) {
   wal_segment_path(path, sizeof path, sc->dir, first_lsn);
   if (i == 0) r->next_lsn = first_lsn;
   if (first_lsn != r->next_lsn)
-    return qx_fail(QX_ERR_CORRUPT, "%s: segment starts at LSN %llu but LSN %llu was expected "
-                   "(entries missing at offset 0)", path, (unsigned long long)first_lsn,
-                   (unsigned long long)r->next_lsn);
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: segment starts at LSN %llu but LSN %llu was expected "
+                   "(entries missing at offset 0)",
+                   path, (unsigned long long)first_lsn, (unsigned long long)r->next_lsn);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "open %s", path);
   struct stat st;
@@ -199,7 +203,8 @@ int wal_scan_dir(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_vis
   int rc = wal_list_segments(dir, &segments);
   if (rc != QX_OK) return rc;
   scan_ctx sc = {dir, &segments, from_lsn, to_lsn, visit, ctx, salvage, result, 0};
-  for (size_t i = 0; i < segments.count && rc == QX_OK && !sc.done; i++) rc = scan_segment(&sc, i);
+  for (size_t i = 0; i < segments.count && rc == QX_OK && !sc.done; i++)
+    rc = scan_segment(&sc, i);
   wal_segment_list_free(&segments);
   result->report.first_lsn = result->first_lsn;
   result->report.last_lsn = result->next_lsn - 1;

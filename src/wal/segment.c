@@ -112,8 +112,9 @@ int wal_segment_create(const char *path, uint64_t size, wal_segment **out) {
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "create %s", path);
   int rc = QX_OK;
   int e = posix_fallocate(fd, 0, (off_t)size); /* fail now, not mid-write, if the disk is full */
-  if (e != 0) rc = qx_fail_errno(QX_ERR_IO, e, "preallocate %llu bytes for %s",
-                                 (unsigned long long)size, path);
+  if (e != 0)
+    rc = qx_fail_errno(QX_ERR_IO, e, "preallocate %llu bytes for %s", (unsigned long long)size,
+                       path);
   if (rc == QX_OK) rc = zero_fill(fd, size, path);
   if (rc == QX_OK && fdatasync(fd) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", path);
   if (rc != QX_OK) {
@@ -143,14 +144,16 @@ int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_f
                      const char *path) {
   wal_segment_header h;
   if (file_size < WAL_SEGMENT_HEADER_SIZE)
-    return qx_fail(QX_ERR_FORMAT, "%s: file of %llu bytes is too short for a segment header",
-                   path, (unsigned long long)file_size);
+    return qx_fail(QX_ERR_FORMAT, "%s: file of %llu bytes is too short for a segment header", path,
+                   (unsigned long long)file_size);
   memcpy(&h, header, sizeof h);
   if (memcmp(h.magic, WAL_MAGIC, 8) != 0)
     return qx_fail(QX_ERR_FORMAT, "%s: bad magic at offset 0 (not a qaxdb WAL segment)", path);
   if (h.format_version != WAL_FORMAT_VERSION)
-    return qx_fail(QX_ERR_FORMAT, "%s: unsupported WAL format version %u at offset 8 (this build "
-                   "reads version %u)", path, h.format_version, WAL_FORMAT_VERSION);
+    return qx_fail(QX_ERR_FORMAT,
+                   "%s: unsupported WAL format version %u at offset 8 (this build "
+                   "reads version %u)",
+                   path, h.format_version, WAL_FORMAT_VERSION);
   if (h.crc != qx_crc32c(0, &h, offsetof(wal_segment_header, crc)))
     return qx_fail(QX_ERR_CORRUPT, "%s: segment header checksum mismatch at offset 60", path);
   if (h.header_size != WAL_SEGMENT_HEADER_SIZE || h.segment_size != file_size)

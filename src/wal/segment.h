@@ -15,9 +15,9 @@ typedef struct wal_segment {
   uint8_t *map; /* whole file, PROT_READ|PROT_WRITE, MAP_SHARED */
   uint64_t size;
   uint64_t first_lsn;
-  uint64_t write_offset;  /* where the next entry goes */
-  int needs_dir_sync;     /* renamed into place; the directory must be synced before the
-                             entries in this segment can be called durable */
+  uint64_t write_offset;           /* where the next entry goes */
+  int needs_dir_sync;              /* renamed into place; the directory must be synced before the
+                                      entries in this segment can be called durable */
   struct wal_segment *next_sealed; /* list of full segments the flusher has still to sync */
 } wal_segment;
 
@@ -43,7 +43,8 @@ void wal_segment_start(wal_segment *seg, uint64_t first_lsn);
 int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment **out);
 
 /* Checks the header at the start of a segment file of file_size bytes named for
- * expected_first_lsn: magic, version, sizes, CRC, first LSN. Fails with QX_ERR_FORMAT naming path. */
+ * expected_first_lsn: magic, version, sizes, CRC, first LSN. Fails with QX_ERR_FORMAT naming path.
+ */
 int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,
                      const char *path);
 

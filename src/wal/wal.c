@@ -80,8 +80,8 @@ void qx_wal_options_init(qx_wal_options *options) {
 /* ---- appending ---------------------------------------------------------------------------- */
 
 static void write_entry(uint8_t *at, const qx_wal_record *rec, uint64_t lsn, int64_t now_ns) {
-  wal_entry_header h = {0, rec->size, lsn, rec->ts_ns ? rec->ts_ns : now_ns, rec->table_id,
-                        rec->schema_version, 0};
+  wal_entry_header h = {
+      0, rec->size, lsn, rec->ts_ns ? rec->ts_ns : now_ns, rec->table_id, rec->schema_version, 0};
   uint32_t crc = qx_crc32c(0, (const uint8_t *)&h + 4, WAL_ENTRY_HEADER_SIZE - 4);
   h.crc = qx_crc32c(crc, rec->data, rec->size);
   memcpy(at + WAL_ENTRY_HEADER_SIZE, rec->data, rec->size); /* padding is already zero */
@@ -116,8 +116,7 @@ static int rotate(qx_wal *w) {
 }
 
 static int check_record(const qx_wal *w, const qx_wal_record *rec) {
-  if (!rec->data || rec->size == 0)
-    return qx_fail(QX_ERR_INVALID_ARG, "WAL record has no payload");
+  if (!rec->data || rec->size == 0) return qx_fail(QX_ERR_INVALID_ARG, "WAL record has no payload");
   if (rec->size > QX_WAL_MAX_RECORD ||
       wal_entry_span(rec->size) > w->options.segment_size - WAL_SEGMENT_HEADER_SIZE)
     return qx_fail(QX_ERR_TOO_LARGE, "WAL record of %u bytes exceeds the limit", rec->size);
@@ -233,7 +232,8 @@ static int sync_round(qx_wal *w, wal_segment *sealed, wal_segment *active, int d
 static int needs_dir_sync(wal_segment *sealed, wal_segment *active) {
   int any = active->needs_dir_sync;
   active->needs_dir_sync = 0;
-  for (; sealed; sealed = sealed->next_sealed) any |= sealed->needs_dir_sync;
+  for (; sealed; sealed = sealed->next_sealed)
+    any |= sealed->needs_dir_sync;
   return any;
 }
 
@@ -281,8 +281,10 @@ static void *preparer_main(void *arg) {
     wal_segment *seg = NULL;
     int rc = wal_segment_create(w->spare_path, w->options.segment_size, &seg);
     pthread_mutex_lock(&w->mu);
-    if (rc == QX_OK) w->spare = seg;
-    else w->spare_failed = 1; /* rotation then creates in place and reports the error */
+    if (rc == QX_OK)
+      w->spare = seg;
+    else
+      w->spare_failed = 1; /* rotation then creates in place and reports the error */
   }
   pthread_mutex_unlock(&w->mu);
   return NULL;
@@ -357,8 +359,10 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
   if (!w) return qx_fail(QX_ERR_NOMEM, "qx_wal_open");
   w->lock_fd = -1;
   snprintf(w->dir, sizeof w->dir, "%s", dir);
-  if (options) w->options = *options;
-  else qx_wal_options_init(&w->options);
+  if (options)
+    w->options = *options;
+  else
+    qx_wal_options_init(&w->options);
   snprintf(w->spare_path, sizeof w->spare_path, "%s/%s", dir, SPARE_NAME);
   uint64_t segment_size = w->options.segment_size;
   if (segment_size < MIN_SEGMENT_SIZE) {
@@ -437,8 +441,10 @@ int qx_wal_checkpoint(qx_wal *w, uint64_t lsn) {
   for (size_t i = 0; rc == QX_OK && i + 1 < list.count && list.first_lsns[i + 1] <= lsn; i++) {
     char path[PATH_MAX];
     wal_segment_path(path, sizeof path, w->dir, list.first_lsns[i]);
-    if (unlink(path) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "remove %s", path);
-    else removed++;
+    if (unlink(path) != 0)
+      rc = qx_fail_errno(QX_ERR_IO, errno, "remove %s", path);
+    else
+      removed++;
   }
   pthread_rwlock_unlock(&w->files_lock);
   wal_segment_list_free(&list);

@@ -19,8 +19,8 @@ static int check_wal(const char *data) {
   qx_wal_recovery rec;
   int rc = qx_wal_scan(wal_dir, 1, count_entry, &entries, &rec);
   if (rc < 0) return cli_fail("check", "WAL", rc);
-  printf("wal: %" PRIu64 " entries, LSN %" PRIu64 "..%" PRIu64 ", all checksums valid\n",
-         entries, rec.first_lsn, rec.last_lsn);
+  printf("wal: %" PRIu64 " entries, LSN %" PRIu64 "..%" PRIu64 ", all checksums valid\n", entries,
+         rec.first_lsn, rec.last_lsn);
   if (rec.truncated_bytes)
     printf("wal: torn tail of %" PRIu64 " bytes at %s offset %" PRIu64
            " (left by a crash mid-write; the next open discards it)\n",

@@ -7,13 +7,22 @@
 
 static const char *type_name(const qx_column *c, char *buf, size_t cap) {
   switch (c->type) {
-  case QX_COL_U8: return "u8";
-  case QX_COL_U32: return "u32";
-  case QX_COL_U64: return "u64";
-  case QX_COL_I64: return "i64";
-  case QX_COL_TIMESTAMP: return "timestamp_ns";
-  case QX_COL_DECIMAL: snprintf(buf, cap, "decimal(18,%u)", c->scale); return buf;
-  case QX_COL_CHAR: snprintf(buf, cap, "char(%u)", c->width); return buf;
+  case QX_COL_U8:
+    return "u8";
+  case QX_COL_U32:
+    return "u32";
+  case QX_COL_U64:
+    return "u64";
+  case QX_COL_I64:
+    return "i64";
+  case QX_COL_TIMESTAMP:
+    return "timestamp_ns";
+  case QX_COL_DECIMAL:
+    snprintf(buf, cap, "decimal(18,%u)", c->scale);
+    return buf;
+  case QX_COL_CHAR:
+    snprintf(buf, cap, "char(%u)", c->width);
+    return buf;
   case QX_COL_ENUM:
     buf[0] = '\0';
     for (int i = 0; i < c->enum_count; i++) {
@@ -55,8 +64,8 @@ int cmd_schema(int argc, char **argv) {
     int f = cli_flag_value(argc, argv, &i, "--data", &data);
     if (f < 0) return CLI_EXIT_USAGE;
     if (f > 0) continue;
-    if (argv[i][0] == '-' || table) return cli_usage_error("schema", "unexpected argument '%s'",
-                                                           argv[i]);
+    if (argv[i][0] == '-' || table)
+      return cli_usage_error("schema", "unexpected argument '%s'", argv[i]);
     table = argv[i];
   }
   if (table) {
@@ -65,6 +74,7 @@ int cmd_schema(int argc, char **argv) {
     print_schema(s);
     return CLI_EXIT_OK;
   }
-  for (int id = QX_TABLE_MIN; id <= QX_TABLE_MAX; id++) print_schema(qx_schema_by_id(id));
+  for (int id = QX_TABLE_MIN; id <= QX_TABLE_MAX; id++)
+    print_schema(qx_schema_by_id(id));
   return CLI_EXIT_OK;
 }

@@ -17,8 +17,10 @@ static void print_help(FILE *out) {
                "qaxdb is the system of record for a trading venue.\n\ncommands:\n");
   for (const cli_command *c = cli_commands; c->name; c++)
     fprintf(out, "  %-10s %s\n", c->name, c->summary);
-  fprintf(out, "\nEvery command takes --help, and --data DIR (default %s) where it reads or "
-               "writes data.\n", CLI_DEFAULT_DATA);
+  fprintf(out,
+          "\nEvery command takes --help, and --data DIR (default %s) where it reads or "
+          "writes data.\n",
+          CLI_DEFAULT_DATA);
 }
 
 int main(int argc, char **argv) {
