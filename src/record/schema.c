@@ -13,9 +13,9 @@
 #define ENUM_COL(type, field, names)                                                               \
   {                                                                                                \
 #field, QX_COL_ENUM, (uint16_t)offsetof(type, field), 1, 0, names,                             \
-        (uint8_t)(sizeof(names) / sizeof(names[0]))                                                \
+        (uint8_t)(sizeof(names) / sizeof((names)[0]))                                              \
   }
-#define COUNT(array) ((uint32_t)(sizeof(array) / sizeof(array[0])))
+#define COUNT(array) ((uint32_t)(sizeof(array) / sizeof((array)[0])))
 
 static const char *const side_names[] = {"buy", "sell"};
 static const char *const offset_names[] = {"open", "close", "close_today"};
@@ -100,8 +100,9 @@ static const uint16_t tick_key[] = {0, 1};
 /* The 10 book levels are flattened into columns bid_price_1 .. ask_volume_10 (best first). */
 #define LEVEL(field, i, coltype, sc)                                                               \
   {                                                                                                \
-#field "_" #i, coltype, (uint16_t)(offsetof(qx_orderbook_snapshot, field) + 8 * ((i)-1)), 8,   \
-        sc, NULL, 0                                                                                \
+#field "_" #i, coltype,                                                                        \
+        (uint16_t)(offsetof(qx_orderbook_snapshot, field) + sizeof(int64_t) * ((i)-1)), 8, sc,     \
+        NULL, 0                                                                                    \
   }
 #define LEVELS(field, coltype, sc)                                                                 \
   LEVEL(field, 1, coltype, sc), LEVEL(field, 2, coltype, sc), LEVEL(field, 3, coltype, sc),        \
