@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,4 +62,20 @@ int cli_fail(const char *cmd, const char *what, int status) {
 
 void cli_wal_dir(const char *data_dir, char out[PATH_MAX]) {
   snprintf(out, PATH_MAX, "%s/wal", data_dir);
+}
+
+int cli_open_wal(const char *cmd, const char *data_dir, const qx_wal_options *options,
+                 qx_wal **out) {
+  char wal_dir[PATH_MAX];
+  cli_wal_dir(data_dir, wal_dir);
+  qx_wal_recovery rec;
+  int rc = qx_wal_open(wal_dir, options, out, &rec);
+  if (rc != QX_OK) return cli_fail(cmd, "cannot open the WAL", rc);
+  if (rec.truncated_bytes || rec.salvaged)
+    fprintf(stderr,
+            "qaxdb %s: recovery: %s %" PRIu64 " bytes at %s offset %" PRIu64
+            "; the log ends at LSN %" PRIu64 "\n",
+            cmd, rec.salvaged ? "salvage discarded" : "cut a torn tail of", rec.truncated_bytes,
+            rec.truncated_file, rec.truncated_offset, rec.last_lsn);
+  return CLI_EXIT_OK;
 }

@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "qaxdb/wal.h"
+
 #define CLI_DEFAULT_DATA "./qaxdb-data"
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILURE 1
@@ -40,6 +42,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 /* Prints "qaxdb CMD: <what>: <status>: <detail>" for a failed library call and returns 1. */
 int cli_fail(const char *cmd, const char *what, int status);
+
+/* Opens the WAL of a data folder for writing (options may be NULL), reporting on stderr what
+ * recovery cut. Returns CLI_EXIT_OK, or prints the failure and returns CLI_EXIT_FAILURE. */
+int cli_open_wal(const char *cmd, const char *data_dir, const qx_wal_options *options,
+                 qx_wal **out);
 
 /* The WAL folder inside a data folder. */
 void cli_wal_dir(const char *data_dir, char out[PATH_MAX]);
