@@ -1,0 +1,90 @@
+/* Benchmark output and scratch directories (see bench_report.h). */
+#include "bench_report.h"
+
+#include <ftw.h>
+#include <stdlib.h>
+
+typedef struct metric {
+  const char *name;
+  double (*value)(const bench_side *side);
+  int higher_is_better;
+} metric;
+
+static double throughput(const bench_side *s) {
+  return s->records_per_s;
+}
+static double p50(const bench_side *s) {
+  return histogram_quantile_us(&s->latency, 0.50);
+}
+static double p99(const bench_side *s) {
+  return histogram_quantile_us(&s->latency, 0.99);
+}
+static double p999(const bench_side *s) {
+  return histogram_quantile_us(&s->latency, 0.999);
+}
+static double max_latency(const bench_side *s) {
+  return histogram_max_us(&s->latency);
+}
+
+static const metric metrics[] = {
+    {"records_per_s", throughput, 1}, {"p50_us", p50, 0}, {"p99_us", p99, 0}, {"p999_us", p999, 0},
+    {"max_us", max_latency, 0},
+};
+#define METRIC_COUNT (sizeof metrics / sizeof metrics[0])
+
+static double advantage(const metric *m, double qaxdb, double peer) {
+  if (m->higher_is_better) return peer > 0 ? qaxdb / peer : 0;
+  return qaxdb > 0 ? peer / qaxdb : 0;
+}
+
+void bench_print(FILE *out, const char *bench, const char *peer, const bench_case *cases,
+                 size_t count) {
+  fprintf(out, "%-16s %-8s %14s %10s %10s %10s %10s\n", "case", "system", "records/s", "p50 us",
+          "p99 us", "p999 us", "max us");
+  for (size_t c = 0; c < count; c++) {
+    const bench_side *sides[3] = {&cases[c].qaxdb, &cases[c].peer, NULL};
+    const char *names[2] = {"qaxdb", peer};
+    for (int s = 0; s < 2; s++) {
+      fprintf(out, "%-16s %-8s", s ? "" : cases[c].name, names[s]);
+      for (size_t m = 0; m < METRIC_COUNT; m++)
+        fprintf(out, m ? " %10.2f" : " %14.0f", metrics[m].value(sides[s]));
+      fputc('\n', out);
+    }
+    fprintf(out, "%-16s %-8s", "", "ratio");
+    for (size_t m = 0; m < METRIC_COUNT; m++) {
+      double r = advantage(&metrics[m], metrics[m].value(sides[0]), metrics[m].value(sides[1]));
+      fprintf(out, m ? " %9.2fx" : " %13.2fx", r);
+    }
+    fputc('\n', out);
+  }
+  fputc('\n', out);
+  for (size_t c = 0; c < count; c++)
+    for (size_t m = 0; m < METRIC_COUNT; m++) {
+      double q = metrics[m].value(&cases[c].qaxdb), p = metrics[m].value(&cases[c].peer);
+      fprintf(out,
+              "{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"qaxdb\":%.6g,\"peer\":\"%s\","
+              "\"peer_value\":%.6g,\"ratio\":%.3f}\n",
+              bench, cases[c].name, metrics[m].name, q, peer, p, advantage(&metrics[m], q, p));
+    }
+}
+
+const char *bench_make_tmpdir(char buf[PATH_MAX], const char *tag) {
+  const char *base = getenv("TMPDIR");
+  snprintf(buf, PATH_MAX, "%s/qaxdb-bench-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+  if (!mkdtemp(buf)) {
+    perror("qaxdb-bench: mkdtemp");
+    exit(1);
+  }
+  return buf;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+void bench_remove_tree(const char *path) {
+  nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}

@@ -1,0 +1,31 @@
+/* What every qaxdb benchmark prints: a human-readable table per case (qaxdb, the peer, and
+ * the ratio), then one JSON line per measurement in the format later runs are compared by:
+ * {"bench":B,"case":C,"metric":M,"qaxdb":X,"peer":P,"peer_value":Y,"ratio":R}
+ * where ratio is qaxdb's advantage (> 1 is better): X/Y for throughput, Y/X for latency. */
+#ifndef QX_BENCH_REPORT_H
+#define QX_BENCH_REPORT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "histogram.h"
+
+typedef struct bench_side {
+  double records_per_s;
+  histogram latency;
+} bench_side;
+
+typedef struct bench_case {
+  const char *name;
+  bench_side qaxdb, peer;
+} bench_case;
+
+void bench_print(FILE *out, const char *bench, const char *peer, const bench_case *cases,
+                 size_t count);
+
+/* Creates a fresh directory under $TMPDIR (or /tmp) into buf and returns it; exits on failure. */
+const char *bench_make_tmpdir(char buf[PATH_MAX], const char *tag);
+void bench_remove_tree(const char *path);
+
+#endif
