@@ -5,6 +5,7 @@
 #include "cli.h"
 
 const cli_command cli_commands[] = {
+    {"load", "import a CSV file into a table", cmd_load},
     {"wal-dump", "print WAL entries with LSN, table and fields", cmd_wal_dump},
     {"check", "verify every checksum in a data folder", cmd_check},
     {"schema", "list the tables and their columns", cmd_schema},
