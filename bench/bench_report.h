@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "histogram.h"
+#include "util/histogram.h"
 
 typedef struct bench_side {
   double records_per_s;

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "bench_report.h"
-#include "histogram.h"
+#include "util/histogram.h"
 #include "qaxdb/wal.h"
 #include "util/clock.h"
 

@@ -23,6 +23,7 @@ typedef struct cli_command {
 /* Every command, in the order `qaxdb --help` lists them. */
 extern const cli_command cli_commands[];
 
+int cmd_simulate(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_schema(int argc, char **argv);

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 const cli_command cli_commands[] = {
+    {"simulate", "generate a seeded exchange workload and log it", cmd_simulate},
     {"load", "import a CSV file into a table", cmd_load},
     {"wal-dump", "print WAL entries with LSN, table and fields", cmd_wal_dump},
     {"check", "verify every checksum in a data folder", cmd_check},

@@ -1,6 +1,6 @@
 /* Log-linear latency histogram (see histogram.h). Values below 128 ns have a bucket each;
  * above that, each power of two [2^k, 2^(k+1)) is split into 64 equal buckets. */
-#include "histogram.h"
+#include "util/histogram.h"
 
 #include <string.h>
 

@@ -1,8 +1,8 @@
-/* A latency histogram for benchmarks: log-linear buckets with 64 steps per power of two
- * (about 1.6% precision) over the whole uint64 range, constant memory, mergeable across
+/* A latency histogram (benchmarks, qaxdb simulate): log-linear buckets with 64 steps per power of
+ * two (about 1.6% precision) over the whole uint64 range, constant memory, mergeable across
  * threads. Values are nanoseconds; percentiles are reported in microseconds. */
-#ifndef QX_BENCH_HISTOGRAM_H
-#define QX_BENCH_HISTOGRAM_H
+#ifndef QX_UTIL_HISTOGRAM_H
+#define QX_UTIL_HISTOGRAM_H
 
 #include <stdint.h>
 
