@@ -47,6 +47,7 @@ void sim_config_init(sim_config *c) {
   c->instruments = 50;
   c->accounts = 1000;
   c->start_ns = 1795482000000000000ll; /* 2026-11-24T01:00:00Z, 09:00 in Shanghai */
+  c->first_id = 1;
 }
 
 int sim_create(const sim_config *config, sim **out) {
@@ -73,8 +74,8 @@ int sim_create(const sim_config *config, sim **out) {
     m->ladder_base = s->instruments[i].start_price - (int64_t)m->mid * s->instruments[i].tick;
   }
   s->now = config->start_ns;
-  s->next_order_id = 1;
-  s->next_trade_id = 1;
+  s->next_order_id = config->first_id;
+  s->next_trade_id = config->first_id;
   *out = s;
   return QX_OK;
 }

@@ -15,12 +15,14 @@ typedef struct sim_config {
   int instruments;   /* 1 .. SIM_MAX_INSTRUMENTS */
   uint32_t accounts; /* >= 1 */
   int64_t start_ns;  /* simulated clock at the first event */
+  uint64_t first_id; /* first order id and first trade id (default 1) */
 } sim_config;
 
 /* Receives each record an event produces, in order. */
 typedef void (*sim_emit_fn)(void *ctx, uint16_t table_id, const void *record, uint32_t size);
 
-void sim_config_init(sim_config *config); /* 50 instruments, 1000 accounts, seed 1 */
+/* 50 instruments, 1000 accounts, seed 1, ids from 1, clock at 2026-11-24T01:00:00Z. */
+void sim_config_init(sim_config *config);
 int sim_create(const sim_config *config, sim **out);
 void sim_destroy(sim *s);
 

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "qaxdb/wal.h"
@@ -79,13 +80,39 @@ void qx_wal_options_init(qx_wal_options *options) {
 
 /* ---- appending ---------------------------------------------------------------------------- */
 
-static void write_entry(uint8_t *at, const qx_wal_record *rec, uint64_t lsn, int64_t now_ns) {
+static wal_entry_header entry_header(const qx_wal_record *rec, uint64_t lsn, int64_t now_ns) {
   wal_entry_header h = {
       0, rec->size, lsn, rec->ts_ns ? rec->ts_ns : now_ns, rec->table_id, rec->schema_version, 0};
   uint32_t crc = qx_crc32c(0, (const uint8_t *)&h + 4, WAL_ENTRY_HEADER_SIZE - 4);
   h.crc = qx_crc32c(crc, rec->data, rec->size);
-  memcpy(at + WAL_ENTRY_HEADER_SIZE, rec->data, rec->size); /* padding is already zero */
-  memcpy(at, &h, sizeof h);
+  return h;
+}
+
+/* Puts an entry into the active segment at its write offset. Two ways into the same page
+ * cache: a memory copy into the mapping costs ~0.1 us but the first store to each page, and
+ * to a page just cleaned by a sync, takes a page fault; a pwritev costs a system call but no
+ * fault, and lets the sync clean pages without write-protecting them. Durability `none`
+ * takes the copy (lowest typical latency); `group` waits for a sync anyway and takes the
+ * system call, which keeps the synced tail page from faulting on every append. */
+static int store_entry(qx_wal *w, const qx_wal_record *rec, uint64_t lsn, int64_t now_ns,
+                       qx_durability durability) {
+  static const uint8_t zeros[8];
+  wal_segment *seg = w->active;
+  wal_entry_header h = entry_header(rec, lsn, now_ns);
+  if (durability == QX_DURABILITY_NONE) {
+    memcpy(seg->map + seg->write_offset + WAL_ENTRY_HEADER_SIZE, rec->data, rec->size);
+    memcpy(seg->map + seg->write_offset, &h, sizeof h); /* padding is already zero */
+    return QX_OK;
+  }
+  size_t span = (size_t)wal_entry_span(rec->size);
+  struct iovec parts[3] = {{&h, sizeof h},
+                           {(void *)rec->data, rec->size},
+                           {(void *)zeros, span - WAL_ENTRY_HEADER_SIZE - rec->size}};
+  ssize_t n = pwritev(seg->fd, parts, 3, (off_t)seg->write_offset);
+  if (n != (ssize_t)span)
+    return qx_fail_errno(QX_ERR_IO, n < 0 ? errno : EIO, "write %s at offset %llu", seg->path,
+                         (unsigned long long)seg->write_offset);
+  return QX_OK;
 }
 
 /* REQUIRES: mu held. Seals the active segment and starts the next one at next_lsn. */
@@ -142,7 +169,7 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
   for (; i < count; i++) {
     uint64_t span = wal_entry_span(records[i].size);
     if (w->active->write_offset + span > w->active->size && (rc = rotate(w)) != QX_OK) break;
-    write_entry(w->active->map + w->active->write_offset, &records[i], w->next_lsn, now);
+    if ((rc = store_entry(w, &records[i], w->next_lsn, now, durability)) != QX_OK) break;
     w->active->write_offset += span;
     w->next_lsn++;
   }

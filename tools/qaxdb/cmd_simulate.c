@@ -172,12 +172,14 @@ int cmd_simulate(int argc, char **argv) {
   simulate_options o;
   int rc = parse_options(argc, argv, &o);
   if (rc != CLI_EXIT_OK) return rc < 0 ? CLI_EXIT_OK : rc;
-  sim *s;
-  if ((rc = sim_create(&o.sim, &s)) != QX_OK) return cli_fail("simulate", "setting up", rc);
   qx_wal *wal;
-  if (cli_open_wal("simulate", o.data, NULL, &wal) != CLI_EXIT_OK) {
-    sim_destroy(s);
-    return CLI_EXIT_FAILURE;
+  if (cli_open_wal("simulate", o.data, NULL, &wal) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  /* Each order and trade consumes at least one LSN, so ids above the last LSN are new. */
+  o.sim.first_id = qx_wal_last_lsn(wal) + 1;
+  sim *s;
+  if ((rc = sim_create(&o.sim, &s)) != QX_OK) {
+    qx_wal_close(wal);
+    return cli_fail("simulate", "setting up", rc);
   }
   fprintf(stderr,
           "simulate: %" PRIu64 " events, seed %" PRIu64 ", %d instruments, %u accounts, "
