@@ -67,3 +67,17 @@ int qx_fsync_dir(const char *dir) {
   close(fd);
   return rc;
 }
+
+int qx_open_sized(const char *path, int flags, int *fd_out, uint64_t *size_out) {
+  int fd = open(path, flags | O_CLOEXEC);
+  if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "open %s", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return qx_fail_errno(QX_ERR_IO, e, "stat %s", path);
+  }
+  *fd_out = fd;
+  *size_out = (uint64_t)st.st_size;
+  return QX_OK;
+}

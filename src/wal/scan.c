@@ -22,6 +22,7 @@
 
 #include "util/crc32c.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "wal/format.h"
 #include "wal/segment.h"
 
@@ -167,19 +168,13 @@ static int scan_segment(scan_ctx *sc, size_t i) {
                    "%s: segment starts at LSN %llu but LSN %llu was expected "
                    "(entries missing at offset 0)",
                    path, (unsigned long long)first_lsn, (unsigned long long)r->next_lsn);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "open %s", path);
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    return qx_fail_errno(QX_ERR_IO, e, "stat %s", path);
-  }
-  uint64_t size = (uint64_t)st.st_size;
+  int fd;
+  uint64_t size;
+  int rc = qx_open_sized(path, O_RDONLY, &fd, &size);
+  if (rc != QX_OK) return rc;
   const uint8_t *map = size ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) : NULL;
   close(fd);
   if (map == MAP_FAILED) return qx_fail_errno(QX_ERR_IO, errno, "mmap %s", path);
-  int rc;
   int last = i + 1 == sc->segments->count;
   if (last && (size < WAL_SEGMENT_HEADER_SIZE || all_zero(map, WAL_SEGMENT_HEADER_SIZE))) {
     /* Renamed into place but its header never reached the disk: an empty torn segment. */

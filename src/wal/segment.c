@@ -166,22 +166,18 @@ int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_f
 }
 
 int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment **out) {
-  int fd = open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "open %s", path);
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    return qx_fail_errno(QX_ERR_IO, e, "stat %s", path);
-  }
+  int fd;
+  uint64_t size;
+  int rc = qx_open_sized(path, O_RDWR, &fd, &size);
+  if (rc != QX_OK) return rc;
   wal_segment_header h;
-  int rc = (uint64_t)st.st_size >= sizeof h ? qx_pread_all(fd, &h, sizeof h, 0, path) : QX_OK;
-  if (rc == QX_OK) rc = wal_check_header(&h, (uint64_t)st.st_size, expected_first_lsn, path);
+  rc = size >= sizeof h ? qx_pread_all(fd, &h, sizeof h, 0, path) : QX_OK;
+  if (rc == QX_OK) rc = wal_check_header(&h, size, expected_first_lsn, path);
   if (rc != QX_OK) {
     close(fd);
     return rc;
   }
-  return map_segment(fd, path, (uint64_t)st.st_size, expected_first_lsn, out);
+  return map_segment(fd, path, size, expected_first_lsn, out);
 }
 
 void wal_segment_close(wal_segment *seg) {
