@@ -32,6 +32,9 @@ expect 2 "unknown command" -- "$QAXDB" frobnicate
 contains err "unknown command"
 expect 2 "bad flag" -- "$QAXDB" simulate --events many
 expect 2 "bad durability" -- "$QAXDB" simulate --durability maybe
+expect 1 "check without data" -- "$QAXDB" check --data "$TMP/none"
+contains err "not a data folder"
+expect 1 "wal-dump without data" -- "$QAXDB" wal-dump --data "$TMP/none"
 expect 0 "version" -- "$QAXDB" version
 contains out "DuckDB v1.4.4"
 

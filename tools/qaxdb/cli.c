@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "qaxdb/status.h"
 
@@ -78,4 +79,11 @@ int cli_open_wal(const char *cmd, const char *data_dir, const qx_wal_options *op
             cmd, rec.salvaged ? "salvage discarded" : "cut a torn tail of", rec.truncated_bytes,
             rec.truncated_file, rec.truncated_offset, rec.last_lsn);
   return CLI_EXIT_OK;
+}
+
+int cli_require_data_dir(const char *cmd, const char *data_dir) {
+  struct stat st;
+  if (stat(data_dir, &st) == 0 && S_ISDIR(st.st_mode)) return CLI_EXIT_OK;
+  fprintf(stderr, "qaxdb %s: %s is not a data folder (see --data)\n", cmd, data_dir);
+  return CLI_EXIT_FAILURE;
 }

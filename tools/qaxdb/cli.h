@@ -50,6 +50,9 @@ int cli_fail(const char *cmd, const char *what, int status);
 int cli_open_wal(const char *cmd, const char *data_dir, const qx_wal_options *options,
                  qx_wal **out);
 
+/* CLI_EXIT_OK if data_dir is a directory; otherwise says so and returns CLI_EXIT_FAILURE. */
+int cli_require_data_dir(const char *cmd, const char *data_dir);
+
 /* The WAL folder inside a data folder. */
 void cli_wal_dir(const char *data_dir, char out[PATH_MAX]);
 

@@ -1,7 +1,6 @@
 /* qaxdb check: verifies every checksum in a data folder and reports what is wrong, where. */
 #include <inttypes.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "qaxdb/wal.h"
@@ -41,10 +40,6 @@ int cmd_check(int argc, char **argv) {
     if (f < 0) return CLI_EXIT_USAGE;
     if (f == 0) return cli_usage_error("check", "unexpected argument '%s'", argv[i]);
   }
-  struct stat st;
-  if (stat(data, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "qaxdb check: %s is not a data folder\n", data);
-    return CLI_EXIT_FAILURE;
-  }
+  if (cli_require_data_dir("check", data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   return check_wal(data);
 }

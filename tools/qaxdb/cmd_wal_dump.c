@@ -56,6 +56,7 @@ int cmd_wal_dump(int argc, char **argv) {
   dump_state st = {0, 0};
   if (from_text && !cli_parse_u64(from_text, "--from", &from)) return CLI_EXIT_USAGE;
   if (limit_text && !cli_parse_u64(limit_text, "--limit", &st.limit)) return CLI_EXIT_USAGE;
+  if (cli_require_data_dir("wal-dump", data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   char wal_dir[PATH_MAX];
   cli_wal_dir(data, wal_dir);
   qx_wal_recovery rec;
