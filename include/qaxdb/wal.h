@@ -96,7 +96,9 @@ int qx_wal_append(qx_wal *wal, const qx_wal_record *record, qx_durability durabi
                   uint64_t *lsn_out);
 
 /* Appends count records with consecutive LSNs as one unit of durability; *last_lsn_out
- * receives the LSN of the last one. */
+ * receives the LSN of the last one. If it fails part-way (a new segment cannot be created,
+ * or a write fails), the records up to qx_wal_last_lsn() are in the log and the rest are not;
+ * after a failed write the log takes no more appends (QX_ERR_CLOSED) and must be reopened. */
 int qx_wal_append_batch(qx_wal *wal, const qx_wal_record *records, size_t count,
                         qx_durability durability, uint64_t *last_lsn_out);
 

@@ -16,7 +16,8 @@
  *     segment and by a directory sync of the segment's name.
  *  3. Segments are freed only by the flusher (or by close, after the flusher has stopped).
  *  4. After a sync fails, durable_lsn never moves again and every append fails: the kernel may
- *     have dropped the dirty pages, so retrying the sync could falsely report them durable. */
+ *     have dropped the dirty pages, so retrying the sync could falsely report them durable.
+ *     A failed write does the same: it may have left a hole in the segment. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -80,6 +81,8 @@ void qx_wal_options_init(qx_wal_options *options) {
 
 /* ---- appending ---------------------------------------------------------------------------- */
 
+static void publish_failure(qx_wal *w, int rc);
+
 static wal_entry_header entry_header(const qx_wal_record *rec, uint64_t lsn, int64_t now_ns) {
   wal_entry_header h = {
       0, rec->size, lsn, rec->ts_ns ? rec->ts_ns : now_ns, rec->table_id, rec->schema_version, 0};
@@ -88,37 +91,67 @@ static wal_entry_header entry_header(const qx_wal_record *rec, uint64_t lsn, int
   return h;
 }
 
-/* Puts an entry into the active segment at its write offset. Two ways into the same page
- * cache: a memory copy into the mapping costs ~0.1 us but the first store to each page, and
- * to a page just cleaned by a sync, takes a page fault; a pwritev costs a system call but no
- * fault, and lets the sync clean pages without write-protecting them. Durability `none`
- * takes the copy (lowest typical latency); `group` waits for a sync anyway and takes the
- * system call, which keeps the synced tail page from faulting on every append. */
-static int store_entry(qx_wal *w, const qx_wal_record *rec, uint64_t lsn, int64_t now_ns,
-                       qx_durability durability) {
+/* Entries reach the active segment's page cache one of two ways. A single record appended
+ * with durability `none` is copied into the shared mapping: ~0.1 us, but the first store to
+ * each page (and to a page just cleaned by a sync) takes a page fault. Everything else - a
+ * batch, or any `group` append, which waits for a sync anyway - is gathered into one
+ * pwritev: a system call per batch instead of a fault per page, and syncs that need not
+ * write-protect mapped pages. Both land in the same page cache pages. */
+#define STAGED_MAX 64 /* entries per pwritev (3 iovecs each, well under IOV_MAX) */
+
+typedef struct staged_writes {
+  wal_entry_header headers[STAGED_MAX];
+  struct iovec parts[3 * STAGED_MAX];
+  size_t entries;
+  uint64_t first_lsn;     /* of the first staged entry */
+  uint64_t offset, bytes; /* where the first staged entry goes; total length */
+} staged_writes;
+
+static int write_staged(wal_segment *seg, staged_writes *st) {
+  if (st->entries == 0) return QX_OK;
+  ssize_t n = pwritev(seg->fd, st->parts, (int)(3 * st->entries), (off_t)st->offset);
+  int rc =
+      n == (ssize_t)st->bytes
+          ? QX_OK
+          : qx_fail_errno(QX_ERR_IO, n < 0 ? errno : EIO, "write %llu bytes to %s at offset %llu",
+                          (unsigned long long)st->bytes, seg->path, (unsigned long long)st->offset);
+  st->entries = 0;
+  st->bytes = 0;
+  return rc;
+}
+
+/* Adds the entry at seg's write offset to the staged writes (flushing them when full). */
+static int stage_entry(wal_segment *seg, staged_writes *st, const qx_wal_record *rec,
+                       wal_entry_header header) {
   static const uint8_t zeros[8];
-  wal_segment *seg = w->active;
-  wal_entry_header h = entry_header(rec, lsn, now_ns);
-  if (durability == QX_DURABILITY_NONE) {
-    memcpy(seg->map + seg->write_offset + WAL_ENTRY_HEADER_SIZE, rec->data, rec->size);
-    memcpy(seg->map + seg->write_offset, &h, sizeof h); /* padding is already zero */
-    return QX_OK;
+  if (st->entries == STAGED_MAX) {
+    int rc = write_staged(seg, st);
+    if (rc != QX_OK) return rc;
+  }
+  if (st->entries == 0) {
+    st->offset = seg->write_offset;
+    st->first_lsn = header.lsn;
   }
   size_t span = (size_t)wal_entry_span(rec->size);
-  struct iovec parts[3] = {{&h, sizeof h},
-                           {(void *)rec->data, rec->size},
-                           {(void *)zeros, span - WAL_ENTRY_HEADER_SIZE - rec->size}};
-  ssize_t n = pwritev(seg->fd, parts, 3, (off_t)seg->write_offset);
-  if (n != (ssize_t)span)
-    return qx_fail_errno(QX_ERR_IO, n < 0 ? errno : EIO, "write %s at offset %llu", seg->path,
-                         (unsigned long long)seg->write_offset);
+  st->headers[st->entries] = header;
+  struct iovec *part = &st->parts[3 * st->entries];
+  part[0] = (struct iovec){&st->headers[st->entries], WAL_ENTRY_HEADER_SIZE};
+  part[1] = (struct iovec){(void *)rec->data, rec->size};
+  part[2] = (struct iovec){(void *)zeros, span - WAL_ENTRY_HEADER_SIZE - rec->size};
+  st->entries++;
+  st->bytes += span;
   return QX_OK;
 }
 
-/* REQUIRES: mu held. Seals the active segment and starts the next one at next_lsn. */
-static int rotate(qx_wal *w) {
+static void copy_entry(wal_segment *seg, const qx_wal_record *rec, wal_entry_header header) {
+  memcpy(seg->map + seg->write_offset + WAL_ENTRY_HEADER_SIZE, rec->data, rec->size);
+  memcpy(seg->map + seg->write_offset, &header, sizeof header); /* padding is already zero */
+}
+
+/* REQUIRES: mu held. Seals the active segment and starts the next one at first_lsn. */
+static int rotate(qx_wal *w, uint64_t first_lsn) {
   char path[PATH_MAX];
-  wal_segment_path(path, sizeof path, w->dir, w->next_lsn);
+  wal_segment_path(path, sizeof path, w->dir, first_lsn);
   wal_segment *next = w->spare;
   w->spare = NULL;
   if (next) {
@@ -133,7 +166,7 @@ static int rotate(qx_wal *w) {
     if (rc != QX_OK) return rc;
   }
   next->needs_dir_sync = 1;
-  wal_segment_start(next, w->next_lsn);
+  wal_segment_start(next, first_lsn);
   w->active->next_sealed = w->sealed;
   w->sealed = w->active;
   w->active = next;
@@ -164,20 +197,38 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
     return qx_fail(QX_ERR_CLOSED, "WAL %s takes no more appends after a failed sync or close",
                    w->dir);
   }
-  int rc = QX_OK;
-  size_t i = 0;
-  for (; i < count; i++) {
+  int copy = count == 1 && durability == QX_DURABILITY_NONE;
+  staged_writes staged = {.entries = 0};
+  uint64_t lsn = w->next_lsn;
+  int rc = QX_OK, rotation_failed = 0;
+  for (size_t i = 0; i < count; i++, lsn++) {
     uint64_t span = wal_entry_span(records[i].size);
-    if (w->active->write_offset + span > w->active->size && (rc = rotate(w)) != QX_OK) break;
-    if ((rc = store_entry(w, &records[i], w->next_lsn, now, durability)) != QX_OK) break;
+    if (w->active->write_offset + span > w->active->size) {
+      if ((rc = write_staged(w->active, &staged)) != QX_OK) break;
+      if ((rc = rotate(w, lsn)) != QX_OK) {
+        rotation_failed = 1; /* e.g. disk full: what came before is written, try again later */
+        break;
+      }
+    }
+    wal_entry_header header = entry_header(&records[i], lsn, now);
+    if (copy)
+      copy_entry(w->active, &records[i], header);
+    else if ((rc = stage_entry(w->active, &staged, &records[i], header)) != QX_OK)
+      break;
     w->active->write_offset += span;
-    w->next_lsn++;
+  }
+  if (rc == QX_OK) rc = write_staged(w->active, &staged);
+  if (rc == QX_OK || rotation_failed) {
+    w->next_lsn = lsn;
+  } else { /* a failed write leaves a hole in the segment: the log takes nothing more */
+    w->next_lsn = staged.first_lsn;
+    publish_failure(w, rc);
   }
   uint64_t last = w->next_lsn - 1;
   atomic_store_explicit(&w->last_lsn, last, memory_order_release);
   if (w->flusher_idle) pthread_cond_signal(&w->flusher_cv);
   pthread_mutex_unlock(&w->mu);
-  if (rc != QX_OK) return rc; /* entries before i are in the log; the rest were not written */
+  if (rc != QX_OK) return rc; /* records before the failure are in the log (LSN <= last) */
   if (last_lsn_out) *last_lsn_out = last;
   return durability == QX_DURABILITY_GROUP ? qx_wal_wait_durable(w, last, -1) : QX_OK;
 }
