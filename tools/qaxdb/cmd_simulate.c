@@ -50,7 +50,7 @@ static int usage(void) {
          "50) from A accounts (default 1000), matched by price-time priority, with the trades,\n"
          "order, account and position updates, ticks and order book snapshots they cause.\n"
          "Each event's records are appended as one batch. --events defaults to %d (under a\n"
-         "minute and about 2 GB of WAL on 2 cores); the same seed (default 1) gives the same\n"
+         "minute and about 2.8 GB of WAL on 2 cores); the same seed (default 1) gives the same\n"
          "records.\n"
          "--durability group (default) makes everything durable: the run waits for the synced\n"
          "LSN every %d events and at the end, and only then reports. none leaves the records\n"
