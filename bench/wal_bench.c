@@ -91,7 +91,7 @@ static void write_records(target *t, uint8_t *records, int count) {
   if (t->wal) {
     qx_wal_record recs[MAX_BATCH];
     for (int i = 0; i < count; i++)
-      recs[i] = (qx_wal_record){1, 1, RECORD_SIZE, 0, records + i * RECORD_SIZE};
+      recs[i] = (qx_wal_record){1, 1, RECORD_SIZE, 0, records + (size_t)i * RECORD_SIZE};
     if (qx_wal_append_batch(t->wal, recs, (size_t)count, t->durability, NULL) != QX_OK)
       fail("qaxdb append", qx_last_error());
     return;
@@ -103,7 +103,7 @@ static void write_records(target *t, uint8_t *records, int count) {
   } else {
     rocksdb_writebatch_t *batch = rocksdb_writebatch_create();
     for (int i = 0; i < count; i++) {
-      const char *r = (const char *)records + i * RECORD_SIZE;
+      const char *r = (const char *)records + (size_t)i * RECORD_SIZE;
       rocksdb_writebatch_put(batch, r, KEY_SIZE, r + KEY_SIZE, RECORD_SIZE - KEY_SIZE);
     }
     rocksdb_write(t->db, t->write_options, batch, &err);
@@ -224,7 +224,7 @@ static bench_side run_pipelined(target *t, int64_t duration_ns, int batch) {
       usleep(20); /* never overwrite an unacknowledged time */
     int64_t now = qx_monotonic_ns();
     for (int i = 0; i < batch; i++) {
-      put_key(records + i * RECORD_SIZE, n + (uint64_t)i);
+      put_key(records + (size_t)i * RECORD_SIZE, n + (uint64_t)i);
       p.append_ns[(n + (uint64_t)i) % ACK_RING] = now;
     }
     write_records(t, records, batch);

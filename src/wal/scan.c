@@ -157,6 +157,14 @@ static int scan_entries(scan_ctx *sc, size_t i, const char *path, const uint8_t 
   }
 }
 
+/* The last segment was renamed into place but its header never reached the disk: an empty
+ * torn segment, dropped by recovery. */
+static void cut_blank_segment(scan_ctx *sc, const char *path, uint64_t nonzero_bytes) {
+  note_cut(sc->result, path, 0, nonzero_bytes);
+  sc->result->drop_later_segments = 1;
+  sc->done = 1;
+}
+
 static int scan_segment(scan_ctx *sc, size_t i) {
   wal_scan_result *r = sc->result;
   uint64_t first_lsn = sc->segments->first_lsns[i];
@@ -172,21 +180,23 @@ static int scan_segment(scan_ctx *sc, size_t i) {
   uint64_t size;
   int rc = qx_open_sized(path, O_RDONLY, &fd, &size);
   if (rc != QX_OK) return rc;
-  const uint8_t *map = size ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) : NULL;
+  int last = i + 1 == sc->segments->count;
+  if (size < WAL_SEGMENT_HEADER_SIZE) {
+    close(fd);
+    if (!last) return wal_check_header(NULL, size, first_lsn, path); /* "too short" */
+    cut_blank_segment(sc, path, size);
+    return QX_OK;
+  }
+  const uint8_t *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
   close(fd);
   if (map == MAP_FAILED) return qx_fail_errno(QX_ERR_IO, errno, "mmap %s", path);
-  int last = i + 1 == sc->segments->count;
-  if (last && (size < WAL_SEGMENT_HEADER_SIZE || all_zero(map, WAL_SEGMENT_HEADER_SIZE))) {
-    /* Renamed into place but its header never reached the disk: an empty torn segment. */
-    note_cut(r, path, 0, map ? nonzero_end(map, size, 0) : 0);
-    r->drop_later_segments = 1;
-    sc->done = 1;
-    rc = QX_OK;
+  if (last && all_zero(map, WAL_SEGMENT_HEADER_SIZE)) {
+    cut_blank_segment(sc, path, nonzero_end(map, size, 0));
   } else {
     rc = wal_check_header(map, size, first_lsn, path);
     if (rc == QX_OK) rc = scan_entries(sc, i, path, map, size);
   }
-  if (map) munmap((void *)map, size);
+  munmap((void *)map, size);
   return rc;
 }
 
