@@ -1,0 +1,171 @@
+/* The OLTP engine: the latest state of every table, kept in an LSM tree fed by the WAL.
+ *
+ * A database folder holds the write-ahead log (wal/), sorted table files (sst/*.sst) and a
+ * MANIFEST naming the live files of each of 7 levels. Every write is appended to the WAL
+ * first (at the durability the caller asks for) and then inserted into the active MemTable;
+ * full MemTables are flushed to level 0 by a background thread, which also compacts levels
+ * (leveled: L0 -> L1 at 4 files, size ratio 10 between levels).
+ *
+ * Keys are byte strings ordered by memcmp. Typed records (qx_db_put_record) are keyed by
+ * qx_key_encode, i.e. 2-byte table id || primary key; raw keys starting with a table id
+ * belong to that table. Values are up to 64 KiB; keys up to 256 bytes.
+ *
+ * Reads see the latest state or a pinned snapshot (MVCC by LSN): a snapshot reader sees one
+ * consistent version while writes, flushes and compactions go on. A value read is used in
+ * place (no copy) and stays valid until released.
+ *
+ * Thread safety: every call may be made from any thread. Writes are serialised internally
+ * (the design point is one writer); reads take no lock on the data they read.
+ * qx_db_close must not race with other calls. */
+#ifndef QAXDB_DB_H
+#define QAXDB_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qaxdb/status.h"
+#include "qaxdb/wal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct qx_db qx_db;
+typedef struct qx_snapshot qx_snapshot;
+typedef struct qx_db_iter qx_db_iter;
+typedef struct qx_write_batch qx_write_batch;
+
+#define QX_DB_LEVELS 7
+
+typedef enum qx_compression {
+  QX_COMPRESSION_NONE = 0,
+  QX_COMPRESSION_LZ4 = 1,
+  QX_COMPRESSION_ZSTD = 2,
+} qx_compression;
+
+typedef struct qx_db_options {
+  uint64_t memtable_size;    /* switch to a fresh MemTable at this size; default 128 MiB */
+  uint64_t l1_size;          /* target bytes of level 1 (x10 per level below); 256 MiB */
+  uint64_t sst_file_size;    /* target size of a compaction output file; default 64 MiB */
+  uint64_t block_cache_size; /* for compressed files; default 256 MiB */
+  qx_compression compression;
+  int bloom_bits_per_key;    /* default 10 (about 1% false positives) */
+  int l0_compaction_trigger; /* default 4 files */
+  int l0_slowdown_trigger;   /* writes are delayed 1 ms each from this many L0 files; 8 */
+  int l0_stop_trigger;       /* writes wait for compaction at this many L0 files; 12 */
+  qx_wal_options wal;
+} qx_db_options;
+
+void qx_db_options_init(qx_db_options *options);
+
+/* What open found: the WAL recovery and how many entries were replayed into the MemTable. */
+typedef struct qx_db_recovery {
+  qx_wal_recovery wal;
+  uint64_t checkpoint_lsn; /* every entry up to this LSN was already in table files */
+  uint64_t replayed;       /* WAL entries applied on top */
+} qx_db_recovery;
+
+/* Opens (creating if needed) the database in dir: MANIFEST, then WAL replay from the
+ * checkpoint. options and recovery may be NULL. */
+int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
+               qx_db_recovery *recovery);
+/* Waits for the background thread to finish its current step, syncs and frees. */
+int qx_db_close(qx_db *db);
+
+/* ---- writes: each gets the next LSN; *lsn_out may be NULL ---- */
+
+int qx_db_put(qx_db *db, const void *key, size_t key_len, const void *value, size_t value_len,
+              qx_durability durability, uint64_t *lsn_out);
+int qx_db_delete(qx_db *db, const void *key, size_t key_len, qx_durability durability,
+                 uint64_t *lsn_out);
+/* Writes a record of a built-in table (qaxdb/records.h) keyed by its primary key. */
+int qx_db_put_record(qx_db *db, int table_id, const void *record, qx_durability durability,
+                     uint64_t *lsn_out);
+
+int qx_write_batch_create(qx_write_batch **out);
+void qx_write_batch_destroy(qx_write_batch *batch);
+void qx_write_batch_clear(qx_write_batch *batch);
+size_t qx_write_batch_count(const qx_write_batch *batch);
+int qx_write_batch_put(qx_write_batch *batch, const void *key, size_t key_len, const void *value,
+                       size_t value_len);
+int qx_write_batch_delete(qx_write_batch *batch, const void *key, size_t key_len);
+int qx_write_batch_put_record(qx_write_batch *batch, int table_id, const void *record);
+/* Applies the batch with consecutive LSNs as one unit of durability. */
+int qx_db_write(qx_db *db, const qx_write_batch *batch, qx_durability durability,
+                uint64_t *last_lsn_out);
+
+/* ---- reads ---- */
+
+/* A consistent point in the history: reads through it see exactly the writes up to lsn. */
+qx_snapshot *qx_db_snapshot_create(qx_db *db);
+void qx_db_snapshot_release(qx_db *db, qx_snapshot *snapshot);
+uint64_t qx_snapshot_lsn(const qx_snapshot *snapshot);
+
+/* A value found by qx_db_get, used in place. */
+typedef struct qx_db_value {
+  const void *data; /* 8-byte aligned; valid until qx_db_value_release */
+  size_t size;
+  uint64_t lsn; /* the write that produced it */
+  void *pin_;   /* internal: what keeps data alive */
+} qx_db_value;
+
+/* Finds key at snapshot (NULL: the latest state). Returns QX_OK with *value filled, or
+ * QX_ERR_NOT_FOUND (absent or deleted); on QX_OK the caller releases the value. */
+int qx_db_get(qx_db *db, const qx_snapshot *snapshot, const void *key, size_t key_len,
+              qx_db_value *value);
+void qx_db_value_release(qx_db_value *value);
+
+/* An ordered iterator over keys in [from, to) at snapshot (NULL: latest). from NULL: from the
+ * first key; to NULL: to the last. The iterator sees one consistent version throughout. */
+int qx_db_iter_create(qx_db *db, const qx_snapshot *snapshot, const void *from, size_t from_len,
+                      const void *to, size_t to_len, qx_db_iter **out);
+/* Same, over the keys that start with prefix. */
+int qx_db_iter_create_prefix(qx_db *db, const qx_snapshot *snapshot, const void *prefix,
+                             size_t prefix_len, qx_db_iter **out);
+int qx_db_iter_valid(const qx_db_iter *it);
+void qx_db_iter_next(qx_db_iter *it);               /* REQUIRES: valid */
+const void *qx_db_iter_key(const qx_db_iter *it, size_t *len);   /* REQUIRES: valid */
+const void *qx_db_iter_value(const qx_db_iter *it, size_t *len); /* REQUIRES: valid; 8-aligned */
+uint64_t qx_db_iter_lsn(const qx_db_iter *it);                   /* REQUIRES: valid */
+int qx_db_iter_status(const qx_db_iter *it); /* QX_OK or the error that stopped it */
+void qx_db_iter_destroy(qx_db_iter *it);
+
+/* ---- maintenance ---- */
+
+/* Flushes the active MemTable to level 0 and waits until it is in the MANIFEST. */
+int qx_db_flush(qx_db *db);
+/* Flushes, then compacts every level into the last non-empty one; waits. */
+int qx_db_compact(qx_db *db);
+
+typedef struct qx_db_level_stats {
+  uint32_t files;
+  uint64_t bytes;
+  uint64_t target_bytes; /* 0 for L0 (its trigger is a file count) */
+} qx_db_level_stats;
+
+typedef struct qx_db_stats {
+  qx_db_level_stats levels[QX_DB_LEVELS];
+  uint64_t last_lsn;
+  uint64_t checkpoint_lsn;
+  uint64_t memtable_bytes;     /* active + immutable MemTables */
+  uint64_t user_bytes_written; /* keys + values written by callers */
+  uint64_t flush_bytes;        /* bytes written by MemTable flushes */
+  uint64_t compaction_bytes_read;
+  uint64_t compaction_bytes_written;
+  double write_amplification; /* (WAL + flush + compaction bytes written) / user bytes */
+  uint64_t flushes, compactions;
+  uint64_t compaction_cpu_ns; /* CPU time of the background thread */
+  uint64_t stall_ns;          /* time writers spent delayed or stopped */
+  uint64_t stall_count;
+  uint64_t bloom_checks, bloom_negatives, bloom_false_positives;
+  uint64_t cache_hits, cache_misses, cache_bytes;
+  uint64_t live_snapshots;
+} qx_db_stats;
+
+int qx_db_stats_get(qx_db *db, qx_db_stats *out);
+uint64_t qx_db_last_lsn(const qx_db *db);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
