@@ -1,6 +1,6 @@
 /* The OLTP engine: the latest state of every table, kept in an LSM tree fed by the WAL.
  *
- * A database folder holds the write-ahead log (wal/), sorted table files (sst/*.sst) and a
+ * A database folder holds the write-ahead log (wal/), sorted table files (sst/NNNNNN.sst) and a
  * MANIFEST naming the live files of each of 7 levels. Every write is appended to the WAL
  * first (at the durability the caller asks for) and then inserted into the active MemTable;
  * full MemTables are flushed to level 0 by a background thread, which also compacts levels
@@ -61,8 +61,10 @@ void qx_db_options_init(qx_db_options *options);
 /* What open found: the WAL recovery and how many entries were replayed into the MemTable. */
 typedef struct qx_db_recovery {
   qx_wal_recovery wal;
-  uint64_t checkpoint_lsn; /* every entry up to this LSN was already in table files */
-  uint64_t replayed;       /* WAL entries applied on top */
+  uint64_t checkpoint_lsn;      /* every entry up to this LSN was already in table files */
+  uint64_t replayed;            /* WAL entries applied on top */
+  uint64_t orphan_files;        /* table files of an unfinished flush or compaction, deleted */
+  uint64_t torn_manifest_bytes; /* a MANIFEST edit cut by a crash, dropped */
 } qx_db_recovery;
 
 /* Opens (creating if needed) the database in dir: MANIFEST, then WAL replay from the
@@ -94,6 +96,16 @@ int qx_write_batch_put_record(qx_write_batch *batch, int table_id, const void *r
 int qx_db_write(qx_db *db, const qx_write_batch *batch, qx_durability durability,
                 uint64_t *last_lsn_out);
 
+/* Appends records already in WAL form (built-in table records, as qx_db_put_record would
+ * write them) with consecutive LSNs as one unit of durability. Every record is checked
+ * before any is written. */
+int qx_db_write_records(qx_db *db, const qx_wal_record *records, size_t count,
+                        qx_durability durability, uint64_t *last_lsn_out);
+
+/* The asynchronous form of durability: write with QX_DURABILITY_NONE, then wait here until
+ * lsn is synced (timeout_ns < 0: no limit). */
+int qx_db_wait_durable(qx_db *db, uint64_t lsn, int64_t timeout_ns);
+
 /* ---- reads ---- */
 
 /* A consistent point in the history: reads through it see exactly the writes up to lsn. */
@@ -105,8 +117,8 @@ uint64_t qx_snapshot_lsn(const qx_snapshot *snapshot);
 typedef struct qx_db_value {
   const void *data; /* 8-byte aligned; valid until qx_db_value_release */
   size_t size;
-  uint64_t lsn; /* the write that produced it */
-  void *pin_;   /* internal: what keeps data alive */
+  uint64_t lsn;  /* the write that produced it */
+  void *pin_[2]; /* internal: what keeps data alive */
 } qx_db_value;
 
 /* Finds key at snapshot (NULL: the latest state). Returns QX_OK with *value filled, or
@@ -123,7 +135,7 @@ int qx_db_iter_create(qx_db *db, const qx_snapshot *snapshot, const void *from, 
 int qx_db_iter_create_prefix(qx_db *db, const qx_snapshot *snapshot, const void *prefix,
                              size_t prefix_len, qx_db_iter **out);
 int qx_db_iter_valid(const qx_db_iter *it);
-void qx_db_iter_next(qx_db_iter *it);               /* REQUIRES: valid */
+void qx_db_iter_next(qx_db_iter *it);                            /* REQUIRES: valid */
 const void *qx_db_iter_key(const qx_db_iter *it, size_t *len);   /* REQUIRES: valid */
 const void *qx_db_iter_value(const qx_db_iter *it, size_t *len); /* REQUIRES: valid; 8-aligned */
 uint64_t qx_db_iter_lsn(const qx_db_iter *it);                   /* REQUIRES: valid */
@@ -163,6 +175,19 @@ typedef struct qx_db_stats {
 } qx_db_stats;
 
 int qx_db_stats_get(qx_db *db, qx_db_stats *out);
+
+/* What qx_db_verify examined. */
+typedef struct qx_db_verify_report {
+  uint64_t table_files;   /* live files verified block by block */
+  uint64_t table_entries; /* entries in them */
+  uint64_t table_bytes;
+} qx_db_verify_report;
+
+/* Verifies a closed (or concurrently written) database folder's MANIFEST and every live table
+ * file: checksums of every block, index, bloom filter and footer, and entry order. The WAL is
+ * checked separately (qx_wal_scan). QX_ERR_CORRUPT/QX_ERR_FORMAT name file and offset. A
+ * folder without a MANIFEST verifies as empty. */
+int qx_db_verify(const char *dir, qx_db_verify_report *report);
 uint64_t qx_db_last_lsn(const qx_db *db);
 
 #ifdef __cplusplus

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define QX_DB_MAX_KEY 256          /* longest user key */
+#define QX_DB_MAX_KEY 256           /* longest user key */
 #define QX_DB_MAX_VALUE (64 * 1024) /* longest value */
 
 enum qx_entry_kind { QX_KIND_DELETE = 0, QX_KIND_PUT = 1 };
@@ -30,8 +30,7 @@ typedef struct qx_ientry {
 /* Compares user keys as bytes. */
 static inline int qx_user_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
   int c = memcmp(a, b, alen < blen ? alen : blen);
-  if (c != 0)
-    return c;
+  if (c != 0) return c;
   return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
@@ -39,8 +38,7 @@ static inline int qx_user_key_cmp(const uint8_t *a, size_t alen, const uint8_t *
 static inline int qx_ikey_cmp(const uint8_t *a, size_t alen, uint64_t alsn, const uint8_t *b,
                               size_t blen, uint64_t blsn) {
   int c = qx_user_key_cmp(a, alen, b, blen);
-  if (c != 0)
-    return c;
+  if (c != 0) return c;
   return alsn > blsn ? -1 : alsn < blsn ? 1 : 0;
 }
 
@@ -67,14 +65,23 @@ struct qx_iter {
 static inline void qx_iter_seek(qx_iter *it, const uint8_t *key, size_t len, uint64_t lsn) {
   it->ops->seek(it, key, len, lsn);
 }
-static inline void qx_iter_seek_first(qx_iter *it) { it->ops->seek_first(it); }
-static inline void qx_iter_next(qx_iter *it) { it->ops->next(it); }
-static inline int qx_iter_valid(const qx_iter *it) { return it->ops->valid(it); }
-static inline const qx_ientry *qx_iter_entry(const qx_iter *it) { return it->ops->entry(it); }
-static inline int qx_iter_status(const qx_iter *it) { return it->ops->status(it); }
+static inline void qx_iter_seek_first(qx_iter *it) {
+  it->ops->seek_first(it);
+}
+static inline void qx_iter_next(qx_iter *it) {
+  it->ops->next(it);
+}
+static inline int qx_iter_valid(const qx_iter *it) {
+  return it->ops->valid(it);
+}
+static inline const qx_ientry *qx_iter_entry(const qx_iter *it) {
+  return it->ops->entry(it);
+}
+static inline int qx_iter_status(const qx_iter *it) {
+  return it->ops->status(it);
+}
 static inline void qx_iter_destroy(qx_iter *it) {
-  if (it)
-    it->ops->destroy(it);
+  if (it) it->ops->destroy(it);
 }
 
 #endif

@@ -1,0 +1,401 @@
+/* The engine's life cycle and write path: open (MANIFEST, then WAL replay from the checkpoint),
+ * close, puts, deletes and batches (WAL append, then MemTable insert, under one mutex), the
+ * MemTable switch and write stalls, qx_db_flush/qx_db_compact, and statistics. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lsm/db_impl.h"
+#include "lsm/recover.h"
+#include "lsm/wal_codec.h"
+#include "lsm/write_batch.h"
+#include "util/clock.h"
+#include "util/dirlock.h"
+#include "util/error.h"
+#include "util/fileio.h"
+
+#define WAL_BATCH_MAX 64 /* records handed to the WAL per call from a write batch */
+
+void qx_db_options_init(qx_db_options *o) {
+  *o = (qx_db_options){.memtable_size = 128u << 20,
+                       .l1_size = 256u << 20,
+                       .sst_file_size = 64u << 20,
+                       .block_cache_size = 256u << 20,
+                       .compression = QX_COMPRESSION_NONE,
+                       .bloom_bits_per_key = 10,
+                       .l0_compaction_trigger = 4,
+                       .l0_slowdown_trigger = 8,
+                       .l0_stop_trigger = 12};
+  qx_wal_options_init(&o->wal);
+}
+
+static int check_options(const qx_db_options *o) {
+  if (o->memtable_size < (64u << 10) || o->l1_size == 0 || o->sst_file_size == 0)
+    return qx_fail(QX_ERR_INVALID_ARG, "memtable_size must be >= 64 KiB; level and file sizes > 0");
+  if ((unsigned)o->compression > QX_COMPRESSION_ZSTD)
+    return qx_fail(QX_ERR_INVALID_ARG, "unknown compression %d", (int)o->compression);
+  if (o->l0_compaction_trigger < 2 || o->l0_slowdown_trigger < o->l0_compaction_trigger ||
+      o->l0_stop_trigger < o->l0_slowdown_trigger)
+    return qx_fail(QX_ERR_INVALID_ARG,
+                   "need 2 <= l0_compaction_trigger <= l0_slowdown_trigger <= l0_stop_trigger");
+  return QX_OK;
+}
+
+/* ---- inserting into the MemTable ---- */
+
+static int insert_decoded(qx_db *db, const qx_wal_entry *e) {
+  qx_decoded_write w;
+  int rc = qx_wal_entry_decode(e, &w);
+  if (rc != QX_OK) return rc;
+  atomic_fetch_add_explicit(&db->counters.user_bytes, w.key_len + w.value_len,
+                            memory_order_relaxed);
+  return qx_memtable_add(db->mem, w.key, w.key_len, e->lsn, w.kind, w.value, w.value_len);
+}
+
+static int insert_records(qx_db *db, const qx_wal_record *r, size_t n, uint64_t last_lsn) {
+  uint64_t wal_bytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    qx_wal_entry e = {last_lsn - n + 1 + i, r[i].ts_ns, r[i].table_id,
+                      r[i].schema_version,  r[i].size,  r[i].data};
+    int rc = insert_decoded(db, &e);
+    if (rc != QX_OK) return rc;
+    wal_bytes += 32 + r[i].size;
+  }
+  atomic_fetch_add_explicit(&db->counters.wal_bytes, wal_bytes, memory_order_relaxed);
+  return QX_OK;
+}
+
+/* ---- making room ---- */
+
+static void count_stall(qx_db *db, int64_t since) {
+  atomic_fetch_add(&db->counters.stall_ns, (uint64_t)(qx_monotonic_ns() - since));
+  atomic_fetch_add(&db->counters.stall_count, 1);
+}
+
+/* Moves the full active MemTable to the immutable list, waiting while that list is full.
+ * REQUIRES: mu. */
+static int switch_memtable(qx_db *db) {
+  int64_t start = qx_monotonic_ns();
+  int waited = 0;
+  while (db->imm_count == QX_MAX_IMMUTABLE && !db->bg_error) {
+    waited = 1;
+    pthread_cond_wait(&db->done_cv, &db->mu);
+  }
+  if (waited) count_stall(db, start);
+  if (db->bg_error) return db->bg_error;
+  qx_memtable *fresh;
+  int rc = qx_memtable_create(db->opt.memtable_size, &fresh);
+  if (rc != QX_OK) return rc;
+  memmove(db->imm + 1, db->imm, (size_t)db->imm_count * sizeof db->imm[0]);
+  db->imm[0] = db->mem;
+  db->imm_count++;
+  db->mem = fresh;
+  pthread_cond_signal(&db->work_cv);
+  return qx_view_install(db);
+}
+
+/* Bounds level 0: waits while it has l0_stop_trigger files. REQUIRES: mu. */
+static void wait_for_level0(qx_db *db) {
+  if (atomic_load(&db->l0_files) < db->opt.l0_stop_trigger) return;
+  int64_t start = qx_monotonic_ns();
+  while (atomic_load(&db->l0_files) >= db->opt.l0_stop_trigger && !db->bg_error)
+    pthread_cond_wait(&db->done_cv, &db->mu);
+  count_stall(db, start);
+}
+
+/* From l0_slowdown_trigger files on, each write yields 1 ms to the background thread, so
+ * that level 0 grows slowly rather than stopping writes all at once. */
+static void slow_down_if_needed(qx_db *db) {
+  if (atomic_load(&db->l0_files) < db->opt.l0_slowdown_trigger) return;
+  int64_t start = qx_monotonic_ns();
+  struct timespec ms = {0, 1000000};
+  nanosleep(&ms, NULL);
+  count_stall(db, start);
+}
+
+/* ---- the write path ---- */
+
+static int append_locked(qx_db *db, const qx_wal_record *r, size_t n, uint64_t *last) {
+  if (db->bg_error)
+    return qx_fail(QX_ERR_CLOSED, "engine stopped after a background failure (%s)",
+                   qx_strerror(db->bg_error));
+  wait_for_level0(db);
+  int rc = qx_memtable_full(db->mem) ? switch_memtable(db) : QX_OK;
+  if (rc == QX_OK)
+    rc = n == 1 ? qx_wal_append(db->wal, r, QX_DURABILITY_NONE, last)
+                : qx_wal_append_batch(db->wal, r, n, QX_DURABILITY_NONE, last);
+  if (rc == QX_OK) rc = insert_records(db, r, n, *last);
+  if (rc == QX_OK) atomic_store_explicit(&db->visible_lsn, *last, memory_order_release);
+  return rc;
+}
+
+/* Appends n records and inserts them; acknowledges at durability. */
+static int write_records(qx_db *db, const qx_wal_record *r, size_t n, qx_durability durability,
+                         uint64_t *lsn_out) {
+  slow_down_if_needed(db);
+  uint64_t last = 0;
+  pthread_mutex_lock(&db->mu);
+  int rc = append_locked(db, r, n, &last);
+  pthread_mutex_unlock(&db->mu);
+  if (rc == QX_OK && durability == QX_DURABILITY_GROUP) rc = qx_wal_wait_durable(db->wal, last, -1);
+  if (rc == QX_OK && lsn_out) *lsn_out = last;
+  return rc;
+}
+
+int qx_db_put(qx_db *db, const void *key, size_t key_len, const void *value, size_t value_len,
+              qx_durability durability, uint64_t *lsn_out) {
+  int rc = qx_kv_check(key_len, value_len);
+  if (rc != QX_OK) return rc;
+  size_t size = qx_kv_put_size(key_len, value_len);
+  uint64_t stack[(QX_DB_MAX_KEY + 512) / 8];
+  void *payload = size <= sizeof stack ? stack : malloc(size);
+  if (!payload) return qx_fail(QX_ERR_NOMEM, "out of memory for a put");
+  qx_kv_put_encode(payload, key, key_len, value, value_len);
+  qx_wal_record r = {QX_WAL_KV_PUT, 1, (uint32_t)size, 0, payload};
+  rc = write_records(db, &r, 1, durability, lsn_out);
+  if (payload != stack) free(payload);
+  return rc;
+}
+
+int qx_db_delete(qx_db *db, const void *key, size_t key_len, qx_durability durability,
+                 uint64_t *lsn_out) {
+  int rc = qx_kv_check(key_len, 0);
+  if (rc != QX_OK) return rc;
+  qx_wal_record r = {QX_WAL_KV_DELETE, 1, (uint32_t)key_len, 0, key};
+  return write_records(db, &r, 1, durability, lsn_out);
+}
+
+int qx_db_put_record(qx_db *db, int table_id, const void *record, qx_durability durability,
+                     uint64_t *lsn_out) {
+  qx_wal_record r;
+  int rc = qx_record_to_wal(table_id, record, &r);
+  return rc == QX_OK ? write_records(db, &r, 1, durability, lsn_out) : rc;
+}
+
+int qx_db_write(qx_db *db, const qx_write_batch *batch, qx_durability durability,
+                uint64_t *last_lsn_out) {
+  if (batch->count == 0) return qx_fail(QX_ERR_INVALID_ARG, "empty write batch");
+  qx_wal_record *records = malloc(batch->count * sizeof *records);
+  if (!records) return qx_fail(QX_ERR_NOMEM, "out of memory for a write batch");
+  qx_write_batch_to_wal(batch, 0, batch->count, records);
+  int rc = write_records(db, records, batch->count, durability, last_lsn_out);
+  free(records);
+  return rc;
+}
+
+int qx_db_write_records(qx_db *db, const qx_wal_record *records, size_t count,
+                        qx_durability durability, uint64_t *last_lsn_out) {
+  if (count == 0) return qx_fail(QX_ERR_INVALID_ARG, "no records to write");
+  for (size_t i = 0; i < count; i++) {
+    qx_wal_entry e = {
+        0, 0, records[i].table_id, records[i].schema_version, records[i].size, records[i].data};
+    qx_decoded_write w;
+    int rc = qx_wal_entry_decode(&e, &w);
+    if (rc != QX_OK) return qx_fail(rc, "record %zu of %zu: %s", i + 1, count, qx_last_error());
+  }
+  return write_records(db, records, count, durability, last_lsn_out);
+}
+
+int qx_db_wait_durable(qx_db *db, uint64_t lsn, int64_t timeout_ns) {
+  return qx_wal_wait_durable(db->wal, lsn, timeout_ns);
+}
+
+/* ---- flush and compact on request ---- */
+
+/* Waits for the background thread until done(db) or a background failure. REQUIRES: mu. */
+static int wait_background(qx_db *db, int (*done)(const qx_db *)) {
+  while (!done(db) && !db->bg_error)
+    pthread_cond_wait(&db->done_cv, &db->mu);
+  return db->bg_error ? qx_fail(db->bg_error, "background work failed") : QX_OK;
+}
+
+static int no_immutables(const qx_db *db) {
+  return db->imm_count == 0;
+}
+static int manual_done(const qx_db *db) {
+  return !db->manual_compaction;
+}
+
+int qx_db_flush(qx_db *db) {
+  pthread_mutex_lock(&db->mu);
+  int rc = qx_memtable_entry_count(db->mem) ? switch_memtable(db) : QX_OK;
+  if (rc == QX_OK) rc = wait_background(db, no_immutables);
+  pthread_mutex_unlock(&db->mu);
+  return rc;
+}
+
+int qx_db_compact(qx_db *db) {
+  int rc = qx_db_flush(db);
+  if (rc != QX_OK) return rc;
+  pthread_mutex_lock(&db->mu);
+  db->manual_compaction = 1;
+  pthread_cond_signal(&db->work_cv);
+  rc = wait_background(db, manual_done);
+  pthread_mutex_unlock(&db->mu);
+  return rc;
+}
+
+/* ---- open and close ---- */
+
+static int replay_entry(const qx_wal_entry *e, void *ctx) {
+  qx_db *db = ctx;
+  int rc = QX_OK;
+  if (qx_memtable_full(db->mem)) {
+    /* Recovery has no background thread yet: flush in place to bound memory. */
+    rc = qx_flush_memtable(db, db->mem);
+    qx_memtable_unref(db->mem);
+    db->mem = NULL;
+    if (rc == QX_OK) rc = qx_memtable_create(db->opt.memtable_size, &db->mem);
+  }
+  return rc == QX_OK ? insert_decoded(db, e) : rc;
+}
+
+static int replay_wal(qx_db *db, qx_db_recovery *rec) {
+  uint64_t checkpoint = db->current->checkpoint_lsn, last = qx_wal_last_lsn(db->wal);
+  if (last < checkpoint || (rec->wal.first_lsn > checkpoint + 1 && last > checkpoint))
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: the WAL holds LSNs %" PRIu64 "..%" PRIu64
+                   " but the table files need every write after %" PRIu64,
+                   db->dir, rec->wal.first_lsn, last, checkpoint);
+  int rc = qx_memtable_create(db->opt.memtable_size, &db->mem);
+  if (rc == QX_OK) rc = qx_view_install(db);
+  if (rc == QX_OK && last > checkpoint)
+    rc = qx_wal_replay(db->wal, checkpoint + 1, replay_entry, db);
+  rec->checkpoint_lsn = checkpoint;
+  rec->replayed = last - checkpoint;
+  atomic_store(&db->visible_lsn, last);
+  if (rc == QX_OK) rc = qx_view_install(db);
+  return rc == QX_OK ? qx_wal_checkpoint(db->wal, db->current->checkpoint_lsn + 1) : rc;
+}
+
+static int init_sync(qx_db *db) {
+  if (pthread_mutex_init(&db->mu, NULL) || pthread_mutex_init(&db->view_mu, NULL) ||
+      pthread_mutex_init(&db->snap_mu, NULL) || pthread_cond_init(&db->work_cv, NULL) ||
+      pthread_cond_init(&db->done_cv, NULL))
+    return qx_fail(QX_ERR_NOMEM, "cannot create the engine's locks");
+  db->snapshots.next = db->snapshots.prev = &db->snapshots;
+  return QX_OK;
+}
+
+static int open_files(qx_db *db, qx_db_recovery *rec) {
+  char wal_dir[PATH_MAX + 8];
+  snprintf(db->sst_dir, sizeof db->sst_dir, "%s/sst", db->dir);
+  snprintf(wal_dir, sizeof wal_dir, "%s/wal", db->dir);
+  int rc = qx_mkdir_p(db->sst_dir);
+  if (rc == QX_OK) rc = qx_block_cache_create(db->opt.block_cache_size, &db->cache);
+  if (rc == QX_OK) rc = qx_recover_version(db, &rec->torn_manifest_bytes, &rec->orphan_files);
+  if (rc == QX_OK) rc = qx_wal_open(wal_dir, &db->opt.wal, &db->wal, &rec->wal);
+  pthread_mutex_lock(&db->mu);
+  if (rc == QX_OK) rc = replay_wal(db, rec);
+  pthread_mutex_unlock(&db->mu);
+  return rc;
+}
+
+static void free_db(qx_db *db) {
+  if (db->view) qx_view_release(db->view);
+  if (db->mem) qx_memtable_unref(db->mem);
+  for (int i = 0; i < db->imm_count; i++)
+    qx_memtable_unref(db->imm[i]);
+  if (db->current) qx_version_unref(db->current);
+  qx_manifest_close(db->manifest);
+  if (db->cache) qx_block_cache_destroy(db->cache);
+  if (db->lock_fd >= 0) qx_dirlock_release(db->lock_fd);
+  free(db);
+}
+
+int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
+               qx_db_recovery *recovery) {
+  qx_db_recovery scratch;
+  qx_db_recovery *rec = recovery ? recovery : &scratch;
+  memset(rec, 0, sizeof *rec);
+  qx_db *db = calloc(1, sizeof *db);
+  if (!db) return qx_fail(QX_ERR_NOMEM, "out of memory for the engine");
+  db->lock_fd = -1;
+  if (options)
+    db->opt = *options;
+  else
+    qx_db_options_init(&db->opt);
+  snprintf(db->dir, sizeof db->dir, "%s", dir);
+  int rc = check_options(&db->opt);
+  if (rc == QX_OK) rc = init_sync(db);
+  if (rc == QX_OK) rc = qx_dirlock_acquire(dir, &db->lock_fd);
+  if (rc == QX_OK) rc = open_files(db, rec);
+  if (rc == QX_OK && pthread_create(&db->bg_thread, NULL, qx_background_main, db) != 0)
+    rc = qx_fail(QX_ERR_NOMEM, "cannot start the background thread");
+  if (rc != QX_OK) {
+    if (db->wal) qx_wal_close(db->wal);
+    free_db(db);
+    return rc;
+  }
+  db->bg_started = 1;
+  *out = db;
+  return QX_OK;
+}
+
+int qx_db_close(qx_db *db) {
+  if (!db) return QX_OK;
+  pthread_mutex_lock(&db->mu);
+  db->shutting_down = 1;
+  pthread_cond_broadcast(&db->work_cv);
+  pthread_mutex_unlock(&db->mu);
+  if (db->bg_started) pthread_join(db->bg_thread, NULL);
+  int rc = qx_wal_close(db->wal);
+  if (rc == QX_OK && db->bg_error) rc = db->bg_error;
+  free_db(db);
+  return rc;
+}
+
+/* ---- statistics ---- */
+
+uint64_t qx_db_last_lsn(const qx_db *db) {
+  return atomic_load_explicit(&db->visible_lsn, memory_order_acquire);
+}
+
+static void level_stats(qx_db *db, qx_db_stats *s) {
+  uint64_t target = db->opt.l1_size;
+  for (int l = 0; l < QX_DB_LEVELS; l++) {
+    s->levels[l].files = db->current->count[l];
+    s->levels[l].bytes = qx_level_bytes(db->current, l);
+    s->levels[l].target_bytes = l == 0 ? 0 : target;
+    if (l > 0) target *= 10;
+  }
+  s->checkpoint_lsn = db->current->checkpoint_lsn;
+  s->memtable_bytes = qx_memtable_memory_usage(db->mem);
+  for (int i = 0; i < db->imm_count; i++)
+    s->memtable_bytes += qx_memtable_memory_usage(db->imm[i]);
+}
+
+int qx_db_stats_get(qx_db *db, qx_db_stats *s) {
+  memset(s, 0, sizeof *s);
+  pthread_mutex_lock(&db->mu);
+  level_stats(db, s);
+  pthread_mutex_unlock(&db->mu);
+  const qx_db_counters *c = &db->counters;
+  s->last_lsn = qx_db_last_lsn(db);
+  s->user_bytes_written = atomic_load(&c->user_bytes);
+  s->flush_bytes = atomic_load(&c->flush_bytes);
+  s->compaction_bytes_read = atomic_load(&c->compaction_read);
+  s->compaction_bytes_written = atomic_load(&c->compaction_written);
+  if (s->user_bytes_written)
+    s->write_amplification =
+        (double)(atomic_load(&c->wal_bytes) + s->flush_bytes + s->compaction_bytes_written) /
+        (double)s->user_bytes_written;
+  s->flushes = atomic_load(&c->flushes);
+  s->compactions = atomic_load(&c->compactions);
+  s->compaction_cpu_ns = atomic_load(&c->compaction_cpu_ns);
+  s->stall_ns = atomic_load(&c->stall_ns);
+  s->stall_count = atomic_load(&c->stall_count);
+  s->bloom_checks = __atomic_load_n(&db->sst_counters.bloom_checks, __ATOMIC_RELAXED);
+  s->bloom_negatives = __atomic_load_n(&db->sst_counters.bloom_negatives, __ATOMIC_RELAXED);
+  s->bloom_false_positives =
+      __atomic_load_n(&db->sst_counters.bloom_false_positives, __ATOMIC_RELAXED);
+  qx_block_cache_counters(db->cache, &s->cache_hits, &s->cache_misses, &s->cache_bytes);
+  pthread_mutex_lock(&db->snap_mu);
+  s->live_snapshots = db->snapshot_count;
+  pthread_mutex_unlock(&db->snap_mu);
+  return QX_OK;
+}

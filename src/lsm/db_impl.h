@@ -1,0 +1,110 @@
+/* The inside of a qx_db, shared by the engine's files (db.c: open/close and the write path;
+ * read.c: gets, snapshots and iterators; background.c: flushes and compactions).
+ *
+ * Thread-safety contract:
+ *   1. mu guards the write path, the MemTable switch, the current version, the MANIFEST and
+ *      the background thread's state. Writers hold it while appending to the WAL and inserting
+ *      into the active MemTable, so LSN order equals MemTable insert order. The background
+ *      thread holds it only to pick work and to install results, never while doing I/O.
+ *   2. Readers never take mu. They take a reference to the current read view under view_mu
+ *      (a few instructions), then read without locks: the view's MemTables and version stay
+ *      alive until the reference is dropped.
+ *   3. snap_mu guards the list of live snapshots.
+ * Invariants:
+ *   1. A reader takes its view first and its LSN (visible_lsn) second; a compaction drops a
+ *      hidden version only if a newer version of the key is at or below the oldest snapshot
+ *      LSN taken when it started, which is <= visible_lsn. So every reader finds the version
+ *      its LSN needs, in its view.
+ *   2. Immutable MemTables are flushed oldest first; the checkpoint LSN written with a flush
+ *      is the highest LSN of that MemTable, so every write <= checkpoint is in table files. */
+#ifndef QX_LSM_DB_IMPL_H
+#define QX_LSM_DB_IMPL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "lsm/manifest.h"
+#include "lsm/version.h"
+#include "memtable/memtable.h"
+#include "qaxdb/db.h"
+#include "sstable/sstable.h"
+
+#define QX_MAX_IMMUTABLE 2
+
+typedef struct qx_read_view {
+  atomic_int refs;
+  qx_memtable *mem;
+  qx_memtable *imm[QX_MAX_IMMUTABLE]; /* newest first */
+  int imm_count;
+  qx_version *version;
+  qx_block_cache *cache;
+} qx_read_view;
+
+struct qx_snapshot {
+  uint64_t lsn;
+  qx_snapshot *prev, *next;
+};
+
+typedef struct qx_db_counters {
+  atomic_uint_fast64_t user_bytes, wal_bytes, flush_bytes;
+  atomic_uint_fast64_t compaction_read, compaction_written;
+  atomic_uint_fast64_t flushes, compactions, compaction_cpu_ns;
+  atomic_uint_fast64_t stall_ns, stall_count;
+} qx_db_counters;
+
+struct qx_db {
+  char dir[PATH_MAX];
+  char sst_dir[PATH_MAX];
+  qx_db_options opt;
+  int lock_fd;
+  qx_wal *wal;
+  qx_block_cache *cache;
+  qx_sst_counters sst_counters;
+  qx_db_counters counters;
+
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv; /* wakes the background thread */
+  pthread_cond_t done_cv; /* background progress: wakes stalled writers, flush and compact */
+  qx_memtable *mem;
+  qx_memtable *imm[QX_MAX_IMMUTABLE]; /* newest first */
+  int imm_count;
+  qx_version *current;
+  qx_manifest *manifest;
+  uint64_t next_file_number;
+  int bg_error; /* first failure of a flush or compaction; the engine stops taking writes */
+  int shutting_down;
+  int manual_compaction; /* requested by qx_db_compact, cleared when done */
+  uint8_t compact_pointer[QX_DB_LEVELS][QX_DB_MAX_KEY]; /* round-robin position per level */
+  uint32_t compact_pointer_len[QX_DB_LEVELS];
+  pthread_t bg_thread;
+  int bg_started;
+  atomic_int l0_files;
+
+  pthread_mutex_t view_mu;
+  qx_read_view *view;
+  atomic_uint_fast64_t visible_lsn;
+
+  pthread_mutex_t snap_mu;
+  qx_snapshot snapshots; /* sentinel of a circular list, oldest first */
+  uint64_t snapshot_count;
+};
+
+/* Read views (read.c). */
+qx_read_view *qx_view_acquire(qx_db *db);
+void qx_view_release(qx_read_view *rv);
+/* Publishes a new view of db->mem, db->imm and db->current. REQUIRES: mu held. */
+int qx_view_install(qx_db *db);
+/* The LSN below which no snapshot needs hidden versions. */
+uint64_t qx_oldest_snapshot_lsn(qx_db *db);
+
+/* Background work (background.c). */
+void *qx_background_main(void *arg);
+/* Writes memtable mt to a new level-0 file and installs it with checkpoint mt's max LSN.
+ * REQUIRES: mu held (released during the I/O). */
+int qx_flush_memtable(qx_db *db, qx_memtable *mt);
+/* Opens a finished table file as a qx_file with one reference. */
+int qx_file_open(qx_db *db, const qx_sst_meta *meta, qx_file **out);
+void qx_sst_path(const qx_db *db, uint64_t number, char *out, size_t cap);
+
+#endif

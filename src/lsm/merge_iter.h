@@ -1,0 +1,16 @@
+/* Iterators the engine composes: a k-way merge of child iterators, a concatenation of the
+ * sorted files of one level (opened lazily), and the user-facing iterator that resolves
+ * versions at a snapshot (db_iter.c). */
+#ifndef QX_LSM_MERGE_ITER_H
+#define QX_LSM_MERGE_ITER_H
+
+#include "lsm/iter.h"
+#include "lsm/version.h"
+
+/* Merges count children (taking ownership of them) into one iterator in internal order. */
+int qx_merge_iter_create(qx_iter **children, size_t count, qx_iter **out);
+
+/* Iterates the files of one sorted level (1..6) of v. REQUIRES: v outlives the iterator. */
+int qx_level_iter_create(const qx_version *v, int level, qx_iter **out);
+
+#endif
