@@ -4,6 +4,8 @@
 #include "check.h"
 #include "csv/csv_import.h"
 #include "csv/csv_reader.h"
+#include "qaxdb/db.h"
+#include "qaxdb/key.h"
 #include "qaxdb/records.h"
 
 static char dir[PATH_MAX];
@@ -78,8 +80,8 @@ static int collect(const qx_wal_entry *e, void *ctx) {
 static void test_import(void) {
   char wal_dir[PATH_MAX], path[PATH_MAX];
   if (snprintf(wal_dir, sizeof wal_dir, "%s/wal", dir) >= PATH_MAX) abort();
-  qx_wal *wal;
-  CHECK_OK(qx_wal_open(wal_dir, NULL, &wal, NULL));
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, NULL, &db, NULL));
   const qx_schema *trades = qx_schema_by_name("trades");
   write_file("trades.csv",
              "ts,price,trade_id,instrument_id,aggressor,volume\r\n"
@@ -87,11 +89,11 @@ static void test_import(void) {
              "1795512600000000001,-1.5,2,\"cu,2502\",buy,\r\n",
              path);
   csv_import_result res;
-  CHECK_OK(csv_import(wal, trades, path, &res));
+  CHECK_OK(csv_import(db, trades, path, &res));
   CHECK_EQ_U64(res.rows, 2);
   CHECK_EQ_U64(res.first_lsn, 1);
   CHECK_EQ_U64(res.last_lsn, 2);
-  CHECK(qx_wal_durable_lsn(wal) >= 2);
+  CHECK_OK(qx_db_wait_durable(db, 2, 0)); /* already durable: no wait */
 
   /* 2500 good rows, then a bad price on line 2502 (header is line 1). */
   size_t cap = 64 * 2600;
@@ -102,31 +104,37 @@ static void test_import(void) {
   p += sprintf(p, "9999,1.23456\n10000,1\n");
   write_file("bad.csv", text, path);
   free(text);
-  CHECK_RC(csv_import(wal, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "bad.csv:2502: column price") != NULL);
   CHECK_EQ_U64(res.rows, 2500);
   CHECK_EQ_U64(res.first_lsn, 3);
   CHECK_EQ_U64(res.last_lsn, 2502);
-  CHECK(qx_wal_durable_lsn(wal) >= 2502);
+  CHECK_OK(qx_db_wait_durable(db, 2502, 0));
 
   write_file("unknown.csv", "trade_id,colour\n1,red\n", path);
-  CHECK_RC(csv_import(wal, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "unknown.csv:1") && strstr(qx_last_error(), "'colour'"));
   CHECK_EQ_U64(res.rows, 0);
   write_file("dup.csv", "trade_id,price,trade_id\n", path);
-  CHECK_RC(csv_import(wal, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "twice") != NULL);
   write_file("fields.csv", "trade_id,price\n1,2\n3\n", path);
-  CHECK_RC(csv_import(wal, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "fields.csv:3: 1 fields, the header has 2") != NULL);
   CHECK_EQ_U64(res.rows, 1);
   write_file("empty.csv", "", path);
-  CHECK_RC(csv_import(wal, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "empty") != NULL);
   write_file("header.csv", "trade_id,price\n", path);
-  CHECK_OK(csv_import(wal, trades, path, &res));
+  CHECK_OK(csv_import(db, trades, path, &res));
   CHECK_EQ_U64(res.rows, 0);
-  CHECK_OK(qx_wal_close(wal));
+  uint8_t key[QX_KEY_MAX];
+  qx_trade probe = {.trade_id = 2};
+  qx_db_value v;
+  CHECK_OK(qx_db_get(db, NULL, key, qx_key_encode(trades, &probe, key), &v));
+  CHECK(v.size == sizeof(qx_trade) && ((const qx_trade *)v.data)->price == -15000);
+  qx_db_value_release(&v);
+  CHECK_OK(qx_db_close(db));
 
   static collected c;
   CHECK_OK(qx_wal_scan(wal_dir, 1, collect, &c, NULL));

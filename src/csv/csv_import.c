@@ -14,7 +14,7 @@
 #define MAX_RECORD 512
 
 typedef struct importer {
-  qx_wal *wal;
+  qx_db *db;
   const qx_schema *table;
   const char *path;
   int *column_of_field; /* header position -> column index */
@@ -50,7 +50,7 @@ static int map_header(importer *im, const csv_row *header) {
 static int flush_batch(importer *im) {
   if (im->pending == 0) return QX_OK;
   uint64_t last;
-  int rc = qx_wal_append_batch(im->wal, im->batch, im->pending, QX_DURABILITY_NONE, &last);
+  int rc = qx_db_write_records(im->db, im->batch, im->pending, QX_DURABILITY_NONE, &last);
   if (rc != QX_OK) return rc;
   if (im->result->rows == 0) im->result->first_lsn = last - im->pending + 1;
   im->result->last_lsn = last;
@@ -92,13 +92,13 @@ static int import_rows(importer *im, csv_reader *reader) {
   return rc;
 }
 
-int csv_import(qx_wal *wal, const qx_schema *table, const char *path, csv_import_result *result) {
+int csv_import(qx_db *db, const qx_schema *table, const char *path, csv_import_result *result) {
   memset(result, 0, sizeof *result);
   if (table->record_size > MAX_RECORD)
     return qx_fail(QX_ERR_TOO_LARGE, "table %s: records too large to import", table->name);
   importer *im = calloc(1, sizeof *im);
   if (!im) return qx_fail(QX_ERR_NOMEM, "importing %s", path);
-  *im = (importer){.wal = wal, .table = table, .path = path, .result = result};
+  *im = (importer){.db = db, .table = table, .path = path, .result = result};
   csv_reader *reader;
   int rc = csv_reader_open(path, &reader);
   if (rc == QX_OK) {
@@ -109,7 +109,7 @@ int csv_import(qx_wal *wal, const qx_schema *table, const char *path, csv_import
   char error[512];
   snprintf(error, sizeof error, "%s", qx_last_error());
   int flush_rc = flush_batch(im);
-  if (flush_rc == QX_OK && result->rows) flush_rc = qx_wal_wait_durable(wal, result->last_lsn, -1);
+  if (flush_rc == QX_OK && result->rows) flush_rc = qx_db_wait_durable(db, result->last_lsn, -1);
   free(im->column_of_field);
   free(im);
   if (flush_rc != QX_OK) return flush_rc;

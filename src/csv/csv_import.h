@@ -1,15 +1,15 @@
-/* Importing a CSV file into a table through the WAL. The header names any subset of the
- * table's columns in any order; columns left out, and empty fields, take the column default
- * (zero, empty string, the first enum value). Rows are appended in batches and made durable;
- * the first bad row stops the import, and everything before it is durably written. The
+/* Importing a CSV file into a table through the engine (WAL, then MemTable). The header names any
+ * subset of the table's columns in any order; columns left out, and empty fields, take the column
+ * default (zero, empty string, the first enum value). Rows are appended in batches and made
+ * durable; the first bad row stops the import, and everything before it is durably written. The
  * accepted text forms are in docs/csv.md. */
 #ifndef QX_CSV_IMPORT_H
 #define QX_CSV_IMPORT_H
 
 #include <stdint.h>
 
+#include "qaxdb/db.h"
 #include "qaxdb/schema.h"
-#include "qaxdb/wal.h"
 
 typedef struct csv_import_result {
   uint64_t rows;      /* rows durably written, also when the import stopped on an error */
@@ -17,8 +17,8 @@ typedef struct csv_import_result {
   uint64_t last_lsn;
 } csv_import_result;
 
-/* Imports path into table through wal. On a bad header or row returns QX_ERR_PARSE with
+/* Imports path into table through db. On a bad header or row returns QX_ERR_PARSE with
  * "FILE:LINE: column NAME: reason" in qx_last_error(); result says what was written before. */
-int csv_import(qx_wal *wal, const qx_schema *table, const char *path, csv_import_result *result);
+int csv_import(qx_db *db, const qx_schema *table, const char *path, csv_import_result *result);
 
 #endif

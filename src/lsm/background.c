@@ -26,8 +26,10 @@ typedef struct compaction {
   int trivial_move; /* one file, nothing below it overlaps: move it without rewriting */
 } compaction;
 
-void qx_sst_path(const qx_db *db, uint64_t number, char *out, size_t cap) {
-  snprintf(out, cap, "%s/%06" PRIu64 ".sst", db->sst_dir, number);
+int qx_sst_path(const qx_db *db, uint64_t number, char *out, size_t cap) {
+  int n = snprintf(out, cap, "%s/%06" PRIu64 ".sst", db->sst_dir, number);
+  return n > 0 && (size_t)n < cap ? QX_OK
+                                  : qx_fail(QX_ERR_INVALID_ARG, "path too long in %s", db->sst_dir);
 }
 
 int qx_file_open(qx_db *db, const qx_sst_meta *meta, qx_file **out) {
@@ -36,8 +38,9 @@ int qx_file_open(qx_db *db, const qx_sst_meta *meta, qx_file **out) {
   atomic_init(&f->refs, 1);
   f->meta = *meta;
   f->cache = db->cache;
-  qx_sst_path(db, meta->file_number, f->path, sizeof f->path);
-  int rc = qx_sst_open(f->path, meta->file_number, db->cache, &db->sst_counters, &f->sst);
+  int rc = qx_sst_path(db, meta->file_number, f->path, sizeof f->path);
+  if (rc == QX_OK)
+    rc = qx_sst_open(f->path, meta->file_number, db->cache, &db->sst_counters, &f->sst);
   if (rc != QX_OK) {
     free(f);
     return rc;
@@ -85,8 +88,8 @@ static int output_add(output_set *o, const qx_ientry *e) {
     so.compression = o->db->opt.compression;
     so.bloom_bits_per_key = o->db->opt.bloom_bits_per_key;
     uint64_t number = o->db->next_file_number++;
-    qx_sst_path(o->db, number, path, sizeof path);
-    int rc = qx_sst_builder_create(path, number, &so, &o->builder);
+    int rc = qx_sst_path(o->db, number, path, sizeof path);
+    if (rc == QX_OK) rc = qx_sst_builder_create(path, number, &so, &o->builder);
     if (rc != QX_OK) return rc;
   }
   return qx_sst_builder_add(o->builder, e);
@@ -97,8 +100,7 @@ static void output_abandon(output_set *o) {
   if (o->builder) qx_sst_builder_abandon(o->builder);
   for (size_t i = 0; i < o->count; i++) {
     char path[PATH_MAX];
-    qx_sst_path(o->db, o->metas[i].file_number, path, sizeof path);
-    unlink(path);
+    if (qx_sst_path(o->db, o->metas[i].file_number, path, sizeof path) == QX_OK) unlink(path);
   }
   free(o->metas);
 }

@@ -282,9 +282,11 @@ static int init_sync(qx_db *db) {
 }
 
 static int open_files(qx_db *db, qx_db_recovery *rec) {
-  char wal_dir[PATH_MAX + 8];
-  snprintf(db->sst_dir, sizeof db->sst_dir, "%s/sst", db->dir);
-  snprintf(wal_dir, sizeof wal_dir, "%s/wal", db->dir);
+  char wal_dir[PATH_MAX];
+  int n = snprintf(db->sst_dir, sizeof db->sst_dir, "%s/sst", db->dir);
+  if (n < 0 || (size_t)n >= sizeof db->sst_dir ||
+      snprintf(wal_dir, sizeof wal_dir, "%s/wal", db->dir) >= (int)sizeof wal_dir)
+    return qx_fail(QX_ERR_INVALID_ARG, "data folder path too long: %s", db->dir);
   int rc = qx_mkdir_p(db->sst_dir);
   if (rc == QX_OK) rc = qx_block_cache_create(db->opt.block_cache_size, &db->cache);
   if (rc == QX_OK) rc = qx_recover_version(db, &rec->torn_manifest_bytes, &rec->orphan_files);

@@ -105,6 +105,6 @@ void *qx_background_main(void *arg);
 int qx_flush_memtable(qx_db *db, qx_memtable *mt);
 /* Opens a finished table file as a qx_file with one reference. */
 int qx_file_open(qx_db *db, const qx_sst_meta *meta, qx_file **out);
-void qx_sst_path(const qx_db *db, uint64_t number, char *out, size_t cap);
+int qx_sst_path(const qx_db *db, uint64_t number, char *out, size_t cap);
 
 #endif

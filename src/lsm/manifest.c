@@ -191,7 +191,10 @@ static int read_whole(const char *path, uint8_t **data, uint64_t *size) {
   if (!*data) rc = qx_fail(QX_ERR_NOMEM, "out of memory reading %s", path);
   if (rc == QX_OK) rc = qx_pread_all(fd, *data, *size, 0, path);
   close(fd);
-  if (rc != QX_OK) free(*data);
+  if (rc != QX_OK) {
+    free(*data);
+    *data = NULL;
+  }
   return rc;
 }
 
@@ -240,12 +243,12 @@ int qx_manifest_read(const char *dir, qx_edit_visit_fn visit, void *ctx, uint64_
   *torn_bytes = 0;
   int rc = qx_manifest_current_path(dir, path, sizeof path);
   if (rc != QX_OK) return rc;
-  uint8_t *data;
-  uint64_t size;
+  uint8_t *data = NULL;
+  uint64_t size = 0;
   rc = read_whole(path, &data, &size);
   if (rc == QX_OK) rc = check_header(path, data, size);
   if (rc == QX_OK) rc = visit_records(path, data, size, visit, ctx, torn_bytes);
-  if (size) free(data);
+  free(data);
   return rc;
 }
 

@@ -183,21 +183,22 @@ static void settle(qx_db_iter *it) {
   it->status = qx_iter_status(it->merged);
 }
 
-static int add_child(qx_iter **children, size_t *n, int rc, qx_iter *child) {
-  if (rc == QX_OK) children[(*n)++] = child;
+/* Keeps *child if creating it (status rc) succeeded. */
+static int add_child(qx_iter **children, size_t *n, int rc, qx_iter *const *child) {
+  if (rc == QX_OK) children[(*n)++] = *child;
   return rc;
 }
 
 static int build_children(const qx_read_view *rv, qx_iter **children, size_t *n) {
   qx_iter *child = NULL;
-  int rc = add_child(children, n, qx_memtable_iter_create(rv->mem, &child), child);
+  int rc = add_child(children, n, qx_memtable_iter_create(rv->mem, &child), &child);
   for (int i = 0; i < rv->imm_count && rc == QX_OK; i++)
-    rc = add_child(children, n, qx_memtable_iter_create(rv->imm[i], &child), child);
+    rc = add_child(children, n, qx_memtable_iter_create(rv->imm[i], &child), &child);
   const qx_version *v = rv->version;
   for (uint32_t i = 0; i < v->count[0] && rc == QX_OK; i++)
-    rc = add_child(children, n, qx_sst_iter_create(v->files[0][i]->sst, &child), child);
+    rc = add_child(children, n, qx_sst_iter_create(v->files[0][i]->sst, &child), &child);
   for (int l = 1; l < QX_DB_LEVELS && rc == QX_OK; l++)
-    if (v->count[l]) rc = add_child(children, n, qx_level_iter_create(v, l, &child), child);
+    if (v->count[l]) rc = add_child(children, n, qx_level_iter_create(v, l, &child), &child);
   return rc;
 }
 

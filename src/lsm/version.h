@@ -22,7 +22,6 @@
 typedef struct qx_file {
   atomic_int refs;
   atomic_int obsolete; /* set when an edit removes it: delete on the last reference */
-  int being_compacted; /* guarded by the engine's mutex */
   qx_sst_meta meta;
   qx_sst *sst;
   char path[4096];

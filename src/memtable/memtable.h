@@ -32,8 +32,8 @@ void qx_memtable_unref(qx_memtable *mt); /* frees everything at the last referen
 
 /* Adds an entry. REQUIRES: external synchronisation among writers; (key, lsn) not present;
  * key_len <= QX_DB_MAX_KEY, value_len <= QX_DB_MAX_VALUE. Returns QX_OK or QX_ERR_NOMEM. */
-int qx_memtable_add(qx_memtable *mt, const uint8_t *key, size_t key_len, uint64_t lsn,
-                    uint8_t kind, const void *value, size_t value_len);
+int qx_memtable_add(qx_memtable *mt, const uint8_t *key, size_t key_len, uint64_t lsn, uint8_t kind,
+                    const void *value, size_t value_len);
 
 /* Finds the newest entry of key with LSN <= snapshot_lsn. Returns 1 and fills *out (value
  * points into the arena, 8-byte aligned, valid while the memtable lives) or 0 if none. */

@@ -76,8 +76,8 @@ void qx_block_cache_counters(const qx_block_cache *cache, uint64_t *hits, uint64
 
 /* Bloom filter effectiveness, shared by all files of one engine (atomic counters). */
 typedef struct qx_sst_counters {
-  uint64_t bloom_checks;    /* lookups that consulted a bloom filter */
-  uint64_t bloom_negatives; /* ... that the filter answered "absent" (a read saved) */
+  uint64_t bloom_checks;          /* lookups that consulted a bloom filter */
+  uint64_t bloom_negatives;       /* ... that the filter answered "absent" (a read saved) */
   uint64_t bloom_false_positives; /* "maybe present" but the key was not in the file */
 } qx_sst_counters;
 

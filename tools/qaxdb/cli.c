@@ -65,20 +65,37 @@ void cli_wal_dir(const char *data_dir, char out[PATH_MAX]) {
   snprintf(out, PATH_MAX, "%s/wal", data_dir);
 }
 
-int cli_open_wal(const char *cmd, const char *data_dir, const qx_wal_options *options,
-                 qx_wal **out) {
-  char wal_dir[PATH_MAX];
-  cli_wal_dir(data_dir, wal_dir);
-  qx_wal_recovery rec;
-  int rc = qx_wal_open(wal_dir, options, out, &rec);
-  if (rc != QX_OK) return cli_fail(cmd, "cannot open the WAL", rc);
-  if (rec.truncated_bytes || rec.salvaged)
+static void report_recovery(const char *cmd, const qx_db_recovery *rec) {
+  const qx_wal_recovery *w = &rec->wal;
+  if (w->truncated_bytes || w->salvaged)
     fprintf(stderr,
             "qaxdb %s: recovery: %s %" PRIu64 " bytes at %s offset %" PRIu64
             "; the log ends at LSN %" PRIu64 "\n",
-            cmd, rec.salvaged ? "salvage discarded" : "cut a torn tail of", rec.truncated_bytes,
-            rec.truncated_file, rec.truncated_offset, rec.last_lsn);
+            cmd, w->salvaged ? "salvage discarded" : "cut a torn tail of", w->truncated_bytes,
+            w->truncated_file, w->truncated_offset, w->last_lsn);
+  if (rec->orphan_files || rec->torn_manifest_bytes)
+    fprintf(stderr,
+            "qaxdb %s: recovery: removed %" PRIu64 " unfinished table files and %" PRIu64
+            " bytes of a torn MANIFEST edit (a crash during a flush or compaction)\n",
+            cmd, rec->orphan_files, rec->torn_manifest_bytes);
+}
+
+int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *options, qx_db **out) {
+  qx_db_recovery rec;
+  int rc = qx_db_open(data_dir, options, out, &rec);
+  if (rc != QX_OK) return cli_fail(cmd, "cannot open the database", rc);
+  report_recovery(cmd, &rec);
   return CLI_EXIT_OK;
+}
+
+const qx_schema *cli_table(const char *cmd, const char *name) {
+  const qx_schema *table = qx_schema_by_name(name);
+  if (table) return table;
+  fprintf(stderr, "qaxdb %s: no table named '%s'; tables:", cmd, name);
+  for (int id = QX_TABLE_MIN; id <= QX_TABLE_MAX; id++)
+    fprintf(stderr, " %s", qx_schema_by_id(id)->name);
+  fputc('\n', stderr);
+  return NULL;
 }
 
 int cli_require_data_dir(const char *cmd, const char *data_dir) {

@@ -7,7 +7,8 @@
 #include <limits.h>
 #include <stdint.h>
 
-#include "qaxdb/wal.h"
+#include "qaxdb/db.h"
+#include "qaxdb/schema.h"
 
 #define CLI_DEFAULT_DATA "./qaxdb-data"
 #define CLI_EXIT_OK 0
@@ -29,6 +30,10 @@ int cmd_version(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_wal_dump(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_compact(int argc, char **argv);
 
 /* If argv[*i] is flag (as "--flag VALUE" or "--flag=VALUE"), stores the value, advances *i past
  * it and returns 1; returns -1 (after printing why) if the value is missing; 0 otherwise. */
@@ -45,10 +50,25 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Prints "qaxdb CMD: <what>: <status>: <detail>" for a failed library call and returns 1. */
 int cli_fail(const char *cmd, const char *what, int status);
 
-/* Opens the WAL of a data folder for writing (options may be NULL), reporting on stderr what
+/* Opens the database of a data folder (options may be NULL), reporting on stderr what
  * recovery cut. Returns CLI_EXIT_OK, or prints the failure and returns CLI_EXIT_FAILURE. */
-int cli_open_wal(const char *cmd, const char *data_dir, const qx_wal_options *options,
-                 qx_wal **out);
+int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *options,
+                qx_db **out);
+
+/* The table called name, or NULL after listing the tables on stderr. */
+const qx_schema *cli_table(const char *cmd, const char *name);
+
+/* Prints "name=value" for every column of record, space separated, without a newline. */
+void cli_print_fields(const qx_schema *table, const void *record);
+
+/* Encodes the key of table from text values of its first count key columns (count may be less
+ * than the number of key columns: a key prefix). Prints the problem and returns 0 if a value
+ * does not parse. */
+int cli_parse_key(const char *cmd, const qx_schema *table, const char *const *values, int count,
+                  uint8_t *key, size_t *key_len);
+
+/* Prints the engine's levels, files and counters. */
+void cli_print_db_stats(qx_db *db);
 
 /* CLI_EXIT_OK if data_dir is a directory; otherwise says so and returns CLI_EXIT_FAILURE. */
 int cli_require_data_dir(const char *cmd, const char *data_dir);

@@ -20,14 +20,6 @@ static int usage(void) {
   return CLI_EXIT_OK;
 }
 
-static int unknown_table(const char *name) {
-  fprintf(stderr, "qaxdb load: no table named '%s'; tables:", name);
-  for (int id = QX_TABLE_MIN; id <= QX_TABLE_MAX; id++)
-    fprintf(stderr, " %s", qx_schema_by_id(id)->name);
-  fputc('\n', stderr);
-  return CLI_EXIT_USAGE;
-}
-
 static void print_written(const qx_schema *table, const csv_import_result *r, FILE *out) {
   if (r->rows == 0)
     fprintf(out, "0 rows written to %s\n", table->name);
@@ -50,16 +42,16 @@ int cmd_load(int argc, char **argv) {
     positional[count++] = argv[i];
   }
   if (count < 2) return cli_usage_error("load", "needs a TABLE and a FILE.csv");
-  const qx_schema *table = qx_schema_by_name(positional[0]);
-  if (!table) return unknown_table(positional[0]);
+  const qx_schema *table = cli_table("load", positional[0]);
+  if (!table) return CLI_EXIT_USAGE;
 
-  qx_wal *wal;
-  if (cli_open_wal("load", data, NULL, &wal) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  qx_db *db;
+  if (cli_open_db("load", data, NULL, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   csv_import_result result;
-  int rc = csv_import(wal, table, positional[1], &result);
+  int rc = csv_import(db, table, positional[1], &result);
   if (rc != QX_OK) fprintf(stderr, "qaxdb load: %s\n", qx_last_error());
-  int close_rc = qx_wal_close(wal);
-  if (close_rc != QX_OK && rc == QX_OK) rc = cli_fail("load", "closing the WAL", close_rc);
+  int close_rc = qx_db_close(db);
+  if (close_rc != QX_OK && rc == QX_OK) rc = cli_fail("load", "closing the database", close_rc);
   print_written(table, &result, rc == QX_OK ? stdout : stderr);
   return rc == QX_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }

@@ -117,7 +117,7 @@ static void print_progress(const run_stats *st, int64_t now) {
           st->records, (double)st->events / secs);
 }
 
-static void print_summary(const run_stats *st, qx_wal *wal, qx_durability durability) {
+static void print_summary(const run_stats *st, qx_db *db, qx_durability durability) {
   double secs = (double)st->elapsed_ns / 1e9;
   printf("events      %" PRIu64 " in %.2f s: %.0f events/s\n", st->events, secs,
          (double)st->events / secs);
@@ -131,12 +131,12 @@ static void print_summary(const run_stats *st, qx_wal *wal, qx_durability durabi
       histogram_quantile_us(&st->append_latency, 0.5),
       histogram_quantile_us(&st->append_latency, 0.99),
       histogram_quantile_us(&st->append_latency, 0.999), histogram_max_us(&st->append_latency));
-  printf("wal         last LSN %" PRIu64 ", durable LSN %" PRIu64 " (durability %s)\n",
-         qx_wal_last_lsn(wal), qx_wal_durable_lsn(wal),
+  printf("wal         last LSN %" PRIu64 " (durability %s)\n", qx_db_last_lsn(db),
          durability == QX_DURABILITY_GROUP ? "group: all synced" : "none");
+  cli_print_db_stats(db);
 }
 
-static int run(const simulate_options *o, sim *s, qx_wal *wal, run_stats *st) {
+static int run(const simulate_options *o, sim *s, qx_db *db, run_stats *st) {
   static event_batch batch;
   int64_t next_progress = st->start_ns + 1000000000;
   for (uint64_t e = 0; e < o->events; e++) {
@@ -144,22 +144,22 @@ static int run(const simulate_options *o, sim *s, qx_wal *wal, run_stats *st) {
     sim_next(s, collect, &batch);
     int64_t t0 = qx_monotonic_ns();
     uint64_t last = 0;
-    int rc = qx_wal_append_batch(wal, batch.records, batch.count, QX_DURABILITY_NONE, &last);
+    int rc = qx_db_write_records(db, batch.records, batch.count, QX_DURABILITY_NONE, &last);
     int64_t t1 = qx_monotonic_ns();
     if (rc != QX_OK) return cli_fail("simulate", "append", rc);
     histogram_record(&st->append_latency, (uint64_t)(t1 - t0));
     st->events++;
     st->records += batch.count;
     if (o->durability == QX_DURABILITY_GROUP && e % GROUP_WAIT_EVENTS == GROUP_WAIT_EVENTS - 1 &&
-        (rc = qx_wal_wait_durable(wal, last, -1)) != QX_OK)
+        (rc = qx_db_wait_durable(db, last, -1)) != QX_OK)
       return cli_fail("simulate", "waiting for durability", rc);
     if ((e & 1023) == 0 && t1 >= next_progress) {
       print_progress(st, t1);
       next_progress += 1000000000;
     }
   }
-  int rc = o->durability == QX_DURABILITY_GROUP && qx_wal_last_lsn(wal)
-               ? qx_wal_wait_durable(wal, qx_wal_last_lsn(wal), -1)
+  int rc = o->durability == QX_DURABILITY_GROUP && qx_db_last_lsn(db)
+               ? qx_db_wait_durable(db, qx_db_last_lsn(db), -1)
                : QX_OK;
   if (rc != QX_OK) return cli_fail("simulate", "waiting for durability", rc);
   st->elapsed_ns = qx_monotonic_ns() - st->start_ns;
@@ -172,27 +172,28 @@ int cmd_simulate(int argc, char **argv) {
   simulate_options o;
   int rc = parse_options(argc, argv, &o);
   if (rc != CLI_EXIT_OK) return rc < 0 ? CLI_EXIT_OK : rc;
-  qx_wal *wal;
-  if (cli_open_wal("simulate", o.data, NULL, &wal) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  qx_db *db;
+  if (cli_open_db("simulate", o.data, NULL, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   /* Each order and trade consumes at least one LSN, so ids above the last LSN are new. */
-  o.sim.first_id = qx_wal_last_lsn(wal) + 1;
+  o.sim.first_id = qx_db_last_lsn(db) + 1;
   sim *s;
   if ((rc = sim_create(&o.sim, &s)) != QX_OK) {
-    qx_wal_close(wal);
+    qx_db_close(db);
     return cli_fail("simulate", "setting up", rc);
   }
   fprintf(stderr,
           "simulate: %" PRIu64 " events, seed %" PRIu64 ", %d instruments, %u accounts, "
           "durability %s, WAL in %s/wal (from LSN %" PRIu64 ")\n",
           o.events, o.sim.seed, o.sim.instruments, o.sim.accounts,
-          o.durability == QX_DURABILITY_GROUP ? "group" : "none", o.data, qx_wal_last_lsn(wal) + 1);
+          o.durability == QX_DURABILITY_GROUP ? "group" : "none", o.data, qx_db_last_lsn(db) + 1);
   static run_stats st;
   histogram_reset(&st.append_latency);
   st.start_ns = qx_monotonic_ns();
-  int result = run(&o, s, wal, &st);
-  if (result == CLI_EXIT_OK) print_summary(&st, wal, o.durability);
-  rc = qx_wal_close(wal);
+  int result = run(&o, s, db, &st);
+  if (result == CLI_EXIT_OK) print_summary(&st, db, o.durability);
+  rc = qx_db_close(db);
   sim_destroy(s);
-  if (rc != QX_OK && result == CLI_EXIT_OK) result = cli_fail("simulate", "closing the WAL", rc);
+  if (rc != QX_OK && result == CLI_EXIT_OK)
+    result = cli_fail("simulate", "closing the database", rc);
   return result;
 }

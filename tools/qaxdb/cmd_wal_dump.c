@@ -22,12 +22,8 @@ static int print_entry(const qx_wal_entry *e, void *ctx) {
     printf("lsn=%" PRIu64 " ts=%s table=#%u v%u size=%u (not a known record layout)\n", e->lsn, ts,
            e->table_id, e->schema_version, e->size);
   } else {
-    printf("lsn=%" PRIu64 " ts=%s table=%s", e->lsn, ts, s->name);
-    for (uint32_t i = 0; i < s->column_count; i++) {
-      char value[64];
-      qx_format_column(&s->columns[i], e->data, value, sizeof value);
-      printf(" %s=%s", s->columns[i].name, value);
-    }
+    printf("lsn=%" PRIu64 " ts=%s table=%s ", e->lsn, ts, s->name);
+    cli_print_fields(s, e->data);
     putchar('\n');
   }
   st->printed++;

@@ -7,8 +7,12 @@
 const cli_command cli_commands[] = {
     {"simulate", "generate a seeded exchange workload and log it", cmd_simulate},
     {"load", "import a CSV file into a table", cmd_load},
+    {"get", "print the current record of a key", cmd_get},
+    {"scan", "print the current records of a table in key order", cmd_scan},
+    {"stats", "show levels, files, amplification and cache figures", cmd_stats},
+    {"compact", "compact every level of the engine now", cmd_compact},
     {"wal-dump", "print WAL entries with LSN, table and fields", cmd_wal_dump},
-    {"check", "verify every checksum in a data folder", cmd_check},
+    {"check", "verify every checksum in a data folder (WAL, MANIFEST, tables)", cmd_check},
     {"schema", "list the tables and their columns", cmd_schema},
     {"version", "print the qaxdb and DuckDB versions", cmd_version},
     {NULL, NULL, NULL},

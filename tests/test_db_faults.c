@@ -1,0 +1,187 @@
+/* Fault injection on the engine's files: a damaged MANIFEST edit (corruption, named with file
+ * and offset), a torn last edit (dropped and reported), a wrong magic, a CURRENT naming
+ * nothing, a table file missing or damaged, and leftovers of an interrupted flush. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "qaxdb/db.h"
+
+static qx_db_options small_options(void) {
+  qx_db_options o;
+  qx_db_options_init(&o);
+  o.memtable_size = 64 << 10;
+  o.l0_compaction_trigger = 8; /* no compaction: each test knows exactly which files exist */
+  return o;
+}
+
+/* A closed database with a few flushed files, so its MANIFEST holds several edits. */
+static void make_db(const char *dir) {
+  qx_db_options o = small_options();
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 200; i++) {
+      char key[32], value[100];
+      int n = sprintf(key, "r%d-key%04d", round, i);
+      memset(value, 'a' + round, sizeof value);
+      CHECK_OK(qx_db_put(db, key, (size_t)n, value, sizeof value, QX_DURABILITY_NONE, NULL));
+    }
+    CHECK_OK(qx_db_flush(db));
+  }
+  CHECK_OK(qx_db_close(db));
+}
+
+static void manifest_path(const char *dir, char *out) {
+  char current[PATH_MAX + 16], name[64] = "";
+  snprintf(current, sizeof current, "%s/CURRENT", dir);
+  FILE *f = fopen(current, "r");
+  CHECK(f != NULL);
+  if (f) {
+    CHECK(fgets(name, sizeof name, f) != NULL);
+    fclose(f);
+  }
+  name[strcspn(name, "\n")] = 0;
+  snprintf(out, PATH_MAX, "%s/%s", dir, name);
+}
+
+static long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void flip_byte(const char *path, long offset) {
+  int fd = open(path, O_RDWR);
+  unsigned char c = 0;
+  CHECK(pread(fd, &c, 1, offset) == 1);
+  c ^= 0x40;
+  CHECK(pwrite(fd, &c, 1, offset) == 1);
+  close(fd);
+}
+
+static int open_status(const char *dir, qx_db_recovery *rec) {
+  qx_db_options o = small_options();
+  qx_db *db;
+  int rc = qx_db_open(dir, &o, &db, rec);
+  if (rc == QX_OK) CHECK_OK(qx_db_close(db));
+  return rc;
+}
+
+/* Appends garbage that looks like the start of an edit: a crash mid-append. */
+static void test_torn_edit(void) {
+  char dir[PATH_MAX], manifest[PATH_MAX];
+  test_tmpdir(dir, "faults-torn");
+  make_db(dir);
+  /* Each open rewrites the MANIFEST as one edit: add an edit by flushing once more. */
+  qx_db_options o = small_options();
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  CHECK_OK(qx_db_put(db, "z", 1, "v", 1, QX_DURABILITY_NONE, NULL));
+  CHECK_OK(qx_db_flush(db));
+  CHECK_OK(qx_db_close(db));
+  manifest_path(dir, manifest);
+  long size = file_size(manifest);
+  CHECK(truncate(manifest, size - 5) == 0);
+  qx_db_recovery rec;
+  CHECK_OK(open_status(dir, &rec));
+  CHECK(rec.torn_manifest_bytes > 0);
+  /* The dropped edit's file is an orphan now; its writes come back from the WAL. */
+  CHECK_EQ_U64(rec.orphan_files, 1);
+  CHECK(open_status(dir, &rec) == QX_OK && rec.torn_manifest_bytes == 0);
+  CHECK(open_status(dir, &rec) == QX_OK);
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  qx_db_value v;
+  CHECK_OK(qx_db_get(db, NULL, "z", 1, &v));
+  qx_db_value_release(&v);
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
+static void test_damaged_edit(void) {
+  char dir[PATH_MAX], manifest[PATH_MAX];
+  test_tmpdir(dir, "faults-edit");
+  make_db(dir);
+  qx_db_options o = small_options();
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  CHECK_OK(qx_db_put(db, "z", 1, "v", 1, QX_DURABILITY_NONE, NULL));
+  CHECK_OK(qx_db_flush(db));
+  CHECK_OK(qx_db_close(db));
+  manifest_path(dir, manifest);
+  flip_byte(manifest, 16 + 8 + 3); /* inside the first edit, with another after it */
+  CHECK_RC(open_status(dir, NULL), QX_ERR_CORRUPT);
+  CHECK(strstr(qx_last_error(), "MANIFEST-") != NULL);
+  CHECK(strstr(qx_last_error(), "offset 16") != NULL);
+  CHECK_RC(qx_db_verify(dir, NULL), QX_ERR_CORRUPT);
+  test_rmtree(dir);
+}
+
+static void test_bad_magic_and_current(void) {
+  char dir[PATH_MAX], manifest[PATH_MAX], current[PATH_MAX + 16];
+  test_tmpdir(dir, "faults-magic");
+  make_db(dir);
+  manifest_path(dir, manifest);
+  flip_byte(manifest, 0);
+  CHECK_RC(open_status(dir, NULL), QX_ERR_FORMAT);
+  CHECK(strstr(qx_last_error(), "offset 0") != NULL);
+  snprintf(current, sizeof current, "%s/CURRENT", dir);
+  FILE *f = fopen(current, "w");
+  fputs("garbage\n", f);
+  fclose(f);
+  CHECK_RC(open_status(dir, NULL), QX_ERR_CORRUPT);
+  CHECK(strstr(qx_last_error(), "CURRENT") != NULL);
+  test_rmtree(dir);
+}
+
+/* The path of the first table file in dir/sst. */
+static int first_table_file(const char *dir, char *out) {
+  char sst[PATH_MAX + 8];
+  snprintf(sst, sizeof sst, "%s/sst", dir);
+  DIR *d = opendir(sst);
+  struct dirent *de;
+  int found = 0;
+  while (d && (de = readdir(d)) != NULL && !found)
+    if (strstr(de->d_name, ".sst"))
+      found = snprintf(out, PATH_MAX, "%s/%s", sst, de->d_name) < PATH_MAX;
+  if (d) closedir(d);
+  return found;
+}
+
+static void test_table_files(void) {
+  char dir[PATH_MAX], table[PATH_MAX], orphan[PATH_MAX + 32];
+  test_tmpdir(dir, "faults-sst");
+  make_db(dir);
+  snprintf(orphan, sizeof orphan, "%s/sst/999999.sst", dir);
+  FILE *f = fopen(orphan, "w");
+  fputs("half a file", f);
+  fclose(f);
+  qx_db_recovery rec;
+  CHECK_OK(open_status(dir, &rec));
+  CHECK_EQ_U64(rec.orphan_files, 1);
+  CHECK(access(orphan, F_OK) != 0);
+  qx_db_verify_report vr;
+  CHECK_OK(qx_db_verify(dir, &vr));
+  CHECK_EQ_U64(vr.table_files, 3);
+  CHECK_EQ_U64(vr.table_entries, 600);
+  CHECK(first_table_file(dir, table));
+  flip_byte(table, 40); /* inside the first data block */
+  CHECK_RC(qx_db_verify(dir, NULL), QX_ERR_CORRUPT);
+  CHECK(strstr(qx_last_error(), strrchr(table, '/') + 1) != NULL);
+  CHECK(strstr(qx_last_error(), "offset") != NULL);
+  CHECK(unlink(table) == 0);
+  CHECK(open_status(dir, NULL) < 0);
+  CHECK(strstr(qx_last_error(), strrchr(table, '/') + 1) != NULL);
+  test_rmtree(dir);
+}
+
+int main(void) {
+  test_torn_edit();
+  test_damaged_edit();
+  test_bad_magic_and_current();
+  test_table_files();
+  return test_finish("test_db_faults");
+}

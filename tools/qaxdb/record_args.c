@@ -1,0 +1,51 @@
+/* Records and keys as command-line text: printing a record's fields, and encoding a key (or a
+ * key prefix) from the text values of a table's key columns. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "qaxdb/key.h"
+#include "record/text.h"
+
+#define RECORD_MAX 512
+
+void cli_print_fields(const qx_schema *table, const void *record) {
+  for (uint32_t i = 0; i < table->column_count; i++) {
+    char value[64];
+    qx_format_column(&table->columns[i], record, value, sizeof value);
+    printf("%s%s=%s", i ? " " : "", table->columns[i].name, value);
+  }
+}
+
+/* Bytes the first count key columns take in an encoded key (after the table id). */
+static size_t key_prefix_len(const qx_schema *table, int count) {
+  size_t len = 2;
+  for (int i = 0; i < count; i++) {
+    const qx_column *col = &table->columns[table->key_columns[i]];
+    len += col->width;
+  }
+  return len;
+}
+
+int cli_parse_key(const char *cmd, const qx_schema *table, const char *const *values, int count,
+                  uint8_t *key, size_t *key_len) {
+  if (count > (int)table->key_column_count) {
+    fprintf(stderr, "qaxdb %s: table %s has %u key columns, got %d values\n", cmd, table->name,
+            table->key_column_count, count);
+    return 0;
+  }
+  uint8_t record[RECORD_MAX] = {0};
+  for (int i = 0; i < count; i++) {
+    const qx_column *col = &table->columns[table->key_columns[i]];
+    if (qx_parse_column(col, values[i], strlen(values[i]), record) != QX_OK) {
+      fprintf(stderr, "qaxdb %s: key column %s: %s\n", cmd, col->name, qx_last_error());
+      return 0;
+    }
+  }
+  uint8_t full[QX_KEY_MAX];
+  qx_key_encode(table, record, full);
+  *key_len = key_prefix_len(table, count);
+  memcpy(key, full, *key_len);
+  return 1;
+}
