@@ -402,6 +402,7 @@ static int run_compaction(qx_db *db, compaction *c) {
                    .oldest_snapshot = qx_oldest_snapshot_lsn(db)};
   qx_version_ref(db->current); /* keeps the inputs alive while unlocked */
   qx_version *pinned = db->current;
+  uint64_t bytes_read = input_bytes(c);
   output_set o = {.db = db};
   qx_iter *it;
   int rc = open_inputs(c, &it);
@@ -420,7 +421,7 @@ static int run_compaction(qx_db *db, compaction *c) {
     output_abandon(&o);
     return rc;
   }
-  atomic_fetch_add(&db->counters.compaction_read, input_bytes(c));
+  atomic_fetch_add(&db->counters.compaction_read, bytes_read);
   atomic_fetch_add(&db->counters.compaction_written, o.bytes);
   atomic_fetch_add(&db->counters.compactions, 1);
   free(o.metas);
