@@ -2,6 +2,7 @@
 #include "bench_report.h"
 
 #include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef struct metric {
@@ -27,7 +28,10 @@ static double max_latency(const bench_side *s) {
 }
 
 static const metric metrics[] = {
-    {"records_per_s", throughput, 1}, {"p50_us", p50, 0}, {"p99_us", p99, 0}, {"p999_us", p999, 0},
+    {"throughput", throughput, 1},
+    /* named <unit>_per_s in the output */ {"p50_us", p50, 0},
+    {"p99_us", p99, 0},
+    {"p999_us", p999, 0},
     {"max_us", max_latency, 0},
 };
 #define METRIC_COUNT (sizeof metrics / sizeof metrics[0])
@@ -37,9 +41,12 @@ static double advantage(const metric *m, double qaxdb, double peer) {
   return qaxdb > 0 ? peer / qaxdb : 0;
 }
 
-void bench_print(FILE *out, const char *bench, const char *peer, const bench_case *cases,
-                 size_t count) {
-  fprintf(out, "%-16s %-8s %14s %10s %10s %10s %10s\n", "case", "system", "records/s", "p50 us",
+void bench_print(FILE *out, const char *bench, const char *peer, const char *unit,
+                 const bench_case *cases, size_t count) {
+  char unit_per_s[32], metric0[40];
+  snprintf(unit_per_s, sizeof unit_per_s, "%s/s", unit);
+  snprintf(metric0, sizeof metric0, "%s_per_s", unit);
+  fprintf(out, "%-16s %-8s %14s %10s %10s %10s %10s\n", "case", "system", unit_per_s, "p50 us",
           "p99 us", "p999 us", "max us");
   for (size_t c = 0; c < count; c++) {
     const bench_side *sides[3] = {&cases[c].qaxdb, &cases[c].peer, NULL};
@@ -64,7 +71,8 @@ void bench_print(FILE *out, const char *bench, const char *peer, const bench_cas
       fprintf(out,
               "{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"qaxdb\":%.6g,\"peer\":\"%s\","
               "\"peer_value\":%.6g,\"ratio\":%.3f}\n",
-              bench, cases[c].name, metrics[m].name, q, peer, p, advantage(&metrics[m], q, p));
+              bench, cases[c].name, m ? metrics[m].name : metric0, q, peer, p,
+              advantage(&metrics[m], q, p));
     }
 }
 

@@ -21,8 +21,9 @@ typedef struct bench_case {
   bench_side qaxdb, peer;
 } bench_case;
 
-void bench_print(FILE *out, const char *bench, const char *peer, const bench_case *cases,
-                 size_t count);
+/* unit names what one operation is ("records", "ops"): the throughput is <unit>_per_s. */
+void bench_print(FILE *out, const char *bench, const char *peer, const char *unit,
+                 const bench_case *cases, size_t count);
 
 /* Creates a fresh directory under $TMPDIR (or /tmp) into buf and returns it; exits on failure. */
 const char *bench_make_tmpdir(char buf[PATH_MAX], const char *tag);

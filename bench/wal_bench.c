@@ -323,7 +323,7 @@ int main(int argc, char **argv) {
   run_case(&s, &cases[4], 1, 1, 1);
   run_case(&s, &cases[5], 1, 1, MAX_BATCH);
   printf("fdatasync of one 4 KiB block on this disk: %.0f us\n\n", fdatasync_us(&s));
-  bench_print(stdout, "wal", "rocksdb", cases, sizeof cases / sizeof cases[0]);
+  bench_print(stdout, "wal", "rocksdb", "records", cases, sizeof cases / sizeof cases[0]);
   if (own_dir) bench_remove_tree(s.dir);
   return 0;
 }

@@ -134,6 +134,9 @@ int qx_db_iter_create(qx_db *db, const qx_snapshot *snapshot, const void *from, 
 /* Same, over the keys that start with prefix. */
 int qx_db_iter_create_prefix(qx_db *db, const qx_snapshot *snapshot, const void *prefix,
                              size_t prefix_len, qx_db_iter **out);
+/* Repositions at the first key >= key (NULL: the first key) within the iterator's bounds,
+ * still reading the version it was created with. */
+void qx_db_iter_seek(qx_db_iter *it, const void *key, size_t key_len);
 int qx_db_iter_valid(const qx_db_iter *it);
 void qx_db_iter_next(qx_db_iter *it);                            /* REQUIRES: valid */
 const void *qx_db_iter_key(const qx_db_iter *it, size_t *len);   /* REQUIRES: valid */

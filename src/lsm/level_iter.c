@@ -15,6 +15,7 @@ typedef struct level_iter {
 } level_iter;
 
 static void open_file(level_iter *li, uint32_t index) {
+  if (li->file_iter && index == li->index) return; /* a seek within the same file */
   qx_iter_destroy(li->file_iter);
   li->file_iter = NULL;
   li->index = index;

@@ -237,13 +237,18 @@ int qx_db_iter_create(qx_db *db, const qx_snapshot *snapshot, const void *from, 
     free(it);
     return rc;
   }
-  if (from)
-    qx_iter_seek(it->merged, from, from_len, UINT64_MAX);
+  qx_db_iter_seek(it, from, from_len);
+  *out = it;
+  return QX_OK;
+}
+
+void qx_db_iter_seek(qx_db_iter *it, const void *key, size_t key_len) {
+  it->has_key = 0;
+  if (key && key_len > 0 && key_len <= QX_DB_MAX_KEY)
+    qx_iter_seek(it->merged, key, key_len, UINT64_MAX);
   else
     qx_iter_seek_first(it->merged);
   settle(it);
-  *out = it;
-  return QX_OK;
 }
 
 /* The smallest key greater than every key with this prefix; 0 if there is none. */
