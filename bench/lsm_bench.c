@@ -8,6 +8,7 @@
  *   mixed_90r10w             90% random gets, 10% random overwrites
  *   memtable_put/get         a data set that fits in the MemTable; sst_get: the same after a
  *                            flush, with the file cached
+ *   skiplist_insert/get      qaxdb's MemTable alone, without WAL or read view (no peer)
  * After the writes it prints, for qaxdb, write amplification, space amplification after a full
  * compaction, and the share of the process's CPU spent in flushes and compactions.
  * Usage: qaxdb-bench-lsm [--quick] [--keys N] [--dir PATH]. Ends with one JSON line per
@@ -20,6 +21,7 @@
 
 #include "bench_report.h"
 #include "kv_engines.h"
+#include "memtable/memtable.h"
 #include "qaxdb/db.h"
 #include "util/clock.h"
 
@@ -194,6 +196,55 @@ static bench_side mixed(void *db, const kv_engine *e, uint64_t n, uint64_t keys)
       timed_get(db, e, 2 * k, &r);
   }
   return run_end(&r);
+}
+
+/* ---- the MemTable alone: what a write costs after the WAL, and a read before any file ---- */
+
+typedef struct skiplist_result {
+  histogram insert, get;
+} skiplist_result;
+
+static void run_skiplist(skiplist_result *out) {
+  qx_memtable *mt;
+  if (qx_memtable_create(256u << 20, &mt) != QX_OK) exit(1);
+  histogram_reset(&out->insert);
+  histogram_reset(&out->get);
+  uint32_t *order = malloc(SMALL_KEYS * sizeof *order);
+  uint64_t s = 5;
+  for (uint32_t i = 0; i < SMALL_KEYS; i++)
+    order[i] = (uint32_t)(rng_next(&s) % (SMALL_KEYS * 4));
+  for (uint32_t i = 0; i < SMALL_KEYS; i++) {
+    char key[KEY_LEN], value[VALUE_LEN];
+    make_key(order[i], key);
+    make_value(order[i], 1, value);
+    int64_t t0 = qx_monotonic_ns();
+    qx_memtable_add(mt, (const uint8_t *)key, KEY_LEN, i + 1, QX_KIND_PUT, value, VALUE_LEN);
+    histogram_record(&out->insert, (uint64_t)(qx_monotonic_ns() - t0));
+  }
+  for (uint32_t i = 0; i < SMALL_KEYS; i++) {
+    char key[KEY_LEN];
+    qx_ientry e;
+    make_key(order[rng_next(&s) % SMALL_KEYS], key);
+    int64_t t0 = qx_monotonic_ns();
+    qx_memtable_get(mt, (const uint8_t *)key, KEY_LEN, UINT64_MAX, &e);
+    histogram_record(&out->get, (uint64_t)(qx_monotonic_ns() - t0));
+  }
+  free(order);
+  qx_memtable_unref(mt);
+}
+
+static void print_skiplist(const skiplist_result *r) {
+  const char *names[2] = {"skiplist_insert", "skiplist_get"};
+  const histogram *h[2] = {&r->insert, &r->get};
+  printf("\nMemTable alone (%d entries, no WAL, no read view):\n", SMALL_KEYS);
+  for (int i = 0; i < 2; i++) {
+    printf("%-16s p50 %.2f us, p99 %.2f us, p999 %.2f us, max %.2f us\n", names[i],
+           histogram_quantile_us(h[i], 0.5), histogram_quantile_us(h[i], 0.99),
+           histogram_quantile_us(h[i], 0.999), histogram_max_us(h[i]));
+    printf("{\"bench\":\"lsm\",\"case\":\"%s\",\"metric\":\"p99_us\",\"qaxdb\":%.4g,"
+           "\"peer\":null,\"peer_value\":null,\"ratio\":null}\n",
+           names[i], histogram_quantile_us(h[i], 0.99));
+  }
 }
 
 /* ---- amplification (qaxdb) ---- */
@@ -373,6 +424,9 @@ int main(int argc, char **argv) {
     bench_print(stdout, "lsm", engines[p]->name, "ops", cases, CASES);
   }
   print_amplification(amp);
+  static skiplist_result skiplist;
+  run_skiplist(&skiplist);
+  print_skiplist(&skiplist);
   if (s.dir == tmp) bench_remove_tree(tmp);
   return 0;
 }

@@ -1,7 +1,8 @@
 /* Randomized model test of the engine: a seeded sequence of puts, deletes, batches, gets,
  * range and prefix scans, snapshots, flushes, compactions and reopens, each read checked
  * against a simple in-memory model that keeps every version of every key.
- * Usage: test_db_model [OPS [SEED]] (the default suite runs a short sequence). */
+ * Usage: test_db_model [OPS [SEED [none|lz4|zstd]]] (the default suite runs short sequences,
+ * uncompressed and with Zstd table files). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,11 @@ int main(int argc, char **argv) {
   h.opt.l1_size = 256 << 10;
   h.opt.sst_file_size = 64 << 10;
   h.opt.wal.segment_size = 1 << 20;
+  if (argc > 3)
+    h.opt.compression = strcmp(argv[3], "lz4") == 0    ? QX_COMPRESSION_LZ4
+                        : strcmp(argv[3], "zstd") == 0 ? QX_COMPRESSION_ZSTD
+                                                       : QX_COMPRESSION_NONE;
+  h.opt.block_cache_size = 256 << 10; /* small: blocks are evicted and read again */
   CHECK_OK(qx_db_open(h.dir, &h.opt, &h.db, NULL));
   for (long i = 0; i < ops && check_failures == 0; i++)
     step(&h);

@@ -166,7 +166,7 @@ static int install(qx_db *db, qx_version_edit *edit, const output_set *o) {
   if (!opened) return qx_fail(QX_ERR_NOMEM, "out of memory installing table files");
   int rc = QX_OK;
   for (size_t i = 0; i < o->count && rc == QX_OK; i++)
-    rc = qx_file_open(db, &o->metas[i], &opened[i]);
+    if ((rc = qx_file_open(db, &o->metas[i], &opened[i])) == QX_OK) qx_sst_populate(opened[i]->sst);
   edit->has_next_file = 1;
   edit->next_file_number = db->next_file_number;
   qx_version *v = NULL;

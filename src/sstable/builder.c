@@ -204,7 +204,7 @@ int qx_sst_builder_add(qx_sst_builder *b, const qx_ientry *e) {
   if (rc != QX_OK) return rc;
   uint32_t at = (uint32_t)b->block.len;
   sst_entry_header h = {
-      .lsn = e->lsn, .key_len = e->key_len, .value_len = e->value_len, .kind = e->kind};
+      .lsn = e->lsn, .value_len = e->value_len, .key_len = (uint16_t)e->key_len, .kind = e->kind};
   rc = append(&b->offsets, &at, 4);
   if (rc == QX_OK) rc = append(&b->block, &h, sizeof h);
   if (rc == QX_OK) rc = append(&b->block, e->key, e->key_len);

@@ -19,11 +19,11 @@
 
 typedef struct sst_entry_header {
   uint64_t lsn;
-  uint32_t key_len;
   uint32_t value_len;
+  uint16_t key_len;
   uint8_t kind;
-  uint8_t reserved[7];
-} sst_entry_header; /* 24 bytes */
+  uint8_t reserved;
+} sst_entry_header; /* 16 bytes */
 
 /* After each stored data block. crc covers the stored bytes, then bytes 0..7 of the trailer. */
 typedef struct sst_block_trailer {
@@ -59,7 +59,7 @@ typedef struct sst_footer {
   char magic[8];
 } sst_footer;
 
-_Static_assert(sizeof(sst_entry_header) == 24, "entry header layout");
+_Static_assert(sizeof(sst_entry_header) == 16, "entry header layout");
 _Static_assert(sizeof(sst_block_trailer) == SST_TRAILER_SIZE, "trailer layout");
 _Static_assert(sizeof(sst_index_entry) == 24, "index entry layout");
 _Static_assert(sizeof(sst_footer) == SST_FOOTER_SIZE, "footer layout");

@@ -114,6 +114,14 @@ int qx_sst_open(const char *path, uint64_t file_number, qx_block_cache *cache,
   return QX_OK;
 }
 
+void qx_sst_populate(qx_sst *t) {
+#ifdef MADV_POPULATE_READ
+  madvise((void *)t->map, t->size, MADV_POPULATE_READ);
+#else
+  (void)t;
+#endif
+}
+
 void qx_sst_ref(qx_sst *t) {
   atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
 }

@@ -87,6 +87,10 @@ typedef struct qx_sst qx_sst;
  * for compressed files and counters may be NULL. The result holds one reference. */
 int qx_sst_open(const char *path, uint64_t file_number, qx_block_cache *cache,
                 qx_sst_counters *counters, qx_sst **out);
+/* Maps every page of the file into the process now (from the page cache), so that readers of
+ * a file just written by a flush or compaction do not each take page faults on first touch.
+ * Best effort: does nothing where the kernel lacks MADV_POPULATE_READ. */
+void qx_sst_populate(qx_sst *sst);
 void qx_sst_ref(qx_sst *sst);
 void qx_sst_unref(qx_sst *sst); /* unmaps and frees at the last reference */
 uint64_t qx_sst_file_number(const qx_sst *sst);
