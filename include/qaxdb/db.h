@@ -3,8 +3,8 @@
  * A database folder holds the write-ahead log (wal/), sorted table files (sst/NNNNNN.sst) and a
  * MANIFEST naming the live files of each of 7 levels. Every write is appended to the WAL
  * first (at the durability the caller asks for) and then inserted into the active MemTable;
- * full MemTables are flushed to level 0 by a background thread, which also compacts levels
- * (leveled: L0 -> L1 at 4 files, size ratio 10 between levels).
+ * full MemTables are flushed to level 0 by a flush thread while a compaction thread compacts
+ * levels (leveled: L0 -> L1 at 4 files, size ratio 10 between levels).
  *
  * Keys are byte strings ordered by memcmp. Typed records (qx_db_put_record) are keyed by
  * qx_key_encode, i.e. 2-byte table id || primary key; raw keys starting with a table id
@@ -71,7 +71,7 @@ typedef struct qx_db_recovery {
  * checkpoint. options and recovery may be NULL. */
 int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
                qx_db_recovery *recovery);
-/* Waits for the background thread to finish its current step, syncs and frees. */
+/* Waits for the background threads to finish their current step, syncs and frees. */
 int qx_db_close(qx_db *db);
 
 /* ---- writes: each gets the next LSN; *lsn_out may be NULL ---- */

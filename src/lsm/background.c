@@ -1,4 +1,6 @@
-/* The background thread: flushes immutable MemTables to level 0 and compacts levels.
+/* The background threads: one flushes immutable MemTables to level 0, the other compacts
+ * levels, so that a long compaction never keeps a full MemTable from its flush (which would
+ * stall writers).
  *
  * Leveled compaction: level 0 is compacted into level 1 when it holds l0_compaction_trigger
  * files; a level L >= 1 is compacted into L+1 when its bytes exceed its target (l1_size *
@@ -18,6 +20,7 @@
 #include "lsm/db_impl.h"
 #include "lsm/merge_iter.h"
 #include "util/error.h"
+#include "util/fileio.h"
 
 typedef struct compaction {
   int level, output_level;
@@ -87,7 +90,7 @@ static int output_add(output_set *o, const qx_ientry *e) {
     qx_sst_options_init(&so);
     so.compression = o->db->opt.compression;
     so.bloom_bits_per_key = o->db->opt.bloom_bits_per_key;
-    uint64_t number = o->db->next_file_number++;
+    uint64_t number = atomic_fetch_add(&o->db->next_file_number, 1);
     int rc = qx_sst_path(o->db, number, path, sizeof path);
     if (rc == QX_OK) rc = qx_sst_builder_create(path, number, &so, &o->builder);
     if (rc != QX_OK) return rc;
@@ -168,7 +171,9 @@ static int install(qx_db *db, qx_version_edit *edit, const output_set *o) {
   for (size_t i = 0; i < o->count && rc == QX_OK; i++)
     if ((rc = qx_file_open(db, &o->metas[i], &opened[i])) == QX_OK) qx_sst_populate(opened[i]->sst);
   edit->has_next_file = 1;
-  edit->next_file_number = db->next_file_number;
+  edit->next_file_number = atomic_load(&db->next_file_number);
+  /* The new files' directory entries must be durable before the MANIFEST names them. */
+  if (rc == QX_OK && o->count) rc = qx_fsync_dir(db->sst_dir);
   qx_version *v = NULL;
   if (rc == QX_OK) rc = qx_version_apply(db->current, edit, opened, o->count, &v);
   if (rc == QX_OK) rc = qx_manifest_append(db->manifest, edit);
@@ -377,7 +382,7 @@ static int run_trivial_move(qx_db *db, const compaction *c) {
   atomic_fetch_add(&f->refs, 1); /* handed to qx_version_apply as an "opened" file */
   qx_file *opened[1] = {f};
   edit.has_next_file = 1;
-  edit.next_file_number = db->next_file_number;
+  edit.next_file_number = atomic_load(&db->next_file_number);
   qx_version *v = NULL;
   if (rc == QX_OK) rc = qx_version_apply(db->current, &edit, opened, 1, &v);
   if (rc == QX_OK) rc = qx_manifest_append(db->manifest, &edit);
@@ -445,30 +450,40 @@ static int run_manual_compaction(qx_db *db) {
   return QX_OK;
 }
 
-/* Does one piece of work. Returns 1 if it did some, 0 if there was none. REQUIRES: mu. */
-static int do_one_step(qx_db *db) {
+static void record_failure(qx_db *db, int rc) {
+  if (rc == QX_OK || db->bg_error) return;
+  db->bg_error = rc;
+  fprintf(stderr, "qaxdb: background work failed, writes stop: %s\n", qx_last_error());
+}
+
+/* The flush thread's step: the oldest immutable MemTable, if any. REQUIRES: mu. */
+static int flush_step(qx_db *db) {
+  if (db->imm_count == 0) return 0;
+  record_failure(db, flush_oldest(db));
+  pthread_cond_broadcast(&db->work_cv); /* a new level-0 file may call for a compaction */
+  return 1;
+}
+
+/* The compaction thread's step: a requested full compaction, else the most urgent level.
+ * REQUIRES: mu. */
+static int compaction_step(qx_db *db) {
   int rc;
-  if (db->imm_count > 0) {
-    rc = flush_oldest(db);
-  } else if (db->manual_compaction) {
+  if (db->manual_compaction) {
     rc = run_manual_compaction(db);
     db->manual_compaction = 0;
   } else {
     compaction c = {0};
-    rc = pick_compaction(db, &c);
-    if (rc == 0) return 0;
-    if (rc > 0) rc = run_compaction(db, &c);
+    int picked = pick_compaction(db, &c);
+    rc = picked > 0 ? run_compaction(db, &c) : picked;
     compaction_free(&c);
+    if (picked == 0) return 0;
   }
-  if (rc != QX_OK && !db->bg_error) {
-    db->bg_error = rc;
-    fprintf(stderr, "qaxdb: background work failed, writes stop: %s\n", qx_last_error());
-  }
+  record_failure(db, rc);
   return 1;
 }
 
-void *qx_background_main(void *arg) {
-  qx_db *db = arg;
+/* Runs step until shutdown; both threads wait on work_cv when they have nothing to do. */
+static void background_loop(qx_db *db, int (*step)(qx_db *)) {
   pthread_mutex_lock(&db->mu);
   while (!db->shutting_down) {
     if (db->bg_error) {
@@ -478,11 +493,20 @@ void *qx_background_main(void *arg) {
       continue;
     }
     uint64_t cpu = thread_cpu_ns();
-    int worked = do_one_step(db);
+    int worked = step(db);
     atomic_fetch_add(&db->counters.compaction_cpu_ns, thread_cpu_ns() - cpu);
     pthread_cond_broadcast(&db->done_cv);
     if (!worked) pthread_cond_wait(&db->work_cv, &db->mu);
   }
   pthread_mutex_unlock(&db->mu);
+}
+
+void *qx_flush_main(void *arg) {
+  background_loop(arg, flush_step);
+  return NULL;
+}
+
+void *qx_compaction_main(void *arg) {
+  background_loop(arg, compaction_step);
   return NULL;
 }

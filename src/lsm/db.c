@@ -94,7 +94,7 @@ static int switch_memtable(qx_db *db) {
   db->imm[0] = db->mem;
   db->imm_count++;
   db->mem = fresh;
-  pthread_cond_signal(&db->work_cv);
+  pthread_cond_broadcast(&db->work_cv);
   return qx_view_install(db);
 }
 
@@ -128,9 +128,15 @@ static int append_locked(qx_db *db, const qx_wal_record *r, size_t n, uint64_t *
   if (rc == QX_OK)
     rc = n == 1 ? qx_wal_append(db->wal, r, QX_DURABILITY_NONE, last)
                 : qx_wal_append_batch(db->wal, r, n, QX_DURABILITY_NONE, last);
-  if (rc == QX_OK) rc = insert_records(db, r, n, *last);
-  if (rc == QX_OK) atomic_store_explicit(&db->visible_lsn, *last, memory_order_release);
-  return rc;
+  if (rc != QX_OK) return rc;
+  rc = insert_records(db, r, n, *last);
+  if (rc != QX_OK) {
+    /* The WAL holds writes the MemTable lacks: stop, and let a reopen replay them. */
+    db->bg_error = rc;
+    return rc;
+  }
+  atomic_store_explicit(&db->visible_lsn, *last, memory_order_release);
+  return QX_OK;
 }
 
 /* Appends n records and inserts them; acknowledges at durability. */
@@ -233,7 +239,7 @@ int qx_db_compact(qx_db *db) {
   if (rc != QX_OK) return rc;
   pthread_mutex_lock(&db->mu);
   db->manual_compaction = 1;
-  pthread_cond_signal(&db->work_cv);
+  pthread_cond_broadcast(&db->work_cv);
   rc = wait_background(db, manual_done);
   pthread_mutex_unlock(&db->mu);
   return rc;
@@ -241,17 +247,41 @@ int qx_db_compact(qx_db *db) {
 
 /* ---- open and close ---- */
 
+#define REPLAY_PAUSE 1 /* the MemTable is full: flush it, then replay on */
+
+typedef struct replay_state {
+  qx_db *db;
+  uint64_t applied; /* last LSN inserted */
+} replay_state;
+
 static int replay_entry(const qx_wal_entry *e, void *ctx) {
-  qx_db *db = ctx;
-  int rc = QX_OK;
-  if (qx_memtable_full(db->mem)) {
-    /* Recovery has no background thread yet: flush in place to bound memory. */
-    rc = qx_flush_memtable(db, db->mem);
-    qx_memtable_unref(db->mem);
-    db->mem = NULL;
-    if (rc == QX_OK) rc = qx_memtable_create(db->opt.memtable_size, &db->mem);
+  replay_state *st = ctx;
+  int rc = insert_decoded(st->db, e);
+  if (rc != QX_OK) return rc;
+  st->applied = e->lsn;
+  return qx_memtable_full(st->db->mem) ? REPLAY_PAUSE : QX_OK;
+}
+
+/* Recovery has no background threads yet: a full MemTable is flushed in place, outside the
+ * WAL replay (which holds the log's lock). REQUIRES: mu. */
+static int flush_replayed(qx_db *db) {
+  int rc = qx_flush_memtable(db, db->mem);
+  qx_memtable_unref(db->mem);
+  db->mem = NULL;
+  return rc == QX_OK ? qx_memtable_create(db->opt.memtable_size, &db->mem) : rc;
+}
+
+/* Replays every entry after the checkpoint into the MemTable. REQUIRES: mu. */
+static int replay_from(qx_db *db, uint64_t from, uint64_t last) {
+  replay_state st = {db, from - 1};
+  while (st.applied < last) {
+    pthread_mutex_unlock(&db->mu);
+    int rc = qx_wal_replay(db->wal, st.applied + 1, replay_entry, &st);
+    pthread_mutex_lock(&db->mu);
+    if (rc != REPLAY_PAUSE) return rc;
+    if ((rc = flush_replayed(db)) != QX_OK) return rc;
   }
-  return rc == QX_OK ? insert_decoded(db, e) : rc;
+  return QX_OK;
 }
 
 static int replay_wal(qx_db *db, qx_db_recovery *rec) {
@@ -263,8 +293,7 @@ static int replay_wal(qx_db *db, qx_db_recovery *rec) {
                    db->dir, rec->wal.first_lsn, last, checkpoint);
   int rc = qx_memtable_create(db->opt.memtable_size, &db->mem);
   if (rc == QX_OK) rc = qx_view_install(db);
-  if (rc == QX_OK && last > checkpoint)
-    rc = qx_wal_replay(db->wal, checkpoint + 1, replay_entry, db);
+  if (rc == QX_OK) rc = replay_from(db, checkpoint + 1, last);
   rec->checkpoint_lsn = checkpoint;
   rec->replayed = last - checkpoint;
   atomic_store(&db->visible_lsn, last);
@@ -309,6 +338,26 @@ static void free_db(qx_db *db) {
   free(db);
 }
 
+static int start_threads(qx_db *db) {
+  if (pthread_create(&db->flush_thread, NULL, qx_flush_main, db) != 0)
+    return qx_fail(QX_ERR_NOMEM, "cannot start the flush thread");
+  db->threads_started = 1;
+  if (pthread_create(&db->compaction_thread, NULL, qx_compaction_main, db) != 0)
+    return qx_fail(QX_ERR_NOMEM, "cannot start the compaction thread");
+  db->threads_started = 2;
+  return QX_OK;
+}
+
+/* Lets each background thread finish its current step, then joins it. */
+static void stop_threads(qx_db *db) {
+  pthread_mutex_lock(&db->mu);
+  db->shutting_down = 1;
+  pthread_cond_broadcast(&db->work_cv);
+  pthread_mutex_unlock(&db->mu);
+  if (db->threads_started > 0) pthread_join(db->flush_thread, NULL);
+  if (db->threads_started > 1) pthread_join(db->compaction_thread, NULL);
+}
+
 int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
                qx_db_recovery *recovery) {
   qx_db_recovery scratch;
@@ -326,25 +375,20 @@ int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
   if (rc == QX_OK) rc = init_sync(db);
   if (rc == QX_OK) rc = qx_dirlock_acquire(dir, &db->lock_fd);
   if (rc == QX_OK) rc = open_files(db, rec);
-  if (rc == QX_OK && pthread_create(&db->bg_thread, NULL, qx_background_main, db) != 0)
-    rc = qx_fail(QX_ERR_NOMEM, "cannot start the background thread");
+  if (rc == QX_OK) rc = start_threads(db);
   if (rc != QX_OK) {
+    if (db->threads_started) stop_threads(db);
     if (db->wal) qx_wal_close(db->wal);
     free_db(db);
     return rc;
   }
-  db->bg_started = 1;
   *out = db;
   return QX_OK;
 }
 
 int qx_db_close(qx_db *db) {
   if (!db) return QX_OK;
-  pthread_mutex_lock(&db->mu);
-  db->shutting_down = 1;
-  pthread_cond_broadcast(&db->work_cv);
-  pthread_mutex_unlock(&db->mu);
-  if (db->bg_started) pthread_join(db->bg_thread, NULL);
+  stop_threads(db);
   int rc = qx_wal_close(db->wal);
   if (rc == QX_OK && db->bg_error) rc = db->bg_error;
   free_db(db);

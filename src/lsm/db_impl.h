@@ -3,9 +3,12 @@
  *
  * Thread-safety contract:
  *   1. mu guards the write path, the MemTable switch, the current version, the MANIFEST and
- *      the background thread's state. Writers hold it while appending to the WAL and inserting
- *      into the active MemTable, so LSN order equals MemTable insert order. The background
- *      thread holds it only to pick work and to install results, never while doing I/O.
+ *      the background threads' state. Writers hold it while appending to the WAL and inserting
+ *      into the active MemTable, so LSN order equals MemTable insert order. The flush thread
+ *      and the compaction thread hold it only to pick work and to install results, never
+ *      while doing I/O. Only the flush thread adds level-0 files and advances the checkpoint;
+ *      only the compaction thread removes files, so a compaction's inputs stay in the current
+ *      version until it installs, and edits apply as deltas to whatever is current then.
  *   2. Readers never take mu. They take a reference to the current read view under view_mu
  *      (a few instructions), then read without locks: the view's MemTables and version stay
  *      alive until the reference is dropped.
@@ -64,21 +67,21 @@ struct qx_db {
   qx_db_counters counters;
 
   pthread_mutex_t mu;
-  pthread_cond_t work_cv; /* wakes the background thread */
+  pthread_cond_t work_cv; /* wakes the background threads */
   pthread_cond_t done_cv; /* background progress: wakes stalled writers, flush and compact */
   qx_memtable *mem;
   qx_memtable *imm[QX_MAX_IMMUTABLE]; /* newest first */
   int imm_count;
   qx_version *current;
   qx_manifest *manifest;
-  uint64_t next_file_number;
+  atomic_uint_fast64_t next_file_number; /* taken by both background threads */
   int bg_error; /* first failure of a flush or compaction; the engine stops taking writes */
   int shutting_down;
   int manual_compaction; /* requested by qx_db_compact, cleared when done */
   uint8_t compact_pointer[QX_DB_LEVELS][QX_DB_MAX_KEY]; /* round-robin position per level */
   uint32_t compact_pointer_len[QX_DB_LEVELS];
-  pthread_t bg_thread;
-  int bg_started;
+  pthread_t flush_thread, compaction_thread;
+  int threads_started; /* how many of the two */
   atomic_int l0_files;
 
   pthread_mutex_t view_mu;
@@ -99,7 +102,8 @@ int qx_view_install(qx_db *db);
 uint64_t qx_oldest_snapshot_lsn(qx_db *db);
 
 /* Background work (background.c). */
-void *qx_background_main(void *arg);
+void *qx_flush_main(void *arg);
+void *qx_compaction_main(void *arg);
 /* Writes memtable mt to a new level-0 file and installs it with checkpoint mt's max LSN.
  * REQUIRES: mu held (released during the I/O). */
 int qx_flush_memtable(qx_db *db, qx_memtable *mt);

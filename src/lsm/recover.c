@@ -95,7 +95,7 @@ int qx_recover_version(qx_db *db, uint64_t *torn_manifest_bytes, uint64_t *orpha
   if (rc != QX_OK) return rc;
   *orphans = remove_orphans(db, v);
   db->current = v;
-  db->next_file_number = s.next_file_number;
-  uint64_t manifest_number = db->next_file_number++;
-  return qx_manifest_create(db->dir, manifest_number, v, db->next_file_number, &db->manifest);
+  uint64_t manifest_number = s.next_file_number;
+  atomic_store(&db->next_file_number, manifest_number + 1);
+  return qx_manifest_create(db->dir, manifest_number, v, manifest_number + 1, &db->manifest);
 }
