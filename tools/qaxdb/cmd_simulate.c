@@ -12,7 +12,7 @@
 #include "util/fileio.h"
 #include "util/histogram.h"
 
-#define DEFAULT_EVENTS 5000000
+#define DEFAULT_EVENTS 3000000
 #define EVENT_MAX_RECORDS 256
 #define RECORD_MAX 352
 #define GROUP_WAIT_EVENTS 4096 /* with durability group: wait for the durable LSN this often */
