@@ -147,7 +147,7 @@ static int rocks_get(void *p, const void *k, size_t kl) {
   const char *v = rocksdb_pinnableslice_value(s, &len);
   int found = v != NULL;
   if (found) {
-    volatile char sink = v[0] ^ v[len - 1];
+    volatile char sink = (char)(v[0] ^ v[len - 1]);
     (void)sink;
   }
   rocksdb_pinnableslice_destroy(s);
@@ -254,7 +254,7 @@ static int level_get(void *p, const void *k, size_t kl) {
   char *v = leveldb_get(l->db, l->read, k, kl, &len, &err); /* LevelDB's C API copies */
   check_err("leveldb", "get", err);
   if (!v) return 0;
-  volatile char sink = v[0] ^ v[len - 1];
+  volatile char sink = (char)(v[0] ^ v[len - 1]);
   (void)sink;
   leveldb_free(v);
   return 1;

@@ -212,7 +212,7 @@ static void run_skiplist(skiplist_result *out) {
   uint32_t *order = malloc(SMALL_KEYS * sizeof *order);
   uint64_t s = 5;
   for (uint32_t i = 0; i < SMALL_KEYS; i++)
-    order[i] = (uint32_t)(rng_next(&s) % (SMALL_KEYS * 4));
+    order[i] = (uint32_t)(rng_next(&s) % (SMALL_KEYS * 4ull));
   for (uint32_t i = 0; i < SMALL_KEYS; i++) {
     char key[KEY_LEN], value[VALUE_LEN];
     make_key(order[i], key);

@@ -113,6 +113,5 @@ int csv_import(qx_db *db, const qx_schema *table, const char *path, csv_import_r
   free(im->column_of_field);
   free(im);
   if (flush_rc != QX_OK) return flush_rc;
-  if (rc != QX_OK) qx_fail(rc, "%s", error);
-  return rc;
+  return rc == QX_OK ? QX_OK : qx_fail(rc, "%s", error);
 }

@@ -35,7 +35,7 @@ int qx_sst_path(const qx_db *db, uint64_t number, char *out, size_t cap) {
                                   : qx_fail(QX_ERR_INVALID_ARG, "path too long in %s", db->sst_dir);
 }
 
-int qx_file_open(qx_db *db, const qx_sst_meta *meta, qx_file **out) {
+int qx_file_open(qx_db *db, const qx_sst_meta *meta, int fresh, qx_file **out) {
   qx_file *f = calloc(1, sizeof *f);
   if (!f) return qx_fail(QX_ERR_NOMEM, "out of memory for a table file");
   atomic_init(&f->refs, 1);
@@ -48,6 +48,7 @@ int qx_file_open(qx_db *db, const qx_sst_meta *meta, qx_file **out) {
     free(f);
     return rc;
   }
+  if (fresh) qx_sst_populate(f->sst);
   *out = f;
   return QX_OK;
 }
@@ -165,11 +166,11 @@ static int merge_into(qx_iter *it, merge_state *s, uint64_t split_bytes, output_
 
 /* Opens the outputs, writes the edit to the MANIFEST and makes it current. REQUIRES: mu. */
 static int install(qx_db *db, qx_version_edit *edit, const output_set *o) {
-  qx_file **opened = calloc(o->count + 1, sizeof *opened);
+  qx_file **opened = calloc(o->count + 1, sizeof(qx_file *));
   if (!opened) return qx_fail(QX_ERR_NOMEM, "out of memory installing table files");
   int rc = QX_OK;
   for (size_t i = 0; i < o->count && rc == QX_OK; i++)
-    if ((rc = qx_file_open(db, &o->metas[i], &opened[i])) == QX_OK) qx_sst_populate(opened[i]->sst);
+    rc = qx_file_open(db, &o->metas[i], 1, &opened[i]);
   edit->has_next_file = 1;
   edit->next_file_number = atomic_load(&db->next_file_number);
   /* The new files' directory entries must be durable before the MANIFEST names them. */
@@ -263,7 +264,7 @@ static int add_overlapping(const qx_version *v, compaction *c) {
   const qx_sst_meta *lo, *hi;
   key_range(c->inputs[0], c->count[0], &lo, &hi);
   int out = c->output_level;
-  c->inputs[1] = calloc(v->count[out] + 1, sizeof(qx_file *));
+  c->inputs[1] = calloc(v->count[out] + 1, sizeof *c->inputs[1]);
   if (!c->inputs[1]) return qx_fail(QX_ERR_NOMEM, "out of memory picking a compaction");
   for (uint32_t i = 0; i < v->count[out]; i++)
     if (qx_file_overlaps(v->files[out][i], lo->smallest, lo->smallest_len, hi->largest,
@@ -409,10 +410,10 @@ static int run_compaction(qx_db *db, compaction *c) {
   qx_version *pinned = db->current;
   uint64_t bytes_read = input_bytes(c);
   output_set o = {.db = db};
-  qx_iter *it;
+  qx_iter *it = NULL;
   int rc = open_inputs(c, &it);
   pthread_mutex_unlock(&db->mu);
-  if (rc == QX_OK) {
+  if (rc == QX_OK && it) {
     rc = merge_into(it, &s, db->opt.sst_file_size, &o);
     qx_iter_destroy(it);
   }

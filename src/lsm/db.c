@@ -360,7 +360,7 @@ static void stop_threads(qx_db *db) {
 
 int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
                qx_db_recovery *recovery) {
-  qx_db_recovery scratch;
+  qx_db_recovery scratch = {0};
   qx_db_recovery *rec = recovery ? recovery : &scratch;
   memset(rec, 0, sizeof *rec);
   qx_db *db = calloc(1, sizeof *db);

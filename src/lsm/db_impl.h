@@ -107,8 +107,9 @@ void *qx_compaction_main(void *arg);
 /* Writes memtable mt to a new level-0 file and installs it with checkpoint mt's max LSN.
  * REQUIRES: mu held (released during the I/O). */
 int qx_flush_memtable(qx_db *db, qx_memtable *mt);
-/* Opens a finished table file as a qx_file with one reference. */
-int qx_file_open(qx_db *db, const qx_sst_meta *meta, qx_file **out);
+/* Opens a finished table file as a qx_file with one reference; fresh (just written, so in
+ * the page cache) maps all its pages now so that readers take no page faults. */
+int qx_file_open(qx_db *db, const qx_sst_meta *meta, int fresh, qx_file **out);
 int qx_sst_path(const qx_db *db, uint64_t number, char *out, size_t cap);
 
 #endif

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define QX_DB_MAX_KEY 256           /* longest user key */
-#define QX_DB_MAX_VALUE (64 * 1024) /* longest value */
+#define QX_DB_MAX_VALUE 65536 /* longest value */
 
 enum qx_entry_kind { QX_KIND_DELETE = 0, QX_KIND_PUT = 1 };
 

@@ -15,10 +15,11 @@
 #include "util/error.h"
 #include "util/fileio.h"
 
-#define MANIFEST_MAGIC "QXMANIF1"
 #define MANIFEST_VERSION 1u
 #define HEADER_SIZE 16u
 #define MAX_EDIT_BYTES (64u << 20)
+
+static const uint8_t manifest_magic[8] = {'Q', 'X', 'M', 'A', 'N', 'I', 'F', '1'};
 
 enum edit_tag { TAG_CHECKPOINT = 1, TAG_NEXT_FILE = 2, TAG_ADD = 3, TAG_REMOVE = 4 };
 
@@ -200,7 +201,7 @@ static int read_whole(const char *path, uint8_t **data, uint64_t *size) {
 
 static int check_header(const char *path, const uint8_t *data, uint64_t size) {
   uint32_t version, crc;
-  if (size < HEADER_SIZE || memcmp(data, MANIFEST_MAGIC, 8) != 0)
+  if (size < HEADER_SIZE || memcmp(data, manifest_magic, 8) != 0)
     return qx_fail(QX_ERR_FORMAT, "%s: not a qaxdb MANIFEST (bad magic at offset 0)", path);
   memcpy(&version, data + 8, 4);
   memcpy(&crc, data + 12, 4);
@@ -311,7 +312,7 @@ static int snapshot_edit(const qx_version *v, uint64_t next_file, qx_version_edi
 static int write_header(qx_manifest *m) {
   uint8_t header[HEADER_SIZE];
   uint32_t version = MANIFEST_VERSION;
-  memcpy(header, MANIFEST_MAGIC, 8);
+  memcpy(header, manifest_magic, sizeof manifest_magic);
   memcpy(header + 8, &version, 4);
   uint32_t crc = qx_crc32c(0, header, 12);
   memcpy(header + 12, &crc, 4);

@@ -35,11 +35,11 @@ static int apply_edit(const qx_version_edit *e, void *ctx) {
 
 static int open_live_files(qx_db *db, qx_live_files *s, qx_version **out) {
   size_t n = s->all.added_count;
-  qx_file **opened = calloc(n + 1, sizeof *opened);
+  qx_file **opened = calloc(n + 1, sizeof(qx_file *));
   if (!opened) return qx_fail(QX_ERR_NOMEM, "out of memory opening table files");
   int rc = QX_OK;
   for (size_t i = 0; i < n && rc == QX_OK; i++)
-    rc = qx_file_open(db, &s->all.added[i].meta, &opened[i]);
+    rc = qx_file_open(db, &s->all.added[i].meta, 0, &opened[i]);
   qx_version *empty = qx_version_create();
   if (!empty && rc == QX_OK) rc = qx_fail(QX_ERR_NOMEM, "out of memory for a version");
   s->all.has_checkpoint = 1;
@@ -92,7 +92,7 @@ int qx_recover_version(qx_db *db, uint64_t *torn_manifest_bytes, uint64_t *orpha
   qx_version *v = NULL;
   rc = open_live_files(db, &s, &v);
   qx_edit_free(&s.all);
-  if (rc != QX_OK) return rc;
+  if (rc != QX_OK || !v) return rc != QX_OK ? rc : QX_ERR_NOMEM;
   *orphans = remove_orphans(db, v);
   db->current = v;
   uint64_t manifest_number = s.next_file_number;

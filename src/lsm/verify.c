@@ -28,7 +28,7 @@ static int verify_file(const char *dir, const qx_sst_meta *m, qx_db_verify_repor
 }
 
 int qx_db_verify(const char *dir, qx_db_verify_report *report) {
-  qx_db_verify_report scratch;
+  qx_db_verify_report scratch = {0};
   qx_db_verify_report *r = report ? report : &scratch;
   *r = (qx_db_verify_report){0};
   qx_live_files live;

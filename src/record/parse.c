@@ -64,9 +64,9 @@ static int parse_decimal(const qx_column *col, span s, int64_t *out) {
   span whole = {body.p, point ? (size_t)(point - body.p) : body.n};
   span frac = point ? (span){point + 1, body.n - whole.n - 1} : (span){"", 0};
   if (frac.n > col->scale) {
-    qx_fail(QX_ERR_PARSE, "column %s: '%.*s' has %zu digits after the point, the column keeps %u",
-            col->name, (int)s.n, s.p, frac.n, col->scale);
-    return QX_ERR_PARSE;
+    return qx_fail(QX_ERR_PARSE,
+                   "column %s: '%.*s' has %zu digits after the point, the column keeps %u",
+                   col->name, (int)s.n, s.p, frac.n, col->scale);
   }
   uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
   uint64_t w = 0, f = 0, pow10 = 1;
@@ -200,9 +200,8 @@ int qx_parse_column(const qx_column *col, const char *text, size_t len, void *re
     return rc;
   case QX_COL_CHAR:
     if (len > col->width) {
-      qx_fail(QX_ERR_PARSE, "column %s: '%.*s' is %zu bytes, the column holds %u", col->name,
-              (int)(len > 64 ? 64 : len), text, len, col->width);
-      return QX_ERR_PARSE;
+      return qx_fail(QX_ERR_PARSE, "column %s: '%.*s' is %zu bytes, the column holds %u", col->name,
+                     (int)(len > 64 ? 64 : len), text, len, col->width);
     }
     if (memchr(text, '\0', len)) return bad(col, s, "contains a NUL byte");
     memset(field_at, 0, col->width);

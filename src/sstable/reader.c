@@ -191,7 +191,8 @@ int sst_load_block(qx_sst *t, uint32_t b, block_ref *out) {
     sst_release_block(t, out);
     return corrupt(t, ie->offset, "malformed block");
   }
-  out->offsets = (const uint32_t *)(const void *)(out->data + out->size - 4 - out->count * 4);
+  out->offsets =
+      (const uint32_t *)(const void *)(out->data + out->size - 4 - (size_t)out->count * 4);
   return QX_OK;
 }
 

@@ -6,11 +6,16 @@
 
 #include "qaxdb/status.h"
 
-int qx_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
+void qx_record_failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, appending ": <strerror(errno_value)>" to the message. */
-int qx_fail_errno(int status, int errno_value, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void qx_record_failure_errno(int errno_value, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Macros rather than functions so that the compiler and static analysers see that the value
+ * is exactly `status` (a failing path never returns QX_OK by accident). */
+#define qx_fail(status, ...) (qx_record_failure(__VA_ARGS__), (status))
+#define qx_fail_errno(status, errno_value, ...)                                                    \
+  (qx_record_failure_errno((errno_value), __VA_ARGS__), (status))
 
 void qx_clear_error(void);
 

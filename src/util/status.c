@@ -46,20 +46,18 @@ void qx_clear_error(void) {
   last_error[0] = '\0';
 }
 
-int qx_fail(int status, const char *fmt, ...) {
+void qx_record_failure(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(last_error, sizeof last_error, fmt, ap);
   va_end(ap);
-  return status;
 }
 
-int qx_fail_errno(int status, int errno_value, const char *fmt, ...) {
+void qx_record_failure_errno(int errno_value, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
   va_end(ap);
   if (n >= 0 && (size_t)n < sizeof last_error)
     snprintf(last_error + n, sizeof last_error - (size_t)n, ": %s", strerror(errno_value));
-  return status;
 }
