@@ -1,7 +1,9 @@
 /* The test harness helpers declared in check.h. */
 #include "check.h"
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int check_failures;
@@ -24,6 +26,20 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 void test_rmtree(const char *path) {
   nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+long test_file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+void test_flip_byte(const char *path, long offset) {
+  int fd = open(path, O_RDWR);
+  unsigned char c = 0;
+  CHECK(fd >= 0 && pread(fd, &c, 1, offset) == 1);
+  c ^= 0x40;
+  CHECK(fd >= 0 && pwrite(fd, &c, 1, offset) == 1);
+  if (fd >= 0) close(fd);
 }
 
 int test_finish(const char *name) {

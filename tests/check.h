@@ -59,6 +59,12 @@ void test_tmpdir(char out[PATH_MAX], const char *tag);
 /* Removes a directory tree (best effort). */
 void test_rmtree(const char *path);
 
+/* The size of a file in bytes, or -1 if it cannot be read. */
+long test_file_size(const char *path);
+/* Flips bit 6 of the byte at offset in path (simulated media damage); a failure is a check
+ * failure. */
+void test_flip_byte(const char *path, long offset);
+
 /* Ends a test program: prints a summary line and returns the exit code. */
 int test_finish(const char *name);
 

@@ -49,20 +49,6 @@ static void manifest_path(const char *dir, char *out) {
   snprintf(out, PATH_MAX, "%s/%s", dir, name);
 }
 
-static long file_size(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 ? (long)st.st_size : -1;
-}
-
-static void flip_byte(const char *path, long offset) {
-  int fd = open(path, O_RDWR);
-  unsigned char c = 0;
-  CHECK(pread(fd, &c, 1, offset) == 1);
-  c ^= 0x40;
-  CHECK(pwrite(fd, &c, 1, offset) == 1);
-  close(fd);
-}
-
 static int open_status(const char *dir, qx_db_recovery *rec) {
   qx_db_options o = small_options();
   qx_db *db;
@@ -89,7 +75,7 @@ static void test_torn_edit(void) {
   test_tmpdir(dir, "faults-torn");
   make_db_with_two_edits(dir);
   manifest_path(dir, manifest);
-  long size = file_size(manifest);
+  long size = test_file_size(manifest);
   CHECK(truncate(manifest, size - 5) == 0);
   qx_db_recovery rec;
   CHECK_OK(open_status(dir, &rec));
@@ -112,7 +98,7 @@ static void test_damaged_edit(void) {
   test_tmpdir(dir, "faults-edit");
   make_db_with_two_edits(dir);
   manifest_path(dir, manifest);
-  flip_byte(manifest, 16 + 8 + 3); /* inside the first edit, with another after it */
+  test_flip_byte(manifest, 16 + 8 + 3); /* inside the first edit, with another after it */
   CHECK_RC(open_status(dir, NULL), QX_ERR_CORRUPT);
   CHECK(strstr(qx_last_error(), "MANIFEST-") != NULL);
   CHECK(strstr(qx_last_error(), "offset 16") != NULL);
@@ -125,7 +111,7 @@ static void test_bad_magic_and_current(void) {
   test_tmpdir(dir, "faults-magic");
   make_db(dir);
   manifest_path(dir, manifest);
-  flip_byte(manifest, 0);
+  test_flip_byte(manifest, 0);
   CHECK_RC(open_status(dir, NULL), QX_ERR_FORMAT);
   CHECK(strstr(qx_last_error(), "offset 0") != NULL);
   snprintf(current, sizeof current, "%s/CURRENT", dir);
@@ -168,7 +154,7 @@ static void test_table_files(void) {
   CHECK_EQ_U64(vr.table_files, 3);
   CHECK_EQ_U64(vr.table_entries, 600);
   CHECK(first_table_file(dir, table));
-  flip_byte(table, 40); /* inside the first data block */
+  test_flip_byte(table, 40); /* inside the first data block */
   CHECK_RC(qx_db_verify(dir, NULL), QX_ERR_CORRUPT);
   CHECK(strstr(qx_last_error(), strrchr(table, '/') + 1) != NULL);
   CHECK(strstr(qx_last_error(), "offset") != NULL);

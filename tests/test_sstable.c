@@ -170,20 +170,6 @@ static void copy_file(const char *from, const char *to) {
   CHECK(system(cmd) == 0);
 }
 
-static void flip(const char *path, long offset) {
-  int fd = open(path, O_RDWR);
-  unsigned char c = 0;
-  CHECK(pread(fd, &c, 1, offset) == 1);
-  c ^= 0x10;
-  CHECK(pwrite(fd, &c, 1, offset) == 1);
-  close(fd);
-}
-
-static long file_size(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 ? (long)st.st_size : 0;
-}
-
 /* Damage at offset (negative: from the end) must fail open (or, for a data block, reads). */
 static void expect_damage(const char *name, long offset, int open_fails, int status,
                           const char *words) {
@@ -191,7 +177,7 @@ static void expect_damage(const char *name, long offset, int open_fails, int sta
   snprintf(good, sizeof good, "%s/none.sst", dir);
   snprintf(bad, sizeof bad, "%s/%s.sst", dir, name);
   copy_file(good, bad);
-  flip(bad, offset < 0 ? file_size(bad) + offset : offset);
+  test_flip_byte(bad, offset < 0 ? test_file_size(bad) + offset : offset);
   qx_sst *t = NULL;
   int rc = qx_sst_open(bad, 9, NULL, NULL, &t);
   if (open_fails) {
@@ -221,15 +207,15 @@ static void test_damage(void) {
   snprintf(good, sizeof good, "%s/none.sst", dir);
   int fd = open(good, O_RDONLY);
   uint64_t index_offset = 0, bloom_offset = 0;
-  CHECK(pread(fd, &index_offset, 8, file_size(good) - 64) == 8);
-  CHECK(pread(fd, &bloom_offset, 8, file_size(good) - 64 + 16) == 8);
+  CHECK(pread(fd, &index_offset, 8, test_file_size(good) - 64) == 8);
+  CHECK(pread(fd, &bloom_offset, 8, test_file_size(good) - 64 + 16) == 8);
   close(fd);
   expect_damage("index", (long)index_offset + 30, 1, QX_ERR_CORRUPT, "index checksum mismatch");
   expect_damage("bloom", (long)bloom_offset + 3, 1, QX_ERR_CORRUPT, "bloom filter checksum");
   char cut[PATH_MAX + 32];
   snprintf(cut, sizeof cut, "%s/cut.sst", dir);
   copy_file(good, cut);
-  CHECK(truncate(cut, file_size(cut) - 100) == 0);
+  CHECK(truncate(cut, test_file_size(cut) - 100) == 0);
   qx_sst *t;
   CHECK(qx_sst_open(cut, 9, NULL, NULL, &t) < 0);
   CHECK(strstr(qx_last_error(), cut) != NULL);
