@@ -43,6 +43,11 @@ typedef enum qx_compression {
   QX_COMPRESSION_ZSTD = 2,
 } qx_compression;
 
+typedef enum qx_parquet_compression {
+  QX_PARQUET_ZSTD = 0,
+  QX_PARQUET_SNAPPY = 1,
+} qx_parquet_compression;
+
 typedef struct qx_db_options {
   uint64_t memtable_size;    /* switch to a fresh MemTable at this size; default 128 MiB */
   uint64_t l1_size;          /* target bytes of level 1 (x10 per level below); 256 MiB */
@@ -54,6 +59,13 @@ typedef struct qx_db_options {
   int l0_slowdown_trigger;   /* writes are delayed 1 ms each from this many L0 files; 8 */
   int l0_stop_trigger;       /* writes wait for compaction at this many L0 files; 12 */
   qx_wal_options wal;
+  /* Analytics (docs/sql.md): every committed record of a built-in table is also converted, in
+   * the background, to columns and then to Parquet files under olap/, which SQL reads. */
+  int olap;                        /* 1 (default) on; 0 off: nothing for SQL, WAL trimmed freely */
+  uint64_t olap_buffer_size;       /* buffered columns flushed to Parquet at this size; 64 MiB */
+  uint32_t olap_flush_interval_ms; /* ... or when the oldest is this old; default 10000 */
+  uint32_t olap_merge_files;       /* merge the trading day's small files at this many; 16 */
+  qx_parquet_compression parquet_compression;
 } qx_db_options;
 
 void qx_db_options_init(qx_db_options *options);
@@ -65,6 +77,8 @@ typedef struct qx_db_recovery {
   uint64_t replayed;            /* WAL entries applied on top */
   uint64_t orphan_files;        /* table files of an unfinished flush or compaction, deleted */
   uint64_t torn_manifest_bytes; /* a MANIFEST edit cut by a crash, dropped */
+  uint64_t olap_lsn;            /* every record up to this LSN was already in Parquet */
+  uint64_t olap_skipped;        /* LSNs trimmed while analytics were off, never in Parquet */
 } qx_db_recovery;
 
 /* Opens (creating if needed) the database in dir: MANIFEST, then WAL replay from the
@@ -175,6 +189,12 @@ typedef struct qx_db_stats {
   uint64_t bloom_checks, bloom_negatives, bloom_false_positives;
   uint64_t cache_hits, cache_misses, cache_bytes;
   uint64_t live_snapshots;
+  /* analytics */
+  uint64_t olap_converted_lsn; /* SQL sees every record up to here */
+  uint64_t olap_lsn;           /* every record up to here is in Parquet */
+  uint64_t olap_buffered_rows, olap_buffered_bytes;
+  uint64_t parquet_files, parquet_bytes, parquet_rows;
+  uint64_t parquet_flushes, parquet_merges;
 } qx_db_stats;
 
 int qx_db_stats_get(qx_db *db, qx_db_stats *out);
@@ -192,6 +212,12 @@ typedef struct qx_db_verify_report {
  * folder without a MANIFEST verifies as empty. */
 int qx_db_verify(const char *dir, qx_db_verify_report *report);
 uint64_t qx_db_last_lsn(const qx_db *db);
+
+/* Writes every durable record not yet in Parquet to Parquet now and merges small files;
+ * returns when done. QX_ERR_INVALID_ARG if analytics are off. */
+int qx_db_olap_flush(qx_db *db);
+/* Returns once every record durable at the call is visible to SQL. */
+int qx_db_olap_sync(qx_db *db);
 
 #ifdef __cplusplus
 }

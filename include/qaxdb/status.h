@@ -21,6 +21,8 @@ enum qx_status {
   QX_ERR_CLOSED = -9,      /* the handle is closing or has failed and takes no more work */
   QX_ERR_PARSE = -10,      /* text input (CSV, a number, a timestamp) is malformed */
   QX_ERR_TOO_LARGE = -11,  /* a record or batch exceeds a size limit */
+  QX_ERR_SQL = -12,        /* the SQL engine rejected or failed a query (message in detail) */
+  QX_ERR_DENIED = -13,     /* the statement or access is not permitted to user SQL */
 };
 
 /* A short, static description of a status code ("corruption detected", ...). */

@@ -107,6 +107,7 @@ int qx_wal_wait_durable(qx_wal *wal, uint64_t lsn, int64_t timeout_ns);
 
 uint64_t qx_wal_last_lsn(const qx_wal *wal);    /* newest appended LSN */
 uint64_t qx_wal_durable_lsn(const qx_wal *wal); /* newest LSN known synced */
+const char *qx_wal_dir(const qx_wal *wal);     /* the directory the log lives in */
 
 /* Calls visit for every entry with from_lsn <= LSN <= the last LSN appended before the call. */
 int qx_wal_replay(qx_wal *wal, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx);
@@ -114,6 +115,22 @@ int qx_wal_replay(qx_wal *wal, uint64_t from_lsn, qx_wal_visit_fn visit, void *c
 /* Declares that every entry below lsn is saved elsewhere: segments holding only such
  * entries are deleted. The active segment is never deleted. */
 int qx_wal_checkpoint(qx_wal *wal, uint64_t lsn);
+
+/* A reader that follows the log: it visits entries in LSN order from a starting LSN and keeps
+ * its place between calls, so a consumer (the Parquet converter, a replica stream) reads each
+ * entry once without rescanning segments. One thread per reader. The log keeps the segments a
+ * reader still needs only as long as the checkpoint stays below the reader's position. */
+typedef struct qx_wal_reader qx_wal_reader;
+
+/* Positions a new reader at from_lsn (>= the oldest LSN kept, <= the last LSN + 1). */
+int qx_wal_reader_open(qx_wal *wal, uint64_t from_lsn, qx_wal_reader **out);
+/* Visits every entry from the reader's position up to to_lsn (capped at the last LSN
+ * appended) and moves past them. A non-zero return from visit stops the read after that
+ * entry, which counts as read, and is returned. */
+int qx_wal_reader_read(qx_wal_reader *reader, uint64_t to_lsn, qx_wal_visit_fn visit, void *ctx);
+/* The LSN the next read starts at. */
+uint64_t qx_wal_reader_position(const qx_wal_reader *reader);
+void qx_wal_reader_close(qx_wal_reader *reader);
 
 /* Read-only scan of a log directory that need not be open (wal-dump, check): verifies every
  * checksum and calls visit (may be NULL) for entries with LSN >= from_lsn. A torn tail is not

@@ -176,7 +176,7 @@ static int install(qx_db *db, qx_version_edit *edit, const output_set *o) {
   /* The new files' directory entries must be durable before the MANIFEST names them. */
   if (rc == QX_OK && o->count) rc = qx_fsync_dir(db->sst_dir);
   qx_version *v = NULL;
-  if (rc == QX_OK) rc = qx_version_apply(db->current, edit, opened, o->count, &v);
+  if (rc == QX_OK) rc = qx_version_apply(db->current, edit, opened, o->count, db->olap_dir, &v);
   if (rc == QX_OK) rc = qx_manifest_append(db->manifest, edit);
   if (rc == QX_OK) {
     for (size_t i = 0; i < edit->removed_count; i++) {
@@ -186,6 +186,7 @@ static int install(qx_db *db, qx_version_edit *edit, const output_set *o) {
         if (f->meta.file_number == edit->removed[i].file_number) atomic_store(&f->obsolete, 1);
       }
     }
+    qx_parquet_set_retire(db->current->parquet, &edit->parquet);
     qx_version_unref(db->current);
     db->current = v;
     v = NULL;
@@ -196,6 +197,11 @@ static int install(qx_db *db, qx_version_edit *edit, const output_set *o) {
     if (opened[i]) qx_file_unref(opened[i]);
   free(opened);
   return rc;
+}
+
+int qx_install_edit(qx_db *db, qx_version_edit *edit) {
+  output_set none = {.db = db};
+  return install(db, edit, &none);
 }
 
 /* ---- flush ---- */
@@ -235,8 +241,7 @@ static int flush_oldest(qx_db *db) {
   db->imm_count--;
   qx_memtable_unref(mt);
   rc = qx_view_install(db);
-  /* The WAL keeps what the next open must replay: everything after the checkpoint. */
-  return rc == QX_OK ? qx_wal_checkpoint(db->wal, db->current->checkpoint_lsn + 1) : rc;
+  return rc == QX_OK ? qx_trim_wal(db) : rc;
 }
 
 /* ---- picking compactions (REQUIRE: mu) ---- */
@@ -385,7 +390,7 @@ static int run_trivial_move(qx_db *db, const compaction *c) {
   edit.has_next_file = 1;
   edit.next_file_number = atomic_load(&db->next_file_number);
   qx_version *v = NULL;
-  if (rc == QX_OK) rc = qx_version_apply(db->current, &edit, opened, 1, &v);
+  if (rc == QX_OK) rc = qx_version_apply(db->current, &edit, opened, 1, db->olap_dir, &v);
   if (rc == QX_OK) rc = qx_manifest_append(db->manifest, &edit);
   if (rc == QX_OK) {
     qx_version_unref(db->current);

@@ -29,7 +29,12 @@ void qx_db_options_init(qx_db_options *o) {
                        .bloom_bits_per_key = 10,
                        .l0_compaction_trigger = 4,
                        .l0_slowdown_trigger = 8,
-                       .l0_stop_trigger = 12};
+                       .l0_stop_trigger = 12,
+                       .olap = 1,
+                       .olap_buffer_size = 64u << 20,
+                       .olap_flush_interval_ms = 10000,
+                       .olap_merge_files = 16,
+                       .parquet_compression = QX_PARQUET_ZSTD};
   qx_wal_options_init(&o->wal);
 }
 
@@ -42,6 +47,11 @@ static int check_options(const qx_db_options *o) {
       o->l0_stop_trigger < o->l0_slowdown_trigger)
     return qx_fail(QX_ERR_INVALID_ARG,
                    "need 2 <= l0_compaction_trigger <= l0_slowdown_trigger <= l0_stop_trigger");
+  if (o->olap && (o->olap_buffer_size < (1u << 20) || o->olap_merge_files < 2 ||
+                  (unsigned)o->parquet_compression > QX_PARQUET_SNAPPY))
+    return qx_fail(QX_ERR_INVALID_ARG,
+                   "olap_buffer_size must be >= 1 MiB, olap_merge_files >= 2, "
+                   "parquet_compression zstd or snappy");
   return QX_OK;
 }
 
@@ -298,7 +308,7 @@ static int replay_wal(qx_db *db, qx_db_recovery *rec) {
   rec->replayed = last - checkpoint;
   atomic_store(&db->visible_lsn, last);
   if (rc == QX_OK) rc = qx_view_install(db);
-  return rc == QX_OK ? qx_wal_checkpoint(db->wal, db->current->checkpoint_lsn + 1) : rc;
+  return rc == QX_OK ? qx_trim_wal(db) : rc;
 }
 
 static int init_sync(qx_db *db) {
@@ -314,12 +324,15 @@ static int open_files(qx_db *db, qx_db_recovery *rec) {
   char wal_dir[PATH_MAX];
   int n = snprintf(db->sst_dir, sizeof db->sst_dir, "%s/sst", db->dir);
   if (n < 0 || (size_t)n >= sizeof db->sst_dir ||
+      snprintf(db->olap_dir, sizeof db->olap_dir, "%s/olap", db->dir) >= (int)sizeof wal_dir ||
       snprintf(wal_dir, sizeof wal_dir, "%s/wal", db->dir) >= (int)sizeof wal_dir)
     return qx_fail(QX_ERR_INVALID_ARG, "data folder path too long: %s", db->dir);
+  qx_wal_options wal_options = db->opt.wal;
+  qx_olap_hook_wal(db, &wal_options);
   int rc = qx_mkdir_p(db->sst_dir);
   if (rc == QX_OK) rc = qx_block_cache_create(db->opt.block_cache_size, &db->cache);
   if (rc == QX_OK) rc = qx_recover_version(db, &rec->torn_manifest_bytes, &rec->orphan_files);
-  if (rc == QX_OK) rc = qx_wal_open(wal_dir, &db->opt.wal, &db->wal, &rec->wal);
+  if (rc == QX_OK) rc = qx_wal_open(wal_dir, &wal_options, &db->wal, &rec->wal);
   pthread_mutex_lock(&db->mu);
   if (rc == QX_OK) rc = replay_wal(db, rec);
   pthread_mutex_unlock(&db->mu);
@@ -376,6 +389,7 @@ int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
   if (rc == QX_OK) rc = qx_dirlock_acquire(dir, &db->lock_fd);
   if (rc == QX_OK) rc = open_files(db, rec);
   if (rc == QX_OK) rc = start_threads(db);
+  if (rc == QX_OK) rc = qx_olap_start(db, rec);
   if (rc != QX_OK) {
     if (db->threads_started) stop_threads(db);
     if (db->wal) qx_wal_close(db->wal);
@@ -388,8 +402,10 @@ int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
 
 int qx_db_close(qx_db *db) {
   if (!db) return QX_OK;
+  int olap_rc = qx_olap_stop(db);
   stop_threads(db);
   int rc = qx_wal_close(db->wal);
+  if (rc == QX_OK) rc = olap_rc;
   if (rc == QX_OK && db->bg_error) rc = db->bg_error;
   free_db(db);
   return rc;
@@ -413,6 +429,22 @@ static void level_stats(qx_db *db, qx_db_stats *s) {
   s->memtable_bytes = qx_memtable_memory_usage(db->mem);
   for (int i = 0; i < db->imm_count; i++)
     s->memtable_bytes += qx_memtable_memory_usage(db->imm[i]);
+}
+
+static void olap_stats(qx_db *db, qx_db_stats *s) {
+  qx_olap *olap = atomic_load_explicit(&db->olap, memory_order_acquire);
+  if (!olap) return;
+  qx_olap_stats o;
+  qx_olap_stats_get(olap, &o);
+  s->olap_converted_lsn = o.converted_lsn;
+  s->olap_lsn = o.olap_lsn;
+  s->olap_buffered_rows = o.buffered_rows;
+  s->olap_buffered_bytes = o.buffered_bytes;
+  s->parquet_files = o.parquet_files;
+  s->parquet_bytes = o.parquet_bytes;
+  s->parquet_rows = o.parquet_rows;
+  s->parquet_flushes = o.flushes;
+  s->parquet_merges = o.merges;
 }
 
 int qx_db_stats_get(qx_db *db, qx_db_stats *s) {
@@ -440,6 +472,7 @@ int qx_db_stats_get(qx_db *db, qx_db_stats *s) {
   s->bloom_false_positives =
       __atomic_load_n(&db->sst_counters.bloom_false_positives, __ATOMIC_RELAXED);
   qx_block_cache_counters(db->cache, &s->cache_hits, &s->cache_misses, &s->cache_bytes);
+  olap_stats(db, s);
   pthread_mutex_lock(&db->snap_mu);
   s->live_snapshots = db->snapshot_count;
   pthread_mutex_unlock(&db->snap_mu);

@@ -30,6 +30,7 @@
 #include "lsm/manifest.h"
 #include "lsm/version.h"
 #include "memtable/memtable.h"
+#include "olap/olap.h"
 #include "qaxdb/db.h"
 #include "sstable/sstable.h"
 
@@ -59,6 +60,7 @@ typedef struct qx_db_counters {
 struct qx_db {
   char dir[PATH_MAX];
   char sst_dir[PATH_MAX];
+  char olap_dir[PATH_MAX]; /* Parquet files: <olap_dir>/<table>/date=YYYY-MM-DD/ */
   qx_db_options opt;
   int lock_fd;
   qx_wal *wal;
@@ -88,6 +90,10 @@ struct qx_db {
   qx_read_view *view;
   atomic_uint_fast64_t visible_lsn;
 
+  _Atomic(qx_olap *) olap; /* the Parquet converter; NULL when analytics are off */
+  void (*user_on_durable)(uint64_t lsn, void *ctx);
+  void *user_on_durable_ctx;
+
   pthread_mutex_t snap_mu;
   qx_snapshot snapshots; /* sentinel of a circular list, oldest first */
   uint64_t snapshot_count;
@@ -101,12 +107,22 @@ int qx_view_install(qx_db *db);
 /* The LSN below which no snapshot needs hidden versions. */
 uint64_t qx_oldest_snapshot_lsn(qx_db *db);
 
+/* The analytics path (olap_link.c). */
+/* Hooks the converter's wake-up into the WAL options before the WAL opens. */
+void qx_olap_hook_wal(qx_db *db, qx_wal_options *wal_options);
+int qx_olap_start(qx_db *db, qx_db_recovery *rec);
+int qx_olap_stop(qx_db *db);
+/* Deletes WAL segments that neither replay nor the converter needs. REQUIRES: mu. */
+int qx_trim_wal(qx_db *db);
+
 /* Background work (background.c). */
 void *qx_flush_main(void *arg);
 void *qx_compaction_main(void *arg);
 /* Writes memtable mt to a new level-0 file and installs it with checkpoint mt's max LSN.
  * REQUIRES: mu held (released during the I/O). */
 int qx_flush_memtable(qx_db *db, qx_memtable *mt);
+/* Makes an edit that adds no table files durable and current. REQUIRES: mu. */
+int qx_install_edit(qx_db *db, qx_version_edit *edit);
 /* Opens a finished table file as a qx_file with one reference; fresh (just written, so in
  * the page cache) maps all its pages now so that readers take no page faults. */
 int qx_file_open(qx_db *db, const qx_sst_meta *meta, int fresh, qx_file **out);

@@ -21,7 +21,15 @@
 
 static const uint8_t manifest_magic[8] = {'Q', 'X', 'M', 'A', 'N', 'I', 'F', '1'};
 
-enum edit_tag { TAG_CHECKPOINT = 1, TAG_NEXT_FILE = 2, TAG_ADD = 3, TAG_REMOVE = 4 };
+enum edit_tag {
+  TAG_CHECKPOINT = 1,
+  TAG_NEXT_FILE = 2,
+  TAG_ADD = 3,
+  TAG_REMOVE = 4,
+  TAG_OLAP_LSN = 5,
+  TAG_PARQUET_ADD = 6,
+  TAG_PARQUET_REMOVE = 7,
+};
 
 struct qx_manifest {
   int fd;
@@ -80,6 +88,27 @@ static void put_meta(buf *b, int level, const qx_sst_meta *m) {
   put(b, m->largest, m->largest_len);
 }
 
+static void put_parquet(buf *b, uint8_t tag, const qx_parquet_meta *m) {
+  put_u8(b, tag);
+  put(b, &m->table_id, 2);
+  put(b, &m->day, 4);
+  put_u64(b, m->first_lsn);
+  put_u64(b, m->last_lsn);
+  put_u64(b, m->rows);
+  put_u64(b, m->bytes);
+}
+
+static void put_parquet_edit(buf *b, const qx_parquet_edit *e) {
+  if (e->has_olap_lsn) {
+    put_u8(b, TAG_OLAP_LSN);
+    put_u64(b, e->olap_lsn);
+  }
+  for (size_t i = 0; i < e->removed_count; i++)
+    put_parquet(b, TAG_PARQUET_REMOVE, &e->removed[i]);
+  for (size_t i = 0; i < e->added_count; i++)
+    put_parquet(b, TAG_PARQUET_ADD, &e->added[i]);
+}
+
 /* Encodes edit as a framed record: u32 length, u32 CRC32C, payload. */
 static int encode_edit(const qx_version_edit *e, buf *b) {
   put_u64(b, 0); /* frame, filled below */
@@ -98,6 +127,7 @@ static int encode_edit(const qx_version_edit *e, buf *b) {
   }
   for (size_t i = 0; i < e->added_count; i++)
     put_meta(b, e->added[i].level, &e->added[i].meta);
+  put_parquet_edit(b, &e->parquet);
   if (b->failed) return qx_fail(QX_ERR_NOMEM, "out of memory encoding a MANIFEST edit");
   uint32_t frame[2] = {(uint32_t)(b->len - 8), qx_crc32c(0, b->p + 8, b->len - 8)};
   memcpy(b->p, frame, 8);
@@ -139,6 +169,16 @@ static int decode_remove(reader *r, qx_version_edit *e) {
          qx_edit_remove(e, level, number) == QX_OK;
 }
 
+static int decode_parquet(reader *r, uint8_t tag, qx_parquet_edit *e) {
+  qx_parquet_meta m = {0};
+  int ok = get(r, &m.table_id, 2) && get(r, &m.day, 4) && get(r, &m.first_lsn, 8) &&
+           get(r, &m.last_lsn, 8) && get(r, &m.rows, 8) && get(r, &m.bytes, 8) &&
+           m.first_lsn <= m.last_lsn;
+  if (!ok) return 0;
+  return (tag == TAG_PARQUET_ADD ? qx_parquet_edit_add(e, &m) : qx_parquet_edit_remove(e, &m)) ==
+         QX_OK;
+}
+
 static int decode_field(reader *r, qx_version_edit *e) {
   uint8_t tag;
   if (!get(r, &tag, 1)) return 0;
@@ -153,6 +193,12 @@ static int decode_field(reader *r, qx_version_edit *e) {
     return decode_add(r, e);
   case TAG_REMOVE:
     return decode_remove(r, e);
+  case TAG_OLAP_LSN:
+    e->parquet.has_olap_lsn = 1;
+    return get(r, &e->parquet.olap_lsn, 8);
+  case TAG_PARQUET_ADD:
+  case TAG_PARQUET_REMOVE:
+    return decode_parquet(r, tag, &e->parquet);
   default:
     return 0;
   }
@@ -306,6 +352,12 @@ static int snapshot_edit(const qx_version *v, uint64_t next_file, qx_version_edi
       int rc = qx_edit_add(e, l, &v->files[l][i]->meta);
       if (rc != QX_OK) return rc;
     }
+  e->parquet.has_olap_lsn = 1;
+  e->parquet.olap_lsn = v->parquet->olap_lsn;
+  for (size_t i = 0; i < v->parquet->count; i++) {
+    int rc = qx_parquet_edit_add(&e->parquet, &v->parquet->files[i]->meta);
+    if (rc != QX_OK) return rc;
+  }
   return QX_OK;
 }
 

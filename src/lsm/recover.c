@@ -20,6 +20,26 @@ static void remove_live(qx_live_files *s, int level, uint64_t number) {
     }
 }
 
+static int same_parquet(const qx_parquet_meta *a, const qx_parquet_meta *b) {
+  return a->table_id == b->table_id && a->day == b->day && a->first_lsn == b->first_lsn &&
+         a->last_lsn == b->last_lsn;
+}
+
+static int apply_parquet_edit(const qx_parquet_edit *e, qx_parquet_edit *live) {
+  if (e->has_olap_lsn) live->olap_lsn = e->olap_lsn;
+  for (size_t i = 0; i < e->removed_count; i++)
+    for (size_t j = 0; j < live->added_count; j++)
+      if (same_parquet(&live->added[j], &e->removed[i])) {
+        live->added[j] = live->added[--live->added_count];
+        break;
+      }
+  for (size_t i = 0; i < e->added_count; i++) {
+    int rc = qx_parquet_edit_add(live, &e->added[i]);
+    if (rc != QX_OK) return rc;
+  }
+  return QX_OK;
+}
+
 static int apply_edit(const qx_version_edit *e, void *ctx) {
   qx_live_files *s = ctx;
   if (e->has_checkpoint) s->checkpoint_lsn = e->checkpoint_lsn;
@@ -30,7 +50,7 @@ static int apply_edit(const qx_version_edit *e, void *ctx) {
     int rc = qx_edit_add(&s->all, e->added[i].level, &e->added[i].meta);
     if (rc != QX_OK) return rc;
   }
-  return QX_OK;
+  return apply_parquet_edit(&e->parquet, &s->all.parquet);
 }
 
 static int open_live_files(qx_db *db, qx_live_files *s, qx_version **out) {
@@ -44,7 +64,8 @@ static int open_live_files(qx_db *db, qx_live_files *s, qx_version **out) {
   if (!empty && rc == QX_OK) rc = qx_fail(QX_ERR_NOMEM, "out of memory for a version");
   s->all.has_checkpoint = 1;
   s->all.checkpoint_lsn = s->checkpoint_lsn;
-  if (rc == QX_OK) rc = qx_version_apply(empty, &s->all, opened, n, out);
+  s->all.parquet.has_olap_lsn = 1;
+  if (rc == QX_OK) rc = qx_version_apply(empty, &s->all, opened, n, db->olap_dir, out);
   if (empty) qx_version_unref(empty);
   for (size_t i = 0; i < n; i++)
     if (opened[i]) qx_file_unref(opened[i]);

@@ -34,6 +34,7 @@ int qx_edit_remove(qx_version_edit *e, int level, uint64_t file_number) {
 }
 
 void qx_edit_free(qx_version_edit *e) {
+  qx_parquet_edit_free(&e->parquet);
   free(e->added);
   free(e->removed);
   memset(e, 0, sizeof *e);
@@ -42,6 +43,10 @@ void qx_edit_free(qx_version_edit *e) {
 qx_version *qx_version_create(void) {
   qx_version *v = calloc(1, sizeof *v);
   if (v) atomic_init(&v->refs, 1);
+  if (v && !(v->parquet = qx_parquet_set_create())) {
+    free(v);
+    return NULL;
+  }
   return v;
 }
 
@@ -66,6 +71,7 @@ void qx_version_unref(qx_version *v) {
       qx_file_unref(v->files[l][i]);
     free(v->files[l]);
   }
+  qx_parquet_set_unref(v->parquet);
   free(v);
 }
 
@@ -141,12 +147,14 @@ static int build_level(const qx_version *base, const qx_version_edit *e, int lev
 }
 
 int qx_version_apply(const qx_version *base, const qx_version_edit *e, qx_file **opened,
-                     size_t opened_count, qx_version **out) {
+                     size_t opened_count, const char *olap_dir, qx_version **out) {
   qx_version *v = qx_version_create();
   if (!v) return qx_fail(QX_ERR_NOMEM, "out of memory for a version");
   v->checkpoint_lsn = e->has_checkpoint ? e->checkpoint_lsn : base->checkpoint_lsn;
+  qx_parquet_set_unref(v->parquet);
+  v->parquet = NULL;
   size_t removed = 0;
-  int rc = QX_OK;
+  int rc = qx_parquet_set_apply(base->parquet, &e->parquet, olap_dir, &v->parquet);
   for (int l = 0; l < QX_DB_LEVELS && rc == QX_OK; l++)
     rc = build_level(base, e, l, opened, opened_count, v, &removed);
   if (rc == QX_OK && removed != e->removed_count)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "qaxdb/db.h"
+#include "olap/parquet_set.h"
 #include "sstable/sstable.h"
 
 typedef struct qx_file {
@@ -33,6 +34,8 @@ typedef struct qx_version {
   qx_file **files[QX_DB_LEVELS];
   uint32_t count[QX_DB_LEVELS];
   uint64_t checkpoint_lsn; /* every write up to this LSN is in these files */
+  qx_parquet_set *parquet; /* the analytics files; shared with the previous version when an
+                              edit does not change them */
 } qx_version;
 
 /* A change to a version, as written to the MANIFEST. */
@@ -55,6 +58,7 @@ typedef struct qx_version_edit {
   size_t added_count, added_cap;
   qx_removed_file *removed;
   size_t removed_count, removed_cap;
+  qx_parquet_edit parquet;
 } qx_version_edit;
 
 int qx_edit_add(qx_version_edit *e, int level, const qx_sst_meta *meta);
@@ -67,10 +71,10 @@ void qx_version_ref(qx_version *v);
 void qx_version_unref(qx_version *v);
 
 /* Builds base + edit into *out. Added files are looked up in opened[] (files the caller
- * opened for this edit, referenced once each and handed over). QX_ERR_CORRUPT if the edit
- * removes a file the version lacks. */
+ * opened for this edit, referenced once each and handed over); Parquet files live under
+ * olap_dir. QX_ERR_CORRUPT if the edit removes a file the version lacks. */
 int qx_version_apply(const qx_version *base, const qx_version_edit *edit, qx_file **opened,
-                     size_t opened_count, qx_version **out);
+                     size_t opened_count, const char *olap_dir, qx_version **out);
 
 void qx_file_unref(qx_file *f);
 uint64_t qx_level_bytes(const qx_version *v, int level);

@@ -33,6 +33,10 @@ const char *qx_strerror(int status) {
     return "malformed input";
   case QX_ERR_TOO_LARGE:
     return "too large";
+  case QX_ERR_SQL:
+    return "SQL error";
+  case QX_ERR_DENIED:
+    return "not permitted";
   default:
     return "unknown status";
   }

@@ -26,21 +26,6 @@
 #include "wal/format.h"
 #include "wal/segment.h"
 
-/* Why the entry at an offset is not the expected next entry; NULL if it is. */
-static const char *entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
-                                 uint64_t expected_lsn) {
-  if (off + WAL_ENTRY_HEADER_SIZE > size) return "end of file";
-  wal_entry_header h;
-  memcpy(&h, map + off, sizeof h);
-  if (h.size == 0 && h.crc == 0 && h.lsn == 0) return "unwritten space";
-  if (h.size == 0 || h.size > QX_WAL_MAX_RECORD || off + wal_entry_span(h.size) > size)
-    return "impossible entry size";
-  if (h.crc != qx_crc32c(0, map + off + 4, WAL_ENTRY_HEADER_SIZE - 4 + h.size))
-    return "checksum mismatch";
-  if (h.lsn != expected_lsn) return "LSN out of sequence";
-  return NULL;
-}
-
 /* Is there a checksum-valid entry with LSN >= min_lsn anywhere at or after off? */
 static int valid_entry_after(const uint8_t *map, uint64_t size, uint64_t off, uint64_t min_lsn) {
   for (; off + WAL_ENTRY_HEADER_SIZE <= size; off += 8) {
@@ -138,7 +123,7 @@ static int scan_entries(scan_ctx *sc, size_t i, const char *path, const uint8_t 
   r->tail_first_lsn = sc->segments->first_lsns[i];
   r->tail_dirty_end = 0;
   for (;;) {
-    const char *problem = entry_problem(map, size, off, r->next_lsn);
+    const char *problem = wal_entry_problem(map, size, off, r->next_lsn);
     if (problem) {
       r->tail_offset = off;
       return classify_end(sc, i, path, map, size, off, problem);

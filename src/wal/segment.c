@@ -1,6 +1,8 @@
 /* WAL segment files (see segment.h and format.h). */
 #include "wal/segment.h"
 
+#include "qaxdb/wal.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +180,20 @@ int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment 
     return rc;
   }
   return map_segment(fd, path, size, expected_first_lsn, out);
+}
+
+const char *wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
+                                 uint64_t expected_lsn) {
+  if (off + WAL_ENTRY_HEADER_SIZE > size) return "end of file";
+  wal_entry_header h;
+  memcpy(&h, map + off, sizeof h);
+  if (h.size == 0 && h.crc == 0 && h.lsn == 0) return "unwritten space";
+  if (h.size == 0 || h.size > QX_WAL_MAX_RECORD || off + wal_entry_span(h.size) > size)
+    return "impossible entry size";
+  if (h.crc != qx_crc32c(0, map + off + 4, WAL_ENTRY_HEADER_SIZE - 4 + h.size))
+    return "checksum mismatch";
+  if (h.lsn != expected_lsn) return "LSN out of sequence";
+  return NULL;
 }
 
 void wal_segment_close(wal_segment *seg) {

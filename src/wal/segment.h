@@ -48,6 +48,10 @@ int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment 
 int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,
                      const char *path);
 
+/* Why the entry at offset off of a mapped segment of size bytes is not the valid entry with
+ * LSN expected_lsn ("checksum mismatch", "unwritten space", ...); NULL if it is. */
+const char *wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
+                              uint64_t expected_lsn);
 void wal_segment_close(wal_segment *seg);
 
 #endif

@@ -242,6 +242,10 @@ uint64_t qx_wal_last_lsn(const qx_wal *w) {
   return atomic_load_explicit(&w->last_lsn, memory_order_acquire);
 }
 
+const char *qx_wal_dir(const qx_wal *w) {
+  return w->dir;
+}
+
 uint64_t qx_wal_durable_lsn(const qx_wal *w) {
   return atomic_load_explicit(&w->durable_lsn, memory_order_acquire);
 }

@@ -1,0 +1,37 @@
+/* The table function qx_scan(table [, day := D]) that lets DuckDB read buffered column chunks
+ * in place: each DuckDB connection that may run it is first bound to a snapshot in a scan
+ * registry, and the function reads that snapshot's rows of the table (only those of trading
+ * day D if given). Used by the Parquet writer (COPY from the buffers) and by SQL views (the
+ * rows not yet in Parquet), so both see the same column layout and types. */
+#ifndef QX_OLAP_DUCK_SCAN_H
+#define QX_OLAP_DUCK_SCAN_H
+
+#include <duckdb.h>
+#include <pthread.h>
+
+#include "olap/snapshot.h"
+
+#define QX_SCAN_MAX_CONNECTIONS 64
+
+typedef struct qx_scan_registry {
+  pthread_mutex_t mu;
+  struct {
+    idx_t connection_id;
+    const qx_olap_snapshot *snapshot;
+  } bound[QX_SCAN_MAX_CONNECTIONS];
+  int count;
+} qx_scan_registry;
+
+int qx_scan_registry_init(qx_scan_registry *r);
+void qx_scan_registry_destroy(qx_scan_registry *r);
+/* Binds (snapshot non-NULL) or unbinds (NULL) the connection. */
+int qx_scan_bind(qx_scan_registry *r, duckdb_connection con, const qx_olap_snapshot *snapshot);
+
+/* Registers qx_scan on con's database, reading through r (which must outlive it). */
+int qx_scan_register(duckdb_connection con, qx_scan_registry *r);
+
+/* The DuckDB type of a column (DECIMAL(18,scale), TIMESTAMP_NS, VARCHAR, ...); the caller
+ * destroys it. */
+duckdb_logical_type qx_duck_type(const qx_column *col);
+
+#endif

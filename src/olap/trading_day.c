@@ -1,0 +1,41 @@
+/* Trading-day arithmetic on days since the epoch (see trading_day.h). */
+#include "olap/trading_day.h"
+
+#include <stdio.h>
+
+#define NS_PER_S 1000000000LL
+#define S_PER_DAY 86400LL
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* 0 = Monday ... 6 = Sunday; 1970-01-01 was a Thursday. */
+static int weekday(int64_t day) {
+  return (int)((day % 7 + 7 + 3) % 7);
+}
+
+int32_t qx_trading_day(int64_t ts_ns) {
+  int64_t local_s = floor_div(ts_ns, NS_PER_S) + QX_EXCHANGE_UTC_OFFSET_S;
+  int64_t day = floor_div(local_s, S_PER_DAY);
+  int64_t hour = (local_s - day * S_PER_DAY) / 3600;
+  if (hour >= QX_NIGHT_SESSION_HOUR) day++;
+  int wd = weekday(day);
+  if (wd >= 5) day += 7 - wd;
+  return (int32_t)day;
+}
+
+/* Civil date from days since the epoch (Howard Hinnant's algorithm). */
+void qx_format_day(int32_t day, char *out) {
+  int64_t z = (int64_t)day + 719468;
+  int64_t era = floor_div(z, 146097);
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  int64_t y = yoe + era * 400 + (m <= 2);
+  snprintf(out, 16, "%04d-%02u-%02u", (int)y, (unsigned)m % 100u, (unsigned)d % 100u);
+}
