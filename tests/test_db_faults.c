@@ -16,6 +16,7 @@ static qx_db_options small_options(void) {
   qx_db_options_init(&o);
   o.memtable_size = 64 << 10;
   o.l0_compaction_trigger = 8; /* no compaction: each test knows exactly which files exist */
+  o.olap = 0;                  /* nor Parquet edits: each test knows which edit is last */
   return o;
 }
 

@@ -114,6 +114,8 @@ int qx_olap_start(qx_db *db, qx_db_recovery *rec);
 int qx_olap_stop(qx_db *db);
 /* Deletes WAL segments that neither replay nor the converter needs. REQUIRES: mu. */
 int qx_trim_wal(qx_db *db);
+/* The converter, for the SQL engine; NULL (and the failure recorded) if analytics are off. */
+qx_olap *qx_db_olap(qx_db *db);
 
 /* Background work (background.c). */
 void *qx_flush_main(void *arg);

@@ -164,6 +164,7 @@ static int snapshot_table(const chunk_list *l, uint64_t after, uint64_t upto, qx
 static int snapshot_locked(qx_olap *o, qx_olap_snapshot **out) {
   qx_olap_snapshot *s = calloc(1, sizeof *s);
   if (!s) return qx_fail(QX_ERR_NOMEM, "out of memory for a snapshot");
+  atomic_init(&s->refs, 1);
   s->lsn = o->converted_lsn;
   s->files = o->files;
   qx_parquet_set_ref(s->files);
@@ -185,8 +186,12 @@ int qx_olap_snapshot_acquire(qx_olap *o, qx_olap_snapshot **out) {
   return rc;
 }
 
+void qx_olap_snapshot_ref(qx_olap_snapshot *s) {
+  atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
 void qx_olap_snapshot_release(qx_olap_snapshot *s) {
-  if (!s) return;
+  if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
   for (int t = QX_TABLE_MIN; t <= QX_TABLE_MAX; t++) {
     qx_olap_rows *r = &s->tables[t];
     for (uint32_t i = 0; i < r->count; i++)

@@ -4,6 +4,7 @@
 #ifndef QX_OLAP_SNAPSHOT_H
 #define QX_OLAP_SNAPSHOT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "olap/column_chunk.h"
@@ -18,11 +19,13 @@ typedef struct qx_olap_rows {
 } qx_olap_rows;
 
 typedef struct qx_olap_snapshot {
+  atomic_int refs;
   uint64_t lsn;
   qx_parquet_set *files;
   qx_olap_rows tables[QX_TABLE_MAX + 1]; /* by table id */
 } qx_olap_snapshot;
 
+void qx_olap_snapshot_ref(qx_olap_snapshot *s);
 void qx_olap_snapshot_release(qx_olap_snapshot *s);
 
 #endif

@@ -11,6 +11,7 @@ const cli_command cli_commands[] = {
     {"scan", "print the current records of a table in key order", cmd_scan},
     {"stats", "show levels, files, amplification and cache figures", cmd_stats},
     {"compact", "compact every level of the engine now", cmd_compact},
+    {"sql", "run SQL over the whole history (or open an SQL shell)", cmd_sql},
     {"wal-dump", "print WAL entries with LSN, table and fields", cmd_wal_dump},
     {"check", "verify every checksum in a data folder (WAL, MANIFEST, tables)", cmd_check},
     {"schema", "list the tables and their columns", cmd_schema},

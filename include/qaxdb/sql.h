@@ -1,0 +1,71 @@
+/* SQL over the whole history of a database, through DuckDB in process.
+ *
+ * The tables orders, trades, accounts, positions, ticks, orderbook_snapshots and klines are
+ * views over their Parquet files plus the rows not yet written to Parquet, read at one LSN:
+ * a query sees every record committed up to that LSN exactly once. Latest-state tables
+ * (orders, accounts, positions, klines) show the current state of each key; <table>_history
+ * shows every version. Every view has two more columns: lsn (the record's log sequence
+ * number) and date (its trading day). Predefined queries, functions and the safety rules are
+ * in docs/sql.md.
+ *
+ * User SQL is read-only: only SELECT (including PRAGMA and SUMMARIZE, which are SELECTs),
+ * EXPLAIN and EXPLAIN ANALYZE run; COPY, ATTACH, INSTALL, LOAD, SET and DDL are refused, and
+ * DuckDB itself is configured so that queries cannot reach files outside the data folder's
+ * Parquet files or load extensions, with its configuration locked.
+ *
+ * Thread safety: a qx_sql may be used from any thread; queries on one qx_sql run one at a
+ * time. Results are independent of the qx_sql once returned. */
+#ifndef QAXDB_SQL_H
+#define QAXDB_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qaxdb/db.h"
+#include "qaxdb/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct qx_sql qx_sql;
+typedef struct qx_sql_result qx_sql_result;
+
+typedef struct qx_sql_options {
+  int threads;             /* DuckDB worker threads; 0 (default): one per core */
+  uint64_t memory_limit;   /* bytes DuckDB may use; 0 (default): DuckDB's own (80% of RAM) */
+  uint32_t cache_entries;  /* results kept for repeated identical queries; default 64, 0 off */
+  /* 1 (default): a query first waits (about a millisecond) until every record durable when it
+   * starts is converted, so it sees the writes just made; 0: it reads what is converted. */
+  int see_latest;
+} qx_sql_options;
+
+void qx_sql_options_init(qx_sql_options *options);
+
+/* Starts an SQL engine over db (opened with analytics on), which must outlive it. */
+int qx_sql_open(qx_db *db, const qx_sql_options *options, qx_sql **out);
+void qx_sql_close(qx_sql *sql);
+
+/* Runs one statement (or several separated by ';': the result is the last one's). On failure
+ * returns QX_ERR_SQL (DuckDB's message, with the line and a caret under the position, in
+ * qx_last_error()) or QX_ERR_DENIED for a statement user SQL may not run. */
+int qx_sql_query(qx_sql *sql, const char *text, qx_sql_result **out);
+/* As qx_sql_query, at the snapshot of an earlier result: the same LSN and files. */
+int qx_sql_query_at(qx_sql *sql, const qx_sql_result *at, const char *text, qx_sql_result **out);
+
+uint64_t qx_sql_result_lsn(const qx_sql_result *r); /* every record up to here, none after */
+int qx_sql_result_cached(const qx_sql_result *r);   /* 1 if served from the result cache */
+uint32_t qx_sql_result_column_count(const qx_sql_result *r);
+const char *qx_sql_result_column_name(const qx_sql_result *r, uint32_t col);
+/* 1 if the column holds numbers (printed right-aligned). */
+int qx_sql_result_column_numeric(const qx_sql_result *r, uint32_t col);
+uint64_t qx_sql_result_row_count(const qx_sql_result *r);
+/* The cell as text (numbers exact, timestamps ISO 8601 UTC with their precision), or NULL for
+ * SQL NULL. Valid until the result is destroyed. */
+const char *qx_sql_result_text(qx_sql_result *r, uint64_t row, uint32_t col);
+void qx_sql_result_destroy(qx_sql_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,24 @@
+/* Query results turned into text cells, independent of DuckDB once built: a result outlives
+ * the query, can sit in the result cache and be handed out more than once. */
+#ifndef QX_QUERY_RESULT_H
+#define QX_QUERY_RESULT_H
+
+#include <duckdb.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct qx_result_table {
+  atomic_int refs;
+  uint32_t columns;
+  uint64_t rows;
+  char **names;
+  uint8_t *numeric;
+  char **cells; /* rows * columns, row-major; NULL for SQL NULL */
+} qx_result_table;
+
+/* Converts a materialized DuckDB result; *out has one reference. */
+int qx_result_table_build(duckdb_result *res, qx_result_table **out);
+void qx_result_table_ref(qx_result_table *t);
+void qx_result_table_unref(qx_result_table *t);
+
+#endif

@@ -1,0 +1,363 @@
+/* The SQL engine (qaxdb/sql.h): a DuckDB database per qx_sql, locked down for user SQL, with
+ * the table views re-pointed at each query's snapshot and a result cache keyed by query text
+ * and LSN.
+ *
+ * Safety is in two layers. Every statement is prepared first and only SELECT and EXPLAIN run.
+ * Under that, DuckDB is configured so that a SELECT cannot reach the file system outside the
+ * data folder's olap/ directory (enable_external_access off, allowed_directories), cannot load
+ * extensions, and cannot change these settings (lock_configuration). */
+#include "qaxdb/sql.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lsm/db_impl.h"
+#include "olap/duck_scan.h"
+#include "query/catalog.h"
+#include "query/result.h"
+#include "query/udf.h"
+#include "util/error.h"
+
+typedef struct cache_entry {
+  char *text;
+  qx_result_table *table;
+} cache_entry;
+
+struct qx_sql {
+  qx_db *db;
+  qx_olap *olap;
+  qx_sql_options opt;
+  duckdb_database duck;
+  duckdb_connection con;
+  qx_scan_registry registry;
+  pthread_mutex_t mu;              /* one query at a time on con */
+  qx_parquet_set *views_for; /* the set the views were last defined over */
+  uint64_t cache_lsn;              /* the LSN every cached result was computed at */
+  cache_entry *cache;
+  uint32_t cache_count, cache_next;
+};
+
+struct qx_sql_result {
+  qx_result_table *table;
+  qx_olap_snapshot *snapshot;
+  int cached;
+};
+
+void qx_sql_options_init(qx_sql_options *o) {
+  *o = (qx_sql_options){.threads = 0, .memory_limit = 0, .cache_entries = 64, .see_latest = 1};
+}
+
+/* ---- setting up DuckDB ---- */
+
+static int exec(duckdb_connection con, const char *sql) {
+  duckdb_result res;
+  int rc = QX_OK;
+  if (duckdb_query(con, sql, &res) == DuckDBError)
+    rc = qx_fail(QX_ERR_SQL, "%s: %s", sql, duckdb_result_error(&res));
+  duckdb_destroy_result(&res);
+  return rc;
+}
+
+static int configure(qx_sql *s) {
+  char sql[PATH_MAX + 128];
+  int rc = QX_OK;
+  if (s->opt.threads > 0) {
+    snprintf(sql, sizeof sql, "SET threads = %d", s->opt.threads);
+    rc = exec(s->con, sql);
+  }
+  if (rc == QX_OK && s->opt.memory_limit) {
+    snprintf(sql, sizeof sql, "SET memory_limit = '%lluB'",
+             (unsigned long long)s->opt.memory_limit);
+    rc = exec(s->con, sql);
+  }
+  if (strchr(s->db->olap_dir, '\''))
+    return qx_fail(QX_ERR_INVALID_ARG, "data folder path contains a quote: %s", s->db->dir);
+  snprintf(sql, sizeof sql, "SET allowed_directories = ['%s/']", s->db->olap_dir);
+  const char *steps[] = {
+      sql,
+      "SET enable_external_access = false",
+      "SET autoinstall_known_extensions = false",
+      "SET autoload_known_extensions = false",
+      "SET allow_community_extensions = false",
+      "SET parquet_metadata_cache = true",
+      "SET lock_configuration = true",
+  };
+  for (size_t i = 0; i < sizeof steps / sizeof *steps && rc == QX_OK; i++)
+    rc = exec(s->con, steps[i]);
+  return rc;
+}
+
+static int views_at(qx_sql *s, qx_olap_snapshot *snap);
+
+/* Views and macros are bound when created, so they are created under a snapshot. */
+static int create_catalog(qx_sql *s) {
+  qx_olap_snapshot *snap;
+  int rc = qx_olap_snapshot_acquire(s->olap, &snap);
+  if (rc != QX_OK) return rc;
+  rc = qx_scan_bind(&s->registry, s->con, snap);
+  if (rc == QX_OK) rc = views_at(s, snap);
+  if (rc == QX_OK) rc = qx_catalog_create(s->con);
+  qx_scan_bind(&s->registry, s->con, NULL);
+  qx_olap_snapshot_release(snap);
+  return rc;
+}
+
+static int start_duckdb(qx_sql *s) {
+  if (duckdb_open(NULL, &s->duck) == DuckDBError || duckdb_connect(s->duck, &s->con) == DuckDBError)
+    return qx_fail(QX_ERR_SQL, "cannot start DuckDB");
+  int rc = qx_scan_register(s->con, &s->registry);
+  if (rc == QX_OK) rc = qx_register_udfs(s->con);
+  if (rc == QX_OK) rc = create_catalog(s);
+  if (rc == QX_OK) rc = configure(s);
+  return rc;
+}
+
+int qx_sql_open(qx_db *db, const qx_sql_options *options, qx_sql **out) {
+  qx_olap *olap = qx_db_olap(db);
+  if (!olap) return QX_ERR_INVALID_ARG;
+  qx_sql *s = calloc(1, sizeof *s);
+  if (!s) return qx_fail(QX_ERR_NOMEM, "out of memory for the SQL engine");
+  s->db = db;
+  s->olap = olap;
+  if (options)
+    s->opt = *options;
+  else
+    qx_sql_options_init(&s->opt);
+  int rc = qx_scan_registry_init(&s->registry);
+  if (rc == QX_OK && pthread_mutex_init(&s->mu, NULL) != 0)
+    rc = qx_fail(QX_ERR_NOMEM, "cannot create the SQL engine's lock");
+  if (rc == QX_OK && s->opt.cache_entries) {
+    s->cache = calloc(s->opt.cache_entries, sizeof *s->cache);
+    if (!s->cache) rc = qx_fail(QX_ERR_NOMEM, "out of memory for the result cache");
+  }
+  if (rc == QX_OK) rc = start_duckdb(s);
+  if (rc != QX_OK) {
+    qx_sql_close(s);
+    return rc;
+  }
+  *out = s;
+  return QX_OK;
+}
+
+static void cache_clear(qx_sql *s) {
+  for (uint32_t i = 0; i < s->cache_count; i++) {
+    free(s->cache[i].text);
+    qx_result_table_unref(s->cache[i].table);
+  }
+  s->cache_count = s->cache_next = 0;
+}
+
+void qx_sql_close(qx_sql *s) {
+  if (!s) return;
+  cache_clear(s);
+  free(s->cache);
+  qx_parquet_set_unref(s->views_for);
+  if (s->con) duckdb_disconnect(&s->con);
+  if (s->duck) duckdb_close(&s->duck);
+  qx_scan_registry_destroy(&s->registry);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+}
+
+/* ---- the result cache ---- */
+
+static qx_result_table *cache_find(qx_sql *s, const char *text, uint64_t lsn) {
+  if (lsn != s->cache_lsn) {
+    cache_clear(s);
+    s->cache_lsn = lsn;
+    return NULL;
+  }
+  for (uint32_t i = 0; i < s->cache_count; i++)
+    if (strcmp(s->cache[i].text, text) == 0) return s->cache[i].table;
+  return NULL;
+}
+
+static void cache_put(qx_sql *s, const char *text, qx_result_table *t) {
+  if (!s->opt.cache_entries) return;
+  char *copy = strdup(text);
+  if (!copy) return;
+  cache_entry *e = &s->cache[s->cache_next];
+  if (s->cache_count == s->opt.cache_entries) {
+    free(e->text);
+    qx_result_table_unref(e->table);
+  } else {
+    s->cache_count++;
+  }
+  e->text = copy;
+  e->table = t;
+  qx_result_table_ref(t);
+  s->cache_next = (s->cache_next + 1) % s->opt.cache_entries;
+}
+
+/* ---- running statements ---- */
+
+static const char *statement_name(duckdb_statement_type t) {
+  switch (t) {
+  case DUCKDB_STATEMENT_TYPE_COPY:
+    return "COPY";
+  case DUCKDB_STATEMENT_TYPE_ATTACH:
+    return "ATTACH";
+  case DUCKDB_STATEMENT_TYPE_DETACH:
+    return "DETACH";
+  case DUCKDB_STATEMENT_TYPE_LOAD:
+    return "INSTALL/LOAD";
+  case DUCKDB_STATEMENT_TYPE_SET:
+  case DUCKDB_STATEMENT_TYPE_VARIABLE_SET:
+    return "SET";
+  case DUCKDB_STATEMENT_TYPE_EXPORT:
+    return "EXPORT";
+  case DUCKDB_STATEMENT_TYPE_INSERT:
+  case DUCKDB_STATEMENT_TYPE_UPDATE:
+  case DUCKDB_STATEMENT_TYPE_DELETE:
+    return "INSERT/UPDATE/DELETE";
+  default:
+    return "this";
+  }
+}
+
+/* Prepares statement i and refuses anything but SELECT and EXPLAIN. */
+static int prepare_checked(qx_sql *s, duckdb_extracted_statements st, idx_t i,
+                           duckdb_prepared_statement *out) {
+  if (duckdb_prepare_extracted_statement(s->con, st, i, out) == DuckDBError)
+    return qx_fail(QX_ERR_SQL, "%s", duckdb_prepare_error(*out));
+  duckdb_statement_type type = duckdb_prepared_statement_type(*out);
+  if (type != DUCKDB_STATEMENT_TYPE_SELECT && type != DUCKDB_STATEMENT_TYPE_EXPLAIN)
+    return qx_fail(QX_ERR_DENIED,
+                   "Permission denied: %s statement is not allowed; qaxdb SQL is read-only "
+                   "(SELECT and EXPLAIN only)",
+                   statement_name(type));
+  return QX_OK;
+}
+
+/* Runs every statement of text; the last one's result goes to *out. */
+static int run_statements(qx_sql *s, const char *text, qx_result_table **out) {
+  duckdb_extracted_statements st = NULL;
+  idx_t n = duckdb_extract_statements(s->con, text, &st);
+  const char *parse_error = n == 0 ? duckdb_extract_statements_error(st) : NULL;
+  int rc = n > 0 ? QX_OK
+                 : qx_fail(QX_ERR_SQL, "%s", parse_error ? parse_error : "no statement to run");
+  for (idx_t i = 0; i < n && rc == QX_OK; i++) {
+    duckdb_prepared_statement p = NULL;
+    rc = prepare_checked(s, st, i, &p);
+    if (rc == QX_OK) {
+      duckdb_result res;
+      if (duckdb_execute_prepared(p, &res) == DuckDBError)
+        rc = qx_fail(QX_ERR_SQL, "%s", duckdb_result_error(&res));
+      else if (i + 1 == n)
+        rc = qx_result_table_build(&res, out);
+      duckdb_destroy_result(&res);
+    }
+    duckdb_destroy_prepare(&p);
+  }
+  duckdb_destroy_extracted(&st);
+  return rc;
+}
+
+/* Points the views at snap's Parquet files if they are not already. REQUIRES: the connection
+ * bound to snap. */
+static int views_at(qx_sql *s, qx_olap_snapshot *snap) {
+  if (s->views_for == snap->files) return QX_OK;
+  int rc = qx_catalog_define_views(s->con, snap->files);
+  if (rc != QX_OK) return rc;
+  /* Held so that a new set can never reuse the address of the one the views name. */
+  qx_parquet_set_ref(snap->files);
+  qx_parquet_set_unref(s->views_for);
+  s->views_for = snap->files;
+  return QX_OK;
+}
+
+static int cacheable(const char *text) {
+  while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+    text++;
+  return strncasecmp(text, "EXPLAIN", 7) != 0;
+}
+
+/* Runs text at snap (one reference handed over to the result). REQUIRES: mu. */
+static int run_at(qx_sql *s, qx_olap_snapshot *snap, const char *text, qx_sql_result *r) {
+  r->snapshot = snap;
+  r->table = cache_find(s, text, snap->lsn);
+  if (r->table) {
+    qx_result_table_ref(r->table);
+    r->cached = 1;
+    return QX_OK;
+  }
+  int rc = qx_scan_bind(&s->registry, s->con, snap);
+  if (rc == QX_OK) rc = views_at(s, snap);
+  if (rc == QX_OK) rc = run_statements(s, text, &r->table);
+  qx_scan_bind(&s->registry, s->con, NULL);
+  if (rc == QX_OK && cacheable(text)) cache_put(s, text, r->table);
+  return rc;
+}
+
+static int query(qx_sql *s, qx_olap_snapshot *snap, const char *text, qx_sql_result **out) {
+  qx_sql_result *r = calloc(1, sizeof *r);
+  if (!r) {
+    qx_olap_snapshot_release(snap);
+    return qx_fail(QX_ERR_NOMEM, "out of memory for a query result");
+  }
+  pthread_mutex_lock(&s->mu);
+  int rc = run_at(s, snap, text, r);
+  pthread_mutex_unlock(&s->mu);
+  if (rc != QX_OK) {
+    qx_sql_result_destroy(r);
+    return rc;
+  }
+  *out = r;
+  return QX_OK;
+}
+
+int qx_sql_query(qx_sql *s, const char *text, qx_sql_result **out) {
+  if (!s || !text || !out) return qx_fail(QX_ERR_INVALID_ARG, "qx_sql_query: missing argument");
+  qx_olap_snapshot *snap;
+  int rc = s->opt.see_latest ? qx_olap_sync(s->olap) : QX_OK;
+  if (rc == QX_OK) rc = qx_olap_snapshot_acquire(s->olap, &snap);
+  return rc == QX_OK ? query(s, snap, text, out) : rc;
+}
+
+int qx_sql_query_at(qx_sql *s, const qx_sql_result *at, const char *text, qx_sql_result **out) {
+  if (!s || !at || !text || !out)
+    return qx_fail(QX_ERR_INVALID_ARG, "qx_sql_query_at: missing argument");
+  qx_olap_snapshot_ref(at->snapshot);
+  return query(s, at->snapshot, text, out);
+}
+
+/* ---- results ---- */
+
+uint64_t qx_sql_result_lsn(const qx_sql_result *r) {
+  return r->snapshot->lsn;
+}
+
+int qx_sql_result_cached(const qx_sql_result *r) {
+  return r->cached;
+}
+
+uint32_t qx_sql_result_column_count(const qx_sql_result *r) {
+  return r->table->columns;
+}
+
+const char *qx_sql_result_column_name(const qx_sql_result *r, uint32_t col) {
+  return col < r->table->columns ? r->table->names[col] : NULL;
+}
+
+int qx_sql_result_column_numeric(const qx_sql_result *r, uint32_t col) {
+  return col < r->table->columns && r->table->numeric[col];
+}
+
+uint64_t qx_sql_result_row_count(const qx_sql_result *r) {
+  return r->table->rows;
+}
+
+const char *qx_sql_result_text(qx_sql_result *r, uint64_t row, uint32_t col) {
+  if (row >= r->table->rows || col >= r->table->columns) return NULL;
+  return r->table->cells[row * r->table->columns + col];
+}
+
+void qx_sql_result_destroy(qx_sql_result *r) {
+  if (!r) return;
+  qx_result_table_unref(r->table);
+  qx_olap_snapshot_release(r->snapshot);
+  free(r);
+}

@@ -1,0 +1,497 @@
+/* SQL over Parquet plus buffered rows: predefined queries against expectations computed here
+ * from the records written, decimal scales, the exchange functions, consistency at one LSN
+ * while a writer appends, exactly-once after SIGKILL, and the safety rules for user SQL. */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "qaxdb/db.h"
+#include "qaxdb/records.h"
+#include "qaxdb/schema.h"
+#include "qaxdb/sql.h"
+#include "sim/instruments.h"
+
+#define TS0 1772415000000000000LL /* 2026-03-02 09:30 Beijing, a Monday */
+#define TRADES 3000
+#define ACCOUNTS 5
+#define INSTRUMENTS 3
+#define NS_PER_MS 1000000LL
+
+static sim_instrument instruments[SIM_MAX_INSTRUMENTS];
+
+static void money_text(int64_t raw, char *out, size_t cap) {
+  snprintf(out, cap, "%s%lld.%04lld", raw < 0 ? "-" : "", (long long)(llabs(raw) / 10000),
+           (long long)(llabs(raw) % 10000));
+}
+
+static qx_db_options test_options(void) {
+  qx_db_options o;
+  qx_db_options_init(&o);
+  o.memtable_size = 1u << 20;
+  o.olap_buffer_size = 1u << 20;
+  o.olap_flush_interval_ms = 100;
+  return o;
+}
+
+static qx_trade make_trade(uint64_t id) {
+  qx_trade t = {0};
+  const sim_instrument *ins = &instruments[id % INSTRUMENTS];
+  t.trade_id = id;
+  snprintf(t.instrument_id, sizeof t.instrument_id, "%s", ins->id);
+  t.buy_order_id = 2 * id;
+  t.sell_order_id = 2 * id + 1;
+  snprintf(t.buy_account_id, sizeof t.buy_account_id, "acct%02d", (int)(id * 7 % ACCOUNTS));
+  snprintf(t.sell_account_id, sizeof t.sell_account_id, "acct%02d", (int)((id * 3 + 1) % ACCOUNTS));
+  t.price = ins->start_price + ins->tick * (int64_t)((id * 37) % 21 - 10);
+  t.volume = (int64_t)(id % 9) + 1;
+  t.aggressor = (uint8_t)(id % 2);
+  t.ts = TS0 + (int64_t)id * 97 * NS_PER_MS;
+  return t;
+}
+
+static const char *cell(qx_sql_result *r, uint64_t row, uint32_t col) {
+  const char *v = qx_sql_result_text(r, row, col);
+  return v ? v : "NULL";
+}
+
+/* Runs a query that must succeed; NULL (after a check failure) if it did not. */
+static qx_sql_result *must_query(qx_sql *sql, const char *text) {
+  qx_sql_result *r = NULL;
+  int rc = qx_sql_query(sql, text, &r);
+  if (rc != QX_OK) {
+    fprintf(stderr, "query failed: %s\n  %s\n", text, qx_last_error());
+    check_failures++;
+    return NULL;
+  }
+  return r;
+}
+
+/* ---- the data set and its expectations ---- */
+
+typedef struct expected {
+  int64_t volume_sum;
+  int64_t account_volume[ACCOUNTS], account_trades[ACCOUNTS];
+  int64_t account_commission[ACCOUNTS];
+  int64_t last_price[INSTRUMENTS];
+} expected;
+
+static void write_trades(qx_db *db, uint64_t from, uint64_t to, expected *e) {
+  for (uint64_t id = from; id < to; id++) {
+    qx_trade t = make_trade(id);
+    CHECK_OK(qx_db_put_record(db, QX_TABLE_TRADES, &t, QX_DURABILITY_NONE, NULL));
+    e->volume_sum += t.volume;
+    e->account_volume[id * 7 % ACCOUNTS] += t.volume;
+    e->account_volume[(id * 3 + 1) % ACCOUNTS] += t.volume;
+    e->account_trades[id * 7 % ACCOUNTS]++;
+    e->account_trades[(id * 3 + 1) % ACCOUNTS]++;
+    e->last_price[id % INSTRUMENTS] = t.price;
+  }
+}
+
+/* Each account is written three times with growing cumulative commission: the daily figure is
+ * the last version's. */
+static void write_accounts(qx_db *db, expected *e) {
+  for (int version = 1; version <= 3; version++)
+    for (int a = 0; a < ACCOUNTS; a++) {
+      qx_account acc = {0};
+      snprintf(acc.account_id, sizeof acc.account_id, "acct%02d", a);
+      snprintf(acc.currency, sizeof acc.currency, "CNY");
+      acc.commission = (int64_t)(a + 1) * version * 12345;
+      acc.close_profit = (int64_t)version * 1000 * (a % 2 ? 1 : -1);
+      acc.balance = 100000000 + acc.close_profit - acc.commission;
+      acc.ts = TS0 + version * 1000 * NS_PER_MS;
+      CHECK_OK(qx_db_put_record(db, QX_TABLE_ACCOUNTS, &acc, QX_DURABILITY_NONE, NULL));
+      e->account_commission[a] = acc.commission;
+    }
+}
+
+static void write_position(qx_db *db, int64_t open_price) {
+  qx_position p = {0};
+  snprintf(p.account_id, sizeof p.account_id, "acct00");
+  snprintf(p.instrument_id, sizeof p.instrument_id, "%s", instruments[0].id);
+  p.long_volume = 3;
+  p.long_open_cost = 3 * open_price * instruments[0].multiplier;
+  p.ts = TS0;
+  CHECK_OK(qx_db_put_record(db, QX_TABLE_POSITIONS, &p, QX_DURABILITY_GROUP, NULL));
+}
+
+/* ---- predefined queries ---- */
+
+static void check_totals(qx_sql *sql, const expected *e, uint64_t trades) {
+  qx_sql_result *r = must_query(sql, "SELECT count(*), sum(volume), count(DISTINCT trade_id) "
+                                     "FROM trades");
+  if (!r) return;
+  char want[64];
+  snprintf(want, sizeof want, "%llu", (unsigned long long)trades);
+  CHECK_STR(cell(r, 0, 0), want);
+  CHECK_STR(cell(r, 0, 2), want);
+  snprintf(want, sizeof want, "%lld", (long long)e->volume_sum);
+  CHECK_STR(cell(r, 0, 1), want);
+  qx_sql_result_destroy(r);
+}
+
+/* One instrument's 1-minute bars, computed from the trades in LSN (= id) order. */
+static void check_ohlcv(qx_sql *sql) {
+  char q[256];
+  snprintf(q, sizeof q, "SELECT open, high, low, close, volume FROM ohlcv('%s', INTERVAL 1 MINUTE)",
+           instruments[1].id);
+  qx_sql_result *r = must_query(sql, q);
+  if (!r) return;
+  uint64_t row = 0;
+  int64_t bar = -1, o = 0, h = 0, l = 0, c = 0, v = 0;
+  for (uint64_t id = 1; id <= TRADES + 1; id++) {
+    qx_trade t = make_trade(id);
+    int64_t minute = (t.ts / 1000000000LL) / 60;
+    if (id == TRADES + 1 || (id % INSTRUMENTS == 1 && minute != bar && bar >= 0)) {
+      char text[5][32];
+      money_text(o, text[0], 32);
+      money_text(h, text[1], 32);
+      money_text(l, text[2], 32);
+      money_text(c, text[3], 32);
+      snprintf(text[4], 32, "%lld", (long long)v);
+      for (uint32_t k = 0; k < 5; k++)
+        CHECK_STR(cell(r, row, k), text[k]);
+      row++;
+      bar = -1;
+    }
+    if (id > TRADES || id % INSTRUMENTS != 1) continue;
+    if (bar < 0) {
+      bar = minute;
+      o = h = l = t.price;
+      v = 0;
+    }
+    h = t.price > h ? t.price : h;
+    l = t.price < l ? t.price : l;
+    c = t.price;
+    v += t.volume;
+  }
+  CHECK(row >= 4); /* the trades span several minutes */
+  CHECK_EQ_U64(qx_sql_result_row_count(r), row);
+  qx_sql_result_destroy(r);
+}
+
+static void check_vwap(qx_sql *sql) {
+  __int128 turnover = 0;
+  int64_t volume = 0;
+  for (uint64_t id = 1; id <= TRADES; id++) {
+    qx_trade t = make_trade(id);
+    if (id % INSTRUMENTS != 2) continue;
+    turnover += (__int128)t.price * t.volume;
+    volume += t.volume;
+  }
+  char q[256];
+  snprintf(q, sizeof q,
+           "SELECT vwap, volume FROM vwap('%s', TIMESTAMP '2026-03-01', TIMESTAMP '2026-03-03')",
+           instruments[2].id);
+  qx_sql_result *r = must_query(sql, q);
+  if (!r) return;
+  double want = (double)turnover / (double)volume / 10000.0;
+  double got = atof(cell(r, 0, 0));
+  CHECK(got > want - 0.00011 && got < want + 0.00011);
+  char v[32];
+  snprintf(v, sizeof v, "%lld", (long long)volume);
+  CHECK_STR(cell(r, 0, 1), v);
+  qx_sql_result_destroy(r);
+}
+
+static void check_account_daily(qx_sql *sql, const expected *e) {
+  qx_sql_result *r = must_query(sql, "SELECT account_id, date, volume, trade_count, commission "
+                                     "FROM account_daily()");
+  if (!r) return;
+  CHECK_EQ_U64(qx_sql_result_row_count(r), ACCOUNTS);
+  for (int a = 0; a < ACCOUNTS && (uint64_t)a < qx_sql_result_row_count(r); a++) {
+    char want[32];
+    snprintf(want, sizeof want, "acct%02d", a);
+    CHECK_STR(cell(r, (uint64_t)a, 0), want);
+    CHECK_STR(cell(r, (uint64_t)a, 1), "2026-03-02");
+    snprintf(want, sizeof want, "%lld", (long long)e->account_volume[a]);
+    CHECK_STR(cell(r, (uint64_t)a, 2), want);
+    snprintf(want, sizeof want, "%lld", (long long)e->account_trades[a]);
+    CHECK_STR(cell(r, (uint64_t)a, 3), want);
+    money_text(e->account_commission[a], want, sizeof want);
+    CHECK_STR(cell(r, (uint64_t)a, 4), want);
+  }
+  qx_sql_result_destroy(r);
+}
+
+static void check_position_pnl(qx_sql *sql, const expected *e, int64_t open_price) {
+  qx_sql_result *r = must_query(sql, "SELECT account_id, last_price, unrealized_pnl "
+                                     "FROM position_pnl()");
+  if (!r) return;
+  CHECK_EQ_U64(qx_sql_result_row_count(r), 1);
+  char want[64];
+  money_text(e->last_price[0], want, sizeof want);
+  CHECK_STR(cell(r, 0, 1), want);
+  money_text(3 * (e->last_price[0] - open_price) * instruments[0].multiplier, want, sizeof want);
+  CHECK_STR(cell(r, 0, 2), want);
+  qx_sql_result_destroy(r);
+}
+
+static void check_functions(qx_sql *sql) {
+  qx_sql_result *r = must_query(
+      sql, "SELECT price_to_ticks(3850.25, 0.5), round_to_tick(3850.24, 0.5), "
+           "price_to_ticks(-1.25, 0.5), trading_day(TIMESTAMP_NS '2026-03-06 13:30:00'), "
+           "trading_day(TIMESTAMP_NS '2026-03-06 06:00:00'), "
+           "(SELECT price FROM trades ORDER BY lsn LIMIT 1), "
+           "(SELECT ts FROM trades ORDER BY lsn LIMIT 1)");
+  if (!r) return;
+  CHECK_STR(cell(r, 0, 0), "7701");
+  CHECK_STR(cell(r, 0, 1), "3850.0000");
+  CHECK_STR(cell(r, 0, 2), "-3");
+  CHECK_STR(cell(r, 0, 3), "2026-03-09"); /* Friday night session: Monday's trading day */
+  CHECK_STR(cell(r, 0, 4), "2026-03-06");
+  char want[32];
+  money_text(make_trade(1).price, want, sizeof want);
+  CHECK_STR(cell(r, 0, 5), want);
+  CHECK_STR(cell(r, 0, 6), "2026-03-02 01:30:00.097");
+  qx_sql_result_destroy(r);
+}
+
+/* EXPLAIN passes through; window functions and joins run over the views; a repeated query is
+ * served from the cache. */
+static void check_sql_features(qx_sql *sql) {
+  qx_sql_result *r = must_query(sql, "EXPLAIN SELECT count(*) FROM trades WHERE trade_id = 7");
+  if (r) CHECK(qx_sql_result_row_count(r) >= 1);
+  qx_sql_result_destroy(r);
+  r = must_query(sql, "SELECT count(*) FROM (SELECT trade_id, sum(volume) OVER (PARTITION BY "
+                      "instrument_id ORDER BY lsn) FROM trades) t JOIN accounts a "
+                      "ON a.account_id = t.trade_id::VARCHAR");
+  if (r) CHECK_STR(cell(r, 0, 0), "0");
+  qx_sql_result_destroy(r);
+  const char *q = "SELECT instrument_id, sum(volume) FROM trades GROUP BY 1 ORDER BY 1";
+  qx_sql_result *first = must_query(sql, q), *second = must_query(sql, q);
+  if (first && second) {
+    CHECK(!qx_sql_result_cached(first));
+    CHECK(qx_sql_result_cached(second));
+    CHECK_STR(cell(second, 0, 1), cell(first, 0, 1));
+  }
+  qx_sql_result_destroy(first);
+  qx_sql_result_destroy(second);
+}
+
+static void test_predefined(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "sql-predefined");
+  qx_db_options o = test_options();
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  expected e = {0};
+  write_accounts(db, &e);
+  write_trades(db, 1, TRADES / 2 + 1, &e);
+  write_position(db, instruments[0].start_price);
+  /* Half the trades in Parquet, half still buffered: the views must join both. */
+  CHECK_OK(qx_db_olap_flush(db));
+  write_trades(db, TRADES / 2 + 1, TRADES + 1, &e);
+  qx_db_stats st;
+  CHECK_OK(qx_db_stats_get(db, &st));
+  CHECK(st.parquet_files > 0 && st.parquet_rows >= TRADES / 2);
+  qx_sql *sql;
+  CHECK_OK(qx_sql_open(db, NULL, &sql));
+  check_totals(sql, &e, TRADES);
+  check_ohlcv(sql);
+  check_vwap(sql);
+  check_account_daily(sql, &e);
+  check_position_pnl(sql, &e, instruments[0].start_price);
+  check_functions(sql);
+  check_sql_features(sql);
+  qx_sql_close(sql);
+  CHECK_OK(qx_db_close(db));
+  /* After a restart everything is read from Parquet, with the same answers. */
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  CHECK_OK(qx_sql_open(db, NULL, &sql));
+  check_totals(sql, &e, TRADES);
+  check_account_daily(sql, &e);
+  qx_sql_close(sql);
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
+/* ---- consistency while a writer appends ---- */
+
+#define LIVE_TRADES 20000
+#define LIVE_QUERIES 40
+
+typedef struct writer_state {
+  qx_db *db;
+  uint64_t lsn[LIVE_TRADES + 1]; /* of trade id i */
+} writer_state;
+
+static void *writer_main(void *arg) {
+  writer_state *w = arg;
+  for (uint64_t id = 1; id <= LIVE_TRADES; id++) {
+    qx_trade t = make_trade(id);
+    CHECK_OK(qx_db_put_record(w->db, QX_TABLE_TRADES, &t, QX_DURABILITY_NONE, &w->lsn[id]));
+  }
+  return NULL;
+}
+
+/* Trades with LSN <= lsn, and the sum of their volumes. */
+static void trades_at(const writer_state *w, uint64_t lsn, uint64_t *count, int64_t *volume) {
+  *count = 0;
+  *volume = 0;
+  for (uint64_t id = 1; id <= LIVE_TRADES && w->lsn[id] <= lsn; id++) {
+    (*count)++;
+    *volume += make_trade(id).volume;
+  }
+}
+
+static void test_consistency(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "sql-consistency");
+  qx_db_options o = test_options();
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  qx_sql *sql;
+  CHECK_OK(qx_sql_open(db, NULL, &sql));
+  static writer_state w;
+  w.db = db;
+  pthread_t writer;
+  CHECK(pthread_create(&writer, NULL, writer_main, &w) == 0);
+  qx_sql_result *results[LIVE_QUERIES] = {0}, *pinned[LIVE_QUERIES] = {0};
+  const char *q = "SELECT count(*), sum(volume) FROM trades";
+  for (int i = 0; i < LIVE_QUERIES; i++) {
+    results[i] = must_query(sql, q);
+    if (results[i] && i > 0 && results[0])
+      CHECK_OK(qx_sql_query_at(sql, results[0], q, &pinned[i]));
+    usleep(2000);
+  }
+  pthread_join(writer, NULL);
+  CHECK_OK(qx_db_olap_flush(db)); /* the pinned snapshot's rows move to Parquet: still the same */
+  for (int i = 0; i < LIVE_QUERIES; i++) {
+    if (!results[i]) continue;
+    uint64_t count;
+    int64_t volume;
+    trades_at(&w, qx_sql_result_lsn(results[i]), &count, &volume);
+    char want[64];
+    snprintf(want, sizeof want, "%llu", (unsigned long long)count);
+    CHECK_STR(cell(results[i], 0, 0), want);
+    if (count) {
+      snprintf(want, sizeof want, "%lld", (long long)volume);
+      CHECK_STR(cell(results[i], 0, 1), want);
+    }
+    if (pinned[i]) CHECK_STR(cell(pinned[i], 0, 0), cell(results[0], 0, 0));
+    qx_sql_result_destroy(pinned[i]);
+  }
+  qx_sql_result *after;
+  if (results[0] && qx_sql_query_at(sql, results[0], q, &after) == QX_OK) {
+    CHECK_STR(cell(after, 0, 0), cell(results[0], 0, 0));
+    qx_sql_result_destroy(after);
+  }
+  for (int i = 0; i < LIVE_QUERIES; i++)
+    qx_sql_result_destroy(results[i]);
+  qx_sql_close(sql);
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
+/* ---- exactly once after SIGKILL ---- */
+
+/* Writes trades 1, 2, ... durably, reporting each acknowledged id on fd, until killed. */
+static void crash_child(const char *dir, uint64_t first_id, int fd) {
+  qx_db_options o = test_options();
+  qx_db *db;
+  if (qx_db_open(dir, &o, &db, NULL) != QX_OK) _exit(3);
+  for (uint64_t id = first_id;; id++) {
+    qx_trade t = make_trade(id);
+    if (qx_db_put_record(db, QX_TABLE_TRADES, &t, QX_DURABILITY_GROUP, NULL) != QX_OK) _exit(4);
+    if (write(fd, &id, sizeof id) != sizeof id) _exit(5);
+  }
+}
+
+/* Kills a writer after it acknowledged `after` trades; returns the last acknowledged id. */
+static uint64_t run_and_kill(const char *dir, uint64_t first_id, int after) {
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    crash_child(dir, first_id, fds[1]);
+  }
+  close(fds[1]);
+  uint64_t acked = first_id - 1, id;
+  for (int i = 0; i < after && read(fds[0], &id, sizeof id) == sizeof id; i++)
+    acked = id;
+  kill(pid, SIGKILL);
+  while (read(fds[0], &id, sizeof id) == sizeof id) /* acknowledged before the kill landed */
+    acked = id;
+  close(fds[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  CHECK(WIFSIGNALED(status));
+  return acked;
+}
+
+static void test_crash_exactly_once(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "sql-crash");
+  uint64_t next = 1;
+  for (int round = 0; round < 3; round++) {
+    uint64_t acked = run_and_kill(dir, next, 1500 + round * 700);
+    qx_db_options o = test_options();
+    qx_db *db;
+    CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+    qx_sql *sql;
+    CHECK_OK(qx_sql_open(db, NULL, &sql));
+    qx_sql_result *r = must_query(sql, "SELECT count(*), count(DISTINCT trade_id), "
+                                       "coalesce(max(trade_id), 0) FROM trades");
+    if (r) {
+      uint64_t count = strtoull(cell(r, 0, 0), NULL, 10);
+      CHECK_STR(cell(r, 0, 1), cell(r, 0, 0)); /* no record twice */
+      CHECK_STR(cell(r, 0, 2), cell(r, 0, 0)); /* ids 1..n: none missing */
+      CHECK(count >= acked);                   /* every acknowledged record */
+      next = count + 1;
+    }
+    qx_sql_result_destroy(r);
+    qx_sql_close(sql);
+    CHECK_OK(qx_db_close(db));
+  }
+  test_rmtree(dir);
+}
+
+/* ---- safety ---- */
+
+static void check_refused(qx_sql *sql, const char *text, const char *needle) {
+  qx_sql_result *r = NULL;
+  int rc = qx_sql_query(sql, text, &r);
+  CHECK(rc == QX_ERR_SQL || rc == QX_ERR_DENIED);
+  if (rc == QX_OK) qx_sql_result_destroy(r);
+  if (!strstr(qx_last_error(), needle)) {
+    fprintf(stderr, "%s: expected '%s' in: %s\n", text, needle, qx_last_error());
+    check_failures++;
+  }
+}
+
+static void test_safety(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "sql-safety");
+  qx_db_options o = test_options();
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  qx_sql *sql;
+  CHECK_OK(qx_sql_open(db, NULL, &sql));
+  check_refused(sql, "SELECT * FROM read_csv('/etc/passwd')", "disabled by configuration");
+  check_refused(sql, "SELECT * FROM read_text('/etc/hostname')", "disabled by configuration");
+  check_refused(sql, "COPY (SELECT 1) TO '/tmp/qaxdb-sql-test.csv'", "Permission");
+  check_refused(sql, "INSTALL httpfs", "not allowed");
+  check_refused(sql, "LOAD httpfs", "not allowed");
+  check_refused(sql, "ATTACH '/tmp/qaxdb-sql-test.db' AS x", "not allowed");
+  check_refused(sql, "SET enable_external_access = true", "not allowed");
+  check_refused(sql, "CREATE TABLE x AS SELECT 1", "not allowed");
+  check_refused(sql, "SELECT 1; COPY (SELECT 1) TO '/tmp/qaxdb-sql-test.csv'", "Permission");
+  check_refused(sql, "SELEC 1", "syntax error");
+  CHECK(access("/tmp/qaxdb-sql-test.csv", F_OK) != 0);
+  qx_sql_close(sql);
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
+int main(void) {
+  sim_instruments_init(instruments, SIM_MAX_INSTRUMENTS);
+  test_predefined();
+  test_consistency();
+  test_crash_exactly_once();
+  test_safety();
+  return test_finish("test_sql");
+}
