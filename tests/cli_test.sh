@@ -49,6 +49,22 @@ expect 0 "wal-dump" -- "$QAXDB" wal-dump --data "$D" --from 2 --limit 2
 contains out "lsn=2 "
 contains out "table=accounts"
 
+# SQL over what simulate wrote: the trade count equals the WAL's trades entries.
+wal_trades=$("$QAXDB" wal-dump --data "$D" | grep -c "table=trades")
+expect 0 "sql count" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) AS n FROM trades"
+contains out "^$wal_trades\$"
+expect 0 "sql json" -- "$QAXDB" sql --data "$D" --json "SELECT 1.5::DECIMAL(18,4) AS p, 'a' AS s, NULL AS z"
+contains out '{"p":1.5000,"s":"a","z":null}'
+expect 0 "sql table" -- "$QAXDB" sql --data "$D" "SELECT * FROM account_pnl() LIMIT 2"
+contains out "(2 rows, at LSN"
+expect 1 "sql error" -- "$QAXDB" sql --data "$D" "SELECT nosuch FROM trades"
+contains err "nosuch"
+expect 1 "sql refuses files" -- "$QAXDB" sql --data "$D" "SELECT * FROM read_csv('/etc/passwd')"
+contains err "disabled by configuration"
+printf 'SELECT count(*)\n  FROM orders;\n.quit\n' | "$QAXDB" sql --data "$D" >"$TMP/out" 2>"$TMP/err" ||
+  fail "sql shell from a pipe failed: $(cat "$TMP/err")"
+contains out "(1 row, at LSN"
+
 # Same seed, same records: a second data folder gets byte-identical payloads.
 expect 0 "simulate again" -- "$QAXDB" simulate --data "$TMP/again" --events 20000 --seed 3
 "$QAXDB" wal-dump --data "$D" | sed 's/ ts=[^ ]*//' >"$TMP/a"
