@@ -32,9 +32,9 @@ typedef struct qx_sql qx_sql;
 typedef struct qx_sql_result qx_sql_result;
 
 typedef struct qx_sql_options {
-  int threads;             /* DuckDB worker threads; 0 (default): one per core */
-  uint64_t memory_limit;   /* bytes DuckDB may use; 0 (default): DuckDB's own (80% of RAM) */
-  uint32_t cache_entries;  /* results kept for repeated identical queries; default 64, 0 off */
+  int threads;            /* DuckDB worker threads; 0 (default): one per core */
+  uint64_t memory_limit;  /* bytes DuckDB may use; 0 (default): DuckDB's own (80% of RAM) */
+  uint32_t cache_entries; /* results kept for repeated identical queries; default 64, 0 off */
   /* 1 (default): a query first waits (about a millisecond) until every record durable when it
    * starts is converted, so it sees the writes just made; 0: it reads what is converted. */
   int see_latest;

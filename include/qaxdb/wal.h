@@ -107,7 +107,7 @@ int qx_wal_wait_durable(qx_wal *wal, uint64_t lsn, int64_t timeout_ns);
 
 uint64_t qx_wal_last_lsn(const qx_wal *wal);    /* newest appended LSN */
 uint64_t qx_wal_durable_lsn(const qx_wal *wal); /* newest LSN known synced */
-const char *qx_wal_dir(const qx_wal *wal);     /* the directory the log lives in */
+const char *qx_wal_dir(const qx_wal *wal);      /* the directory the log lives in */
 
 /* Calls visit for every entry with from_lsn <= LSN <= the last LSN appended before the call. */
 int qx_wal_replay(qx_wal *wal, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx);

@@ -49,9 +49,8 @@ static int check_options(const qx_db_options *o) {
                    "need 2 <= l0_compaction_trigger <= l0_slowdown_trigger <= l0_stop_trigger");
   if (o->olap && (o->olap_buffer_size < (1u << 20) || o->olap_merge_files < 2 ||
                   (unsigned)o->parquet_compression > QX_PARQUET_SNAPPY))
-    return qx_fail(QX_ERR_INVALID_ARG,
-                   "olap_buffer_size must be >= 1 MiB, olap_merge_files >= 2, "
-                   "parquet_compression zstd or snappy");
+    return qx_fail(QX_ERR_INVALID_ARG, "olap_buffer_size must be >= 1 MiB, olap_merge_files >= 2, "
+                                       "parquet_compression zstd or snappy");
   return QX_OK;
 }
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define QX_DB_MAX_KEY 256           /* longest user key */
+#define QX_DB_MAX_KEY 256     /* longest user key */
 #define QX_DB_MAX_VALUE 65536 /* longest value */
 
 enum qx_entry_kind { QX_KIND_DELETE = 0, QX_KIND_PUT = 1 };

@@ -1,9 +1,6 @@
 /* The engine's side of the analytics path: starting the Parquet converter where the MANIFEST
  * says Parquet ends, making its edits durable through the engine's MANIFEST, and trimming the
  * WAL only below what both MemTable replay and the converter still need. */
-#include <inttypes.h>
-#include <stdio.h>
-
 #include "lsm/db_impl.h"
 #include "util/error.h"
 
@@ -42,16 +39,12 @@ static int install_parquet(void *ctx, qx_parquet_edit *edit, qx_parquet_set **in
 }
 
 /* The first LSN to convert: after olap_lsn, or the oldest kept if the WAL was trimmed past it
- * while analytics were off (those records are reported, not silently skipped). */
+ * while analytics were off (those records are reported in rec, not silently skipped). */
 static uint64_t start_lsn(qx_db *db, qx_db_recovery *rec) {
   uint64_t start = db->current->parquet->olap_lsn + 1;
   uint64_t oldest = rec->wal.first_lsn ? rec->wal.first_lsn : qx_wal_last_lsn(db->wal) + 1;
   if (start < oldest) {
     rec->olap_skipped = oldest - start;
-    fprintf(stderr,
-            "qaxdb: %s: LSNs %" PRIu64 "..%" PRIu64 " were trimmed from the WAL while analytics "
-            "were off and are not in Parquet\n",
-            db->dir, start, oldest - 1);
     start = oldest;
   }
   return start;
@@ -87,7 +80,8 @@ int qx_olap_stop(qx_db *db) {
 
 static qx_olap *require_olap(qx_db *db) {
   qx_olap *olap = atomic_load_explicit(&db->olap, memory_order_acquire);
-  if (!olap) (void)qx_fail(QX_ERR_INVALID_ARG, "%s: analytics are off (qx_db_options.olap = 0)", db->dir);
+  if (!olap)
+    (void)qx_fail(QX_ERR_INVALID_ARG, "%s: analytics are off (qx_db_options.olap = 0)", db->dir);
   return olap;
 }
 

@@ -16,8 +16,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "qaxdb/db.h"
 #include "olap/parquet_set.h"
+#include "qaxdb/db.h"
 #include "sstable/sstable.h"
 
 typedef struct qx_file {

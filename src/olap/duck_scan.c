@@ -111,10 +111,19 @@ static void scan_bind_fn(duckdb_bind_info info) {
   const qx_olap_snapshot *snap = bound_snapshot(reg, duckdb_client_context_get_connection_id(ctx));
   duckdb_destroy_client_context(&ctx);
   const qx_schema *schema = bound_table(info);
-  if (!schema) return duckdb_bind_set_error(info, "qx_scan: unknown table");
-  if (!snap) return duckdb_bind_set_error(info, "qx_scan: this connection reads no snapshot");
+  if (!schema) {
+    duckdb_bind_set_error(info, "qx_scan: unknown table");
+    return;
+  }
+  if (!snap) {
+    duckdb_bind_set_error(info, "qx_scan: this connection reads no snapshot");
+    return;
+  }
   scan_bind *b = calloc(1, sizeof *b);
-  if (!b) return duckdb_bind_set_error(info, "qx_scan: out of memory");
+  if (!b) {
+    duckdb_bind_set_error(info, "qx_scan: out of memory");
+    return;
+  }
   b->schema = schema;
   b->rows = &snap->tables[schema->table_id];
   duckdb_value day = duckdb_bind_get_named_parameter(info, "day");
@@ -151,7 +160,8 @@ static void scan_init_fn(duckdb_init_info info) {
   if (s) s->columns = malloc((n + 1) * sizeof *s->columns);
   if (!s || !s->columns) {
     free(s);
-    return duckdb_init_set_error(info, "qx_scan: out of memory");
+    duckdb_init_set_error(info, "qx_scan: out of memory");
+    return;
   }
   for (idx_t i = 0; i < n; i++)
     s->columns[i] = duckdb_init_get_column_index(info, i);
@@ -162,8 +172,8 @@ static void scan_init_fn(duckdb_init_info info) {
 
 /* ---- the scan ---- */
 
-static void copy_strings(duckdb_vector out, idx_t at, const qx_column *col,
-                         const qx_col_buffer *b, uint32_t row, uint32_t n) {
+static void copy_strings(duckdb_vector out, idx_t at, const qx_column *col, const qx_col_buffer *b,
+                         uint32_t row, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     const uint8_t *v = b->values + (size_t)(row + i) * b->width;
     if (col->type == QX_COL_ENUM) {
@@ -262,6 +272,5 @@ int qx_scan_register(duckdb_connection con, qx_scan_registry *r) {
   duckdb_table_function_supports_projection_pushdown(f, true);
   duckdb_state st = duckdb_register_table_function(con, f);
   duckdb_destroy_table_function(&f);
-  return st == DuckDBSuccess ? QX_OK
-                             : qx_fail(QX_ERR_SQL, "cannot register the qx_scan function");
+  return st == DuckDBSuccess ? QX_OK : qx_fail(QX_ERR_SQL, "cannot register the qx_scan function");
 }

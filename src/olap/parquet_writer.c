@@ -34,8 +34,7 @@ static int run_sql(qx_parquet_writer *w, const char *sql) {
   return rc;
 }
 
-int qx_parquet_writer_open(const char *olap_dir, const char *compression,
-                           qx_parquet_writer **out) {
+int qx_parquet_writer_open(const char *olap_dir, const char *compression, qx_parquet_writer **out) {
   if (strcmp(compression, "zstd") != 0 && strcmp(compression, "snappy") != 0)
     return qx_fail(QX_ERR_INVALID_ARG, "Parquet compression must be zstd or snappy, not %s",
                    compression);
@@ -44,8 +43,8 @@ int qx_parquet_writer_open(const char *olap_dir, const char *compression,
   snprintf(w->olap_dir, sizeof w->olap_dir, "%s", olap_dir);
   snprintf(w->compression, sizeof w->compression, "%s", compression);
   int rc = qx_scan_registry_init(&w->registry);
-  if (rc == QX_OK && (duckdb_open(NULL, &w->db) == DuckDBError ||
-                      duckdb_connect(w->db, &w->con) == DuckDBError))
+  if (rc == QX_OK &&
+      (duckdb_open(NULL, &w->db) == DuckDBError || duckdb_connect(w->db, &w->con) == DuckDBError))
     rc = qx_fail(QX_ERR_SQL, "cannot start DuckDB for the Parquet writer");
   /* One thread: the converter must not take the writer's cores. */
   if (rc == QX_OK) rc = run_sql(w, "SET threads = 1");
@@ -110,8 +109,7 @@ static int copy_to_file(qx_parquet_writer *w, const char *query, qx_parquet_meta
   struct stat st;
   if (rc == QX_OK) rc = sync_file(tmp);
   if (rc == QX_OK && stat(tmp, &st) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "stat %s", tmp);
-  if (rc == QX_OK && rename(tmp, path) != 0)
-    rc = qx_fail_errno(QX_ERR_IO, errno, "rename %s", tmp);
+  if (rc == QX_OK && rename(tmp, path) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "rename %s", tmp);
   if (rc == QX_OK) rc = qx_fsync_dir(dir);
   if (rc != QX_OK) {
     unlink(tmp);
@@ -160,8 +158,8 @@ static int write_table(qx_parquet_writer *w, const qx_olap_rows *rows, const qx_
   int rc = collect_days(rows, (uint16_t)s->table_id, &days);
   for (size_t i = 0; i < days.count && rc == QX_OK; i++) {
     char query[256];
-    snprintf(query, sizeof query, "SELECT * EXCLUDE (date) FROM qx_scan('%s', day := %d)",
-             s->name, (int)days.metas[i].day);
+    snprintf(query, sizeof query, "SELECT * EXCLUDE (date) FROM qx_scan('%s', day := %d)", s->name,
+             (int)days.metas[i].day);
     rc = copy_to_file(w, query, &days.metas[i]);
     if (rc == QX_OK) rc = qx_parquet_edit_add(edit, &days.metas[i]);
   }
@@ -172,8 +170,7 @@ static int write_table(qx_parquet_writer *w, const qx_olap_rows *rows, const qx_
 int qx_parquet_write(qx_parquet_writer *w, const qx_olap_snapshot *snap, qx_parquet_edit *edit) {
   int rc = qx_scan_bind(&w->registry, w->con, snap);
   for (int t = QX_TABLE_MIN; t <= QX_TABLE_MAX && rc == QX_OK; t++)
-    if (snap->tables[t].rows > 0)
-      rc = write_table(w, &snap->tables[t], qx_schema_by_id(t), edit);
+    if (snap->tables[t].rows > 0) rc = write_table(w, &snap->tables[t], qx_schema_by_id(t), edit);
   qx_scan_bind(&w->registry, w->con, NULL);
   return rc;
 }

@@ -12,8 +12,7 @@
 typedef struct qx_parquet_writer qx_parquet_writer;
 
 /* compression: "zstd" or "snappy". */
-int qx_parquet_writer_open(const char *olap_dir, const char *compression,
-                           qx_parquet_writer **out);
+int qx_parquet_writer_open(const char *olap_dir, const char *compression, qx_parquet_writer **out);
 void qx_parquet_writer_close(qx_parquet_writer *w);
 
 /* Writes every buffered row of snap into new files and adds them to edit. */

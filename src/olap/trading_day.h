@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#define QX_EXCHANGE_UTC_OFFSET_S (8 * 3600) /* Beijing time, no daylight saving */
-#define QX_NIGHT_SESSION_HOUR 18           /* from this local hour on, the next day trades */
+#define QX_EXCHANGE_UTC_OFFSET_S (8LL * 3600) /* Beijing time, no daylight saving */
+#define QX_NIGHT_SESSION_HOUR 18              /* from this local hour on, the next day trades */
 
 /* Days since 1970-01-01 of the trading day that ts_ns (nanoseconds since the epoch, UTC)
  * belongs to: the local calendar day, moved to the next day from the evening on, and from a

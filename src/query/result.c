@@ -69,7 +69,7 @@ static __int128 decimal_raw(const void *data, uint64_t row, duckdb_type internal
     return ((const int64_t *)data)[row];
   default: {
     duckdb_hugeint h = ((const duckdb_hugeint *)data)[row];
-    return ((__int128)h.upper << 64) | h.lower;
+    return (__int128)(((unsigned __int128)(uint64_t)h.upper << 64) | h.lower);
   }
   }
 }

@@ -33,9 +33,9 @@ struct qx_sql {
   duckdb_database duck;
   duckdb_connection con;
   qx_scan_registry registry;
-  pthread_mutex_t mu;              /* one query at a time on con */
+  pthread_mutex_t mu;        /* one query at a time on con */
   qx_parquet_set *views_for; /* the set the views were last defined over */
-  uint64_t cache_lsn;              /* the LSN every cached result was computed at */
+  uint64_t cache_lsn;        /* the LSN every cached result was computed at */
   cache_entry *cache;
   uint32_t cache_count, cache_next;
 };
@@ -237,8 +237,8 @@ static int run_statements(qx_sql *s, const char *text, qx_result_table **out) {
   duckdb_extracted_statements st = NULL;
   idx_t n = duckdb_extract_statements(s->con, text, &st);
   const char *parse_error = n == 0 ? duckdb_extract_statements_error(st) : NULL;
-  int rc = n > 0 ? QX_OK
-                 : qx_fail(QX_ERR_SQL, "%s", parse_error ? parse_error : "no statement to run");
+  int rc =
+      n > 0 ? QX_OK : qx_fail(QX_ERR_SQL, "%s", parse_error ? parse_error : "no statement to run");
   for (idx_t i = 0; i < n && rc == QX_OK; i++) {
     duckdb_prepared_statement p = NULL;
     rc = prepare_checked(s, st, i, &p);

@@ -21,8 +21,8 @@ static int64_t nearest_ticks(int64_t price, int64_t tick) {
 
 /* Rounds each price of a (price, tick) call to the nearest tick: the tick count, or as_price
  * the rounded price. Both arguments are DECIMAL(18,4), so their int64 forms share a scale. */
-static void tick_function(duckdb_function_info info, duckdb_data_chunk input,
-                          duckdb_vector output, int as_price) {
+static void tick_function(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output,
+                          int as_price) {
   idx_t n = duckdb_data_chunk_get_size(input);
   duckdb_vector pv = duckdb_data_chunk_get_vector(input, 0);
   duckdb_vector tv = duckdb_data_chunk_get_vector(input, 1);
@@ -36,7 +36,10 @@ static void tick_function(duckdb_function_info info, duckdb_data_chunk input,
       duckdb_validity_set_row_invalid(duckdb_vector_get_validity(output), i);
       continue;
     }
-    if (tick[i] <= 0) return duckdb_scalar_function_set_error(info, "tick must be positive");
+    if (tick[i] <= 0) {
+      duckdb_scalar_function_set_error(info, "tick must be positive");
+      return;
+    }
     int64_t ticks = nearest_ticks(price[i], tick[i]);
     out[i] = as_price ? ticks * tick[i] : ticks;
   }

@@ -10,9 +10,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "qaxdb/wal.h"
 #include "util/error.h"
 #include "util/fileio.h"
-#include "qaxdb/wal.h"
 #include "wal/segment.h"
 
 struct qx_wal_reader {
@@ -37,8 +37,8 @@ static int map_segment(qx_wal_reader *r, uint64_t first_lsn) {
   uint64_t size;
   int rc = qx_open_sized(r->path, O_RDONLY, &fd, &size);
   if (rc != QX_OK) return rc;
-  void *map = size >= WAL_SEGMENT_HEADER_SIZE ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0)
-                                              : MAP_FAILED;
+  void *map =
+      size >= WAL_SEGMENT_HEADER_SIZE ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
   int e = errno;
   close(fd);
   if (map == MAP_FAILED) return qx_fail_errno(QX_ERR_IO, e, "map %s", r->path);
@@ -96,9 +96,10 @@ static int next_segment(qx_wal_reader *r, const char *problem) {
   memcpy(was, r->path, sizeof was);
   int rc = r->map ? map_segment(r, r->next_lsn) : seek(r, r->next_lsn);
   if (rc == QX_ERR_NOT_FOUND)
-    return qx_fail(QX_ERR_CORRUPT, "%s: LSN %llu expected at offset %llu (%s) and in no later "
-                   "segment", was, (unsigned long long)r->next_lsn, (unsigned long long)at,
-                   problem);
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: LSN %llu expected at offset %llu (%s) and in no later "
+                   "segment",
+                   was, (unsigned long long)r->next_lsn, (unsigned long long)at, problem);
   return rc;
 }
 
@@ -107,8 +108,8 @@ int qx_wal_reader_read(qx_wal_reader *r, uint64_t to_lsn, qx_wal_visit_fn visit,
   uint64_t last = qx_wal_last_lsn(r->wal);
   if (to_lsn > last) to_lsn = last;
   while (r->next_lsn <= to_lsn) {
-    const char *problem = r->map ? wal_entry_problem(r->map, r->size, r->offset, r->next_lsn)
-                                 : "no segment mapped";
+    const char *problem =
+        r->map ? wal_entry_problem(r->map, r->size, r->offset, r->next_lsn) : "no segment mapped";
     if (problem) {
       int rc = next_segment(r, problem);
       if (rc != QX_OK) return rc;
@@ -116,8 +117,9 @@ int qx_wal_reader_read(qx_wal_reader *r, uint64_t to_lsn, qx_wal_visit_fn visit,
     }
     wal_entry_header h;
     memcpy(&h, r->map + r->offset, sizeof h);
-    qx_wal_entry e = {h.lsn, h.ts_ns, h.table_id, h.schema_version, h.size,
-                      r->map + r->offset + WAL_ENTRY_HEADER_SIZE};
+    qx_wal_entry e = {h.lsn,      h.ts_ns,
+                      h.table_id, h.schema_version,
+                      h.size,     r->map + r->offset + WAL_ENTRY_HEADER_SIZE};
     r->offset += wal_entry_span(h.size);
     r->next_lsn++;
     int stop = visit(&e, ctx);

@@ -183,7 +183,7 @@ int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment 
 }
 
 const char *wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
-                                 uint64_t expected_lsn) {
+                              uint64_t expected_lsn) {
   if (off + WAL_ENTRY_HEADER_SIZE > size) return "end of file";
   wal_entry_header h;
   memcpy(&h, map + off, sizeof h);

@@ -78,6 +78,11 @@ static void report_recovery(const char *cmd, const qx_db_recovery *rec) {
             "qaxdb %s: recovery: removed %" PRIu64 " unfinished table files and %" PRIu64
             " bytes of a torn MANIFEST edit (a crash during a flush or compaction)\n",
             cmd, rec->orphan_files, rec->torn_manifest_bytes);
+  if (rec->olap_skipped)
+    fprintf(stderr,
+            "qaxdb %s: recovery: LSNs %" PRIu64 "..%" PRIu64 " were trimmed from the WAL while "
+            "analytics were off and are not in Parquet (SQL does not see them)\n",
+            cmd, rec->olap_lsn + 1, rec->olap_lsn + rec->olap_skipped);
 }
 
 int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *options, qx_db **out) {

@@ -118,6 +118,11 @@ static void print_json_string(const char *s) {
   putchar('"');
 }
 
+/* DuckDB prints non-finite doubles as inf/nan, which JSON has no number for. */
+static int is_finite_number(const char *v) {
+  return strcmp(v, "inf") != 0 && strcmp(v, "-inf") != 0 && strcmp(v, "nan") != 0;
+}
+
 /* One JSON object per row; numbers stay numbers (exact text), everything else a string. */
 static void print_json(qx_sql_result *r) {
   uint32_t cols = qx_sql_result_column_count(r);
@@ -130,8 +135,7 @@ static void print_json(qx_sql_result *r) {
       putchar(':');
       if (!v)
         fputs("null", stdout);
-      else if (qx_sql_result_column_numeric(r, c) && strcmp(v, "inf") && strcmp(v, "-inf") &&
-               strcmp(v, "nan"))
+      else if (qx_sql_result_column_numeric(r, c) && is_finite_number(v))
         fputs(v, stdout);
       else
         print_json_string(v);
@@ -195,7 +199,7 @@ static int shell(qx_sql *sql, output_format format) {
       break;
     }
     if (old) joined[old++] = '\n';
-    strcpy(joined + old, line);
+    memcpy(joined + old, line, strlen(line) + 1);
     free(line);
     pending = joined;
     if (!strchr(pending, ';')) continue;

@@ -33,6 +33,11 @@ void cli_print_db_stats(qx_db *db) {
   printf("block cache %.1f%% hits of %" PRIu64 " lookups, %.1f MiB held\n",
          share(s.cache_hits, s.cache_hits + s.cache_misses), s.cache_hits + s.cache_misses,
          mib(s.cache_bytes));
+  printf("parquet     %" PRIu64 " files, %.1f MiB, %" PRIu64 " rows up to LSN %" PRIu64 "; %" PRIu64
+         " rows buffered (%.1f MiB) up to LSN %" PRIu64 "; %" PRIu64 " flushes, %" PRIu64
+         " merges\n",
+         s.parquet_files, mib(s.parquet_bytes), s.parquet_rows, s.olap_lsn, s.olap_buffered_rows,
+         mib(s.olap_buffered_bytes), s.olap_converted_lsn, s.parquet_flushes, s.parquet_merges);
 }
 
 int cmd_stats(int argc, char **argv) {
