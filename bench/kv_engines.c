@@ -26,6 +26,9 @@ static void *qx_open_(const char *dir, const kv_config *cfg) {
   o.memtable_size = cfg->memtable_bytes;
   o.block_cache_size = cfg->cache_bytes;
   o.bloom_bits_per_key = cfg->bloom_bits;
+  /* Raw key-value writes never reach Parquet; without the converter the engine does the same
+   * work as the peers. */
+  o.olap = 0;
   qx_db *db;
   check_qx(qx_db_open(dir, &o, &db, NULL), "open");
   return db;

@@ -37,7 +37,9 @@ struct qx_olap {
   qx_parquet_set *files;
   chunk_list tables[QX_TABLE_MAX + 1];
   uint64_t converted_lsn;
-  uint64_t buffered_rows, buffered_bytes;
+  uint64_t buffered_rows, buffered_bytes; /* written only by the converter, under mu */
+  uint64_t rows_read;      /* converter only: rows of the current read, published after it */
+  int time_column[QX_TABLE_MAX + 1];
   int64_t pending_since_ns; /* monotonic time the oldest LSN not in Parquet was converted */
   uint64_t flush_target;    /* qx_olap_flush waits for olap_lsn to reach this */
   uint64_t merge_asked, merge_done;
@@ -104,30 +106,31 @@ static int time_column(const qx_schema *s) {
   return c >= 0 ? c : qx_schema_column_index(s, "ts");
 }
 
+/* Takes no lock per row: buffered_bytes changes only on this thread, and the row count is
+ * published once per read. */
 static int convert_entry(const qx_wal_entry *e, void *ctx) {
   qx_olap *o = ctx;
   const qx_schema *s = qx_schema_by_id(e->table_id);
   /* Raw key-value writes are not SQL tables. */
   if (!s || e->schema_version != s->version || e->size != s->record_size) return QX_OK;
-  int tc = time_column(s);
+  int tc = o->time_column[s->table_id];
   int64_t ts = e->ts_ns;
   if (tc >= 0) memcpy(&ts, (const uint8_t *)e->data + s->columns[tc].offset, sizeof ts);
   qx_col_chunk *c;
   int rc = writable_chunk(o, s, &c);
   if (rc != QX_OK) return rc;
   qx_col_chunk_append(c, e->data, e->lsn, qx_trading_day(ts));
-  pthread_mutex_lock(&o->mu);
-  o->buffered_rows++;
-  int full = o->buffered_bytes >= o->cfg.buffer_bytes;
-  pthread_mutex_unlock(&o->mu);
-  return full ? BUFFER_FULL : QX_OK;
+  o->rows_read++;
+  return o->buffered_bytes >= o->cfg.buffer_bytes ? BUFFER_FULL : QX_OK;
 }
 
 /* Converts up to the durable LSN, or until the buffers are full. */
 static int convert(qx_olap *o) {
   uint64_t target = qx_wal_durable_lsn(o->cfg.wal);
+  o->rows_read = 0;
   int rc = qx_wal_reader_read(o->reader, target, convert_entry, o);
   pthread_mutex_lock(&o->mu);
+  o->buffered_rows += o->rows_read;
   uint64_t converted = qx_wal_reader_position(o->reader) - 1;
   if (o->converted_lsn == o->files->olap_lsn && converted > o->converted_lsn)
     o->pending_since_ns = qx_monotonic_ns();
@@ -447,6 +450,8 @@ int qx_olap_open(const qx_olap_config *config, qx_olap **out) {
   o->files = config->files;
   qx_parquet_set_ref(o->files);
   o->converted_lsn = config->start_lsn - 1;
+  for (int t = QX_TABLE_MIN; t <= QX_TABLE_MAX; t++)
+    o->time_column[t] = time_column(qx_schema_by_id(t));
   int rc = init_sync(o);
   if (rc == QX_OK) rc = qx_olap_remove_orphans(o->olap_dir, o->files);
   if (rc == QX_OK) rc = qx_parquet_writer_open(o->olap_dir, config->compression, &o->writer);
