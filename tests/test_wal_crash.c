@@ -152,7 +152,12 @@ static void crash_once(const char *dir, uint64_t iteration, ack_log *acks) {
   }
   close(fds[1]);
   int64_t run_ns = (int64_t)(5 + rand() % 120) * 1000000; /* 5..125 ms, open included */
+  uint64_t before = acks->count;
   read_acks(fds[0], acks, qx_monotonic_ns() + run_ns);
+  /* A slow open (sanitizers, a loaded machine) must not turn the run into a kill before any
+   * write: wait for the first acknowledgement, then kill at once. */
+  struct pollfd first = {fds[0], POLLIN, 0};
+  if (acks->count == before && poll(&first, 1, 10000) > 0) read_acks(fds[0], acks, 0);
   kill(pid, SIGKILL);
   int status;
   waitpid(pid, &status, 0);
