@@ -9,6 +9,29 @@
 #include "qaxdb/schema.h"
 #include "record/text.h"
 
+/* Versions only append: each version's columns are a prefix starting with version 1's, each
+ * version's record is a prefix of the next one, and a record size names its version. */
+static void test_versions(const qx_schema *s) {
+  CHECK_EQ_U64(s->columns[0].since_version, 1);
+  for (uint32_t c = 1; c < s->column_count; c++) {
+    CHECK(s->columns[c].since_version >= s->columns[c - 1].since_version);
+    CHECK(s->columns[c].since_version <= s->version);
+  }
+  CHECK_EQ_U64(qx_schema_column_count(s, 0), 0);
+  CHECK_EQ_U64(qx_schema_record_size(s, s->version + 1u), 0);
+  CHECK_EQ_U64(qx_schema_column_count(s, s->version), s->column_count);
+  CHECK_EQ_U64(qx_schema_record_size(s, s->version), s->record_size);
+  for (unsigned v = 1; v <= s->version; v++) {
+    uint32_t n = qx_schema_column_count(s, v), size = qx_schema_record_size(s, v);
+    CHECK(n > 0 && size % 8 == 0);
+    CHECK_EQ_U64(qx_schema_version_of_size(s, size), v);
+    for (uint32_t c = 0; c < n; c++)
+      CHECK(s->columns[c].offset + s->columns[c].width <= size);
+    if (v > 1) CHECK(size > qx_schema_record_size(s, v - 1));
+  }
+  CHECK_EQ_U64(qx_schema_version_of_size(s, s->record_size + 8), 0);
+}
+
 /* Every column lies inside the record, columns do not overlap, and names are unique. */
 static void test_descriptors(void) {
   static const size_t sizes[] = {0,
@@ -39,10 +62,18 @@ static void test_descriptors(void) {
       if (col->type == QX_COL_DECIMAL) CHECK(col->scale > 0 && col->scale <= 9);
     }
     CHECK(s->key_column_count > 0);
+    for (uint32_t k = 0; k < s->key_column_count; k++)
+      CHECK_EQ_U64(s->columns[s->key_columns[k]].since_version, 1);
+    test_versions(s);
   }
   CHECK(qx_schema_by_id(0) == NULL);
   CHECK(qx_schema_by_id(QX_TABLE_MAX + 1) == NULL);
   CHECK(qx_schema_by_name("nope") == NULL);
+  /* ticks version 2 added average_price after version 1's 88-byte record */
+  const qx_schema *ticks = qx_schema_by_id(QX_TABLE_TICKS);
+  CHECK_EQ_U64(ticks->version, 2);
+  CHECK_EQ_U64(qx_schema_record_size(ticks, 1), 88);
+  CHECK_EQ_U64(qx_schema_column_count(ticks, 1) + 1, ticks->column_count);
   const qx_schema *orders = qx_schema_by_name("orders");
   CHECK_EQ_U64(orders->columns[qx_schema_column_index(orders, "price")].offset,
                offsetof(qx_order, price));

@@ -1,4 +1,4 @@
-/* The fixed-layout records of the built-in tables (schema version 1 of each).
+/* The fixed-layout records of the built-in tables, at their current schema version.
  * A record is little-endian, naturally aligned, with explicit padding, so that a record in a
  * WAL segment, an SSTable block or shared memory can be read in place as one of these structs.
  * Prices and money are fixed point (int64, QX_PRICE_SCALE / QX_MONEY_SCALE digits after the
@@ -102,6 +102,8 @@ typedef struct qx_tick {
   int64_t volume;   /* cumulative traded volume of the trading day */
   int64_t turnover; /* cumulative traded value, QX_MONEY_SCALE */
   int64_t open_interest;
+  /* version 2 */
+  int64_t average_price; /* the day's volume-weighted average trade price, QX_PRICE_SCALE */
 } qx_tick;
 
 typedef struct qx_orderbook_snapshot {

@@ -43,13 +43,17 @@ typedef struct qx_column {
   uint8_t scale;                 /* decimal digits after the point (QX_COL_DECIMAL only) */
   const char *const *enum_names; /* value i is named enum_names[i] (QX_COL_ENUM only) */
   uint8_t enum_count;
+  uint16_t since_version; /* the schema version that added the column (1: always there) */
 } qx_column;
 
+/* A table's columns in version order: a new schema version appends its columns after the last
+ * one and lays them out from the previous version's record size, so the columns of version v
+ * are a prefix of the array and a version-v record is a prefix of the current record. */
 typedef struct qx_schema {
   enum qx_table_id table_id;
   const char *name;     /* "orders", "trades", ... */
-  uint16_t version;     /* schema version written into each WAL entry */
-  uint32_t record_size; /* sizeof the fixed-layout record */
+  uint16_t version;     /* current schema version, written into each new WAL entry */
+  uint32_t record_size; /* sizeof the fixed-layout record of the current version */
   const qx_column *columns;
   uint32_t column_count;
   const uint16_t *key_columns; /* indexes into columns, in key order */
@@ -60,6 +64,16 @@ typedef struct qx_schema {
 /* The schema of a table, or NULL if the id or name is unknown. */
 const qx_schema *qx_schema_by_id(int table_id);
 const qx_schema *qx_schema_by_name(const char *name);
+
+/* The number of columns a record of schema version version has (a prefix of columns), or 0 if
+ * the table has no such version. */
+uint32_t qx_schema_column_count(const qx_schema *schema, unsigned version);
+
+/* The size of a record of schema version version, or 0 if the table has no such version. */
+uint32_t qx_schema_record_size(const qx_schema *schema, unsigned version);
+
+/* The schema version whose records are size bytes long, or 0 if none is. */
+unsigned qx_schema_version_of_size(const qx_schema *schema, uint32_t size);
 
 /* Index of the column called name in schema, or -1. */
 int qx_schema_column_index(const qx_schema *schema, const char *name);

@@ -48,7 +48,7 @@ static int decode_kv_put(const qx_wal_entry *e, qx_decoded_write *out) {
 }
 
 static int decode_record(const qx_wal_entry *e, const qx_schema *s, qx_decoded_write *out) {
-  if (e->size != s->record_size || e->schema_version != s->version) return QX_ERR_FORMAT;
+  if (qx_schema_record_size(s, e->schema_version) != e->size) return QX_ERR_FORMAT;
   out->key_len = qx_key_encode(s, e->data, out->key_buf);
   out->key = out->key_buf;
   out->kind = QX_KIND_PUT;

@@ -61,10 +61,11 @@ void qx_col_chunk_unref(qx_col_chunk *c) {
   if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) free_chunk(c);
 }
 
-void qx_col_chunk_append(qx_col_chunk *c, const void *record, uint64_t lsn, int32_t day) {
+void qx_col_chunk_append(qx_col_chunk *c, const void *record, uint32_t columns, uint64_t lsn,
+                         int32_t day) {
   uint32_t row = atomic_load_explicit(&c->rows, memory_order_relaxed);
   const uint8_t *rec = record;
-  for (uint32_t i = 0; i < c->schema->column_count; i++) {
+  for (uint32_t i = 0; i < columns; i++) {
     qx_col_buffer *b = &c->cols[i];
     memcpy(b->values + (size_t)row * b->width, rec + c->schema->columns[i].offset, b->width);
     b->validity[row / 8] |= (uint8_t)(1u << (row % 8));

@@ -42,9 +42,11 @@ int qx_col_chunk_create(const qx_schema *schema, uint32_t capacity, qx_col_chunk
 void qx_col_chunk_ref(qx_col_chunk *c);
 void qx_col_chunk_unref(qx_col_chunk *c);
 
-/* Appends one fixed-layout record of the chunk's table (writer only). The chunk must not be
+/* Appends one fixed-layout record of the chunk's table (writer only) that has the first columns
+ * of the schema (an older schema version); the later columns are NULL. The chunk must not be
  * full. */
-void qx_col_chunk_append(qx_col_chunk *c, const void *record, uint64_t lsn, int32_t day);
+void qx_col_chunk_append(qx_col_chunk *c, const void *record, uint32_t columns, uint64_t lsn,
+                         int32_t day);
 
 static inline uint32_t qx_col_chunk_rows(qx_col_chunk *c) {
   return atomic_load_explicit(&c->rows, memory_order_acquire);

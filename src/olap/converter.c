@@ -1,6 +1,7 @@
 /* The converter thread and the state it publishes (see olap.h for the contract): follows the
  * WAL up to the durable LSN, appends rows to per-table column chunks, and hands them to Parquet
  * when the buffers are full or old, when asked, and at close. */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ struct qx_olap {
   chunk_list tables[QX_TABLE_MAX + 1];
   uint64_t converted_lsn;
   uint64_t buffered_rows, buffered_bytes; /* written only by the converter, under mu */
-  uint64_t rows_read;      /* converter only: rows of the current read, published after it */
+  uint64_t rows_read; /* converter only: rows of the current read, published after it */
   int time_column[QX_TABLE_MAX + 1];
   int64_t pending_since_ns; /* monotonic time the oldest LSN not in Parquet was converted */
   uint64_t flush_target;    /* qx_olap_flush waits for olap_lsn to reach this */
@@ -112,14 +113,19 @@ static int convert_entry(const qx_wal_entry *e, void *ctx) {
   qx_olap *o = ctx;
   const qx_schema *s = qx_schema_by_id(e->table_id);
   /* Raw key-value writes are not SQL tables. */
-  if (!s || e->schema_version != s->version || e->size != s->record_size) return QX_OK;
+  if (!s) return QX_OK;
+  uint32_t columns = qx_schema_column_count(s, e->schema_version);
+  /* The engine accepts no other record into the WAL. */
+  if (qx_schema_record_size(s, e->schema_version) != e->size)
+    return qx_fail(QX_ERR_CORRUPT, "WAL entry lsn %" PRIu64 ": %u bytes is not a %s v%u record",
+                   e->lsn, e->size, s->name, e->schema_version);
   int tc = o->time_column[s->table_id];
   int64_t ts = e->ts_ns;
   if (tc >= 0) memcpy(&ts, (const uint8_t *)e->data + s->columns[tc].offset, sizeof ts);
   qx_col_chunk *c;
   int rc = writable_chunk(o, s, &c);
   if (rc != QX_OK) return rc;
-  qx_col_chunk_append(c, e->data, e->lsn, qx_trading_day(ts));
+  qx_col_chunk_append(c, e->data, columns, e->lsn, qx_trading_day(ts));
   o->rows_read++;
   return o->buffered_bytes >= o->cfg.buffer_bytes ? BUFFER_FULL : QX_OK;
 }

@@ -8,12 +8,16 @@
 #include "qaxdb/schema.h"
 
 #define FIELD_WIDTH(type, field) ((uint16_t)sizeof(((type *)0)->field))
-#define COL(type, field, coltype, sc)                                                              \
-  { #field, coltype, (uint16_t)offsetof(type, field), FIELD_WIDTH(type, field), sc, NULL, 0 }
+#define COL_SINCE(version, type, field, coltype, sc)                                               \
+  {                                                                                                \
+#field, coltype, (uint16_t)offsetof(type, field), FIELD_WIDTH(type, field), sc, NULL, 0,       \
+        version                                                                                    \
+  }
+#define COL(type, field, coltype, sc) COL_SINCE(1, type, field, coltype, sc)
 #define ENUM_COL(type, field, names)                                                               \
   {                                                                                                \
 #field, QX_COL_ENUM, (uint16_t)offsetof(type, field), 1, 0, names,                             \
-        (uint8_t)(sizeof(names) / sizeof((names)[0]))                                              \
+        (uint8_t)(sizeof(names) / sizeof((names)[0])), 1                                           \
   }
 #define COUNT(array) ((uint32_t)(sizeof(array) / sizeof((array)[0])))
 
@@ -94,6 +98,7 @@ static const qx_column tick_columns[] = {
     COL(qx_tick, volume, QX_COL_I64, 0),
     COL(qx_tick, turnover, QX_COL_DECIMAL, QX_MONEY_SCALE),
     COL(qx_tick, open_interest, QX_COL_I64, 0),
+    COL_SINCE(2, qx_tick, average_price, QX_COL_DECIMAL, QX_PRICE_SCALE),
 };
 static const uint16_t tick_key[] = {0, 1};
 
@@ -102,7 +107,7 @@ static const uint16_t tick_key[] = {0, 1};
   {                                                                                                \
 #field "_" #i, coltype,                                                                        \
         (uint16_t)(offsetof(qx_orderbook_snapshot, field) + sizeof(int64_t) * ((i)-1)), 8, sc,     \
-        NULL, 0                                                                                    \
+        NULL, 0, 1                                                                                 \
   }
 #define LEVELS(field, coltype, sc)                                                                 \
   LEVEL(field, 1, coltype, sc), LEVEL(field, 2, coltype, sc), LEVEL(field, 3, coltype, sc),        \
@@ -138,22 +143,22 @@ _Static_assert(sizeof(qx_order) == 104, "orders record layout");
 _Static_assert(sizeof(qx_trade) == 136, "trades record layout");
 _Static_assert(sizeof(qx_account) == 136, "accounts record layout");
 _Static_assert(sizeof(qx_position) == 96, "positions record layout");
-_Static_assert(sizeof(qx_tick) == 88, "ticks record layout");
+_Static_assert(sizeof(qx_tick) == 96, "ticks record layout (version 2; version 1 is 88 bytes)");
 _Static_assert(sizeof(qx_orderbook_snapshot) == 344, "orderbook_snapshots record layout");
 _Static_assert(sizeof(qx_kline) == 80, "klines record layout");
 
-#define SCHEMA(id, name, type, cols, key, latest)                                                  \
-  { id, name, 1, sizeof(type), cols, COUNT(cols), key, COUNT(key), latest }
+#define SCHEMA(id, name, version, type, cols, key, latest)                                         \
+  { id, name, version, sizeof(type), cols, COUNT(cols), key, COUNT(key), latest }
 
 static const qx_schema schemas[] = {
-    SCHEMA(QX_TABLE_ORDERS, "orders", qx_order, order_columns, order_key, 1),
-    SCHEMA(QX_TABLE_TRADES, "trades", qx_trade, trade_columns, trade_key, 0),
-    SCHEMA(QX_TABLE_ACCOUNTS, "accounts", qx_account, account_columns, account_key, 1),
-    SCHEMA(QX_TABLE_POSITIONS, "positions", qx_position, position_columns, position_key, 1),
-    SCHEMA(QX_TABLE_TICKS, "ticks", qx_tick, tick_columns, tick_key, 0),
-    SCHEMA(QX_TABLE_ORDERBOOK_SNAPSHOTS, "orderbook_snapshots", qx_orderbook_snapshot,
+    SCHEMA(QX_TABLE_ORDERS, "orders", 1, qx_order, order_columns, order_key, 1),
+    SCHEMA(QX_TABLE_TRADES, "trades", 1, qx_trade, trade_columns, trade_key, 0),
+    SCHEMA(QX_TABLE_ACCOUNTS, "accounts", 1, qx_account, account_columns, account_key, 1),
+    SCHEMA(QX_TABLE_POSITIONS, "positions", 1, qx_position, position_columns, position_key, 1),
+    SCHEMA(QX_TABLE_TICKS, "ticks", 2, qx_tick, tick_columns, tick_key, 0),
+    SCHEMA(QX_TABLE_ORDERBOOK_SNAPSHOTS, "orderbook_snapshots", 1, qx_orderbook_snapshot,
            orderbook_columns, orderbook_key, 0),
-    SCHEMA(QX_TABLE_KLINES, "klines", qx_kline, kline_columns, kline_key, 1),
+    SCHEMA(QX_TABLE_KLINES, "klines", 1, qx_kline, kline_columns, kline_key, 1),
 };
 
 const qx_schema *qx_schema_by_id(int table_id) {
@@ -165,6 +170,26 @@ const qx_schema *qx_schema_by_name(const char *name) {
   for (size_t i = 0; i < COUNT(schemas); i++)
     if (strcmp(schemas[i].name, name) == 0) return &schemas[i];
   return NULL;
+}
+
+uint32_t qx_schema_column_count(const qx_schema *schema, unsigned version) {
+  if (version == 0 || version > schema->version) return 0;
+  uint32_t n = 0;
+  while (n < schema->column_count && schema->columns[n].since_version <= version)
+    n++;
+  return n;
+}
+
+uint32_t qx_schema_record_size(const qx_schema *schema, unsigned version) {
+  uint32_t n = qx_schema_column_count(schema, version);
+  if (n == 0) return 0;
+  return n < schema->column_count ? schema->columns[n].offset : schema->record_size;
+}
+
+unsigned qx_schema_version_of_size(const qx_schema *schema, uint32_t size) {
+  for (unsigned v = 1; v <= schema->version; v++)
+    if (qx_schema_record_size(schema, v) == size) return v;
+  return 0;
 }
 
 int qx_schema_column_index(const qx_schema *schema, const char *name) {

@@ -156,6 +156,9 @@ static void emit_tick(sim *s, uint32_t instrument) {
   t.volume = m->volume;
   t.turnover = m->turnover;
   t.open_interest = m->open_interest;
+  /* Turnover carries the contract multiplier; money and price share one scale. */
+  if (m->volume > 0)
+    t.average_price = m->turnover / (m->volume * s->instruments[instrument].multiplier);
   emit(s, QX_TABLE_TICKS, &t, sizeof t);
 }
 

@@ -59,8 +59,10 @@ int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *opti
 /* The table called name, or NULL after listing the tables on stderr. */
 const qx_schema *cli_table(const char *cmd, const char *name);
 
-/* Prints "name=value" for every column of record, space separated, without a newline. */
-void cli_print_fields(const qx_schema *table, const void *record);
+/* Prints "name=value" for every column the record's schema version has (known from its size),
+ * space separated, without a newline. Returns 0, printing nothing, if size is not the record
+ * size of any version of table. */
+int cli_print_fields(const qx_schema *table, const void *record, size_t size);
 
 /* Encodes the key of table from text values of its first count key columns (count may be less
  * than the number of key columns: a key prefix). Prints the problem and returns 0 if a value

@@ -44,7 +44,8 @@ int cmd_get(int argc, char **argv) {
   int result = CLI_EXIT_OK;
   if (rc == QX_OK) {
     printf("lsn=%" PRIu64 " ", v.lsn);
-    cli_print_fields(table, v.data);
+    if (!cli_print_fields(table, v.data, v.size))
+      printf("(%zu bytes, not a %s record)", v.size, table->name);
     putchar('\n');
     qx_db_value_release(&v);
   } else if (rc == QX_ERR_NOT_FOUND) {

@@ -34,9 +34,10 @@ static int print_rows(qx_db_iter *it, const qx_schema *table, uint64_t limit, ui
   for (; qx_db_iter_valid(it) && (!limit || *printed < limit); qx_db_iter_next(it)) {
     size_t len;
     const void *record = qx_db_iter_value(it, &len);
-    if (len != table->record_size) continue; /* a raw entry that is not a record of the table */
+    /* a raw entry that is not a record of the table is skipped */
+    if (!qx_schema_version_of_size(table, (uint32_t)len)) continue;
     printf("lsn=%" PRIu64 " ", qx_db_iter_lsn(it));
-    cli_print_fields(table, record);
+    cli_print_fields(table, record, len);
     putchar('\n');
     (*printed)++;
   }

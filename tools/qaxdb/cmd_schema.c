@@ -46,9 +46,11 @@ static void print_schema(const qx_schema *s) {
          s->version, s->record_size, s->latest_state ? "latest state by key" : "append-only");
   for (uint32_t i = 0; i < s->column_count; i++) {
     char buf[128];
-    printf("  %-16s %-40s offset %3u%s\n", s->columns[i].name,
+    printf("  %-16s %-40s offset %3u%s", s->columns[i].name,
            type_name(&s->columns[i], buf, sizeof buf), s->columns[i].offset,
            is_key_column(s, i) ? "  key" : "");
+    if (s->columns[i].since_version > 1) printf("  since v%u", s->columns[i].since_version);
+    putchar('\n');
   }
 }
 

@@ -36,7 +36,8 @@ typedef struct simulate_options {
 static void collect(void *ctx, uint16_t table_id, const void *record, uint32_t size) {
   event_batch *b = ctx;
   memcpy(b->data[b->count], record, size);
-  b->records[b->count] = (qx_wal_record){table_id, 1, size, 0, b->data[b->count]};
+  uint16_t version = qx_schema_by_id(table_id)->version; /* the simulator emits current records */
+  b->records[b->count] = (qx_wal_record){table_id, version, size, 0, b->data[b->count]};
   b->count++;
   b->total_per_table[table_id]++;
   b->total_bytes += size;

@@ -18,12 +18,12 @@ static int print_entry(const qx_wal_entry *e, void *ctx) {
   char ts[48];
   qx_format_timestamp(e->ts_ns, ts, sizeof ts);
   const qx_schema *s = qx_schema_by_id(e->table_id);
-  if (!s || e->size != s->record_size || e->schema_version != s->version) {
+  if (!s || qx_schema_record_size(s, e->schema_version) != e->size) {
     printf("lsn=%" PRIu64 " ts=%s table=#%u v%u size=%u (not a known record layout)\n", e->lsn, ts,
            e->table_id, e->schema_version, e->size);
   } else {
     printf("lsn=%" PRIu64 " ts=%s table=%s ", e->lsn, ts, s->name);
-    cli_print_fields(s, e->data);
+    cli_print_fields(s, e->data, e->size);
     putchar('\n');
   }
   st->printed++;

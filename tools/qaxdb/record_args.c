@@ -10,12 +10,15 @@
 
 #define RECORD_MAX 512
 
-void cli_print_fields(const qx_schema *table, const void *record) {
-  for (uint32_t i = 0; i < table->column_count; i++) {
+int cli_print_fields(const qx_schema *table, const void *record, size_t size) {
+  unsigned version = size <= UINT32_MAX ? qx_schema_version_of_size(table, (uint32_t)size) : 0;
+  uint32_t columns = qx_schema_column_count(table, version);
+  for (uint32_t i = 0; i < columns; i++) {
     char value[64];
     qx_format_column(&table->columns[i], record, value, sizeof value);
     printf("%s%s=%s", i ? " " : "", table->columns[i].name, value);
   }
+  return columns > 0;
 }
 
 /* Bytes the first count key columns take in an encoded key (after the table id). */
