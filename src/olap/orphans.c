@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "olap/materialized.h"
 #include "olap/olap.h"
 #include "util/error.h"
 
@@ -41,11 +42,17 @@ static void clean_table(const char *dir, const qx_parquet_set *set) {
   closedir(d);
 }
 
+static void clean_named(const char *olap_dir, const char *name, const qx_parquet_set *set) {
+  char dir[PATH_MAX];
+  if (snprintf(dir, sizeof dir, "%s/%s", olap_dir, name) < (int)sizeof dir) clean_table(dir, set);
+}
+
 int qx_olap_remove_orphans(const char *olap_dir, const qx_parquet_set *set) {
-  for (int t = QX_TABLE_MIN; t <= QX_TABLE_MAX; t++) {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/%s", olap_dir, qx_schema_by_id(t)->name);
-    clean_table(dir, set);
-  }
+  for (int t = QX_TABLE_MIN; t <= QX_TABLE_MAX; t++)
+    clean_named(olap_dir, qx_schema_by_id(t)->name, set);
+  int views;
+  const qx_mv *v = qx_mv_all(&views);
+  for (int i = 0; i < views; i++)
+    clean_named(olap_dir, v[i].name, set);
   return QX_OK;
 }

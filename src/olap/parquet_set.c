@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "olap/materialized.h"
 #include "olap/trading_day.h"
-#include "qaxdb/schema.h"
 #include "util/error.h"
 
 static int push(qx_parquet_meta **arr, size_t *count, size_t *cap, const qx_parquet_meta *m) {
@@ -42,10 +42,10 @@ void qx_parquet_edit_free(qx_parquet_edit *e) {
 }
 
 void qx_parquet_dir(const char *olap_dir, const qx_parquet_meta *m, char *out, size_t cap) {
-  const qx_schema *s = qx_schema_by_id(m->table_id);
+  const char *name = qx_olap_table_name(m->table_id);
   char day[16];
   qx_format_day(m->day, day);
-  snprintf(out, cap, "%s/%s/date=%s", olap_dir, s ? s->name : "unknown", day);
+  snprintf(out, cap, "%s/%s/date=%s", olap_dir, name ? name : "unknown", day);
 }
 
 void qx_parquet_path(const char *olap_dir, const qx_parquet_meta *m, char *out, size_t cap) {

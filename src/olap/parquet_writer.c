@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "olap/duck_scan.h"
+#include "olap/materialized.h"
 #include "util/error.h"
 #include "util/fileio.h"
 
@@ -25,13 +26,20 @@ struct qx_parquet_writer {
   char compression[16];
 };
 
-static int run_sql(qx_parquet_writer *w, const char *sql) {
+/* Runs sql; *count (if given) gets the first value of the result, the row count of a COPY. */
+static int run_sql_count(qx_parquet_writer *w, const char *sql, uint64_t *count) {
   duckdb_result res;
   int rc = QX_OK;
   if (duckdb_query(w->con, sql, &res) == DuckDBError)
     rc = qx_fail(QX_ERR_SQL, "Parquet writer: %s", duckdb_result_error(&res));
+  else if (count)
+    *count = (uint64_t)duckdb_value_int64(&res, 0, 0);
   duckdb_destroy_result(&res);
   return rc;
+}
+
+static int run_sql(qx_parquet_writer *w, const char *sql) {
+  return run_sql_count(w, sql, NULL);
 }
 
 int qx_parquet_writer_open(const char *olap_dir, const char *compression, qx_parquet_writer **out) {
@@ -87,7 +95,8 @@ static int sync_file(const char *path) {
   return rc;
 }
 
-/* Runs "COPY (<query>) TO <tmp>" and moves the result into place as m's file. */
+/* Runs "COPY (<query>) TO <tmp>" and moves the result into place as m's file; m->rows becomes
+ * the rows written. */
 static int copy_to_file(qx_parquet_writer *w, const char *query, qx_parquet_meta *m) {
   char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 8];
   qx_parquet_dir(w->olap_dir, m, dir, sizeof dir);
@@ -103,7 +112,7 @@ static int copy_to_file(qx_parquet_writer *w, const char *query, qx_parquet_meta
     size_t n = strlen(sql);
     snprintf(sql + n, cap - n, " (FORMAT parquet, COMPRESSION %s, ROW_GROUP_SIZE %d)",
              w->compression, ROW_GROUP_ROWS);
-    rc = run_sql(w, sql);
+    rc = run_sql_count(w, sql, &m->rows);
   }
   free(sql);
   struct stat st;
@@ -152,17 +161,46 @@ static int collect_days(const qx_olap_rows *rows, uint16_t table_id, day_files *
   return QX_OK;
 }
 
+/* Writes the file of one view for the rows of a day that source selects, covering the same
+ * LSN range as the table's file of that day (table_day). */
+static int write_view(qx_parquet_writer *w, const qx_mv *v, const char *source,
+                      const qx_parquet_meta *table_day, qx_parquet_edit *edit) {
+  char *partial = qx_mv_sql(v->partial, source);
+  char *query = partial ? qx_mv_sql("SELECT * EXCLUDE (date) FROM (%s)", partial) : NULL;
+  qx_parquet_meta m = *table_day;
+  m.table_id = v->id;
+  int rc = query ? copy_to_file(w, query, &m)
+                 : qx_fail(QX_ERR_NOMEM, "out of memory for view %s", v->name);
+  if (rc == QX_OK) rc = qx_parquet_edit_add(edit, &m);
+  free(query);
+  free(partial);
+  return rc;
+}
+
+/* A day's file of the table, then of each materialized view of the table. */
+static int write_day(qx_parquet_writer *w, const qx_schema *s, qx_parquet_meta *day,
+                     qx_parquet_edit *edit) {
+  char source[256];
+  snprintf(source, sizeof source, "SELECT * FROM qx_scan('%s', day := %d)", s->name,
+           (int)day->day);
+  char *query = qx_mv_sql("SELECT * EXCLUDE (date) FROM (%s)", source);
+  if (!query) return qx_fail(QX_ERR_NOMEM, "out of memory for a COPY");
+  int rc = copy_to_file(w, query, day);
+  free(query);
+  if (rc == QX_OK) rc = qx_parquet_edit_add(edit, day);
+  int views;
+  const qx_mv *v = qx_mv_all(&views);
+  for (int i = 0; i < views && rc == QX_OK; i++)
+    if (v[i].source_table == (int)s->table_id) rc = write_view(w, &v[i], source, day, edit);
+  return rc;
+}
+
 static int write_table(qx_parquet_writer *w, const qx_olap_rows *rows, const qx_schema *s,
                        qx_parquet_edit *edit) {
   day_files days = {0};
   int rc = collect_days(rows, (uint16_t)s->table_id, &days);
-  for (size_t i = 0; i < days.count && rc == QX_OK; i++) {
-    char query[256];
-    snprintf(query, sizeof query, "SELECT * EXCLUDE (date) FROM qx_scan('%s', day := %d)", s->name,
-             (int)days.metas[i].day);
-    rc = copy_to_file(w, query, &days.metas[i]);
-    if (rc == QX_OK) rc = qx_parquet_edit_add(edit, &days.metas[i]);
-  }
+  for (size_t i = 0; i < days.count && rc == QX_OK; i++)
+    rc = write_day(w, s, &days.metas[i], edit);
   free(days.metas);
   return rc;
 }
@@ -175,25 +213,51 @@ int qx_parquet_write(qx_parquet_writer *w, const qx_olap_snapshot *snap, qx_parq
   return rc;
 }
 
+/* "[path, path, ...]" of files, malloc'd. */
+static char *file_list(qx_parquet_file *const *files, size_t n) {
+  size_t cap = 8;
+  for (size_t i = 0; i < n; i++)
+    cap += 2 * strlen(files[i]->path) + 4;
+  char *list = malloc(cap);
+  if (!list) return NULL;
+  snprintf(list, cap, "[");
+  for (size_t i = 0; i < n; i++) {
+    if (i) strncat(list, ", ", cap - strlen(list) - 1);
+    append_quoted(list, cap, files[i]->path);
+  }
+  strncat(list, "]", cap - strlen(list) - 1);
+  return list;
+}
+
+/* Table files are concatenated; a view's partial rows are combined into one per view key. */
+static char *merge_query(const char *list, uint16_t table_id) {
+  const qx_mv *v = qx_mv_by_id(table_id);
+  char *source = qx_mv_sql(v ? "SELECT * FROM read_parquet(%s, hive_partitioning = true, "
+                               "hive_types = {'date': DATE}, union_by_name = true)"
+                             : "SELECT * FROM read_parquet(%s, hive_partitioning = false, "
+                               "union_by_name = true)",
+                           list);
+  if (!v || !source) return source;
+  char *combined = qx_mv_sql(v->combine, source);
+  free(source);
+  char *query = combined ? qx_mv_sql("SELECT * EXCLUDE (date) FROM (%s)", combined) : NULL;
+  free(combined);
+  return query;
+}
+
 int qx_parquet_merge(qx_parquet_writer *w, qx_parquet_file *const *files, size_t n,
                      qx_parquet_edit *edit) {
-  size_t cap = 128 + n * (PATH_MAX / 4);
-  char *query = malloc(cap);
-  if (!query) return qx_fail(QX_ERR_NOMEM, "out of memory for a merge");
-  snprintf(query, cap, "SELECT * FROM read_parquet([");
   qx_parquet_meta out = files[0]->meta;
-  out.rows = 0;
   for (size_t i = 0; i < n; i++) {
-    if (i) strncat(query, ", ", cap - strlen(query) - 1);
-    append_quoted(query, cap, files[i]->path);
-    out.rows += files[i]->meta.rows;
     if (files[i]->meta.first_lsn < out.first_lsn) out.first_lsn = files[i]->meta.first_lsn;
     if (files[i]->meta.last_lsn > out.last_lsn) out.last_lsn = files[i]->meta.last_lsn;
   }
-  strncat(query, "], hive_partitioning = false, union_by_name = true)", cap - strlen(query) - 1);
-  int rc = strlen(query) + 1 < cap ? copy_to_file(w, query, &out)
-                                   : qx_fail(QX_ERR_TOO_LARGE, "merge of %zu files", n);
+  char *list = file_list(files, n);
+  char *query = list ? merge_query(list, out.table_id) : NULL;
+  int rc = query ? copy_to_file(w, query, &out)
+                 : qx_fail(QX_ERR_NOMEM, "out of memory for a merge of %zu files", n);
   free(query);
+  free(list);
   for (size_t i = 0; i < n && rc == QX_OK; i++)
     rc = qx_parquet_edit_remove(edit, &files[i]->meta);
   return rc == QX_OK ? qx_parquet_edit_add(edit, &out) : rc;

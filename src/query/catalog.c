@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "olap/materialized.h"
 #include "qaxdb/records.h"
 #include "qaxdb/schema.h"
 #include "sim/instruments.h"
@@ -65,10 +66,12 @@ static int run(duckdb_connection con, sql_text *t) {
 
 /* ---- table views ---- */
 
-static void add_sources(sql_text *t, const qx_schema *s, const qx_parquet_set *files) {
+/* "SELECT * FROM read_parquet([...]) UNION ALL BY NAME " over the files of Parquet table id,
+ * or nothing if it has none. */
+static void add_files(sql_text *t, uint16_t id, const qx_parquet_set *files) {
   int any = 0;
   for (size_t i = 0; i < files->count; i++) {
-    if (files->files[i]->meta.table_id != s->table_id) continue;
+    if (files->files[i]->meta.table_id != id) continue;
     add(t, any ? ", " : "SELECT * FROM read_parquet([");
     add_quoted(t, files->files[i]->path);
     any = 1;
@@ -76,9 +79,17 @@ static void add_sources(sql_text *t, const qx_schema *s, const qx_parquet_set *f
   if (any)
     add(t, "], hive_partitioning = true, hive_types = {'date': DATE}, union_by_name = true) "
            "UNION ALL BY NAME ");
+}
+
+static void add_scan(sql_text *t, const qx_schema *s) {
   add(t, "SELECT * FROM qx_scan('");
   add(t, s->name);
   add(t, "')");
+}
+
+static void add_sources(sql_text *t, const qx_schema *s, const qx_parquet_set *files) {
+  add_files(t, (uint16_t)s->table_id, files);
+  add_scan(t, s);
 }
 
 static void add_current_state(sql_text *t, const qx_schema *s) {
@@ -94,8 +105,42 @@ static void add_current_state(sql_text *t, const qx_schema *s) {
   add(t, " ORDER BY lsn DESC) = 1");
 }
 
+/* A materialized view: its stored partial rows plus a partial of the buffered source rows,
+ * combined. */
+static int define_materialized(duckdb_connection con, const qx_mv *v,
+                               const qx_parquet_set *files) {
+  sql_text live = {0};
+  add_scan(&live, qx_schema_by_id(v->source_table));
+  char *partial = live.failed ? NULL : qx_mv_sql(v->partial, live.p);
+  free(live.p);
+  sql_text t = {0};
+  if (!partial) t.failed = 1;
+  add_files(&t, v->id, files);
+  add(&t, "SELECT * FROM (");
+  add(&t, partial ? partial : "");
+  add(&t, ")");
+  free(partial);
+  char *combined = t.failed ? NULL : qx_mv_sql(v->combine, t.p);
+  free(t.p);
+  t = (sql_text){0};
+  if (!combined) t.failed = 1;
+  add(&t, "CREATE OR REPLACE VIEW ");
+  add(&t, v->name);
+  add(&t, " AS SELECT ");
+  add(&t, v->select);
+  add(&t, " FROM (");
+  add(&t, combined ? combined : "");
+  add(&t, ")");
+  free(combined);
+  return run(con, &t);
+}
+
 int qx_catalog_define_views(duckdb_connection con, const qx_parquet_set *files) {
   int rc = QX_OK;
+  int views;
+  const qx_mv *v = qx_mv_all(&views);
+  for (int i = 0; i < views && rc == QX_OK; i++)
+    rc = define_materialized(con, &v[i], files);
   for (int id = QX_TABLE_MIN; id <= QX_TABLE_MAX && rc == QX_OK; id++) {
     const qx_schema *s = qx_schema_by_id(id);
     sql_text t = {0};
@@ -169,14 +214,12 @@ static const char *const predefined[] = {
     "WHERE (instrument IS NULL OR instrument_id = instrument) "
     "AND bid_price > 0 AND ask_price > 0 GROUP BY ALL ORDER BY instrument_id, bar_start",
 
-    /* Per account and trading day: traded volume, trades, turnover, commission and realized
-     * PnL (the day's change of the cumulative ledger fields), and the closing balance. */
+    /* Per account and trading day: traded volume, trades, turnover (from the materialized
+     * account_daily_totals), commission and realized PnL (the day's change of the cumulative
+     * ledger fields), and the closing balance. */
     "CREATE OR REPLACE MACRO account_daily() AS TABLE "
-    "WITH sides AS (SELECT buy_account_id AS account_id, date, volume, price * volume AS turnover "
-    "  FROM trades UNION ALL "
-    "  SELECT sell_account_id, date, volume, price * volume FROM trades), "
-    "traded AS (SELECT account_id, date, sum(volume) AS volume, count(*) AS trade_count, "
-    "  sum(turnover) AS turnover FROM sides GROUP BY ALL), "
+    "WITH traded AS (SELECT account_id, date, volume, trade_count, turnover "
+    "  FROM account_daily_totals), "
     "eod AS (SELECT account_id, date, arg_max(commission, lsn) AS commission_total, "
     "  arg_max(close_profit, lsn) AS close_profit_total, arg_max(balance, lsn) AS balance "
     "  FROM accounts_history GROUP BY ALL), "
