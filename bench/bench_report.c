@@ -68,12 +68,17 @@ void bench_print(FILE *out, const char *bench, const char *peer, const char *uni
   for (size_t c = 0; c < count; c++)
     for (size_t m = 0; m < METRIC_COUNT; m++) {
       double q = metrics[m].value(&cases[c].qaxdb), p = metrics[m].value(&cases[c].peer);
-      fprintf(out,
-              "{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"qaxdb\":%.6g,\"peer\":\"%s\","
-              "\"peer_value\":%.6g,\"ratio\":%.3f}\n",
-              bench, cases[c].name, m ? metrics[m].name : metric0, q, peer, p,
-              advantage(&metrics[m], q, p));
+      bench_print_metric(out, bench, cases[c].name, m ? metrics[m].name : metric0, q, peer, p,
+                         advantage(&metrics[m], q, p));
     }
+}
+
+void bench_print_metric(FILE *out, const char *bench, const char *name, const char *metric_name,
+                        double qaxdb, const char *peer, double peer_value, double ratio) {
+  fprintf(out,
+          "{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"qaxdb\":%.6g,\"peer\":\"%s\","
+          "\"peer_value\":%.6g,\"ratio\":%.3f}\n",
+          bench, name, metric_name, qaxdb, peer, peer_value, ratio);
 }
 
 const char *bench_make_tmpdir(char buf[PATH_MAX], const char *tag) {

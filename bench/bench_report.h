@@ -25,6 +25,10 @@ typedef struct bench_case {
 void bench_print(FILE *out, const char *bench, const char *peer, const char *unit,
                  const bench_case *cases, size_t count);
 
+/* One JSON line for a measurement outside the latency/throughput table (a size, a ratio). */
+void bench_print_metric(FILE *out, const char *bench, const char *name, const char *metric_name,
+                        double qaxdb, const char *peer, double peer_value, double ratio);
+
 /* Creates a fresh directory under $TMPDIR (or /tmp) into buf and returns it; exits on failure. */
 const char *bench_make_tmpdir(char buf[PATH_MAX], const char *tag);
 void bench_remove_tree(const char *path);

@@ -38,6 +38,10 @@ typedef struct qx_sql_options {
   /* 1 (default): a query first waits (about a millisecond) until every record durable when it
    * starts is converted, so it sees the writes just made; 0: it reads what is converted. */
   int see_latest;
+  /* 1: queries run at idle CPU priority (Linux SCHED_IDLE, on a thread of the engine's own,
+   * DuckDB's workers included), so they use only CPU that the writer and the rest of the
+   * process leave free; on a saturated machine they wait. 0 (default): normal priority. */
+  int background;
 } qx_sql_options;
 
 void qx_sql_options_init(qx_sql_options *options);

@@ -20,12 +20,12 @@
 #define QX_MV_ID_BASE 100
 
 typedef struct qx_mv {
-  uint16_t id;           /* Parquet table id of the view's files */
-  const char *name;      /* SQL view name and folder under olap/ */
-  int source_table;      /* the table whose rows it aggregates */
-  const char *partial;   /* template: partial rows of source rows */
-  const char *combine;   /* template: partial rows combined, one per view key */
-  const char *select;    /* the view's columns, selected from combined rows */
+  uint16_t id;         /* Parquet table id of the view's files */
+  const char *name;    /* SQL view name and folder under olap/ */
+  int source_table;    /* the table whose rows it aggregates */
+  const char *partial; /* template: partial rows of source rows */
+  const char *combine; /* template: partial rows combined, one per view key */
+  const char *select;  /* the view's columns, selected from combined rows */
 } qx_mv;
 
 /* The view with Parquet table id id, or NULL. */

@@ -181,8 +181,7 @@ static int write_view(qx_parquet_writer *w, const qx_mv *v, const char *source,
 static int write_day(qx_parquet_writer *w, const qx_schema *s, qx_parquet_meta *day,
                      qx_parquet_edit *edit) {
   char source[256];
-  snprintf(source, sizeof source, "SELECT * FROM qx_scan('%s', day := %d)", s->name,
-           (int)day->day);
+  snprintf(source, sizeof source, "SELECT * FROM qx_scan('%s', day := %d)", s->name, (int)day->day);
   char *query = qx_mv_sql("SELECT * EXCLUDE (date) FROM (%s)", source);
   if (!query) return qx_fail(QX_ERR_NOMEM, "out of memory for a COPY");
   int rc = copy_to_file(w, query, day);

@@ -107,8 +107,7 @@ static void add_current_state(sql_text *t, const qx_schema *s) {
 
 /* A materialized view: its stored partial rows plus a partial of the buffered source rows,
  * combined. */
-static int define_materialized(duckdb_connection con, const qx_mv *v,
-                               const qx_parquet_set *files) {
+static int define_materialized(duckdb_connection con, const qx_mv *v, const qx_parquet_set *files) {
   sql_text live = {0};
   add_scan(&live, qx_schema_by_id(v->source_table));
   char *partial = live.failed ? NULL : qx_mv_sql(v->partial, live.p);

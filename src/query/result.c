@@ -74,7 +74,8 @@ static __int128 decimal_raw(const void *data, uint64_t row, duckdb_type internal
   }
 }
 
-/* Formats row of vector v of type t into out; 0 if the type is not one formatted here. */
+/* Formats row of vector v of type t into out; 0 if the type is not one formatted here (strings
+ * are copied whole by cell_text). */
 static int format_cell(duckdb_logical_type t, const void *data, uint64_t row, char *out,
                        size_t cap) {
   switch (duckdb_get_type_id(t)) {
@@ -133,12 +134,6 @@ static int format_cell(duckdb_logical_type t, const void *data, uint64_t row, ch
   case DUCKDB_TYPE_TIMESTAMP_NS:
     format_ts(((const int64_t *)data)[row], 1000000000, out, cap);
     return 1;
-  case DUCKDB_TYPE_VARCHAR: {
-    duckdb_string_t s = ((const duckdb_string_t *)data)[row];
-    uint32_t len = duckdb_string_t_length(s);
-    snprintf(out, cap, "%.*s", (int)len, duckdb_string_t_data(&s));
-    return 1;
-  }
   default:
     return 0;
   }
@@ -170,6 +165,10 @@ static char *cell_text(duckdb_result *res, duckdb_logical_type t, duckdb_vector 
                        uint64_t global_row, uint32_t col) {
   uint64_t *validity = duckdb_vector_get_validity(v);
   if (validity && !duckdb_validity_row_is_valid(validity, row)) return NULL;
+  if (duckdb_get_type_id(t) == DUCKDB_TYPE_VARCHAR) {
+    duckdb_string_t s = ((duckdb_string_t *)duckdb_vector_get_data(v))[row];
+    return strndup(duckdb_string_t_data(&s), duckdb_string_t_length(s));
+  }
   char buf[512];
   if (format_cell(t, duckdb_vector_get_data(v), row, buf, sizeof buf)) return strdup(buf);
   char *text = duckdb_value_varchar(res, col, global_row);

@@ -17,6 +17,7 @@
 #include "lsm/db_impl.h"
 #include "olap/duck_scan.h"
 #include "query/catalog.h"
+#include "query/idle_runner.h"
 #include "query/result.h"
 #include "query/udf.h"
 #include "util/error.h"
@@ -33,6 +34,7 @@ struct qx_sql {
   duckdb_database duck;
   duckdb_connection con;
   qx_scan_registry registry;
+  qx_idle_runner *runner;    /* options.background: where DuckDB runs */
   pthread_mutex_t mu;        /* one query at a time on con */
   qx_parquet_set *views_for; /* the set the views were last defined over */
   uint64_t cache_lsn;        /* the LSN every cached result was computed at */
@@ -105,7 +107,8 @@ static int create_catalog(qx_sql *s) {
   return rc;
 }
 
-static int start_duckdb(qx_sql *s) {
+static int start_duckdb(void *arg) {
+  qx_sql *s = arg;
   if (duckdb_open(NULL, &s->duck) == DuckDBError || duckdb_connect(s->duck, &s->con) == DuckDBError)
     return qx_fail(QX_ERR_SQL, "cannot start DuckDB");
   int rc = qx_scan_register(s->con, &s->registry);
@@ -133,7 +136,8 @@ int qx_sql_open(qx_db *db, const qx_sql_options *options, qx_sql **out) {
     s->cache = calloc(s->opt.cache_entries, sizeof *s->cache);
     if (!s->cache) rc = qx_fail(QX_ERR_NOMEM, "out of memory for the result cache");
   }
-  if (rc == QX_OK) rc = start_duckdb(s);
+  if (rc == QX_OK)
+    rc = s->opt.background ? qx_idle_runner_start(start_duckdb, s, &s->runner) : start_duckdb(s);
   if (rc != QX_OK) {
     qx_sql_close(s);
     return rc;
@@ -155,6 +159,7 @@ void qx_sql_close(qx_sql *s) {
   cache_clear(s);
   free(s->cache);
   qx_parquet_set_unref(s->views_for);
+  qx_idle_runner_stop(s->runner);
   if (s->con) duckdb_disconnect(&s->con);
   if (s->duck) duckdb_close(&s->duck);
   qx_scan_registry_destroy(&s->registry);
@@ -292,14 +297,27 @@ static int run_at(qx_sql *s, qx_olap_snapshot *snap, const char *text, qx_sql_re
   return rc;
 }
 
+typedef struct query_job {
+  qx_sql *s;
+  qx_olap_snapshot *snap;
+  const char *text;
+  qx_sql_result *r;
+} query_job;
+
+static int run_job(void *arg) {
+  query_job *j = arg;
+  return run_at(j->s, j->snap, j->text, j->r);
+}
+
 static int query(qx_sql *s, qx_olap_snapshot *snap, const char *text, qx_sql_result **out) {
   qx_sql_result *r = calloc(1, sizeof *r);
   if (!r) {
     qx_olap_snapshot_release(snap);
     return qx_fail(QX_ERR_NOMEM, "out of memory for a query result");
   }
+  query_job job = {s, snap, text, r};
   pthread_mutex_lock(&s->mu);
-  int rc = run_at(s, snap, text, r);
+  int rc = s->runner ? qx_idle_runner_run(s->runner, run_job, &job) : run_job(&job);
   pthread_mutex_unlock(&s->mu);
   if (rc != QX_OK) {
     qx_sql_result_destroy(r);
