@@ -124,8 +124,8 @@ static void test_composite_key_order(void) {
     for (int i = 0; i < 3; i++, k++) { /* generated in tuple order */
       qx_position p;
       memset(&p, 0, sizeof p);
-      strcpy(p.account_id, accounts[a]);
-      strcpy(p.instrument_id, instruments[i]);
+      snprintf(p.account_id, sizeof p.account_id, "%s", accounts[a]);
+      snprintf(p.instrument_id, sizeof p.instrument_id, "%s", instruments[i]);
       p.long_volume = 100 - k; /* non-key fields must not matter */
       lens[k] = qx_key_encode(pos, &p, keys[k]);
       CHECK_EQ_U64(lens[k], 2 + QX_ACCOUNT_ID_LEN + QX_INSTRUMENT_ID_LEN);

@@ -3,6 +3,7 @@
  * partial and combined rows keep one Parquet schema however often they are folded. */
 #include "olap/materialized.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,12 +72,9 @@ const char *qx_olap_table_name(uint16_t id) {
 
 char *qx_mv_sql(const char *template_text, const char *source) {
   const char *hole = strstr(template_text, "%s");
-  size_t head = (size_t)(hole - template_text), src = strlen(source);
-  size_t tail = strlen(hole + 2);
-  char *out = malloc(head + src + tail + 1);
-  if (!out) return NULL;
-  memcpy(out, template_text, head);
-  memcpy(out + head, source, src);
-  memcpy(out + head + src, hole + 2, tail + 1);
+  size_t head = (size_t)(hole - template_text);
+  size_t size = strlen(template_text) - 2 + strlen(source) + 1;
+  char *out = malloc(size);
+  if (out) snprintf(out, size, "%.*s%s%s", (int)head, template_text, source, hole + 2);
   return out;
 }
