@@ -5,7 +5,8 @@
  * month from trades and from the klines_1m view, a point query by trade_id, trades joined
  * with orders), and the writer's append latency without and with a query running.
  *
- * Usage: qaxdb-bench-sql [--quick] [--trades N] [--dir PATH]. Ends with one JSON line per
+ * Usage: qaxdb-bench-sql [--quick] [--trades N] [--dir PATH]. A --dir that a previous run
+ * loaded (and kept) is measured again without loading. Ends with one JSON line per
  * measurement (bench_report.h). */
 #include <duckdb.h>
 #include <ftw.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench_report.h"
 #include "qaxdb/db.h"
@@ -175,8 +177,10 @@ static int native_exec(native *n, const char *sql, duckdb_result *out) {
 /* The same rows in DuckDB's own storage: every Parquet file of trades and orders, copied. */
 static int native_open(native *n, const char *dir) {
   snprintf(n->path, sizeof n->path, "%s/native.duckdb", dir);
+  int loaded = access(n->path, F_OK) == 0;
   if (duckdb_open(n->path, &n->db) == DuckDBError || duckdb_connect(n->db, &n->con) == DuckDBError)
     return 0;
+  if (loaded) return 1;
   static const char *const tables[] = {"trades", "orders"};
   for (int i = 0; i < 2; i++) {
     char sql[PATH_MAX * 2];
@@ -226,47 +230,53 @@ static int run_native(native *n, const char *text, uint64_t *rows) {
   return 1;
 }
 
-/* Times runs executions of the case on one side (the same point query ids on both sides);
- * throughput counts rows_per_run per run. *rows is the row count every run must return (0:
- * the first run's). Fails if a query fails or returns another number of rows. */
-static int measure_side(const sides *s, const query_case *q, int native_side, int runs,
-                        uint64_t rows_per_run, uint64_t trades, bench_side *out, uint64_t *rows) {
-  sim_rng rng;
-  sim_rng_seed(&rng, 7);
-  histogram_reset(&out->latency);
-  int64_t total = 0;
-  for (int i = 0; i < runs; i++) {
-    char text[2048];
-    const char *tmpl = native_side && q->native_sql ? q->native_sql : q->qaxdb_sql;
-    if (q->point)
-      snprintf(text, sizeof text, tmpl, (unsigned long long)sim_rng_below(&rng, trades));
-    else
-      snprintf(text, sizeof text, "%s", tmpl);
-    uint64_t n;
-    int64_t t0 = qx_monotonic_ns();
-    int ok = native_side ? run_native(s->peer, text, &n) : run_qaxdb(s->sql, text, &n);
-    int64_t dt = qx_monotonic_ns() - t0;
-    if (!ok) return 0;
-    if (*rows == 0) *rows = n;
-    if (n != *rows) {
-      fprintf(stderr, "bench-sql: %s returned %" PRIu64 " rows, expected %" PRIu64 "\n", q->name, n,
-              *rows);
-      return 0;
-    }
-    histogram_record(&out->latency, (uint64_t)dt);
-    total += dt;
+/* Runs the case once on one side (a point query takes the next id from rng) and records the
+ * time. *rows is the row count every run must return (0: the first run's). */
+static int time_run(const sides *s, const query_case *q, int native_side, sim_rng *rng,
+                    uint64_t trades, uint64_t *rows, bench_side *out, int64_t *total) {
+  char text[2048];
+  const char *tmpl = native_side && q->native_sql ? q->native_sql : q->qaxdb_sql;
+  if (q->point)
+    snprintf(text, sizeof text, tmpl, (unsigned long long)sim_rng_below(rng, trades));
+  else
+    snprintf(text, sizeof text, "%s", tmpl);
+  uint64_t n;
+  int64_t t0 = qx_monotonic_ns();
+  int ok = native_side ? run_native(s->peer, text, &n) : run_qaxdb(s->sql, text, &n);
+  int64_t dt = qx_monotonic_ns() - t0;
+  if (!ok) return 0;
+  if (*rows == 0) *rows = n;
+  if (n != *rows) {
+    fprintf(stderr, "bench-sql: %s returned %" PRIu64 " rows, expected %" PRIu64 "\n", q->name, n,
+            *rows);
+    return 0;
   }
-  out->records_per_s = (double)rows_per_run * runs * 1e9 / (double)total;
+  histogram_record(&out->latency, (uint64_t)dt);
+  *total += dt;
   return 1;
 }
 
-/* The case on qaxdb, then on the native peer: both must return as many rows. */
+/* Runs the case runs times on each side, alternating qaxdb and the native peer so that the
+ * machine's background load (other tenants, the engine's compaction) hits both alike; the
+ * same point query ids on both sides. Both must return as many rows; throughput counts
+ * rows_per_run per run. */
 static int measure(const sides *s, const query_case *q, int runs, uint64_t rows_per_run,
                    uint64_t trades, bench_case *out) {
+  bench_side *side[2] = {&out->qaxdb, &out->peer};
+  sim_rng rng[2];
+  int64_t total[2] = {0, 0};
   uint64_t rows = q->point ? 1 : 0;
   out->name = q->name;
-  return measure_side(s, q, 0, runs, rows_per_run, trades, &out->qaxdb, &rows) &&
-         measure_side(s, q, 1, runs, rows_per_run, trades, &out->peer, &rows);
+  for (int k = 0; k < 2; k++) {
+    sim_rng_seed(&rng[k], 7);
+    histogram_reset(&side[k]->latency);
+  }
+  for (int i = 0; i < runs; i++)
+    for (int k = 0; k < 2; k++)
+      if (!time_run(s, q, k, &rng[k], trades, &rows, side[k], &total[k])) return 0;
+  for (int k = 0; k < 2; k++)
+    side[k]->records_per_s = (double)rows_per_run * runs * 1e9 / (double)total[k];
+  return 1;
 }
 
 /* The point query through the engine's key index (qx_db_get), against the same query in
@@ -298,7 +308,13 @@ static int measure_point_get(qx_db *db, native *peer, const settings *s, bench_c
   static const query_case point = {"point", "SELECT * FROM trades WHERE trade_id = %llu", NULL, 1};
   sides native_only = {NULL, peer};
   uint64_t rows = 1;
-  return measure_side(&native_only, &point, 1, s->point_runs, 1, s->trades, &out->peer, &rows);
+  sim_rng_seed(&rng, 7);
+  histogram_reset(&out->peer.latency);
+  total = 0;
+  for (int i = 0; i < s->point_runs; i++)
+    if (!time_run(&native_only, &point, 1, &rng, s->trades, &rows, &out->peer, &total)) return 0;
+  out->peer.records_per_s = (double)s->point_runs * 1e9 / (double)total;
+  return 1;
 }
 
 /* ---- the writer's latency while queries run ---- */
@@ -467,7 +483,12 @@ static int open_engine(const settings *s, qx_db **db, qx_sql **sql) {
   qx_sql_options so;
   qx_sql_options_init(&so);
   so.cache_entries = 0; /* every run executes */
-  if (qx_db_open(path, &o, db, NULL) != QX_OK || !load(*db, s->trades) ||
+  /* A folder a previous run loaded (--dir) is measured again as it is. */
+  char current[PATH_MAX + 16];
+  snprintf(current, sizeof current, "%s/CURRENT", path);
+  int loaded = access(current, F_OK) == 0;
+  if (loaded) fprintf(stderr, "bench-sql: reusing the data in %s\n", path);
+  if (qx_db_open(path, &o, db, NULL) != QX_OK || (!loaded && !load(*db, s->trades)) ||
       qx_sql_open(*db, &so, sql) != QX_OK) {
     fprintf(stderr, "bench-sql: %s\n", qx_last_error());
     return 0;

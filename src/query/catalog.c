@@ -67,8 +67,11 @@ static int run(duckdb_connection con, sql_text *t) {
 /* ---- table views ---- */
 
 /* "SELECT * FROM read_parquet([...]) UNION ALL BY NAME " over the files of Parquet table id,
- * or nothing if it has none. */
-static void add_files(sql_text *t, uint16_t id, const qx_parquet_set *files) {
+ * or nothing if it has none. Files are matched by column name only where they can differ: a
+ * table past its first schema version may have files without the later columns. Otherwise
+ * every file has the same columns and DuckDB is spared reading each footer to unify them
+ * (it halves a point query over a month of files). */
+static void add_files(sql_text *t, uint16_t id, const qx_parquet_set *files, int evolved) {
   int any = 0;
   for (size_t i = 0; i < files->count; i++) {
     if (files->files[i]->meta.table_id != id) continue;
@@ -76,9 +79,10 @@ static void add_files(sql_text *t, uint16_t id, const qx_parquet_set *files) {
     add_quoted(t, files->files[i]->path);
     any = 1;
   }
-  if (any)
-    add(t, "], hive_partitioning = true, hive_types = {'date': DATE}, union_by_name = true) "
-           "UNION ALL BY NAME ");
+  if (!any) return;
+  add(t, "], hive_partitioning = true, hive_types = {'date': DATE}");
+  add(t, evolved ? ", union_by_name = true) " : ") ");
+  add(t, "UNION ALL BY NAME ");
 }
 
 static void add_scan(sql_text *t, const qx_schema *s) {
@@ -88,7 +92,7 @@ static void add_scan(sql_text *t, const qx_schema *s) {
 }
 
 static void add_sources(sql_text *t, const qx_schema *s, const qx_parquet_set *files) {
-  add_files(t, (uint16_t)s->table_id, files);
+  add_files(t, (uint16_t)s->table_id, files, s->version > 1);
   add_scan(t, s);
 }
 
@@ -114,7 +118,7 @@ static int define_materialized(duckdb_connection con, const qx_mv *v, const qx_p
   free(live.p);
   sql_text t = {0};
   if (!partial) t.failed = 1;
-  add_files(&t, v->id, files);
+  add_files(&t, v->id, files, 0);
   add(&t, "SELECT * FROM (");
   add(&t, partial ? partial : "");
   add(&t, ")");
