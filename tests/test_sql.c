@@ -33,6 +33,7 @@ static qx_db_options test_options(void) {
   o.memtable_size = 1u << 20;
   o.olap_buffer_size = 1u << 20;
   o.olap_flush_interval_ms = 100;
+  o.olap_merge_files = 2; /* merges happen in every test, under queries and kills too */
   return o;
 }
 
@@ -310,7 +311,6 @@ static void test_predefined(void) {
   char dir[PATH_MAX];
   test_tmpdir(dir, "sql-predefined");
   qx_db_options o = test_options();
-  o.olap_merge_files = 2;
   qx_db *db;
   CHECK_OK(qx_db_open(dir, &o, &db, NULL));
   expected e = {0};
@@ -605,7 +605,6 @@ static void test_schema_evolution(void) {
   char dir[PATH_MAX];
   test_tmpdir(dir, "sql-evolution");
   qx_db_options o = test_options();
-  o.olap_merge_files = 2;
   qx_db *db;
   CHECK_OK(qx_db_open(dir, &o, &db, NULL));
   write_ticks(db, 0, OLD_TICKS, 1);

@@ -21,6 +21,7 @@
 #include "lsm/merge_iter.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/grow.h"
 
 typedef struct compaction {
   int level, output_level;
@@ -71,14 +72,10 @@ typedef struct output_set {
 
 static int output_finish(output_set *o) {
   if (!o->builder) return QX_OK;
-  if (o->count == o->cap) {
-    size_t cap = o->cap ? o->cap * 2 : 8;
-    qx_sst_meta *m = realloc(o->metas, cap * sizeof *m);
-    if (!m) return qx_fail(QX_ERR_NOMEM, "out of memory for compaction outputs");
-    o->metas = m;
-    o->cap = cap;
-  }
-  int rc = qx_sst_builder_finish(o->builder, &o->metas[o->count]);
+  int rc =
+      qx_grow((void **)&o->metas, &o->cap, o->count + 1, sizeof *o->metas, "compaction outputs");
+  if (rc != QX_OK) return rc;
+  rc = qx_sst_builder_finish(o->builder, &o->metas[o->count]);
   o->builder = NULL;
   if (rc == QX_OK) o->bytes += o->metas[o->count++].file_size;
   return rc;

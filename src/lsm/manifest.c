@@ -14,6 +14,7 @@
 #include "util/crc32c.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/grow.h"
 
 #define MANIFEST_VERSION 1u
 #define HEADER_SIZE 16u
@@ -39,41 +40,17 @@ struct qx_manifest {
 
 /* ---- encoding ---- */
 
-typedef struct buf {
-  uint8_t *p;
-  size_t len, cap;
-  int failed;
-} buf;
-
-static void put(buf *b, const void *data, size_t n) {
-  if (b->failed) return;
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 256;
-    while (cap < b->len + n)
-      cap *= 2;
-    uint8_t *q = realloc(b->p, cap);
-    if (!q) {
-      b->failed = 1;
-      return;
-    }
-    b->p = q;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, data, n);
-  b->len += n;
+static void put_u8(qx_buffer *b, uint8_t v) {
+  qx_buffer_put(b, &v, 1);
+}
+static void put_u32(qx_buffer *b, uint32_t v) {
+  qx_buffer_put(b, &v, 4);
+}
+static void put_u64(qx_buffer *b, uint64_t v) {
+  qx_buffer_put(b, &v, 8);
 }
 
-static void put_u8(buf *b, uint8_t v) {
-  put(b, &v, 1);
-}
-static void put_u32(buf *b, uint32_t v) {
-  put(b, &v, 4);
-}
-static void put_u64(buf *b, uint64_t v) {
-  put(b, &v, 8);
-}
-
-static void put_meta(buf *b, int level, const qx_sst_meta *m) {
+static void put_meta(qx_buffer *b, int level, const qx_sst_meta *m) {
   put_u8(b, TAG_ADD);
   put_u8(b, (uint8_t)level);
   put_u64(b, m->file_number);
@@ -83,22 +60,22 @@ static void put_meta(buf *b, int level, const qx_sst_meta *m) {
   put_u64(b, m->min_lsn);
   put_u64(b, m->max_lsn);
   put_u32(b, m->smallest_len);
-  put(b, m->smallest, m->smallest_len);
+  qx_buffer_put(b, m->smallest, m->smallest_len);
   put_u32(b, m->largest_len);
-  put(b, m->largest, m->largest_len);
+  qx_buffer_put(b, m->largest, m->largest_len);
 }
 
-static void put_parquet(buf *b, uint8_t tag, const qx_parquet_meta *m) {
+static void put_parquet(qx_buffer *b, uint8_t tag, const qx_parquet_meta *m) {
   put_u8(b, tag);
-  put(b, &m->table_id, 2);
-  put(b, &m->day, 4);
+  qx_buffer_put(b, &m->table_id, 2);
+  qx_buffer_put(b, &m->day, 4);
   put_u64(b, m->first_lsn);
   put_u64(b, m->last_lsn);
   put_u64(b, m->rows);
   put_u64(b, m->bytes);
 }
 
-static void put_parquet_edit(buf *b, const qx_parquet_edit *e) {
+static void put_parquet_edit(qx_buffer *b, const qx_parquet_edit *e) {
   if (e->has_olap_lsn) {
     put_u8(b, TAG_OLAP_LSN);
     put_u64(b, e->olap_lsn);
@@ -110,7 +87,7 @@ static void put_parquet_edit(buf *b, const qx_parquet_edit *e) {
 }
 
 /* Encodes edit as a framed record: u32 length, u32 CRC32C, payload. */
-static int encode_edit(const qx_version_edit *e, buf *b) {
+static int encode_edit(const qx_version_edit *e, qx_buffer *b) {
   put_u64(b, 0); /* frame, filled below */
   if (e->has_checkpoint) {
     put_u8(b, TAG_CHECKPOINT);
@@ -302,13 +279,13 @@ int qx_manifest_read(const char *dir, qx_edit_visit_fn visit, void *ctx, uint64_
 /* ---- writing ---- */
 
 int qx_manifest_append(qx_manifest *m, const qx_version_edit *edit) {
-  buf b = {0};
+  qx_buffer b = {0};
   int rc = encode_edit(edit, &b);
   if (rc == QX_OK) rc = qx_pwrite_all(m->fd, b.p, b.len, m->size, m->path);
   if (rc == QX_OK && fdatasync(m->fd) != 0)
     rc = qx_fail_errno(QX_ERR_IO, errno, "fdatasync %s", m->path);
   if (rc == QX_OK) m->size += b.len;
-  free(b.p);
+  qx_buffer_free(&b);
   return rc;
 }
 

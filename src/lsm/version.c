@@ -8,27 +8,18 @@
 #include <unistd.h>
 
 #include "util/error.h"
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return QX_OK;
-  size_t n = *cap ? *cap * 2 : 8;
-  while (n < need)
-    n *= 2;
-  void *q = realloc(*p, n * elem);
-  if (!q) return qx_fail(QX_ERR_NOMEM, "out of memory for a version edit");
-  *p = q;
-  *cap = n;
-  return QX_OK;
-}
+#include "util/grow.h"
 
 int qx_edit_add(qx_version_edit *e, int level, const qx_sst_meta *meta) {
-  int rc = grow((void **)&e->added, &e->added_cap, e->added_count + 1, sizeof *e->added);
+  int rc = qx_grow((void **)&e->added, &e->added_cap, e->added_count + 1, sizeof *e->added,
+                   "a version edit");
   if (rc == QX_OK) e->added[e->added_count++] = (qx_added_file){level, *meta};
   return rc;
 }
 
 int qx_edit_remove(qx_version_edit *e, int level, uint64_t file_number) {
-  int rc = grow((void **)&e->removed, &e->removed_cap, e->removed_count + 1, sizeof *e->removed);
+  int rc = qx_grow((void **)&e->removed, &e->removed_cap, e->removed_count + 1, sizeof *e->removed,
+                   "a version edit");
   if (rc == QX_OK) e->removed[e->removed_count++] = (qx_removed_file){level, file_number};
   return rc;
 }

@@ -7,6 +7,7 @@
 #include "lsm/wal_codec.h"
 #include "lsm/write_batch.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 int qx_write_batch_create(qx_write_batch **out) {
   *out = calloc(1, sizeof **out);
@@ -29,23 +30,12 @@ size_t qx_write_batch_count(const qx_write_batch *batch) {
   return batch->count;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return QX_OK;
-  size_t n = *cap ? *cap : 64;
-  while (n < need)
-    n *= 2;
-  void *q = realloc(*p, n * elem);
-  if (!q) return qx_fail(QX_ERR_NOMEM, "out of memory for a write batch");
-  *p = q;
-  *cap = n;
-  return QX_OK;
-}
-
 /* Reserves an entry and size payload bytes (8-byte aligned so records stay aligned). */
 static uint8_t *reserve(qx_write_batch *b, uint16_t table_id, uint16_t version, size_t size) {
   size_t at = qx_pad8(b->used);
-  if (grow((void **)&b->entries, &b->entry_cap, b->count + 1, sizeof *b->entries) != QX_OK ||
-      grow((void **)&b->bytes, &b->byte_cap, at + size, 1) != QX_OK)
+  if (qx_grow((void **)&b->entries, &b->entry_cap, b->count + 1, sizeof *b->entries,
+              "a write batch") != QX_OK ||
+      qx_grow((void **)&b->bytes, &b->byte_cap, at + size, 1, "a write batch") != QX_OK)
     return NULL;
   b->entries[b->count++] = (qx_batch_entry){table_id, version, (uint32_t)size, at};
   b->used = at + size;

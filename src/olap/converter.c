@@ -13,6 +13,7 @@
 #include "olap/trading_day.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 #define FIRST_CHUNK_ROWS 1024u
 #define MAX_CHUNK_ROWS 65536u
@@ -21,7 +22,7 @@
 
 typedef struct chunk_list {
   qx_col_chunk **chunks;
-  uint32_t count, cap;
+  size_t count, cap;
 } chunk_list;
 
 struct qx_olap {
@@ -53,13 +54,8 @@ struct qx_olap {
 /* ---- chunks ---- */
 
 static int push_chunk(chunk_list *l, qx_col_chunk *c) {
-  if (l->count == l->cap) {
-    uint32_t n = l->cap ? l->cap * 2 : 8;
-    qx_col_chunk **grown = realloc(l->chunks, n * sizeof *grown);
-    if (!grown) return qx_fail(QX_ERR_NOMEM, "out of memory for the chunk list");
-    l->chunks = grown;
-    l->cap = n;
-  }
+  int rc = qx_grow((void **)&l->chunks, &l->cap, l->count + 1, sizeof *l->chunks, "the chunk list");
+  if (rc != QX_OK) return rc;
   l->chunks[l->count++] = c;
   return QX_OK;
 }

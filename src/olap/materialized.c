@@ -3,8 +3,6 @@
  * partial and combined rows keep one Parquet schema however often they are folded. */
 #include "olap/materialized.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define MV_KLINES_1M (QX_MV_ID_BASE + 1)
@@ -70,11 +68,9 @@ const char *qx_olap_table_name(uint16_t id) {
   return v ? v->name : NULL;
 }
 
-char *qx_mv_sql(const char *template_text, const char *source) {
+void qx_mv_put_sql(qx_buffer *out, const char *template_text, const char *source) {
   const char *hole = strstr(template_text, "%s");
-  size_t head = (size_t)(hole - template_text);
-  size_t size = strlen(template_text) - 2 + strlen(source) + 1;
-  char *out = malloc(size);
-  if (out) snprintf(out, size, "%.*s%s%s", (int)head, template_text, source, hole + 2);
-  return out;
+  qx_buffer_put(out, template_text, (size_t)(hole - template_text));
+  qx_buffer_puts(out, source);
+  qx_buffer_puts(out, hole + 2);
 }

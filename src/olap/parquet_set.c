@@ -10,15 +10,11 @@
 #include "olap/materialized.h"
 #include "olap/trading_day.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 static int push(qx_parquet_meta **arr, size_t *count, size_t *cap, const qx_parquet_meta *m) {
-  if (*count == *cap) {
-    size_t n = *cap ? *cap * 2 : 8;
-    qx_parquet_meta *grown = realloc(*arr, n * sizeof *grown);
-    if (!grown) return qx_fail(QX_ERR_NOMEM, "out of memory for a Parquet edit");
-    *arr = grown;
-    *cap = n;
-  }
+  int rc = qx_grow((void **)arr, cap, *count + 1, sizeof **arr, "a Parquet edit");
+  if (rc != QX_OK) return rc;
   (*arr)[(*count)++] = *m;
   return QX_OK;
 }

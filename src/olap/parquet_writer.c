@@ -15,6 +15,7 @@
 #include "olap/materialized.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/grow.h"
 
 #define ROW_GROUP_ROWS 122880 /* DuckDB's own unit of parallel scan */
 
@@ -75,18 +76,6 @@ void qx_parquet_writer_close(qx_parquet_writer *w) {
   free(w);
 }
 
-/* Appends s to out as a SQL string literal. */
-static void append_quoted(char *out, size_t cap, const char *s) {
-  size_t n = strlen(out);
-  if (n + 1 < cap) out[n++] = '\'';
-  for (; *s && n + 2 < cap; s++) {
-    if (*s == '\'') out[n++] = '\'';
-    out[n++] = *s;
-  }
-  if (n + 1 < cap) out[n++] = '\'';
-  out[n < cap ? n : cap - 1] = 0;
-}
-
 static int sync_file(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "open %s", path);
@@ -96,25 +85,24 @@ static int sync_file(const char *path) {
 }
 
 /* Runs "COPY (<query>) TO <tmp>" and moves the result into place as m's file; m->rows becomes
- * the rows written. */
+ * the rows written. query is NULL if it could not be built. */
 static int copy_to_file(qx_parquet_writer *w, const char *query, qx_parquet_meta *m) {
   char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 8];
   qx_parquet_dir(w->olap_dir, m, dir, sizeof dir);
   qx_parquet_path(w->olap_dir, m, path, sizeof path);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int rc = qx_mkdir_p(dir);
-  size_t cap = strlen(query) + 2 * sizeof tmp + 128;
-  char *sql = malloc(cap);
-  if (rc == QX_OK && !sql) rc = qx_fail(QX_ERR_NOMEM, "out of memory for a COPY");
-  if (rc == QX_OK) {
-    snprintf(sql, cap, "COPY (%s) TO ", query);
-    append_quoted(sql, cap, tmp);
-    size_t n = strlen(sql);
-    snprintf(sql + n, cap - n, " (FORMAT parquet, COMPRESSION %s, ROW_GROUP_SIZE %d)",
-             w->compression, ROW_GROUP_ROWS);
-    rc = run_sql_count(w, sql, &m->rows);
-  }
-  free(sql);
+  char options[128];
+  snprintf(options, sizeof options, " (FORMAT parquet, COMPRESSION %s, ROW_GROUP_SIZE %d)",
+           w->compression, ROW_GROUP_ROWS);
+  qx_buffer sql = {0};
+  qx_mv_put_sql(&sql, "COPY (%s) TO ", query);
+  qx_buffer_put_sql_string(&sql, tmp);
+  qx_buffer_puts(&sql, options);
+  const char *text = qx_buffer_text(&sql);
+  if (rc == QX_OK && !text) rc = qx_fail(QX_ERR_NOMEM, "out of memory for a COPY");
+  if (rc == QX_OK) rc = run_sql_count(w, text, &m->rows);
+  qx_buffer_free(&sql);
   struct stat st;
   if (rc == QX_OK) rc = sync_file(tmp);
   if (rc == QX_OK && stat(tmp, &st) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "stat %s", tmp);
@@ -137,13 +125,8 @@ typedef struct day_files {
 static qx_parquet_meta *day_entry(day_files *d, uint16_t table_id, int32_t day) {
   for (size_t i = 0; i < d->count; i++)
     if (d->metas[i].day == day) return &d->metas[i];
-  if (d->count == d->cap) {
-    size_t n = d->cap ? d->cap * 2 : 4;
-    qx_parquet_meta *grown = realloc(d->metas, n * sizeof *grown);
-    if (!grown) return NULL;
-    d->metas = grown;
-    d->cap = n;
-  }
+  if (qx_grow((void **)&d->metas, &d->cap, d->count + 1, sizeof *d->metas, "rows by day") != QX_OK)
+    return NULL;
   d->metas[d->count] = (qx_parquet_meta){.table_id = table_id, .day = day};
   return &d->metas[d->count++];
 }
@@ -153,7 +136,7 @@ static int collect_days(const qx_olap_rows *rows, uint16_t table_id, day_files *
     const qx_col_chunk *c = rows->chunks[i];
     for (uint32_t r = rows->begin[i]; r < rows->end[i]; r++) {
       qx_parquet_meta *m = day_entry(d, table_id, c->day[r]);
-      if (!m) return qx_fail(QX_ERR_NOMEM, "out of memory grouping rows by day");
+      if (!m) return QX_ERR_NOMEM;
       if (m->rows++ == 0) m->first_lsn = c->lsn[r];
       m->last_lsn = c->lsn[r];
     }
@@ -161,19 +144,24 @@ static int collect_days(const qx_olap_rows *rows, uint16_t table_id, day_files *
   return QX_OK;
 }
 
+/* SELECT * EXCLUDE (date) FROM (<rows>): the rows of a file, whose folder holds the date. */
+static void put_file_rows(qx_buffer *out, const char *rows) {
+  qx_mv_put_sql(out, "SELECT * EXCLUDE (date) FROM (%s)", rows);
+}
+
 /* Writes the file of one view for the rows of a day that source selects, covering the same
  * LSN range as the table's file of that day (table_day). */
 static int write_view(qx_parquet_writer *w, const qx_mv *v, const char *source,
                       const qx_parquet_meta *table_day, qx_parquet_edit *edit) {
-  char *partial = qx_mv_sql(v->partial, source);
-  char *query = partial ? qx_mv_sql("SELECT * EXCLUDE (date) FROM (%s)", partial) : NULL;
+  qx_buffer partial = {0}, query = {0};
+  qx_mv_put_sql(&partial, v->partial, source);
+  put_file_rows(&query, qx_buffer_text(&partial));
   qx_parquet_meta m = *table_day;
   m.table_id = v->id;
-  int rc = query ? copy_to_file(w, query, &m)
-                 : qx_fail(QX_ERR_NOMEM, "out of memory for view %s", v->name);
+  int rc = copy_to_file(w, qx_buffer_text(&query), &m);
   if (rc == QX_OK) rc = qx_parquet_edit_add(edit, &m);
-  free(query);
-  free(partial);
+  qx_buffer_free(&query);
+  qx_buffer_free(&partial);
   return rc;
 }
 
@@ -182,10 +170,10 @@ static int write_day(qx_parquet_writer *w, const qx_schema *s, qx_parquet_meta *
                      qx_parquet_edit *edit) {
   char source[256];
   snprintf(source, sizeof source, "SELECT * FROM qx_scan('%s', day := %d)", s->name, (int)day->day);
-  char *query = qx_mv_sql("SELECT * EXCLUDE (date) FROM (%s)", source);
-  if (!query) return qx_fail(QX_ERR_NOMEM, "out of memory for a COPY");
-  int rc = copy_to_file(w, query, day);
-  free(query);
+  qx_buffer query = {0};
+  put_file_rows(&query, source);
+  int rc = copy_to_file(w, qx_buffer_text(&query), day);
+  qx_buffer_free(&query);
   if (rc == QX_OK) rc = qx_parquet_edit_add(edit, day);
   int views;
   const qx_mv *v = qx_mv_all(&views);
@@ -212,36 +200,30 @@ int qx_parquet_write(qx_parquet_writer *w, const qx_olap_snapshot *snap, qx_parq
   return rc;
 }
 
-/* "[path, path, ...]" of files, malloc'd. */
-static char *file_list(qx_parquet_file *const *files, size_t n) {
-  size_t cap = 8;
-  for (size_t i = 0; i < n; i++)
-    cap += 2 * strlen(files[i]->path) + 4;
-  char *list = malloc(cap);
-  if (!list) return NULL;
-  snprintf(list, cap, "[");
-  for (size_t i = 0; i < n; i++) {
-    if (i) strncat(list, ", ", cap - strlen(list) - 1);
-    append_quoted(list, cap, files[i]->path);
-  }
-  strncat(list, "]", cap - strlen(list) - 1);
-  return list;
-}
-
-/* Table files are concatenated; a view's partial rows are combined into one per view key. */
-static char *merge_query(const char *list, uint16_t table_id) {
+/* The query that merges files: read_parquet over them, and for a view, its partial rows
+ * combined into one per view key. */
+static void put_merge_query(qx_buffer *out, qx_parquet_file *const *files, size_t n,
+                            uint16_t table_id) {
   const qx_mv *v = qx_mv_by_id(table_id);
-  char *source = qx_mv_sql(v ? "SELECT * FROM read_parquet(%s, hive_partitioning = true, "
-                               "hive_types = {'date': DATE}, union_by_name = true)"
-                             : "SELECT * FROM read_parquet(%s, hive_partitioning = false, "
-                               "union_by_name = true)",
-                           list);
-  if (!v || !source) return source;
-  char *combined = qx_mv_sql(v->combine, source);
-  free(source);
-  char *query = combined ? qx_mv_sql("SELECT * EXCLUDE (date) FROM (%s)", combined) : NULL;
-  free(combined);
-  return query;
+  qx_buffer source = {0};
+  qx_buffer_puts(&source, "SELECT * FROM read_parquet([");
+  for (size_t i = 0; i < n; i++) {
+    if (i) qx_buffer_puts(&source, ", ");
+    qx_buffer_put_sql_string(&source, files[i]->path);
+  }
+  /* A view's partials are grouped by their date, which only the folder holds. */
+  qx_buffer_puts(&source, v ? "], hive_partitioning = true, hive_types = {'date': DATE}, "
+                              "union_by_name = true)"
+                            : "], hive_partitioning = false, union_by_name = true)");
+  if (v) {
+    qx_buffer combined = {0};
+    qx_mv_put_sql(&combined, v->combine, qx_buffer_text(&source));
+    put_file_rows(out, qx_buffer_text(&combined));
+    qx_buffer_free(&combined);
+  } else {
+    qx_buffer_puts(out, qx_buffer_text(&source));
+  }
+  qx_buffer_free(&source);
 }
 
 int qx_parquet_merge(qx_parquet_writer *w, qx_parquet_file *const *files, size_t n,
@@ -251,12 +233,10 @@ int qx_parquet_merge(qx_parquet_writer *w, qx_parquet_file *const *files, size_t
     if (files[i]->meta.first_lsn < out.first_lsn) out.first_lsn = files[i]->meta.first_lsn;
     if (files[i]->meta.last_lsn > out.last_lsn) out.last_lsn = files[i]->meta.last_lsn;
   }
-  char *list = file_list(files, n);
-  char *query = list ? merge_query(list, out.table_id) : NULL;
-  int rc = query ? copy_to_file(w, query, &out)
-                 : qx_fail(QX_ERR_NOMEM, "out of memory for a merge of %zu files", n);
-  free(query);
-  free(list);
+  qx_buffer query = {0};
+  put_merge_query(&query, files, n, out.table_id);
+  int rc = copy_to_file(w, qx_buffer_text(&query), &out);
+  qx_buffer_free(&query);
   for (size_t i = 0; i < n && rc == QX_OK; i++)
     rc = qx_parquet_edit_remove(edit, &files[i]->meta);
   return rc == QX_OK ? qx_parquet_edit_add(edit, &out) : rc;

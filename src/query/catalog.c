@@ -11,56 +11,17 @@
 #include "qaxdb/schema.h"
 #include "sim/instruments.h"
 #include "util/error.h"
+#include "util/grow.h"
 
-/* A growing SQL text. */
-typedef struct sql_text {
-  char *p;
-  size_t len, cap;
-  int failed;
-} sql_text;
-
-static void add(sql_text *t, const char *s) {
-  size_t n = strlen(s);
-  if (t->failed) return;
-  if (t->len + n + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 1024;
-    while (cap < t->len + n + 1)
-      cap *= 2;
-    char *q = realloc(t->p, cap);
-    if (!q) {
-      t->failed = 1;
-      return;
-    }
-    t->p = q;
-    t->cap = cap;
-  }
-  memcpy(t->p + t->len, s, n + 1);
-  t->len += n;
-}
-
-static void add_quoted(sql_text *t, const char *s) {
-  add(t, "'");
-  for (const char *q; (q = strchr(s, '\'')) != NULL; s = q + 1) {
-    char part[PATH_MAX];
-    snprintf(part, sizeof part, "%.*s''", (int)(q - s), s);
-    add(t, part);
-  }
-  add(t, s);
-  add(t, "'");
-}
-
-static int run(duckdb_connection con, sql_text *t) {
-  if (t->failed) {
-    free(t->p);
-    return qx_fail(QX_ERR_NOMEM, "out of memory building SQL");
-  }
+/* Runs t and empties it. */
+static int run(duckdb_connection con, qx_buffer *t) {
+  const char *sql = qx_buffer_text(t);
+  int rc = sql ? QX_OK : qx_fail(QX_ERR_NOMEM, "out of memory building SQL");
   duckdb_result res;
-  int rc = QX_OK;
-  if (duckdb_query(con, t->p, &res) == DuckDBError)
+  if (sql && duckdb_query(con, sql, &res) == DuckDBError)
     rc = qx_fail(QX_ERR_SQL, "catalog: %s", duckdb_result_error(&res));
-  duckdb_destroy_result(&res);
-  free(t->p);
-  *t = (sql_text){0};
+  if (sql) duckdb_destroy_result(&res);
+  qx_buffer_free(t);
   return rc;
 }
 
@@ -71,70 +32,62 @@ static int run(duckdb_connection con, sql_text *t) {
  * table past its first schema version may have files without the later columns. Otherwise
  * every file has the same columns and DuckDB is spared reading each footer to unify them
  * (it halves a point query over a month of files). */
-static void add_files(sql_text *t, uint16_t id, const qx_parquet_set *files, int evolved) {
+static void add_files(qx_buffer *t, uint16_t id, const qx_parquet_set *files, int evolved) {
   int any = 0;
   for (size_t i = 0; i < files->count; i++) {
     if (files->files[i]->meta.table_id != id) continue;
-    add(t, any ? ", " : "SELECT * FROM read_parquet([");
-    add_quoted(t, files->files[i]->path);
+    qx_buffer_puts(t, any ? ", " : "SELECT * FROM read_parquet([");
+    qx_buffer_put_sql_string(t, files->files[i]->path);
     any = 1;
   }
   if (!any) return;
-  add(t, "], hive_partitioning = true, hive_types = {'date': DATE}");
-  add(t, evolved ? ", union_by_name = true) " : ") ");
-  add(t, "UNION ALL BY NAME ");
+  qx_buffer_puts(t, "], hive_partitioning = true, hive_types = {'date': DATE}");
+  qx_buffer_puts(t, evolved ? ", union_by_name = true) " : ") ");
+  qx_buffer_puts(t, "UNION ALL BY NAME ");
 }
 
-static void add_scan(sql_text *t, const qx_schema *s) {
-  add(t, "SELECT * FROM qx_scan('");
-  add(t, s->name);
-  add(t, "')");
+static void add_scan(qx_buffer *t, const qx_schema *s) {
+  qx_buffer_puts(t, "SELECT * FROM qx_scan('");
+  qx_buffer_puts(t, s->name);
+  qx_buffer_puts(t, "')");
 }
 
-static void add_sources(sql_text *t, const qx_schema *s, const qx_parquet_set *files) {
+static void add_sources(qx_buffer *t, const qx_schema *s, const qx_parquet_set *files) {
   add_files(t, (uint16_t)s->table_id, files, s->version > 1);
   add_scan(t, s);
 }
 
-static void add_current_state(sql_text *t, const qx_schema *s) {
-  add(t, "CREATE OR REPLACE VIEW ");
-  add(t, s->name);
-  add(t, " AS SELECT * FROM ");
-  add(t, s->name);
-  add(t, "_history QUALIFY row_number() OVER (PARTITION BY ");
+static void add_current_state(qx_buffer *t, const qx_schema *s) {
+  qx_buffer_puts(t, "CREATE OR REPLACE VIEW ");
+  qx_buffer_puts(t, s->name);
+  qx_buffer_puts(t, " AS SELECT * FROM ");
+  qx_buffer_puts(t, s->name);
+  qx_buffer_puts(t, "_history QUALIFY row_number() OVER (PARTITION BY ");
   for (uint32_t k = 0; k < s->key_column_count; k++) {
-    if (k) add(t, ", ");
-    add(t, s->columns[s->key_columns[k]].name);
+    if (k) qx_buffer_puts(t, ", ");
+    qx_buffer_puts(t, s->columns[s->key_columns[k]].name);
   }
-  add(t, " ORDER BY lsn DESC) = 1");
+  qx_buffer_puts(t, " ORDER BY lsn DESC) = 1");
 }
 
 /* A materialized view: its stored partial rows plus a partial of the buffered source rows,
  * combined. */
 static int define_materialized(duckdb_connection con, const qx_mv *v, const qx_parquet_set *files) {
-  sql_text live = {0};
+  qx_buffer live = {0}, partials = {0}, t = {0};
   add_scan(&live, qx_schema_by_id(v->source_table));
-  char *partial = live.failed ? NULL : qx_mv_sql(v->partial, live.p);
-  free(live.p);
-  sql_text t = {0};
-  if (!partial) t.failed = 1;
-  add_files(&t, v->id, files, 0);
-  add(&t, "SELECT * FROM (");
-  add(&t, partial ? partial : "");
-  add(&t, ")");
-  free(partial);
-  char *combined = t.failed ? NULL : qx_mv_sql(v->combine, t.p);
-  free(t.p);
-  t = (sql_text){0};
-  if (!combined) t.failed = 1;
-  add(&t, "CREATE OR REPLACE VIEW ");
-  add(&t, v->name);
-  add(&t, " AS SELECT ");
-  add(&t, v->select);
-  add(&t, " FROM (");
-  add(&t, combined ? combined : "");
-  add(&t, ")");
-  free(combined);
+  add_files(&partials, v->id, files, 0);
+  qx_buffer_puts(&partials, "SELECT * FROM (");
+  qx_mv_put_sql(&partials, v->partial, qx_buffer_text(&live));
+  qx_buffer_puts(&partials, ")");
+  qx_buffer_puts(&t, "CREATE OR REPLACE VIEW ");
+  qx_buffer_puts(&t, v->name);
+  qx_buffer_puts(&t, " AS SELECT ");
+  qx_buffer_puts(&t, v->select);
+  qx_buffer_puts(&t, " FROM (");
+  qx_mv_put_sql(&t, v->combine, qx_buffer_text(&partials));
+  qx_buffer_puts(&t, ")");
+  qx_buffer_free(&live);
+  qx_buffer_free(&partials);
   return run(con, &t);
 }
 
@@ -146,10 +99,10 @@ int qx_catalog_define_views(duckdb_connection con, const qx_parquet_set *files) 
     rc = define_materialized(con, &v[i], files);
   for (int id = QX_TABLE_MIN; id <= QX_TABLE_MAX && rc == QX_OK; id++) {
     const qx_schema *s = qx_schema_by_id(id);
-    sql_text t = {0};
-    add(&t, "CREATE OR REPLACE VIEW ");
-    add(&t, s->name);
-    add(&t, s->latest_state ? "_history AS " : " AS ");
+    qx_buffer t = {0};
+    qx_buffer_puts(&t, "CREATE OR REPLACE VIEW ");
+    qx_buffer_puts(&t, s->name);
+    qx_buffer_puts(&t, s->latest_state ? "_history AS " : " AS ");
     add_sources(&t, s, files);
     rc = run(con, &t);
     if (rc == QX_OK && s->latest_state) {
@@ -162,30 +115,30 @@ int qx_catalog_define_views(duckdb_connection con, const qx_parquet_set *files) 
 
 /* ---- the contract catalog ---- */
 
-static void add_decimal(sql_text *t, int64_t raw) {
+static void add_decimal(qx_buffer *t, int64_t raw) {
   char v[64];
   snprintf(v, sizeof v, "%lld.%04lld::DECIMAL(18,4)", (long long)(raw / 10000),
            (long long)(raw % 10000));
-  add(t, v);
+  qx_buffer_puts(t, v);
 }
 
 static int create_instruments(duckdb_connection con) {
   sim_instrument ins[SIM_MAX_INSTRUMENTS];
   sim_instruments_init(ins, SIM_MAX_INSTRUMENTS);
-  sql_text t = {0};
-  add(&t, "CREATE OR REPLACE VIEW instruments AS SELECT * FROM (VALUES ");
+  qx_buffer t = {0};
+  qx_buffer_puts(&t, "CREATE OR REPLACE VIEW instruments AS SELECT * FROM (VALUES ");
   for (int i = 0; i < SIM_MAX_INSTRUMENTS; i++) {
     char row[128];
     snprintf(row, sizeof row, "%s('%.*s', ", i ? ", " : "", QX_INSTRUMENT_ID_LEN, ins[i].id);
-    add(&t, row);
+    qx_buffer_puts(&t, row);
     add_decimal(&t, ins[i].tick);
     snprintf(row, sizeof row, ", %lld, %lld, ", (long long)ins[i].multiplier,
              (long long)ins[i].margin_percent);
-    add(&t, row);
+    qx_buffer_puts(&t, row);
     add_decimal(&t, ins[i].commission_lot);
-    add(&t, ")");
+    qx_buffer_puts(&t, ")");
   }
-  add(&t, ") AS t(instrument_id, tick, multiplier, margin_percent, commission_per_lot)");
+  qx_buffer_puts(&t, ") AS t(instrument_id, tick, multiplier, margin_percent, commission_per_lot)");
   return run(con, &t);
 }
 
@@ -261,8 +214,8 @@ static const char *const predefined[] = {
 int qx_catalog_create(duckdb_connection con) {
   int rc = create_instruments(con);
   for (size_t i = 0; i < sizeof predefined / sizeof *predefined && rc == QX_OK; i++) {
-    sql_text t = {0};
-    add(&t, predefined[i]);
+    qx_buffer t = {0};
+    qx_buffer_puts(&t, predefined[i]);
     rc = run(con, &t);
   }
   return rc;
