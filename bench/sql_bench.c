@@ -511,6 +511,8 @@ static int open_engine(const settings *s, qx_db **db, qx_sql **sql) {
   "WHERE instrument_id = '%s' AND date BETWEEN DATE '2026-01-05' AND DATE '2026-02-04' "           \
   "ORDER BY bar_start"
 
+#define LOOKUP_CASES 6 /* the SQL ones below, then the engine's qx_db_get */
+
 static int run_queries(const settings *s, qx_db *db, const sides *both, bench_case *scans,
                        bench_case *lookups) {
   sim_instrument ins[SIM_MAX_INSTRUMENTS];
@@ -529,6 +531,8 @@ static int run_queries(const settings *s, qx_db *db, const sides *both, bench_ca
       {"ohlcv_1m_month", ohlcv, NULL, 0},
       {"ohlcv_1m_month_mv", ohlcv_view, ohlcv, 0},
       {"point_trade_id", "SELECT * FROM trades WHERE trade_id = %llu", NULL, 1},
+      {"point_trade_id_by_key", "SELECT * FROM trades_by_key(%llu)",
+       "SELECT * FROM trades WHERE trade_id = %llu", 1},
       {"join_orders_day",
        "SELECT o.account_id, count(*) AS trades, sum(t.volume) AS volume FROM trades t "
        "JOIN orders o ON o.order_id = t.buy_order_id WHERE t.date = DATE '2026-01-14' "
@@ -537,11 +541,13 @@ static int run_queries(const settings *s, qx_db *db, const sides *both, bench_ca
   };
   for (int i = 0; i < 2; i++)
     if (!measure(both, &scan_cases[i], s->scan_runs, s->trades, s->trades, &scans[i])) return 0;
-  for (int i = 0; i < 4; i++) {
+  enum { LOOKUP_QUERIES = sizeof lookup_cases / sizeof *lookup_cases };
+  _Static_assert(LOOKUP_QUERIES + 1 == LOOKUP_CASES, "LOOKUP_CASES counts the queries and the get");
+  for (int i = 0; i < LOOKUP_QUERIES; i++) {
     int runs = lookup_cases[i].point ? s->point_runs : s->scan_runs;
     if (!measure(both, &lookup_cases[i], runs, 1, s->trades, &lookups[i])) return 0;
   }
-  return measure_point_get(db, both->peer, s, &lookups[4]);
+  return measure_point_get(db, both->peer, s, &lookups[LOOKUP_QUERIES]);
 }
 
 static void print_storage(const settings *s, const native *peer, double sum_seconds_q,
@@ -581,7 +587,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "bench-sql: copying the rows into a native DuckDB table\n");
   if (!native_open(&peer, s.dir)) return 1;
   sides both = {sql, &peer};
-  static bench_case scans[2], lookups[5], writer[2];
+  static bench_case scans[2], lookups[LOOKUP_CASES], writer[2];
   fprintf(stderr, "bench-sql: queries\n");
   if (!run_queries(&s, db, &both, scans, lookups)) return 1;
   native_close(&peer);
@@ -592,7 +598,7 @@ int main(int argc, char **argv) {
     return 1;
   qx_db_close(db);
   bench_print(stdout, "sql", "duckdb", "rows", scans, 2);
-  bench_print(stdout, "sql", "duckdb", "queries", lookups, 5);
+  bench_print(stdout, "sql", "duckdb", "queries", lookups, LOOKUP_CASES);
   bench_print(stdout, "sql", "alone", "records", writer, 2);
   /* Medians: one slow run on this shared machine moves a mean by half. */
   print_storage(&s, &peer, histogram_quantile_us(&scans[0].qaxdb.latency, 0.5) / 1e6,

@@ -104,6 +104,10 @@ qx_read_view *qx_view_acquire(qx_db *db);
 void qx_view_release(qx_read_view *rv);
 /* Publishes a new view of db->mem, db->imm and db->current. REQUIRES: mu held. */
 int qx_view_install(qx_db *db);
+/* A snapshot at lsn, which may be older than the latest write. It reads correctly only if the
+ * versions as of lsn are still kept: an older snapshot is live, as the Parquet converter keeps
+ * one at the LSN it has converted (see olap_link.c). NULL: out of memory or the engine failed. */
+qx_snapshot *qx_db_snapshot_create_at(qx_db *db, uint64_t lsn);
 /* The LSN below which no snapshot needs hidden versions. */
 uint64_t qx_oldest_snapshot_lsn(qx_db *db);
 

@@ -1,6 +1,7 @@
 /* The engine's side of the analytics path: starting the Parquet converter where the MANIFEST
  * says Parquet ends, making its edits durable through the engine's MANIFEST, and trimming the
- * WAL only below what both MemTable replay and the converter still need. */
+ * WAL only below what both MemTable replay and the converter still need, and keeping the
+ * engine's versions as of the converter's LSN for point lookups from SQL. */
 #include "lsm/db_impl.h"
 #include "util/error.h"
 
@@ -38,6 +39,14 @@ static int install_parquet(void *ctx, qx_parquet_edit *edit, qx_parquet_set **in
   return rc;
 }
 
+static qx_snapshot *pin(void *ctx, uint64_t lsn) {
+  return qx_db_snapshot_create_at(ctx, lsn);
+}
+
+static void unpin(void *ctx, qx_snapshot *snapshot) {
+  qx_db_snapshot_release(ctx, snapshot);
+}
+
 /* The first LSN to convert: after olap_lsn, or the oldest kept if the WAL was trimmed past it
  * while analytics were off (those records are reported in rec, not silently skipped). */
 static uint64_t start_lsn(qx_db *db, qx_db_recovery *rec) {
@@ -62,8 +71,11 @@ int qx_olap_start(qx_db *db, qx_db_recovery *rec) {
       .flush_interval_ms = db->opt.olap_flush_interval_ms,
       .merge_min_files = db->opt.olap_merge_files,
       .compression = db->opt.parquet_compression == QX_PARQUET_SNAPPY ? "snappy" : "zstd",
+      .engine = db,
       .install = install_parquet,
-      .install_ctx = db,
+      .pin = pin,
+      .unpin = unpin,
+      .pinnable_from = qx_db_last_lsn(db),
   };
   rec->olap_lsn = db->current->parquet->olap_lsn;
   qx_olap *olap = NULL;

@@ -1,10 +1,12 @@
 /* The read side of the engine: read views, snapshots, point lookups and ordered iterators.
  * Nothing here takes the engine's mutex (see db_impl.h). */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lsm/db_impl.h"
 #include "lsm/merge_iter.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 /* ---- views ---- */
@@ -55,16 +57,42 @@ static uint64_t visible_lsn(qx_db *db) {
   return atomic_load_explicit(&db->visible_lsn, memory_order_acquire);
 }
 
+/* Links s into the list, which stays ordered by LSN. REQUIRES: snap_mu. */
+static void link_snapshot(qx_db *db, qx_snapshot *s) {
+  qx_snapshot *after = db->snapshots.prev;
+  while (after != &db->snapshots && after->lsn > s->lsn)
+    after = after->prev;
+  s->prev = after;
+  s->next = after->next;
+  after->next->prev = s;
+  after->next = s;
+  db->snapshot_count++;
+}
+
 qx_snapshot *qx_db_snapshot_create(qx_db *db) {
   qx_snapshot *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   pthread_mutex_lock(&db->snap_mu);
-  s->lsn = visible_lsn(db); /* under snap_mu: the list stays ordered by LSN */
-  s->prev = db->snapshots.prev;
-  s->next = &db->snapshots;
-  s->prev->next = s;
-  db->snapshots.prev = s;
-  db->snapshot_count++;
+  s->lsn = visible_lsn(db); /* under snap_mu, so no later snapshot can be older */
+  link_snapshot(db, s);
+  pthread_mutex_unlock(&db->snap_mu);
+  return s;
+}
+
+qx_snapshot *qx_db_snapshot_create_at(qx_db *db, uint64_t lsn) {
+  /* A writer holding mu has put lsn in the WAL and is inserting it into the MemTable; a read
+   * at lsn must wait for that, or it would miss records the WAL already holds. A second is
+   * far beyond any insert: the writer has failed and will not publish lsn. */
+  int64_t give_up = qx_monotonic_ns() + 1000000000;
+  while (visible_lsn(db) < lsn) {
+    if (qx_monotonic_ns() > give_up) return NULL;
+    sched_yield();
+  }
+  qx_snapshot *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->lsn = lsn;
+  pthread_mutex_lock(&db->snap_mu);
+  link_snapshot(db, s);
   pthread_mutex_unlock(&db->snap_mu);
   return s;
 }

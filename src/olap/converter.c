@@ -39,6 +39,8 @@ struct qx_olap {
   qx_parquet_set *files;
   chunk_list tables[QX_TABLE_MAX + 1];
   uint64_t converted_lsn;
+  qx_snapshot *pinned; /* converter only: the engine pin at pinned_lsn */
+  uint64_t pinned_lsn;
   uint64_t buffered_rows, buffered_bytes; /* written only by the converter, under mu */
   uint64_t rows_read; /* converter only: rows of the current read, published after it */
   int time_column[QX_TABLE_MAX + 1];
@@ -96,13 +98,6 @@ static int writable_chunk(qx_olap *o, const qx_schema *s, qx_col_chunk **out) {
 
 /* ---- converting ---- */
 
-/* The column whose time decides a record's trading day: when it last changed, for
- * latest-state tables, when it happened for events. */
-static int time_column(const qx_schema *s) {
-  int c = qx_schema_column_index(s, "update_ts");
-  return c >= 0 ? c : qx_schema_column_index(s, "ts");
-}
-
 /* Takes no lock per row: buffered_bytes changes only on this thread, and the row count is
  * published once per read. */
 static int convert_entry(const qx_wal_entry *e, void *ctx) {
@@ -126,14 +121,28 @@ static int convert_entry(const qx_wal_entry *e, void *ctx) {
   return o->buffered_bytes >= o->cfg.buffer_bytes ? BUFFER_FULL : QX_OK;
 }
 
+/* Moves the converter's engine pin up to lsn before snapshots can be taken there. The old pin
+ * is released only after: the engine drops a version only once a newer one is at or below
+ * every pin, so the versions as of any LSN from the pin on stay readable. If the new pin
+ * cannot be taken the old one stays, which keeps more versions, never fewer. */
+static void advance_pin(qx_olap *o, uint64_t lsn) {
+  if (lsn <= o->pinned_lsn) return;
+  qx_snapshot *p = o->cfg.pin(o->cfg.engine, lsn);
+  if (!p) return;
+  o->cfg.unpin(o->cfg.engine, o->pinned);
+  o->pinned = p;
+  o->pinned_lsn = lsn;
+}
+
 /* Converts up to the durable LSN, or until the buffers are full. */
 static int convert(qx_olap *o) {
   uint64_t target = qx_wal_durable_lsn(o->cfg.wal);
   o->rows_read = 0;
   int rc = qx_wal_reader_read(o->reader, target, convert_entry, o);
+  uint64_t converted = qx_wal_reader_position(o->reader) - 1;
+  advance_pin(o, converted);
   pthread_mutex_lock(&o->mu);
   o->buffered_rows += o->rows_read;
-  uint64_t converted = qx_wal_reader_position(o->reader) - 1;
   if (o->converted_lsn == o->files->olap_lsn && converted > o->converted_lsn)
     o->pending_since_ns = qx_monotonic_ns();
   o->converted_lsn = converted;
@@ -184,9 +193,15 @@ static int snapshot_locked(qx_olap *o, qx_olap_snapshot **out) {
   return QX_OK;
 }
 
+/* Under mu, so the converter's pin is at or below the snapshot's LSN. */
 int qx_olap_snapshot_acquire(qx_olap *o, qx_olap_snapshot **out) {
   pthread_mutex_lock(&o->mu);
   int rc = snapshot_locked(o, out);
+  if (rc == QX_OK && (*out)->lsn >= o->cfg.pinnable_from) {
+    (*out)->engine = (qx_engine_pin){.snapshot = o->cfg.pin(o->cfg.engine, (*out)->lsn),
+                                     .unpin = o->cfg.unpin,
+                                     .engine = o->cfg.engine};
+  }
   pthread_mutex_unlock(&o->mu);
   return rc;
 }
@@ -206,6 +221,7 @@ void qx_olap_snapshot_release(qx_olap_snapshot *s) {
     free(r->end);
   }
   qx_parquet_set_unref(s->files);
+  if (s->engine.snapshot) s->engine.unpin(s->engine.engine, s->engine.snapshot);
   free(s);
 }
 
@@ -214,7 +230,7 @@ void qx_olap_snapshot_release(qx_olap_snapshot *s) {
 /* Installs edit and publishes the resulting set; drop: the buffered rows are now in it. */
 static int publish(qx_olap *o, qx_parquet_edit *edit, int drop) {
   qx_parquet_set *installed;
-  int rc = o->cfg.install(o->cfg.install_ctx, edit, &installed);
+  int rc = o->cfg.install(o->cfg.engine, edit, &installed);
   if (rc != QX_OK) return rc;
   pthread_mutex_lock(&o->mu);
   qx_parquet_set_unref(o->files);
@@ -422,6 +438,7 @@ void qx_olap_stats_get(qx_olap *o, qx_olap_stats *out) {
 /* ---- life cycle ---- */
 
 static void free_olap(qx_olap *o) {
+  if (o->pinned) o->cfg.unpin(o->cfg.engine, o->pinned);
   drop_chunks(o);
   for (int t = QX_TABLE_MIN; t <= QX_TABLE_MAX; t++)
     free(o->tables[t].chunks);
@@ -453,8 +470,10 @@ int qx_olap_open(const qx_olap_config *config, qx_olap **out) {
   qx_parquet_set_ref(o->files);
   o->converted_lsn = config->start_lsn - 1;
   for (int t = QX_TABLE_MIN; t <= QX_TABLE_MAX; t++)
-    o->time_column[t] = time_column(qx_schema_by_id(t));
-  int rc = init_sync(o);
+    o->time_column[t] = qx_time_column(qx_schema_by_id(t));
+  o->pinned = config->pin(config->engine, config->pinnable_from);
+  o->pinned_lsn = config->pinnable_from;
+  int rc = o->pinned ? init_sync(o) : qx_fail(QX_ERR_NOMEM, "cannot pin the engine's state");
   if (rc == QX_OK) rc = qx_olap_remove_orphans(o->olap_dir, o->files);
   if (rc == QX_OK) rc = qx_parquet_writer_open(o->olap_dir, config->compression, &o->writer);
   if (rc == QX_OK) rc = qx_wal_reader_open(config->wal, config->start_lsn, &o->reader);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "olap/trading_day.h"
 #include "util/error.h"
 
 enum { EXTRA_LSN, EXTRA_DATE, EXTRA_COLUMNS };
@@ -88,11 +89,32 @@ typedef struct scan_bind {
   const qx_olap_rows *rows;
   int has_day;
   int32_t day;
+  /* A lookup's row, in a chunk of its own: rows points at one_row. */
+  qx_olap_rows one_row;
+  qx_col_chunk *chunk;
+  uint32_t row_begin, row_end;
 } scan_bind;
+
+static void free_bind(void *p) {
+  scan_bind *b = p;
+  if (b->chunk) qx_col_chunk_unref(b->chunk);
+  free(b);
+}
 
 static void add_column(duckdb_bind_info info, const char *name, duckdb_logical_type type) {
   duckdb_bind_add_result_column(info, name, type);
   duckdb_destroy_logical_type(&type);
+}
+
+/* Hands b to DuckDB and declares the table's columns, then lsn and date. */
+static void bind_result(duckdb_bind_info info, scan_bind *b) {
+  duckdb_bind_set_bind_data(info, b, free_bind);
+  const qx_schema *schema = b->schema;
+  for (uint32_t i = 0; i < schema->column_count; i++)
+    add_column(info, schema->columns[i].name, qx_duck_type(&schema->columns[i]));
+  add_column(info, "lsn", duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT));
+  add_column(info, "date", duckdb_create_logical_type(DUCKDB_TYPE_DATE));
+  duckdb_bind_set_cardinality(info, b->rows->rows, true);
 }
 
 static const qx_schema *bound_table(duckdb_bind_info info) {
@@ -104,12 +126,16 @@ static const qx_schema *bound_table(duckdb_bind_info info) {
   return s;
 }
 
-static void scan_bind_fn(duckdb_bind_info info) {
-  qx_scan_registry *reg = duckdb_bind_get_extra_info(info);
+const qx_olap_snapshot *qx_scan_bound_snapshot(qx_scan_registry *r, duckdb_bind_info info) {
   duckdb_client_context ctx;
   duckdb_table_function_get_client_context(info, &ctx);
-  const qx_olap_snapshot *snap = bound_snapshot(reg, duckdb_client_context_get_connection_id(ctx));
+  const qx_olap_snapshot *snap = bound_snapshot(r, duckdb_client_context_get_connection_id(ctx));
   duckdb_destroy_client_context(&ctx);
+  return snap;
+}
+
+static void scan_bind_fn(duckdb_bind_info info) {
+  const qx_olap_snapshot *snap = qx_scan_bound_snapshot(duckdb_bind_get_extra_info(info), info);
   const qx_schema *schema = bound_table(info);
   if (!schema) {
     duckdb_bind_set_error(info, "qx_scan: unknown table");
@@ -132,12 +158,30 @@ static void scan_bind_fn(duckdb_bind_info info) {
     b->day = duckdb_get_int32(day);
   }
   duckdb_destroy_value(&day);
-  duckdb_bind_set_bind_data(info, b, free);
-  for (uint32_t i = 0; i < schema->column_count; i++)
-    add_column(info, schema->columns[i].name, qx_duck_type(&schema->columns[i]));
-  add_column(info, "lsn", duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT));
-  add_column(info, "date", duckdb_create_logical_type(DUCKDB_TYPE_DATE));
-  duckdb_bind_set_cardinality(info, b->rows->rows, true);
+  bind_result(info, b);
+}
+
+int qx_scan_bind_record(duckdb_bind_info info, const qx_schema *schema, const void *record,
+                        uint32_t columns, uint64_t lsn) {
+  scan_bind *b = calloc(1, sizeof *b);
+  int rc = b ? QX_OK : qx_fail(QX_ERR_NOMEM, "out of memory for a lookup");
+  if (rc == QX_OK && record) rc = qx_col_chunk_create(schema, 1, &b->chunk);
+  if (rc != QX_OK) {
+    free(b);
+    return rc;
+  }
+  b->schema = schema;
+  b->rows = &b->one_row;
+  if (record) {
+    int tc = qx_time_column(schema);
+    int64_t ts = 0;
+    if (tc >= 0) memcpy(&ts, (const uint8_t *)record + schema->columns[tc].offset, sizeof ts);
+    qx_col_chunk_append(b->chunk, record, columns, lsn, qx_trading_day(ts));
+    b->row_end = 1;
+    b->one_row = (qx_olap_rows){&b->chunk, &b->row_begin, &b->row_end, 1, 1};
+  }
+  bind_result(info, b);
+  return QX_OK;
 }
 
 /* ---- init: which columns were asked for, and the cursor ---- */
@@ -256,6 +300,12 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk output) {
   duckdb_data_chunk_set_size(output, filled);
 }
 
+void qx_scan_emit_rows(duckdb_table_function f) {
+  duckdb_table_function_set_init(f, scan_init_fn);
+  duckdb_table_function_set_function(f, scan_fn);
+  duckdb_table_function_supports_projection_pushdown(f, true);
+}
+
 int qx_scan_register(duckdb_connection con, qx_scan_registry *r) {
   duckdb_table_function f = duckdb_create_table_function();
   duckdb_table_function_set_name(f, "qx_scan");
@@ -267,9 +317,7 @@ int qx_scan_register(duckdb_connection con, qx_scan_registry *r) {
   duckdb_destroy_logical_type(&integer);
   duckdb_table_function_set_extra_info(f, r, NULL);
   duckdb_table_function_set_bind(f, scan_bind_fn);
-  duckdb_table_function_set_init(f, scan_init_fn);
-  duckdb_table_function_set_function(f, scan_fn);
-  duckdb_table_function_supports_projection_pushdown(f, true);
+  qx_scan_emit_rows(f);
   duckdb_state st = duckdb_register_table_function(con, f);
   duckdb_destroy_table_function(&f);
   return st == DuckDBSuccess ? QX_OK : qx_fail(QX_ERR_SQL, "cannot register the qx_scan function");

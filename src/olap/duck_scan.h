@@ -30,6 +30,15 @@ int qx_scan_bind(qx_scan_registry *r, duckdb_connection con, const qx_olap_snaps
 /* Registers qx_scan on con's database, reading through r (which must outlive it). */
 int qx_scan_register(duckdb_connection con, qx_scan_registry *r);
 
+/* For other table functions: the snapshot the connection running bind reads (NULL: none). */
+const qx_olap_snapshot *qx_scan_bound_snapshot(qx_scan_registry *r, duckdb_bind_info info);
+/* For other table functions that emit rows the way qx_scan does (set up with qx_scan_emit_rows):
+ * declares the result columns of schema's table and holds the one row record (a record of the
+ * table's first columns, written at lsn), or none if record is NULL. */
+int qx_scan_bind_record(duckdb_bind_info info, const qx_schema *schema, const void *record,
+                        uint32_t columns, uint64_t lsn);
+void qx_scan_emit_rows(duckdb_table_function f);
+
 /* The DuckDB type of a column (DECIMAL(18,scale), TIMESTAMP_NS, VARCHAR, ...); the caller
  * destroys it. */
 duckdb_logical_type qx_duck_type(const qx_column *col);

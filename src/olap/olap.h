@@ -33,9 +33,16 @@ typedef struct qx_olap_config {
   uint32_t flush_interval_ms; /* ... or when the oldest buffered row is this old */
   uint32_t merge_min_files;   /* merge a day's small files when it has this many */
   const char *compression;    /* "zstd" or "snappy" */
-  /* Makes edit durable in the MANIFEST and returns the resulting set (one reference). */
-  int (*install)(void *ctx, qx_parquet_edit *edit, qx_parquet_set **installed);
-  void *install_ctx;
+  /* The engine the WAL belongs to. install makes edit durable in its MANIFEST and returns the
+   * resulting set (one reference). pin holds the engine's state as of an LSN (NULL if it
+   * cannot); the converter keeps a pin at the LSN it has converted, so that the engine keeps
+   * the versions every later snapshot can pin. The engine's state before pinnable_from (its
+   * LSN when the converter starts) may already be gone. */
+  void *engine;
+  int (*install)(void *engine, qx_parquet_edit *edit, qx_parquet_set **installed);
+  qx_snapshot *(*pin)(void *engine, uint64_t lsn);
+  void (*unpin)(void *engine, qx_snapshot *snapshot);
+  uint64_t pinnable_from;
 } qx_olap_config;
 
 typedef struct qx_olap_stats {

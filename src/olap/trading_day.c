@@ -39,3 +39,8 @@ void qx_format_day(int32_t day, char *out) {
   int64_t y = yoe + era * 400 + (m <= 2);
   snprintf(out, 16, "%04d-%02u-%02u", (int)y, (unsigned)m % 100u, (unsigned)d % 100u);
 }
+
+int qx_time_column(const qx_schema *s) {
+  int c = qx_schema_column_index(s, "update_ts");
+  return c >= 0 ? c : qx_schema_column_index(s, "ts");
+}

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "qaxdb/schema.h"
+
 #define QX_EXCHANGE_UTC_OFFSET_S (8LL * 3600) /* Beijing time, no daylight saving */
 #define QX_NIGHT_SESSION_HOUR 18              /* from this local hour on, the next day trades */
 
@@ -13,6 +15,10 @@
  * belongs to: the local calendar day, moved to the next day from the evening on, and from a
  * Saturday or Sunday to the Monday after. Exchange holidays are not modelled. */
 int32_t qx_trading_day(int64_t ts_ns);
+
+/* The column whose time decides a record's trading day: when it last changed, for
+ * latest-state tables, when it happened for events; -1 if the table has neither. */
+int qx_time_column(const qx_schema *s);
 
 /* Writes day (days since the epoch) as YYYY-MM-DD into out (at least 16 bytes). */
 void qx_format_day(int32_t day, char *out);

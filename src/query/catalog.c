@@ -9,6 +9,7 @@
 #include "olap/materialized.h"
 #include "qaxdb/records.h"
 #include "qaxdb/schema.h"
+#include "query/lookup.h"
 #include "sim/instruments.h"
 #include "util/error.h"
 #include "util/grow.h"
@@ -211,8 +212,44 @@ static const char *const predefined[] = {
     "FROM accounts a LEFT JOIN open o USING (account_id) ORDER BY account_id",
 };
 
+/* <table>_by_key(key columns...): the record with that primary key through qx_lookup, which
+ * takes every key part as text and timestamps as nanoseconds. */
+static int create_lookup(duckdb_connection con, const qx_schema *s) {
+  if (s->key_column_count > QX_LOOKUP_KEY_PARTS)
+    return qx_fail(QX_ERR_INVALID_ARG, "%s: more key columns than qx_lookup takes", s->name);
+  qx_buffer t = {0};
+  qx_buffer_puts(&t, "CREATE OR REPLACE MACRO ");
+  qx_buffer_puts(&t, s->name);
+  qx_buffer_puts(&t, "_by_key(");
+  for (uint32_t k = 0; k < s->key_column_count; k++) {
+    qx_buffer_puts(&t, k ? ", " : "");
+    qx_buffer_puts(&t, s->columns[s->key_columns[k]].name);
+  }
+  qx_buffer_puts(&t, ") AS TABLE SELECT * FROM qx_lookup('");
+  qx_buffer_puts(&t, s->name);
+  qx_buffer_puts(&t, "'");
+  for (uint32_t k = 0; k < QX_LOOKUP_KEY_PARTS; k++) {
+    const qx_column *col = k < s->key_column_count ? &s->columns[s->key_columns[k]] : NULL;
+    if (!col)
+      qx_buffer_puts(&t, ", NULL");
+    else if (col->type == QX_COL_TIMESTAMP) {
+      qx_buffer_puts(&t, ", epoch_ns(");
+      qx_buffer_puts(&t, col->name);
+      qx_buffer_puts(&t, "::TIMESTAMP_NS)::VARCHAR");
+    } else {
+      qx_buffer_puts(&t, ", ");
+      qx_buffer_puts(&t, col->name);
+      qx_buffer_puts(&t, "::VARCHAR");
+    }
+  }
+  qx_buffer_puts(&t, ")");
+  return run(con, &t);
+}
+
 int qx_catalog_create(duckdb_connection con) {
   int rc = create_instruments(con);
+  for (int id = QX_TABLE_MIN; id <= QX_TABLE_MAX && rc == QX_OK; id++)
+    rc = create_lookup(con, qx_schema_by_id(id));
   for (size_t i = 0; i < sizeof predefined / sizeof *predefined && rc == QX_OK; i++) {
     qx_buffer t = {0};
     qx_buffer_puts(&t, predefined[i]);

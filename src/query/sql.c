@@ -18,6 +18,7 @@
 #include "olap/duck_scan.h"
 #include "query/catalog.h"
 #include "query/idle_runner.h"
+#include "query/lookup.h"
 #include "query/result.h"
 #include "query/udf.h"
 #include "util/error.h"
@@ -34,6 +35,7 @@ struct qx_sql {
   duckdb_database duck;
   duckdb_connection con;
   qx_scan_registry registry;
+  qx_lookup_source lookup;
   qx_idle_runner *runner;    /* options.background: where DuckDB runs */
   pthread_mutex_t mu;        /* one query at a time on con */
   qx_parquet_set *views_for; /* the set the views were last defined over */
@@ -111,7 +113,9 @@ static int start_duckdb(void *arg) {
   qx_sql *s = arg;
   if (duckdb_open(NULL, &s->duck) == DuckDBError || duckdb_connect(s->duck, &s->con) == DuckDBError)
     return qx_fail(QX_ERR_SQL, "cannot start DuckDB");
+  s->lookup = (qx_lookup_source){.db = s->db, .registry = &s->registry};
   int rc = qx_scan_register(s->con, &s->registry);
+  if (rc == QX_OK) rc = qx_lookup_register(s->con, &s->lookup);
   if (rc == QX_OK) rc = qx_register_udfs(s->con);
   if (rc == QX_OK) rc = create_catalog(s);
   if (rc == QX_OK) rc = configure(s);

@@ -1,0 +1,175 @@
+/* qx_lookup (see lookup.h): builds the record key from the arguments, reads the record through
+ * the engine snapshot pinned with the query's Parquet snapshot, and emits it with qx_scan's
+ * row machinery, so that its columns and types are those of the table's view. */
+#include "query/lookup.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qaxdb/key.h"
+#include "util/error.h"
+
+/* Parses a whole decimal integer; returns 0 if text is not one. */
+static int parse_u64(const char *text, uint64_t *out) {
+  char *end;
+  errno = 0;
+  if (*text == '-' || *text == '\0') return 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  *out = v;
+  return errno == 0 && *end == '\0';
+}
+
+static int parse_i64(const char *text, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  *out = v;
+  return errno == 0 && *end == '\0' && end != text;
+}
+
+/* Stores text as the value of col in record; returns NULL or why it cannot. */
+static const char *put_key_part(const qx_column *col, const char *text, uint8_t *record) {
+  uint8_t *field = record + col->offset;
+  uint64_t u;
+  int64_t i;
+  size_t len;
+  switch (col->type) {
+  case QX_COL_U8:
+  case QX_COL_U32:
+  case QX_COL_U64:
+    if (!parse_u64(text, &u)) return "is not a non-negative integer";
+    if (col->width < 8 && u >> (8 * col->width)) return "is out of range";
+    if (col->width == 1) *field = (uint8_t)u;
+    if (col->width == 4) memcpy(field, &(uint32_t){(uint32_t)u}, 4);
+    if (col->width == 8) memcpy(field, &u, 8);
+    return NULL;
+  case QX_COL_I64:
+  case QX_COL_TIMESTAMP:
+    if (!parse_i64(text, &i)) return "is not an integer";
+    memcpy(field, &i, 8);
+    return NULL;
+  case QX_COL_CHAR:
+    len = strlen(text);
+    if (len > col->width) return "is too long";
+    memcpy(field, text, len);
+    return NULL;
+  case QX_COL_ENUM:
+    for (uint8_t v = 0; v < col->enum_count; v++)
+      if (strcmp(text, col->enum_names[v]) == 0) {
+        *field = v;
+        return NULL;
+      }
+    return "is not one of the column's values";
+  case QX_COL_DECIMAL:
+    break;
+  }
+  return "has a type keys cannot have";
+}
+
+/* The argument of parameter i as text (NULL if SQL NULL); the caller frees it. */
+static char *argument(duckdb_bind_info info, idx_t i) {
+  duckdb_value v = duckdb_bind_get_parameter(info, i);
+  char *text = duckdb_is_null_value(v) ? NULL : duckdb_get_varchar(v);
+  duckdb_destroy_value(&v);
+  return text;
+}
+
+/* Fills record with the key parts given after the table name; returns NULL or an error. */
+static const char *key_from_arguments(duckdb_bind_info info, const qx_schema *s, uint8_t *record,
+                                      char *why, size_t why_size) {
+  const char *error = NULL;
+  for (uint32_t k = 0; k < QX_LOOKUP_KEY_PARTS && !error; k++) {
+    char *text = argument(info, 1 + k);
+    if (k < s->key_column_count) {
+      const qx_column *col = &s->columns[s->key_columns[k]];
+      const char *bad = text ? put_key_part(col, text, record) : "is NULL";
+      if (bad) {
+        snprintf(why, why_size, "qx_lookup: %s key %s = '%s' %s", s->name, col->name,
+                 text ? text : "NULL", bad);
+        error = why;
+      }
+    } else if (text) {
+      snprintf(why, why_size, "qx_lookup: %s has a key of %u column(s), more were given", s->name,
+               s->key_column_count);
+      error = why;
+    }
+    duckdb_free(text);
+  }
+  return error;
+}
+
+/* Reads the record with record's key at snap and binds it (or no row) as the result. */
+static const char *bind_found(duckdb_bind_info info, qx_db *db, const qx_snapshot *snap,
+                              const qx_schema *s, const uint8_t *record, char *why,
+                              size_t why_size) {
+  uint8_t key[QX_KEY_MAX];
+  size_t key_len = qx_key_encode(s, record, key);
+  qx_db_value v;
+  int rc = qx_db_get(db, snap, key, key_len, &v);
+  if (rc == QX_ERR_NOT_FOUND)
+    return qx_scan_bind_record(info, s, NULL, 0, 0) == QX_OK ? NULL : "qx_lookup: out of memory";
+  if (rc != QX_OK) {
+    snprintf(why, why_size, "qx_lookup: %s", qx_last_error());
+    return why;
+  }
+  unsigned version = qx_schema_version_of_size(s, (uint32_t)v.size);
+  if (version == 0) {
+    snprintf(why, why_size,
+             "qx_lookup: the %s record at LSN %" PRIu64 " has %zu bytes, no version's size",
+             s->name, v.lsn, v.size);
+    qx_db_value_release(&v);
+    return why;
+  }
+  rc = qx_scan_bind_record(info, s, v.data, qx_schema_column_count(s, version), v.lsn);
+  qx_db_value_release(&v);
+  return rc == QX_OK ? NULL : "qx_lookup: out of memory";
+}
+
+static const char *bind_lookup(duckdb_bind_info info, const qx_lookup_source *src, char *why,
+                               size_t why_size) {
+  const qx_olap_snapshot *snap = qx_scan_bound_snapshot(src->registry, info);
+  char *name = argument(info, 0);
+  const qx_schema *s = name ? qx_schema_by_name(name) : NULL;
+  if (!s) snprintf(why, why_size, "qx_lookup: no table named '%s'", name ? name : "NULL");
+  duckdb_free(name);
+  if (!s) return why;
+  if (!snap) return "qx_lookup: this connection reads no snapshot";
+  if (!snap->engine.snapshot) {
+    snprintf(why, why_size,
+             "qx_lookup: the engine no longer holds the state at LSN %" PRIu64
+             " (analytics were catching up after a restart); run the query again",
+             snap->lsn);
+    return why;
+  }
+  uint8_t *record = calloc(1, qx_schema_record_size(s, s->version));
+  if (!record) return "qx_lookup: out of memory";
+  const char *error = key_from_arguments(info, s, record, why, why_size);
+  if (!error) error = bind_found(info, src->db, snap->engine.snapshot, s, record, why, why_size);
+  free(record);
+  return error;
+}
+
+static void lookup_bind_fn(duckdb_bind_info info) {
+  char why[512];
+  const char *error = bind_lookup(info, duckdb_bind_get_extra_info(info), why, sizeof why);
+  if (error) duckdb_bind_set_error(info, error);
+}
+
+int qx_lookup_register(duckdb_connection con, qx_lookup_source *source) {
+  duckdb_table_function f = duckdb_create_table_function();
+  duckdb_table_function_set_name(f, "qx_lookup");
+  duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+  for (int i = 0; i < 1 + QX_LOOKUP_KEY_PARTS; i++)
+    duckdb_table_function_add_parameter(f, varchar);
+  duckdb_destroy_logical_type(&varchar);
+  duckdb_table_function_set_extra_info(f, source, NULL);
+  duckdb_table_function_set_bind(f, lookup_bind_fn);
+  qx_scan_emit_rows(f);
+  duckdb_state st = duckdb_register_table_function(con, f);
+  duckdb_destroy_table_function(&f);
+  return st == DuckDBSuccess ? QX_OK
+                             : qx_fail(QX_ERR_SQL, "cannot register the qx_lookup function");
+}
