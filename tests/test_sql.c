@@ -591,6 +591,30 @@ static void check_lookup(qx_sql *sql, const qx_sql_result *at, const char *text,
   qx_sql_result_destroy(r);
 }
 
+/* The current-state view (read from the engine) holds exactly the newest version of each key
+ * in the history (read from Parquet and buffers), at the LSN of at (NULL: now). */
+static void check_current_state(qx_sql *sql, const qx_sql_result *at, const char *table,
+                                const char *key, uint64_t keys) {
+  char text[1024];
+  snprintf(text, sizeof text,
+           "WITH newest AS (SELECT * FROM %s_history QUALIFY row_number() OVER "
+           "(PARTITION BY %s ORDER BY lsn DESC) = 1) "
+           "SELECT (SELECT count(*) FROM %s), "
+           "(SELECT count(*) FROM (SELECT * FROM %s EXCEPT ALL SELECT * FROM newest)), "
+           "(SELECT count(*) FROM (SELECT * FROM newest EXCEPT ALL SELECT * FROM %s))",
+           table, key, table, table, table);
+  qx_sql_result *r = NULL;
+  int rc = at ? qx_sql_query_at(sql, at, text, &r) : qx_sql_query(sql, text, &r);
+  CHECK_OK(rc);
+  if (rc != QX_OK) return;
+  char want[32];
+  snprintf(want, sizeof want, "%llu", (unsigned long long)keys);
+  CHECK_STR(cell(r, 0, 0), want);
+  CHECK_STR(cell(r, 0, 1), "0");
+  CHECK_STR(cell(r, 0, 2), "0");
+  qx_sql_result_destroy(r);
+}
+
 static void test_point_lookup(void) {
   char dir[PATH_MAX];
   test_tmpdir(dir, "sql-lookup");
@@ -600,6 +624,9 @@ static void test_point_lookup(void) {
   expected e = {0};
   write_trades(db, 1, 200, &e);
   write_order(db, 7, QX_STATUS_NEW);
+  write_order(db, 8, QX_STATUS_NEW);
+  write_accounts(db, &e);
+  write_position(db, instruments[0].start_price);
   qx_sql *sql;
   CHECK_OK(qx_sql_open(db, NULL, &sql));
   check_same_row(sql, "SELECT * FROM trades_by_key(123)",
@@ -608,7 +635,8 @@ static void test_point_lookup(void) {
   char position[128];
   snprintf(position, sizeof position, "SELECT * FROM positions_by_key('acct00', '%s')",
            instruments[0].id);
-  check_lookup(sql, NULL, position, 0, NULL);
+  check_lookup(sql, NULL, position, 1, NULL);
+  check_current_state(sql, NULL, "accounts", "account_id", ACCOUNTS);
 
   /* Changes after a result's LSN, then a flush and a full compaction, which drop every version
    * no snapshot needs: a lookup at that LSN still reads the versions of that moment. */
@@ -617,10 +645,14 @@ static void test_point_lookup(void) {
   write_order(db, 7, QX_STATUS_FILLED);
   CHECK_OK(qx_db_flush(db));
   CHECK_OK(qx_db_compact(db));
+  write_order(db, 9, QX_STATUS_NEW);
   if (before) {
     check_lookup(sql, before, "SELECT status FROM orders_by_key(7)", 1, "new");
     check_lookup(sql, before, "SELECT * FROM trades_by_key(200)", 0, NULL);
+    check_lookup(sql, before, "SELECT status FROM orders WHERE order_id = 7", 1, "new");
+    check_current_state(sql, before, "orders", "order_id", 2);
   }
+  check_current_state(sql, NULL, "orders", "order_id", 3);
   check_lookup(sql, NULL, "SELECT status FROM orders_by_key(7)", 1, "filled");
   check_lookup(sql, NULL, "SELECT trade_id FROM trades_by_key(200)", 1, "200");
   check_lookup(sql, NULL, "SELECT * FROM trades_by_key(100000)", 0, NULL);

@@ -110,13 +110,11 @@ static int convert_entry(const qx_wal_entry *e, void *ctx) {
   if (qx_schema_record_size(s, e->schema_version) != e->size)
     return qx_fail(QX_ERR_CORRUPT, "WAL entry lsn %" PRIu64 ": %u bytes is not a %s v%u record",
                    e->lsn, e->size, s->name, e->schema_version);
-  int tc = o->time_column[s->table_id];
-  int64_t ts = e->ts_ns;
-  if (tc >= 0) memcpy(&ts, (const uint8_t *)e->data + s->columns[tc].offset, sizeof ts);
   qx_col_chunk *c;
   int rc = writable_chunk(o, s, &c);
   if (rc != QX_OK) return rc;
-  qx_col_chunk_append(c, e->data, columns, e->lsn, qx_trading_day(ts));
+  int32_t day = qx_record_trading_day(s, o->time_column[s->table_id], e->data, e->ts_ns);
+  qx_col_chunk_append(c, e->data, columns, e->lsn, day);
   o->rows_read++;
   return o->buffered_bytes >= o->cfg.buffer_bytes ? BUFFER_FULL : QX_OK;
 }

@@ -11,8 +11,6 @@
 #include "olap/trading_day.h"
 #include "util/error.h"
 
-enum { EXTRA_LSN, EXTRA_DATE, EXTRA_COLUMNS };
-
 int qx_scan_registry_init(qx_scan_registry *r) {
   memset(r, 0, sizeof *r);
   return pthread_mutex_init(&r->mu, NULL) == 0
@@ -106,14 +104,17 @@ static void add_column(duckdb_bind_info info, const char *name, duckdb_logical_t
   duckdb_destroy_logical_type(&type);
 }
 
-/* Hands b to DuckDB and declares the table's columns, then lsn and date. */
-static void bind_result(duckdb_bind_info info, scan_bind *b) {
-  duckdb_bind_set_bind_data(info, b, free_bind);
-  const qx_schema *schema = b->schema;
+void qx_scan_declare_columns(duckdb_bind_info info, const qx_schema *schema) {
   for (uint32_t i = 0; i < schema->column_count; i++)
     add_column(info, schema->columns[i].name, qx_duck_type(&schema->columns[i]));
   add_column(info, "lsn", duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT));
   add_column(info, "date", duckdb_create_logical_type(DUCKDB_TYPE_DATE));
+}
+
+/* Hands b to DuckDB and declares its result. */
+static void bind_result(duckdb_bind_info info, scan_bind *b) {
+  duckdb_bind_set_bind_data(info, b, free_bind);
+  qx_scan_declare_columns(info, b->schema);
   duckdb_bind_set_cardinality(info, b->rows->rows, true);
 }
 
@@ -173,10 +174,8 @@ int qx_scan_bind_record(duckdb_bind_info info, const qx_schema *schema, const vo
   b->schema = schema;
   b->rows = &b->one_row;
   if (record) {
-    int tc = qx_time_column(schema);
-    int64_t ts = 0;
-    if (tc >= 0) memcpy(&ts, (const uint8_t *)record + schema->columns[tc].offset, sizeof ts);
-    qx_col_chunk_append(b->chunk, record, columns, lsn, qx_trading_day(ts));
+    int32_t day = qx_record_trading_day(schema, qx_time_column(schema), record, 0);
+    qx_col_chunk_append(b->chunk, record, columns, lsn, day);
     b->row_end = 1;
     b->one_row = (qx_olap_rows){&b->chunk, &b->row_begin, &b->row_end, 1, 1};
   }
@@ -187,47 +186,53 @@ int qx_scan_bind_record(duckdb_bind_info info, const qx_schema *schema, const vo
 /* ---- init: which columns were asked for, and the cursor ---- */
 
 typedef struct scan_state {
-  idx_t *columns; /* projected column ids: < column_count a table column, then EXTRA_* */
-  idx_t column_count;
+  qx_scan_projection projection;
   uint32_t chunk, row; /* cursor */
 } scan_state;
 
 static void free_state(void *p) {
   scan_state *s = p;
-  free(s->columns);
+  free(s->projection.columns);
   free(s);
+}
+
+int qx_scan_projection_init(duckdb_init_info info, qx_scan_projection *p) {
+  idx_t n = duckdb_init_get_column_count(info);
+  p->columns = malloc((n + 1) * sizeof *p->columns);
+  if (!p->columns) return qx_fail(QX_ERR_NOMEM, "out of memory for a scan");
+  for (idx_t i = 0; i < n; i++)
+    p->columns[i] = duckdb_init_get_column_index(info, i);
+  p->count = n;
+  return QX_OK;
 }
 
 static void scan_init_fn(duckdb_init_info info) {
   scan_state *s = calloc(1, sizeof *s);
-  idx_t n = duckdb_init_get_column_count(info);
-  if (s) s->columns = malloc((n + 1) * sizeof *s->columns);
-  if (!s || !s->columns) {
+  if (!s || qx_scan_projection_init(info, &s->projection) != QX_OK) {
     free(s);
     duckdb_init_set_error(info, "qx_scan: out of memory");
     return;
   }
-  for (idx_t i = 0; i < n; i++)
-    s->columns[i] = duckdb_init_get_column_index(info, i);
-  s->column_count = n;
   duckdb_init_set_max_threads(info, 1);
   duckdb_init_set_init_data(info, s, free_state);
 }
 
 /* ---- the scan ---- */
 
+void qx_scan_put_string(duckdb_vector out, idx_t at, const qx_column *col, const uint8_t *field) {
+  if (col->type == QX_COL_ENUM) {
+    const char *name = *field < col->enum_count ? col->enum_names[*field] : "?";
+    duckdb_vector_assign_string_element_len(out, at, name, strlen(name));
+  } else {
+    duckdb_vector_assign_string_element_len(out, at, (const char *)field,
+                                            strnlen((const char *)field, col->width));
+  }
+}
+
 static void copy_strings(duckdb_vector out, idx_t at, const qx_column *col, const qx_col_buffer *b,
                          uint32_t row, uint32_t n) {
-  for (uint32_t i = 0; i < n; i++) {
-    const uint8_t *v = b->values + (size_t)(row + i) * b->width;
-    if (col->type == QX_COL_ENUM) {
-      const char *name = *v < col->enum_count ? col->enum_names[*v] : "?";
-      duckdb_vector_assign_string_element_len(out, at + i, name, strlen(name));
-    } else {
-      duckdb_vector_assign_string_element_len(out, at + i, (const char *)v,
-                                              strnlen((const char *)v, b->width));
-    }
-  }
+  for (uint32_t i = 0; i < n; i++)
+    qx_scan_put_string(out, at + i, col, b->values + (size_t)(row + i) * b->width);
 }
 
 static void copy_validity(duckdb_vector out, idx_t at, const qx_col_buffer *b, uint32_t row,
@@ -240,22 +245,22 @@ static void copy_validity(duckdb_vector out, idx_t at, const qx_col_buffer *b, u
   }
 }
 
-/* Copies rows [row, row+n) of chunk c into the output vectors at position at. */
-static void copy_run(const scan_bind *b, const scan_state *s, duckdb_data_chunk output, idx_t at,
-                     const qx_col_chunk *c, uint32_t row, uint32_t n) {
-  for (idx_t k = 0; k < s->column_count; k++) {
+void qx_scan_copy_rows(const qx_scan_projection *p, duckdb_data_chunk output, idx_t at,
+                       const qx_col_chunk *c, uint32_t row, uint32_t n) {
+  const qx_schema *schema = c->schema;
+  for (idx_t k = 0; k < p->count; k++) {
     duckdb_vector out = duckdb_data_chunk_get_vector(output, k);
     uint8_t *data = duckdb_vector_get_data(out);
-    idx_t id = s->columns[k];
-    if (id >= b->schema->column_count) {
-      idx_t extra = id - b->schema->column_count;
-      if (extra == EXTRA_LSN)
+    idx_t id = p->columns[k];
+    if (id >= schema->column_count) {
+      idx_t extra = id - schema->column_count;
+      if (extra == QX_SCAN_EXTRA_LSN)
         memcpy(data + at * 8, c->lsn + row, (size_t)n * 8);
-      else if (extra == EXTRA_DATE)
+      else if (extra == QX_SCAN_EXTRA_DATE)
         memcpy(data + at * 4, c->day + row, (size_t)n * 4);
       continue;
     }
-    const qx_column *col = &b->schema->columns[id];
+    const qx_column *col = &schema->columns[id];
     const qx_col_buffer *buf = &c->cols[id];
     if (col->type == QX_COL_CHAR || col->type == QX_COL_ENUM)
       copy_strings(out, at, col, buf, row, n);
@@ -289,7 +294,7 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk output) {
     if (s->row < rows->begin[s->chunk]) s->row = rows->begin[s->chunk];
     uint32_t end = rows->end[s->chunk];
     uint32_t n = next_run(b, c, &s->row, end, (uint32_t)(cap - filled));
-    if (n > 0) copy_run(b, s, output, filled, c, s->row, n);
+    if (n > 0) qx_scan_copy_rows(&s->projection, output, filled, c, s->row, n);
     filled += n;
     s->row += n;
     if (s->row >= end) {

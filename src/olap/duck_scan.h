@@ -39,6 +39,23 @@ int qx_scan_bind_record(duckdb_bind_info info, const qx_schema *schema, const vo
                         uint32_t columns, uint64_t lsn);
 void qx_scan_emit_rows(duckdb_table_function f);
 
+/* For other table functions that produce the rows of a table in their own way: */
+/* Declares schema's table's result columns (its columns, then lsn and date). */
+void qx_scan_declare_columns(duckdb_bind_info info, const qx_schema *schema);
+/* The columns DuckDB asks for, as ids into the declared columns; free columns. */
+typedef struct qx_scan_projection {
+  idx_t *columns;
+  idx_t count;
+} qx_scan_projection;
+int qx_scan_projection_init(duckdb_init_info info, qx_scan_projection *p);
+/* The extra columns after the table's: their ids are column_count + these. */
+enum { QX_SCAN_EXTRA_LSN, QX_SCAN_EXTRA_DATE };
+/* Stores a CHAR or ENUM field as the VARCHAR at row at of out. */
+void qx_scan_put_string(duckdb_vector out, idx_t at, const qx_column *col, const uint8_t *field);
+/* Copies rows [row, row + n) of c into output's vectors from position at. */
+void qx_scan_copy_rows(const qx_scan_projection *p, duckdb_data_chunk output, idx_t at,
+                       const qx_col_chunk *c, uint32_t row, uint32_t n);
+
 /* The DuckDB type of a column (DECIMAL(18,scale), TIMESTAMP_NS, VARCHAR, ...); the caller
  * destroys it. */
 duckdb_logical_type qx_duck_type(const qx_column *col);

@@ -2,6 +2,7 @@
 #include "olap/trading_day.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define NS_PER_S 1000000000LL
 #define S_PER_DAY 86400LL
@@ -43,4 +44,12 @@ void qx_format_day(int32_t day, char *out) {
 int qx_time_column(const qx_schema *s) {
   int c = qx_schema_column_index(s, "update_ts");
   return c >= 0 ? c : qx_schema_column_index(s, "ts");
+}
+
+int32_t qx_record_trading_day(const qx_schema *s, int time_column, const void *record,
+                              int64_t fallback_ns) {
+  int64_t ts = fallback_ns;
+  if (time_column >= 0)
+    memcpy(&ts, (const uint8_t *)record + s->columns[time_column].offset, sizeof ts);
+  return qx_trading_day(ts);
 }

@@ -20,6 +20,11 @@ int32_t qx_trading_day(int64_t ts_ns);
  * latest-state tables, when it happened for events; -1 if the table has neither. */
 int qx_time_column(const qx_schema *s);
 
+/* The trading day of a record of s: by its time_column (from qx_time_column), or by
+ * fallback_ns if that is -1. */
+int32_t qx_record_trading_day(const qx_schema *s, int time_column, const void *record,
+                              int64_t fallback_ns);
+
 /* Writes day (days since the epoch) as YYYY-MM-DD into out (at least 16 bytes). */
 void qx_format_day(int32_t day, char *out);
 

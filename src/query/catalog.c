@@ -58,17 +58,14 @@ static void add_sources(qx_buffer *t, const qx_schema *s, const qx_parquet_set *
   add_scan(t, s);
 }
 
+/* The current state comes from the engine, which keeps the newest version of each key: no
+ * deduplication of the history per query. */
 static void add_current_state(qx_buffer *t, const qx_schema *s) {
   qx_buffer_puts(t, "CREATE OR REPLACE VIEW ");
   qx_buffer_puts(t, s->name);
-  qx_buffer_puts(t, " AS SELECT * FROM ");
+  qx_buffer_puts(t, " AS SELECT * FROM qx_current('");
   qx_buffer_puts(t, s->name);
-  qx_buffer_puts(t, "_history QUALIFY row_number() OVER (PARTITION BY ");
-  for (uint32_t k = 0; k < s->key_column_count; k++) {
-    if (k) qx_buffer_puts(t, ", ");
-    qx_buffer_puts(t, s->columns[s->key_columns[k]].name);
-  }
-  qx_buffer_puts(t, " ORDER BY lsn DESC) = 1");
+  qx_buffer_puts(t, "')");
 }
 
 /* A materialized view: its stored partial rows plus a partial of the buffered source rows,

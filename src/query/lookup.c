@@ -128,7 +128,7 @@ static const char *bind_found(duckdb_bind_info info, qx_db *db, const qx_snapsho
   return rc == QX_OK ? NULL : "qx_lookup: out of memory";
 }
 
-static const char *bind_lookup(duckdb_bind_info info, const qx_lookup_source *src, char *why,
+static const char *bind_lookup(duckdb_bind_info info, const qx_engine_source *src, char *why,
                                size_t why_size) {
   const qx_olap_snapshot *snap = qx_scan_bound_snapshot(src->registry, info);
   char *name = argument(info, 0);
@@ -158,7 +158,7 @@ static void lookup_bind_fn(duckdb_bind_info info) {
   if (error) duckdb_bind_set_error(info, error);
 }
 
-int qx_lookup_register(duckdb_connection con, qx_lookup_source *source) {
+int qx_lookup_register(duckdb_connection con, qx_engine_source *source) {
   duckdb_table_function f = duckdb_create_table_function();
   duckdb_table_function_set_name(f, "qx_lookup");
   duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);

@@ -7,17 +7,11 @@
 
 #include <duckdb.h>
 
-#include "olap/duck_scan.h"
-#include "qaxdb/db.h"
+#include "query/engine_source.h"
 
 #define QX_LOOKUP_KEY_PARTS 3 /* the most key columns of any table */
 
-typedef struct qx_lookup_source {
-  qx_db *db;
-  qx_scan_registry *registry; /* which snapshot each connection reads */
-} qx_lookup_source;
-
 /* Registers qx_lookup on con's database, reading through source (which must outlive it). */
-int qx_lookup_register(duckdb_connection con, qx_lookup_source *source);
+int qx_lookup_register(duckdb_connection con, qx_engine_source *source);
 
 #endif

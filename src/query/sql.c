@@ -17,6 +17,7 @@
 #include "lsm/db_impl.h"
 #include "olap/duck_scan.h"
 #include "query/catalog.h"
+#include "query/current.h"
 #include "query/idle_runner.h"
 #include "query/lookup.h"
 #include "query/result.h"
@@ -35,11 +36,11 @@ struct qx_sql {
   duckdb_database duck;
   duckdb_connection con;
   qx_scan_registry registry;
-  qx_lookup_source lookup;
-  qx_idle_runner *runner;    /* options.background: where DuckDB runs */
-  pthread_mutex_t mu;        /* one query at a time on con */
-  qx_parquet_set *views_for; /* the set the views were last defined over */
-  uint64_t cache_lsn;        /* the LSN every cached result was computed at */
+  qx_engine_source engine_source; /* for qx_lookup and qx_current */
+  qx_idle_runner *runner;         /* options.background: where DuckDB runs */
+  pthread_mutex_t mu;             /* one query at a time on con */
+  qx_parquet_set *views_for;      /* the set the views were last defined over */
+  uint64_t cache_lsn;             /* the LSN every cached result was computed at */
   cache_entry *cache;
   uint32_t cache_count, cache_next;
 };
@@ -113,9 +114,10 @@ static int start_duckdb(void *arg) {
   qx_sql *s = arg;
   if (duckdb_open(NULL, &s->duck) == DuckDBError || duckdb_connect(s->duck, &s->con) == DuckDBError)
     return qx_fail(QX_ERR_SQL, "cannot start DuckDB");
-  s->lookup = (qx_lookup_source){.db = s->db, .registry = &s->registry};
+  s->engine_source = (qx_engine_source){.db = s->db, .registry = &s->registry};
   int rc = qx_scan_register(s->con, &s->registry);
-  if (rc == QX_OK) rc = qx_lookup_register(s->con, &s->lookup);
+  if (rc == QX_OK) rc = qx_lookup_register(s->con, &s->engine_source);
+  if (rc == QX_OK) rc = qx_current_register(s->con, &s->engine_source);
   if (rc == QX_OK) rc = qx_register_udfs(s->con);
   if (rc == QX_OK) rc = create_catalog(s);
   if (rc == QX_OK) rc = configure(s);
