@@ -75,13 +75,6 @@ void qx_col_chunk_append(qx_col_chunk *c, const void *record, uint32_t columns, 
   atomic_store_explicit(&c->rows, row + 1, memory_order_release);
 }
 
-void qx_col_chunk_clear(qx_col_chunk *c) {
-  size_t bitmap = (c->capacity + 7) / 8;
-  for (uint32_t i = 0; i < c->schema->column_count; i++)
-    memset(c->cols[i].validity, 0, bitmap);
-  atomic_store_explicit(&c->rows, 0, memory_order_relaxed);
-}
-
 uint32_t qx_col_chunk_first_after(const qx_col_chunk *c, uint32_t rows, uint64_t lsn) {
   uint32_t lo = 0, hi = rows;
   while (lo < hi) {

@@ -48,9 +48,6 @@ void qx_col_chunk_unref(qx_col_chunk *c);
 void qx_col_chunk_append(qx_col_chunk *c, const void *record, uint32_t columns, uint64_t lsn,
                          int32_t day);
 
-/* Empties a chunk that nothing else references, to fill it again. */
-void qx_col_chunk_clear(qx_col_chunk *c);
-
 static inline uint32_t qx_col_chunk_rows(qx_col_chunk *c) {
   return atomic_load_explicit(&c->rows, memory_order_acquire);
 }

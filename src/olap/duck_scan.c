@@ -245,8 +245,9 @@ static void copy_validity(duckdb_vector out, idx_t at, const qx_col_buffer *b, u
   }
 }
 
-void qx_scan_copy_rows(const qx_scan_projection *p, duckdb_data_chunk output, idx_t at,
-                       const qx_col_chunk *c, uint32_t row, uint32_t n) {
+/* Copies rows [row, row + n) of c into output's vectors from position at. */
+static void copy_rows(const qx_scan_projection *p, duckdb_data_chunk output, idx_t at,
+                      const qx_col_chunk *c, uint32_t row, uint32_t n) {
   const qx_schema *schema = c->schema;
   for (idx_t k = 0; k < p->count; k++) {
     duckdb_vector out = duckdb_data_chunk_get_vector(output, k);
@@ -294,7 +295,7 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk output) {
     if (s->row < rows->begin[s->chunk]) s->row = rows->begin[s->chunk];
     uint32_t end = rows->end[s->chunk];
     uint32_t n = next_run(b, c, &s->row, end, (uint32_t)(cap - filled));
-    if (n > 0) qx_scan_copy_rows(&s->projection, output, filled, c, s->row, n);
+    if (n > 0) copy_rows(&s->projection, output, filled, c, s->row, n);
     filled += n;
     s->row += n;
     if (s->row >= end) {

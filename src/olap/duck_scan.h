@@ -52,9 +52,6 @@ int qx_scan_projection_init(duckdb_init_info info, qx_scan_projection *p);
 enum { QX_SCAN_EXTRA_LSN, QX_SCAN_EXTRA_DATE };
 /* Stores a CHAR or ENUM field as the VARCHAR at row at of out. */
 void qx_scan_put_string(duckdb_vector out, idx_t at, const qx_column *col, const uint8_t *field);
-/* Copies rows [row, row + n) of c into output's vectors from position at. */
-void qx_scan_copy_rows(const qx_scan_projection *p, duckdb_data_chunk output, idx_t at,
-                       const qx_col_chunk *c, uint32_t row, uint32_t n);
 
 /* The DuckDB type of a column (DECIMAL(18,scale), TIMESTAMP_NS, VARCHAR, ...); the caller
  * destroys it. */
