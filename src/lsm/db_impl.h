@@ -18,7 +18,10 @@
  *      hidden version only if a newer version of the key is at or below the oldest snapshot
  *      LSN taken when it started, which is <= visible_lsn. So every reader finds the version
  *      its LSN needs, in its view.
- *   2. Immutable MemTables are flushed oldest first; the checkpoint LSN written with a flush
+ *   2. A snapshot may be created below visible_lsn (qx_db_snapshot_create_at) only while an
+ *      older snapshot is live: the versions it needs are the ones kept for that one. The
+ *      Parquet converter keeps such a snapshot at its converted LSN for SQL's.
+ *   3. Immutable MemTables are flushed oldest first; the checkpoint LSN written with a flush
  *      is the highest LSN of that MemTable, so every write <= checkpoint is in table files. */
 #ifndef QX_LSM_DB_IMPL_H
 #define QX_LSM_DB_IMPL_H
