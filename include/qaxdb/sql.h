@@ -3,8 +3,9 @@
  * The tables orders, trades, accounts, positions, ticks, orderbook_snapshots and klines are
  * views over their Parquet files plus the rows not yet written to Parquet, read at one LSN:
  * a query sees every record committed up to that LSN exactly once. Latest-state tables
- * (orders, accounts, positions, klines) show the current state of each key; <table>_history
- * shows every version. Every view has two more columns: lsn (the record's log sequence
+ * (orders, accounts, positions, klines) show the current state of each key, read from the
+ * engine at the same LSN; <table>_history shows every version; <table>_by_key(...) finds one
+ * record by its primary key through the engine's index. Every view has two more columns: lsn (the record's log sequence
  * number) and date (its trading day). Predefined queries, functions and the safety rules are
  * in docs/sql.md.
  *
@@ -67,6 +68,8 @@ uint64_t qx_sql_result_row_count(const qx_sql_result *r);
 /* The cell as text (numbers exact, timestamps ISO 8601 UTC with their precision), or NULL for
  * SQL NULL. Valid until the result is destroyed. */
 const char *qx_sql_result_text(qx_sql_result *r, uint64_t row, uint32_t col);
+/* Results may outlive their qx_sql but not the database: each holds the engine's state at its
+ * LSN, so destroy them before qx_db_close. */
 void qx_sql_result_destroy(qx_sql_result *r);
 
 #ifdef __cplusplus
