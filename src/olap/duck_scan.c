@@ -11,6 +11,8 @@
 #include "olap/trading_day.h"
 #include "util/error.h"
 
+enum { EXTRA_LSN, EXTRA_DATE }; /* the columns after the table's: column_count + these */
+
 int qx_scan_registry_init(qx_scan_registry *r) {
   memset(r, 0, sizeof *r);
   return pthread_mutex_init(&r->mu, NULL) == 0
@@ -87,17 +89,7 @@ typedef struct scan_bind {
   const qx_olap_rows *rows;
   int has_day;
   int32_t day;
-  /* A lookup's row, in a chunk of its own: rows points at one_row. */
-  qx_olap_rows one_row;
-  qx_col_chunk *chunk;
-  uint32_t row_begin, row_end;
 } scan_bind;
-
-static void free_bind(void *p) {
-  scan_bind *b = p;
-  if (b->chunk) qx_col_chunk_unref(b->chunk);
-  free(b);
-}
 
 static void add_column(duckdb_bind_info info, const char *name, duckdb_logical_type type) {
   duckdb_bind_add_result_column(info, name, type);
@@ -109,13 +101,6 @@ void qx_scan_declare_columns(duckdb_bind_info info, const qx_schema *schema) {
     add_column(info, schema->columns[i].name, qx_duck_type(&schema->columns[i]));
   add_column(info, "lsn", duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT));
   add_column(info, "date", duckdb_create_logical_type(DUCKDB_TYPE_DATE));
-}
-
-/* Hands b to DuckDB and declares its result. */
-static void bind_result(duckdb_bind_info info, scan_bind *b) {
-  duckdb_bind_set_bind_data(info, b, free_bind);
-  qx_scan_declare_columns(info, b->schema);
-  duckdb_bind_set_cardinality(info, b->rows->rows, true);
 }
 
 static const qx_schema *bound_table(duckdb_bind_info info) {
@@ -159,28 +144,9 @@ static void scan_bind_fn(duckdb_bind_info info) {
     b->day = duckdb_get_int32(day);
   }
   duckdb_destroy_value(&day);
-  bind_result(info, b);
-}
-
-int qx_scan_bind_record(duckdb_bind_info info, const qx_schema *schema, const void *record,
-                        uint32_t columns, uint64_t lsn) {
-  scan_bind *b = calloc(1, sizeof *b);
-  int rc = b ? QX_OK : qx_fail(QX_ERR_NOMEM, "out of memory for a lookup");
-  if (rc == QX_OK && record) rc = qx_col_chunk_create(schema, 1, &b->chunk);
-  if (rc != QX_OK) {
-    free(b);
-    return rc;
-  }
-  b->schema = schema;
-  b->rows = &b->one_row;
-  if (record) {
-    int32_t day = qx_record_trading_day(schema, qx_time_column(schema), record, 0);
-    qx_col_chunk_append(b->chunk, record, columns, lsn, day);
-    b->row_end = 1;
-    b->one_row = (qx_olap_rows){&b->chunk, &b->row_begin, &b->row_end, 1, 1};
-  }
-  bind_result(info, b);
-  return QX_OK;
+  duckdb_bind_set_bind_data(info, b, free);
+  qx_scan_declare_columns(info, schema);
+  duckdb_bind_set_cardinality(info, b->rows->rows, true);
 }
 
 /* ---- init: which columns were asked for, and the cursor ---- */
@@ -219,7 +185,7 @@ static void scan_init_fn(duckdb_init_info info) {
 
 /* ---- the scan ---- */
 
-void qx_scan_put_string(duckdb_vector out, idx_t at, const qx_column *col, const uint8_t *field) {
+static void put_string(duckdb_vector out, idx_t at, const qx_column *col, const uint8_t *field) {
   if (col->type == QX_COL_ENUM) {
     const char *name = *field < col->enum_count ? col->enum_names[*field] : "?";
     duckdb_vector_assign_string_element_len(out, at, name, strlen(name));
@@ -232,7 +198,7 @@ void qx_scan_put_string(duckdb_vector out, idx_t at, const qx_column *col, const
 static void copy_strings(duckdb_vector out, idx_t at, const qx_column *col, const qx_col_buffer *b,
                          uint32_t row, uint32_t n) {
   for (uint32_t i = 0; i < n; i++)
-    qx_scan_put_string(out, at + i, col, b->values + (size_t)(row + i) * b->width);
+    put_string(out, at + i, col, b->values + (size_t)(row + i) * b->width);
 }
 
 static void copy_validity(duckdb_vector out, idx_t at, const qx_col_buffer *b, uint32_t row,
@@ -255,9 +221,9 @@ static void copy_rows(const qx_scan_projection *p, duckdb_data_chunk output, idx
     idx_t id = p->columns[k];
     if (id >= schema->column_count) {
       idx_t extra = id - schema->column_count;
-      if (extra == QX_SCAN_EXTRA_LSN)
+      if (extra == EXTRA_LSN)
         memcpy(data + at * 8, c->lsn + row, (size_t)n * 8);
-      else if (extra == QX_SCAN_EXTRA_DATE)
+      else if (extra == EXTRA_DATE)
         memcpy(data + at * 4, c->day + row, (size_t)n * 4);
       continue;
     }
@@ -270,6 +236,33 @@ static void copy_rows(const qx_scan_projection *p, duckdb_data_chunk output, idx
              (size_t)n * buf->width);
     copy_validity(out, at, buf, row, n);
   }
+}
+
+/* Writes field id of record (of columns columns) at row at of out. */
+static void put_field(const qx_scan_record *r, duckdb_vector out, idx_t at, idx_t id) {
+  uint8_t *data = duckdb_vector_get_data(out);
+  const qx_schema *schema = r->schema;
+  if (id == schema->column_count + EXTRA_LSN) {
+    memcpy(data + at * 8, &r->lsn, 8);
+  } else if (id == schema->column_count + EXTRA_DATE) {
+    int32_t day = qx_record_trading_day(schema, r->time_column, r->record, 0);
+    memcpy(data + at * 4, &day, 4);
+  } else if (id >= r->columns) { /* added by a later schema version than the record's */
+    duckdb_vector_ensure_validity_writable(out);
+    duckdb_validity_set_row_invalid(duckdb_vector_get_validity(out), at);
+  } else {
+    const qx_column *col = &schema->columns[id];
+    if (col->type == QX_COL_CHAR || col->type == QX_COL_ENUM)
+      put_string(out, at, col, r->record + col->offset);
+    else
+      memcpy(data + at * col->width, r->record + col->offset, col->width);
+  }
+}
+
+void qx_scan_put_record(const qx_scan_projection *p, duckdb_data_chunk output, idx_t at,
+                        const qx_scan_record *r) {
+  for (idx_t k = 0; k < p->count; k++)
+    put_field(r, duckdb_data_chunk_get_vector(output, k), at, p->columns[k]);
 }
 
 /* The length of the run of rows from row on that the scan emits (all, or those of the day),
@@ -306,12 +299,6 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk output) {
   duckdb_data_chunk_set_size(output, filled);
 }
 
-void qx_scan_emit_rows(duckdb_table_function f) {
-  duckdb_table_function_set_init(f, scan_init_fn);
-  duckdb_table_function_set_function(f, scan_fn);
-  duckdb_table_function_supports_projection_pushdown(f, true);
-}
-
 int qx_scan_register(duckdb_connection con, qx_scan_registry *r) {
   duckdb_table_function f = duckdb_create_table_function();
   duckdb_table_function_set_name(f, "qx_scan");
@@ -323,7 +310,9 @@ int qx_scan_register(duckdb_connection con, qx_scan_registry *r) {
   duckdb_destroy_logical_type(&integer);
   duckdb_table_function_set_extra_info(f, r, NULL);
   duckdb_table_function_set_bind(f, scan_bind_fn);
-  qx_scan_emit_rows(f);
+  duckdb_table_function_set_init(f, scan_init_fn);
+  duckdb_table_function_set_function(f, scan_fn);
+  duckdb_table_function_supports_projection_pushdown(f, true);
   duckdb_state st = duckdb_register_table_function(con, f);
   duckdb_destroy_table_function(&f);
   return st == DuckDBSuccess ? QX_OK : qx_fail(QX_ERR_SQL, "cannot register the qx_scan function");

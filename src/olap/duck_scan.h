@@ -30,17 +30,10 @@ int qx_scan_bind(qx_scan_registry *r, duckdb_connection con, const qx_olap_snaps
 /* Registers qx_scan on con's database, reading through r (which must outlive it). */
 int qx_scan_register(duckdb_connection con, qx_scan_registry *r);
 
-/* For other table functions: the snapshot the connection running bind reads (NULL: none). */
+/* For the table functions that read records from the engine (query/lookup.c, current.c): */
+/* The snapshot the connection running bind reads (NULL: none). */
 const qx_olap_snapshot *qx_scan_bound_snapshot(qx_scan_registry *r, duckdb_bind_info info);
-/* For other table functions that emit rows the way qx_scan does (set up with qx_scan_emit_rows):
- * declares the result columns of schema's table and holds the one row record (a record of the
- * table's first columns, written at lsn), or none if record is NULL. */
-int qx_scan_bind_record(duckdb_bind_info info, const qx_schema *schema, const void *record,
-                        uint32_t columns, uint64_t lsn);
-void qx_scan_emit_rows(duckdb_table_function f);
-
-/* For other table functions that produce the rows of a table in their own way: */
-/* Declares schema's table's result columns (its columns, then lsn and date). */
+/* Declares the result columns of schema's table: its columns, then lsn and date. */
 void qx_scan_declare_columns(duckdb_bind_info info, const qx_schema *schema);
 /* The columns DuckDB asks for, as ids into the declared columns; free columns. */
 typedef struct qx_scan_projection {
@@ -48,10 +41,18 @@ typedef struct qx_scan_projection {
   idx_t count;
 } qx_scan_projection;
 int qx_scan_projection_init(duckdb_init_info info, qx_scan_projection *p);
-/* The extra columns after the table's: their ids are column_count + these. */
-enum { QX_SCAN_EXTRA_LSN, QX_SCAN_EXTRA_DATE };
-/* Stores a CHAR or ENUM field as the VARCHAR at row at of out. */
-void qx_scan_put_string(duckdb_vector out, idx_t at, const qx_column *col, const uint8_t *field);
+/* A fixed-layout record of a table with its first columns (an older schema version's), written
+ * at lsn; time_column is qx_time_column(schema). */
+typedef struct qx_scan_record {
+  const qx_schema *schema;
+  int time_column;
+  const uint8_t *record;
+  uint32_t columns;
+  uint64_t lsn;
+} qx_scan_record;
+/* Writes r's projected fields into row at of output, as qx_scan would. */
+void qx_scan_put_record(const qx_scan_projection *p, duckdb_data_chunk output, idx_t at,
+                        const qx_scan_record *r);
 
 /* The DuckDB type of a column (DECIMAL(18,scale), TIMESTAMP_NS, VARCHAR, ...); the caller
  * destroys it. */

@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "olap/trading_day.h"
 #include "util/error.h"
@@ -92,28 +91,6 @@ static void current_init_fn(duckdb_init_info info) {
   duckdb_init_set_init_data(info, s, free_state);
 }
 
-/* Writes field id of record (of columns columns) at row at of out. */
-static void put_field(const current_bind *b, duckdb_vector out, idx_t at, idx_t id,
-                      const uint8_t *record, uint32_t columns, uint64_t lsn) {
-  uint8_t *data = duckdb_vector_get_data(out);
-  const qx_schema *schema = b->schema;
-  if (id == schema->column_count + QX_SCAN_EXTRA_LSN) {
-    memcpy(data + at * 8, &lsn, 8);
-  } else if (id == schema->column_count + QX_SCAN_EXTRA_DATE) {
-    int32_t day = qx_record_trading_day(schema, b->time_column, record, 0);
-    memcpy(data + at * 4, &day, 4);
-  } else if (id >= columns) { /* added by a later schema version than the record's */
-    duckdb_vector_ensure_validity_writable(out);
-    duckdb_validity_set_row_invalid(duckdb_vector_get_validity(out), at);
-  } else {
-    const qx_column *col = &schema->columns[id];
-    if (col->type == QX_COL_CHAR || col->type == QX_COL_ENUM)
-      qx_scan_put_string(out, at, col, record + col->offset);
-    else
-      memcpy(data + at * col->width, record + col->offset, col->width);
-  }
-}
-
 /* Writes the next records into output; returns QX_OK or why not. */
 static int fill(const current_bind *b, current_state *s, duckdb_data_chunk output) {
   idx_t n = 0, cap = duckdb_vector_size();
@@ -124,10 +101,9 @@ static int fill(const current_bind *b, current_state *s, duckdb_data_chunk outpu
     if (version == 0)
       return qx_fail(QX_ERR_CORRUPT, "the record at LSN %" PRIu64 " has %zu bytes, no version's",
                      qx_db_iter_lsn(s->it), size);
-    uint32_t columns = qx_schema_column_count(b->schema, version);
-    for (idx_t k = 0; k < s->projection.count; k++)
-      put_field(b, duckdb_data_chunk_get_vector(output, k), n, s->projection.columns[k], record,
-                columns, qx_db_iter_lsn(s->it));
+    qx_scan_record r = {b->schema, b->time_column, record,
+                        qx_schema_column_count(b->schema, version), qx_db_iter_lsn(s->it)};
+    qx_scan_put_record(&s->projection, output, n, &r);
   }
   duckdb_data_chunk_set_size(output, n);
   return qx_db_iter_status(s->it);

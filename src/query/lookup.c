@@ -1,6 +1,6 @@
 /* qx_lookup (see lookup.h): builds the record key from the arguments, reads the record through
- * the engine snapshot pinned with the query's Parquet snapshot, and emits it with qx_scan's
- * row machinery, so that its columns and types are those of the table's view. */
+ * the engine snapshot pinned with the query's Parquet snapshot when the query is bound, and
+ * emits it with the columns and types of the table's view (qx_scan_put_record). */
 #include "query/lookup.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "olap/trading_day.h"
 #include "qaxdb/key.h"
 #include "util/error.h"
 
@@ -101,31 +102,57 @@ static const char *key_from_arguments(duckdb_bind_info info, const qx_schema *s,
   return error;
 }
 
-/* Reads the record with record's key at snap and binds it (or no row) as the result. */
-static const char *bind_found(duckdb_bind_info info, qx_db *db, const qx_snapshot *snap,
-                              const qx_schema *s, const uint8_t *record, char *why,
-                              size_t why_size) {
-  uint8_t key[QX_KEY_MAX];
-  size_t key_len = qx_key_encode(s, record, key);
+/* What bind found: r.record is a copy of the record, or NULL if the key does not exist. */
+typedef struct lookup_bind {
+  qx_scan_record r;
+} lookup_bind;
+
+typedef struct lookup_state {
+  qx_scan_projection projection;
+  int emitted;
+} lookup_state;
+
+static void free_bind(void *p) {
+  lookup_bind *b = p;
+  free((void *)b->r.record);
+  free(b);
+}
+
+/* Reads the record with key at snap into a new bind result (no row if it is absent). */
+static const char *find(duckdb_bind_info info, qx_db *db, const qx_snapshot *snap,
+                        const qx_schema *s, const uint8_t *key, size_t key_len, char *why,
+                        size_t why_size) {
+  lookup_bind *b = calloc(1, sizeof *b);
+  if (!b) return "qx_lookup: out of memory";
+  b->r.schema = s;
+  b->r.time_column = qx_time_column(s);
+  duckdb_bind_set_bind_data(info, b, free_bind);
+  qx_scan_declare_columns(info, s);
   qx_db_value v;
   int rc = qx_db_get(db, snap, key, key_len, &v);
-  if (rc == QX_ERR_NOT_FOUND)
-    return qx_scan_bind_record(info, s, NULL, 0, 0) == QX_OK ? NULL : "qx_lookup: out of memory";
+  if (rc == QX_ERR_NOT_FOUND) return NULL;
   if (rc != QX_OK) {
     snprintf(why, why_size, "qx_lookup: %s", qx_last_error());
     return why;
   }
   unsigned version = qx_schema_version_of_size(s, (uint32_t)v.size);
+  uint8_t *copy = NULL;
+  const char *error = NULL;
   if (version == 0) {
     snprintf(why, why_size,
              "qx_lookup: the %s record at LSN %" PRIu64 " has %zu bytes, no version's size",
              s->name, v.lsn, v.size);
-    qx_db_value_release(&v);
-    return why;
+    error = why;
+  } else if (!(copy = malloc(v.size))) {
+    error = "qx_lookup: out of memory";
+  } else {
+    memcpy(copy, v.data, v.size);
+    b->r.record = copy;
+    b->r.columns = qx_schema_column_count(s, version);
+    b->r.lsn = v.lsn;
   }
-  rc = qx_scan_bind_record(info, s, v.data, qx_schema_column_count(s, version), v.lsn);
   qx_db_value_release(&v);
-  return rc == QX_OK ? NULL : "qx_lookup: out of memory";
+  return error;
 }
 
 static const char *bind_lookup(duckdb_bind_info info, const qx_engine_source *src, char *why,
@@ -147,15 +174,41 @@ static const char *bind_lookup(duckdb_bind_info info, const qx_engine_source *sr
   uint8_t *record = calloc(1, qx_schema_record_size(s, s->version));
   if (!record) return "qx_lookup: out of memory";
   const char *error = key_from_arguments(info, s, record, why, why_size);
-  if (!error) error = bind_found(info, src->db, snap->engine.snapshot, s, record, why, why_size);
+  uint8_t key[QX_KEY_MAX];
+  size_t key_len = error ? 0 : qx_key_encode(s, record, key);
   free(record);
-  return error;
+  return error ? error : find(info, src->db, snap->engine.snapshot, s, key, key_len, why, why_size);
 }
 
 static void lookup_bind_fn(duckdb_bind_info info) {
   char why[512];
   const char *error = bind_lookup(info, duckdb_bind_get_extra_info(info), why, sizeof why);
   if (error) duckdb_bind_set_error(info, error);
+}
+
+static void free_state(void *p) {
+  lookup_state *s = p;
+  free(s->projection.columns);
+  free(s);
+}
+
+static void lookup_init_fn(duckdb_init_info info) {
+  lookup_state *s = calloc(1, sizeof *s);
+  if (!s || qx_scan_projection_init(info, &s->projection) != QX_OK) {
+    free(s);
+    duckdb_init_set_error(info, "qx_lookup: out of memory");
+    return;
+  }
+  duckdb_init_set_init_data(info, s, free_state);
+}
+
+static void lookup_fn(duckdb_function_info info, duckdb_data_chunk output) {
+  const lookup_bind *b = duckdb_function_get_bind_data(info);
+  lookup_state *s = duckdb_function_get_init_data(info);
+  idx_t rows = b->r.record && !s->emitted ? 1 : 0;
+  if (rows) qx_scan_put_record(&s->projection, output, 0, &b->r);
+  s->emitted = 1;
+  duckdb_data_chunk_set_size(output, rows);
 }
 
 int qx_lookup_register(duckdb_connection con, qx_engine_source *source) {
@@ -167,7 +220,9 @@ int qx_lookup_register(duckdb_connection con, qx_engine_source *source) {
   duckdb_destroy_logical_type(&varchar);
   duckdb_table_function_set_extra_info(f, source, NULL);
   duckdb_table_function_set_bind(f, lookup_bind_fn);
-  qx_scan_emit_rows(f);
+  duckdb_table_function_set_init(f, lookup_init_fn);
+  duckdb_table_function_set_function(f, lookup_fn);
+  duckdb_table_function_supports_projection_pushdown(f, true);
   duckdb_state st = duckdb_register_table_function(con, f);
   duckdb_destroy_table_function(&f);
   return st == DuckDBSuccess ? QX_OK
