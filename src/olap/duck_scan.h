@@ -2,7 +2,8 @@
  * in place: each DuckDB connection that may run it is first bound to a snapshot in a scan
  * registry, and the function reads that snapshot's rows of the table (only those of trading
  * day D if given). Used by the Parquet writer (COPY from the buffers) and by SQL views (the
- * rows not yet in Parquet), so both see the same column layout and types. */
+ * rows not yet in Parquet), so both see the same column layout and types; the functions that
+ * read records from the engine write them through qx_scan_put_record for the same reason. */
 #ifndef QX_OLAP_DUCK_SCAN_H
 #define QX_OLAP_DUCK_SCAN_H
 
