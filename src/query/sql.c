@@ -338,6 +338,13 @@ int qx_sql_query(qx_sql *s, const char *text, qx_sql_result **out) {
   qx_olap_snapshot *snap;
   int rc = s->opt.see_latest ? qx_olap_sync(s->olap) : QX_OK;
   if (rc == QX_OK) rc = qx_olap_snapshot_acquire(s->olap, &snap);
+  /* After a restart the converter starts below the engine's state, which the current-state
+   * views and lookups read at the snapshot's LSN: wait for it rather than fail them. */
+  if (rc == QX_OK && !snap->engine.snapshot && !s->opt.see_latest) {
+    qx_olap_snapshot_release(snap);
+    rc = qx_olap_sync(s->olap);
+    if (rc == QX_OK) rc = qx_olap_snapshot_acquire(s->olap, &snap);
+  }
   return rc == QX_OK ? query(s, snap, text, out) : rc;
 }
 
