@@ -57,6 +57,12 @@ expect 0 "sql json" -- "$QAXDB" sql --data "$D" --json "SELECT 1.5::DECIMAL(18,4
 contains out '{"p":1.5000,"s":"a","z":null}'
 expect 0 "sql table" -- "$QAXDB" sql --data "$D" "SELECT * FROM account_pnl() LIMIT 2"
 contains out "(2 rows, at LSN"
+# A record by key from the engine's index equals the same record filtered from Parquet.
+expect 0 "sql by key" -- "$QAXDB" sql --data "$D" --csv "SELECT * FROM trades_by_key(1)"
+contains out "^1,"
+by_key=$(tail -1 "$TMP/out")
+expect 0 "sql by filter" -- "$QAXDB" sql --data "$D" --csv "SELECT * FROM trades WHERE trade_id = 1"
+[ "$(tail -1 "$TMP/out")" = "$by_key" ] || fail "trades_by_key(1) differs from the filtered scan"
 expect 1 "sql error" -- "$QAXDB" sql --data "$D" "SELECT nosuch FROM trades"
 contains err "nosuch"
 expect 1 "sql refuses files" -- "$QAXDB" sql --data "$D" "SELECT * FROM read_csv('/etc/passwd')"

@@ -218,7 +218,8 @@ static int usage(void) {
          "Runs read-only SQL over every committed record: the tables orders, trades, accounts,\n"
          "positions, ticks, orderbook_snapshots and klines (current state; <table>_history\n"
          "for every version), instruments, and the predefined queries ohlcv(), vwap(),\n"
-         "spread(), account_daily(), position_pnl() and account_pnl(). Prints an aligned\n"
+         "spread(), account_daily(), position_pnl() and account_pnl(); one record by its\n"
+         "key with <table>_by_key(...), e.g. trades_by_key(42). Prints an aligned\n"
          "table, CSV (--csv) or one JSON object per row (--json). Without QUERY, reads\n"
          "statements ending in ';' from a shell with history. See docs/sql.md.\n");
   return CLI_EXIT_OK;
