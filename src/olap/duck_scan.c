@@ -299,21 +299,33 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk output) {
   duckdb_data_chunk_set_size(output, filled);
 }
 
-int qx_scan_register(duckdb_connection con, qx_scan_registry *r) {
+duckdb_table_function qx_table_function_create(const char *name, int varchar_parameters) {
   duckdb_table_function f = duckdb_create_table_function();
-  duckdb_table_function_set_name(f, "qx_scan");
+  duckdb_table_function_set_name(f, name);
   duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
-  duckdb_logical_type integer = duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
-  duckdb_table_function_add_parameter(f, varchar);
-  duckdb_table_function_add_named_parameter(f, "day", integer);
+  for (int i = 0; i < varchar_parameters; i++)
+    duckdb_table_function_add_parameter(f, varchar);
   duckdb_destroy_logical_type(&varchar);
-  duckdb_destroy_logical_type(&integer);
-  duckdb_table_function_set_extra_info(f, r, NULL);
-  duckdb_table_function_set_bind(f, scan_bind_fn);
-  duckdb_table_function_set_init(f, scan_init_fn);
-  duckdb_table_function_set_function(f, scan_fn);
   duckdb_table_function_supports_projection_pushdown(f, true);
+  return f;
+}
+
+int qx_table_function_register(duckdb_connection con, duckdb_table_function f, void *extra_info,
+                               duckdb_table_function_bind_t bind, duckdb_table_function_init_t init,
+                               duckdb_table_function_t function) {
+  duckdb_table_function_set_extra_info(f, extra_info, NULL);
+  duckdb_table_function_set_bind(f, bind);
+  duckdb_table_function_set_init(f, init);
+  duckdb_table_function_set_function(f, function);
   duckdb_state st = duckdb_register_table_function(con, f);
   duckdb_destroy_table_function(&f);
-  return st == DuckDBSuccess ? QX_OK : qx_fail(QX_ERR_SQL, "cannot register the qx_scan function");
+  return st == DuckDBSuccess ? QX_OK : qx_fail(QX_ERR_SQL, "cannot register a table function");
+}
+
+int qx_scan_register(duckdb_connection con, qx_scan_registry *r) {
+  duckdb_table_function f = qx_table_function_create("qx_scan", 1);
+  duckdb_logical_type integer = duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
+  duckdb_table_function_add_named_parameter(f, "day", integer);
+  duckdb_destroy_logical_type(&integer);
+  return qx_table_function_register(con, f, r, scan_bind_fn, scan_init_fn, scan_fn);
 }

@@ -31,6 +31,13 @@ int qx_scan_bind(qx_scan_registry *r, duckdb_connection con, const qx_olap_snaps
 /* Registers qx_scan on con's database, reading through r (which must outlive it). */
 int qx_scan_register(duckdb_connection con, qx_scan_registry *r);
 
+/* A table function of that name taking varchar_parameters VARCHARs, with projection pushdown;
+ * add any other parameter, then register it, which also destroys it. */
+duckdb_table_function qx_table_function_create(const char *name, int varchar_parameters);
+int qx_table_function_register(duckdb_connection con, duckdb_table_function f, void *extra_info,
+                               duckdb_table_function_bind_t bind, duckdb_table_function_init_t init,
+                               duckdb_table_function_t function);
+
 /* For the table functions that read records from the engine (query/lookup.c, current.c): */
 /* The snapshot the connection running bind reads (NULL: none). */
 const qx_olap_snapshot *qx_scan_bound_snapshot(qx_scan_registry *r, duckdb_bind_info info);

@@ -120,18 +120,6 @@ static void current_fn(duckdb_function_info info, duckdb_data_chunk output) {
 }
 
 int qx_current_register(duckdb_connection con, qx_engine_source *source) {
-  duckdb_table_function f = duckdb_create_table_function();
-  duckdb_table_function_set_name(f, "qx_current");
-  duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
-  duckdb_table_function_add_parameter(f, varchar);
-  duckdb_destroy_logical_type(&varchar);
-  duckdb_table_function_set_extra_info(f, source, NULL);
-  duckdb_table_function_set_bind(f, current_bind_fn);
-  duckdb_table_function_set_init(f, current_init_fn);
-  duckdb_table_function_set_function(f, current_fn);
-  duckdb_table_function_supports_projection_pushdown(f, true);
-  duckdb_state st = duckdb_register_table_function(con, f);
-  duckdb_destroy_table_function(&f);
-  return st == DuckDBSuccess ? QX_OK
-                             : qx_fail(QX_ERR_SQL, "cannot register the qx_current function");
+  duckdb_table_function f = qx_table_function_create("qx_current", 1);
+  return qx_table_function_register(con, f, source, current_bind_fn, current_init_fn, current_fn);
 }

@@ -212,19 +212,6 @@ static void lookup_fn(duckdb_function_info info, duckdb_data_chunk output) {
 }
 
 int qx_lookup_register(duckdb_connection con, qx_engine_source *source) {
-  duckdb_table_function f = duckdb_create_table_function();
-  duckdb_table_function_set_name(f, "qx_lookup");
-  duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
-  for (int i = 0; i < 1 + QX_LOOKUP_KEY_PARTS; i++)
-    duckdb_table_function_add_parameter(f, varchar);
-  duckdb_destroy_logical_type(&varchar);
-  duckdb_table_function_set_extra_info(f, source, NULL);
-  duckdb_table_function_set_bind(f, lookup_bind_fn);
-  duckdb_table_function_set_init(f, lookup_init_fn);
-  duckdb_table_function_set_function(f, lookup_fn);
-  duckdb_table_function_supports_projection_pushdown(f, true);
-  duckdb_state st = duckdb_register_table_function(con, f);
-  duckdb_destroy_table_function(&f);
-  return st == DuckDBSuccess ? QX_OK
-                             : qx_fail(QX_ERR_SQL, "cannot register the qx_lookup function");
+  duckdb_table_function f = qx_table_function_create("qx_lookup", 1 + QX_LOOKUP_KEY_PARTS);
+  return qx_table_function_register(con, f, source, lookup_bind_fn, lookup_init_fn, lookup_fn);
 }
