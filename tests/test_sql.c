@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "lsm/db_impl.h"
 #include "qaxdb/db.h"
 #include "qaxdb/key.h"
 #include "qaxdb/records.h"
@@ -681,6 +682,35 @@ static void test_point_lookup(void) {
   test_rmtree(dir);
 }
 
+/* The orders view read by several threads over key ranges cut at the engine's file
+ * boundaries: every order exactly once. */
+static void test_current_state_in_parts(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "sql-parts");
+  qx_db_options o = test_options();
+  o.sst_file_size = 256u << 10; /* many files per level, so many parts */
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  enum { ORDERS = 40000 };
+  for (uint64_t id = 1; id <= ORDERS; id++) {
+    qx_order ord = {.order_id = id, .volume = 1, .update_ts = TS0 + (int64_t)id};
+    snprintf(ord.account_id, sizeof ord.account_id, "acct%02d", (int)(id % ACCOUNTS));
+    qx_durability d = id == ORDERS ? QX_DURABILITY_GROUP : QX_DURABILITY_NONE;
+    CHECK_OK(qx_db_put_record(db, QX_TABLE_ORDERS, &ord, d, NULL));
+  }
+  CHECK_OK(qx_db_compact(db));
+  uint8_t prefix[2] = {0, QX_TABLE_ORDERS};
+  qx_split_key cuts[7];
+  CHECK(qx_db_split_keys(db, prefix, sizeof prefix, 7, cuts) == 7);
+  qx_sql *sql;
+  CHECK_OK(qx_sql_open(db, NULL, &sql));
+  check_current_state(sql, NULL, "orders", "order_id", ORDERS);
+  check_lookup(sql, NULL, "SELECT count(DISTINCT order_id) FROM orders", 1, "40000");
+  qx_sql_close(sql);
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
 /* ---- schema evolution ---- */
 
 #define OLD_TICKS 100
@@ -769,6 +799,7 @@ int main(void) {
   test_crash_exactly_once();
   test_safety();
   test_point_lookup();
+  test_current_state_in_parts();
   test_schema_evolution();
   return test_finish("test_sql");
 }

@@ -111,6 +111,15 @@ int qx_view_install(qx_db *db);
  * versions as of lsn are still kept: an older snapshot is live, as the Parquet converter keeps
  * one at the LSN it has converted (see olap_link.c). NULL: out of memory or the engine failed. */
 qx_snapshot *qx_db_snapshot_create_at(qx_db *db, uint64_t lsn);
+/* Up to max keys, in order, that cut the keys starting with prefix into parts of about equal
+ * size, taken from the boundaries of the table files of the deepest level holding such keys;
+ * for reading one table with several threads. Returns how many (0: do not split). */
+typedef struct qx_split_key {
+  uint8_t key[QX_DB_MAX_KEY];
+  uint32_t len;
+} qx_split_key;
+size_t qx_db_split_keys(qx_db *db, const uint8_t *prefix, size_t prefix_len, size_t max,
+                        qx_split_key *out);
 /* The LSN below which no snapshot needs hidden versions. */
 uint64_t qx_oldest_snapshot_lsn(qx_db *db);
 

@@ -118,6 +118,40 @@ uint64_t qx_oldest_snapshot_lsn(qx_db *db) {
   return lsn;
 }
 
+/* ---- splitting a key range ---- */
+
+static int starts_with(const uint8_t *key, size_t len, const uint8_t *prefix, size_t prefix_len) {
+  return len >= prefix_len && memcmp(key, prefix, prefix_len) == 0;
+}
+
+size_t qx_db_split_keys(qx_db *db, const uint8_t *prefix, size_t prefix_len, size_t max,
+                        qx_split_key *out) {
+  qx_read_view *rv = qx_view_acquire(db);
+  const qx_version *v = rv->version;
+  size_t n = 0;
+  /* Level 0 files overlap each other: their boundaries split nothing evenly. Deeper levels are
+   * sorted, so the files starting inside the prefix are consecutive. */
+  for (int level = QX_DB_LEVELS - 1; level >= 1 && n == 0; level--) {
+    uint32_t first = 0, count = 0;
+    for (uint32_t i = 0; i < v->count[level]; i++) {
+      const qx_sst_meta *m = &v->files[level][i]->meta;
+      if (!starts_with(m->smallest, m->smallest_len, prefix, prefix_len)) continue;
+      if (count++ == 0) first = i;
+    }
+    size_t last_at = 0; /* the first part starts at the prefix, not at a file */
+    for (size_t part = 1; part <= max && count > 1; part++) {
+      size_t at = part * count / (max + 1);
+      if (at == last_at) continue;
+      last_at = at;
+      const qx_sst_meta *m = &v->files[level][first + at]->meta;
+      memcpy(out[n].key, m->smallest, m->smallest_len);
+      out[n++].len = m->smallest_len;
+    }
+  }
+  qx_view_release(rv);
+  return n;
+}
+
 /* ---- point lookups ---- */
 
 /* Searches the table files of v, newest data first. Returns 1 found, 0 absent, < 0 error. */
