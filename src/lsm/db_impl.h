@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 
 #include "lsm/manifest.h"
+#include "lsm/reclaim.h"
 #include "lsm/version.h"
 #include "memtable/memtable.h"
 #include "olap/olap.h"
@@ -46,6 +47,8 @@ typedef struct qx_read_view {
   int imm_count;
   qx_version *version;
   qx_block_cache *cache;
+  qx_reclaimer *reclaimer;           /* frees it when the last reference goes */
+  struct qx_read_view *next_retired; /* in the reclaimer's list */
 } qx_read_view;
 
 struct qx_snapshot {
@@ -87,6 +90,7 @@ struct qx_db {
   uint32_t compact_pointer_len[QX_DB_LEVELS];
   pthread_t flush_thread, compaction_thread;
   int threads_started; /* how many of the two */
+  qx_reclaimer reclaimer;
   atomic_int l0_files;
 
   pthread_mutex_t view_mu;
@@ -105,6 +109,8 @@ struct qx_db {
 /* Read views (read.c). */
 qx_read_view *qx_view_acquire(qx_db *db);
 void qx_view_release(qx_read_view *rv);
+/* Frees a view nobody references (the reclaimer's work). */
+void qx_view_free(qx_read_view *rv);
 /* Publishes a new view of db->mem, db->imm and db->current. REQUIRES: mu held. */
 int qx_view_install(qx_db *db);
 /* A snapshot at lsn, which may be older than the latest write. It reads correctly only if the

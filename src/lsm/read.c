@@ -21,6 +21,10 @@ qx_read_view *qx_view_acquire(qx_db *db) {
 
 void qx_view_release(qx_read_view *rv) {
   if (atomic_fetch_sub_explicit(&rv->refs, 1, memory_order_acq_rel) != 1) return;
+  if (!qx_reclaim_later(rv->reclaimer, rv)) qx_view_free(rv);
+}
+
+void qx_view_free(qx_read_view *rv) {
   qx_memtable_unref(rv->mem);
   for (int i = 0; i < rv->imm_count; i++)
     qx_memtable_unref(rv->imm[i]);
@@ -32,6 +36,7 @@ int qx_view_install(qx_db *db) {
   qx_read_view *rv = calloc(1, sizeof *rv);
   if (!rv) return qx_fail(QX_ERR_NOMEM, "out of memory for a read view");
   atomic_init(&rv->refs, 1);
+  rv->reclaimer = &db->reclaimer;
   rv->mem = db->mem;
   qx_memtable_ref(rv->mem);
   for (int i = 0; i < db->imm_count; i++) {
