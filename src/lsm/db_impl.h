@@ -1,5 +1,6 @@
 /* The inside of a qx_db, shared by the engine's files (db.c: open/close and the write path;
- * read.c: gets, snapshots and iterators; background.c: flushes and compactions).
+ * read.c: gets, snapshots and iterators; background.c: flushes and compactions; reclaim.c:
+ * freeing replaced read views on a thread of their own).
  *
  * Thread-safety contract:
  *   1. mu guards the write path, the MemTable switch, the current version, the MANIFEST and
