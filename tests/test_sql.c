@@ -670,6 +670,15 @@ static void test_point_lookup(void) {
   check_lookup(sql, NULL, "SELECT * FROM trades_by_key(100000)", 0, NULL);
   qx_sql_result_destroy(before);
 
+  /* A key deleted through the engine leaves the current state; its versions stay history. */
+  qx_order deleted = {.order_id = 8};
+  uint8_t key[QX_KEY_MAX];
+  size_t key_len = qx_key_encode(qx_schema_by_id(QX_TABLE_ORDERS), &deleted, key);
+  CHECK_OK(qx_db_delete(db, key, key_len, QX_DURABILITY_GROUP, NULL));
+  check_lookup(sql, NULL, "SELECT * FROM orders_by_key(8)", 0, NULL);
+  check_lookup(sql, NULL, "SELECT count(*) FROM orders WHERE order_id = 8", 1, "0");
+  check_lookup(sql, NULL, "SELECT count(*) FROM orders_history WHERE order_id = 8", 1, "1");
+
   check_refused(sql, "SELECT * FROM trades_by_key(-1)", "trade_id = '-1' is not a non-negative");
   check_refused(sql, "SELECT * FROM qx_lookup('nope', '1', NULL, NULL)", "no table named 'nope'");
   check_refused(sql, "SELECT * FROM qx_lookup('trades', '1', '2', NULL)", "more were given");
