@@ -69,7 +69,8 @@ uint64_t qx_sql_result_row_count(const qx_sql_result *r);
  * SQL NULL. Valid until the result is destroyed. */
 const char *qx_sql_result_text(qx_sql_result *r, uint64_t row, uint32_t col);
 /* Results may outlive their qx_sql but not the database: each holds the engine's state at its
- * LSN, so destroy them before qx_db_close. */
+ * LSN (the engine keeps every version overwritten since, as for any snapshot), so destroy them
+ * before qx_db_close, and soon. */
 void qx_sql_result_destroy(qx_sql_result *r);
 
 #ifdef __cplusplus
