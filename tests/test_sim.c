@@ -137,18 +137,24 @@ static void test_invariants(void) {
     if (lc.order_traded[id] != lc.order_filled[id]) mismatched++;
   CHECK_EQ_U64(mismatched, 0);
 
-  int64_t commission = 0;
-  uint64_t wrong_positions = 0;
+  int64_t commission = 0, any_realized = 0;
+  uint64_t wrong_positions = 0, wrong_realized = 0;
   for (int a = 1; a <= ACCOUNTS; a++) {
     commission += lc.last_account[a].commission;
+    int64_t realized = 0; /* per instrument, summed: the account's close profit */
     for (int i = 0; i < INSTRUMENTS; i++) {
       const qx_position *p = &lc.last_position[a][i];
       if (p->long_volume - p->short_volume != lc.net_traded[a][i] || p->long_volume < 0 ||
           p->short_volume < 0)
         wrong_positions++;
+      realized += p->close_profit;
+      any_realized |= p->close_profit;
     }
+    if (realized != lc.last_account[a].close_profit) wrong_realized++;
   }
   CHECK_EQ_U64(wrong_positions, 0);
+  CHECK_EQ_U64(wrong_realized, 0);
+  CHECK(any_realized != 0); /* positions were closed, at a profit or a loss */
   CHECK(commission == lc.expected_commission);
   free(lc.order_volume);
   free(lc.order_filled);

@@ -110,14 +110,25 @@ static void write_accounts(qx_db *db, expected *e) {
     }
 }
 
+#define REALIZED_OPEN 12345678 /* 1234.5678 realized by acct00 on instrument 0, still long */
+#define REALIZED_FLAT (-50000) /* -5.0000 realized by acct01 on instrument 1, now flat */
+
+/* acct00 holds 3 lots of instrument 0 bought at open_price; acct01 closed out instrument 1. */
 static void write_position(qx_db *db, int64_t open_price) {
   qx_position p = {0};
   snprintf(p.account_id, sizeof p.account_id, "acct00");
   snprintf(p.instrument_id, sizeof p.instrument_id, "%s", instruments[0].id);
   p.long_volume = 3;
   p.long_open_cost = 3 * open_price * instruments[0].multiplier;
+  p.close_profit = REALIZED_OPEN;
   p.ts = TS0;
-  CHECK_OK(qx_db_put_record(db, QX_TABLE_POSITIONS, &p, QX_DURABILITY_GROUP, NULL));
+  CHECK_OK(qx_db_put_record(db, QX_TABLE_POSITIONS, &p, QX_DURABILITY_NONE, NULL));
+  qx_position flat = {0};
+  snprintf(flat.account_id, sizeof flat.account_id, "acct01");
+  snprintf(flat.instrument_id, sizeof flat.instrument_id, "%s", instruments[1].id);
+  flat.close_profit = REALIZED_FLAT;
+  flat.ts = TS0;
+  CHECK_OK(qx_db_put_record(db, QX_TABLE_POSITIONS, &flat, QX_DURABILITY_GROUP, NULL));
 }
 
 /* ---- predefined queries ---- */
@@ -254,15 +265,27 @@ static void check_materialized(qx_sql *sql, const expected *e) {
 }
 
 static void check_position_pnl(qx_sql *sql, const expected *e, int64_t open_price) {
-  qx_sql_result *r = must_query(sql, "SELECT account_id, last_price, unrealized_pnl "
-                                     "FROM position_pnl()");
+  qx_sql_result *r = must_query(sql, "SELECT account_id, last_price, unrealized_pnl, "
+                                     "realized_pnl, total_pnl FROM position_pnl()");
   if (!r) return;
-  CHECK_EQ_U64(qx_sql_result_row_count(r), 1);
+  CHECK_EQ_U64(qx_sql_result_row_count(r), 2);
   char want[64];
+  int64_t unrealized = 3 * (e->last_price[0] - open_price) * instruments[0].multiplier;
+  CHECK_STR(cell(r, 0, 0), "acct00");
   money_text(e->last_price[0], want, sizeof want);
   CHECK_STR(cell(r, 0, 1), want);
-  money_text(3 * (e->last_price[0] - open_price) * instruments[0].multiplier, want, sizeof want);
+  money_text(unrealized, want, sizeof want);
   CHECK_STR(cell(r, 0, 2), want);
+  money_text(REALIZED_OPEN, want, sizeof want);
+  CHECK_STR(cell(r, 0, 3), want);
+  money_text(REALIZED_OPEN + unrealized, want, sizeof want);
+  CHECK_STR(cell(r, 0, 4), want);
+  /* A flat position is listed for what it realized. */
+  CHECK_STR(cell(r, 1, 0), "acct01");
+  CHECK_STR(cell(r, 1, 2), "0.0000");
+  money_text(REALIZED_FLAT, want, sizeof want);
+  CHECK_STR(cell(r, 1, 3), want);
+  CHECK_STR(cell(r, 1, 4), want);
   qx_sql_result_destroy(r);
 }
 
@@ -774,6 +797,41 @@ static void check_tick_sizes(qx_db *db) {
   }
 }
 
+/* Positions gained close_profit in version 2: an older record reads it as NULL from the engine
+ * (the current state, lookups by key) as from the history. */
+static void check_evolved_positions(qx_db *db) {
+  const qx_schema *positions = qx_schema_by_id(QX_TABLE_POSITIONS);
+  qx_position p[2] = {{.long_volume = 1, .close_profit = 70000},
+                      {.long_volume = 2, .close_profit = 80000}};
+  qx_wal_record r[2];
+  for (int v = 0; v < 2; v++) {
+    snprintf(p[v].account_id, sizeof p[v].account_id, "acct0%d", v + 1);
+    snprintf(p[v].instrument_id, sizeof p[v].instrument_id, "%s", instruments[0].id);
+    r[v] = (qx_wal_record){QX_TABLE_POSITIONS, (uint16_t)(v + 1),
+                           qx_schema_record_size(positions, (unsigned)(v + 1)), 0, &p[v]};
+  }
+  CHECK_OK(qx_db_write_records(db, r, 2, QX_DURABILITY_GROUP, NULL));
+  qx_sql *sql;
+  CHECK_OK(qx_sql_open(db, NULL, &sql));
+  qx_sql_result *res = must_query(sql, "SELECT c.long_volume, c.close_profit, h.close_profit "
+                                       "FROM positions c JOIN positions_history h USING (lsn) "
+                                       "ORDER BY c.account_id");
+  if (res) {
+    CHECK_EQ_U64(qx_sql_result_row_count(res), 2);
+    CHECK_STR(cell(res, 0, 0), "1");
+    CHECK_STR(cell(res, 0, 1), "NULL"); /* version 1 */
+    CHECK_STR(cell(res, 0, 2), "NULL");
+    CHECK_STR(cell(res, 1, 1), "8.0000"); /* version 2 */
+    CHECK_STR(cell(res, 1, 2), "8.0000");
+  }
+  qx_sql_result_destroy(res);
+  char lookup[128];
+  snprintf(lookup, sizeof lookup, "SELECT close_profit FROM positions_by_key('acct01', '%s')",
+           instruments[0].id);
+  check_lookup(sql, NULL, lookup, 1, "NULL");
+  qx_sql_close(sql);
+}
+
 static void test_schema_evolution(void) {
   char dir[PATH_MAX];
   test_tmpdir(dir, "sql-evolution");
@@ -797,6 +855,7 @@ static void test_schema_evolution(void) {
   check_evolved_ticks(sql);
   qx_sql_close(sql);
   check_tick_sizes(db); /* replayed from the WAL or read from SSTables, each keeps its version */
+  check_evolved_positions(db);
   CHECK_OK(qx_db_close(db));
   test_rmtree(dir);
 }

@@ -89,6 +89,8 @@ typedef struct qx_position {
   int64_t short_open_cost;
   int64_t margin;
   int64_t ts;
+  /* schema version 2: */
+  int64_t close_profit; /* QX_MONEY_SCALE: profit realized by closing on this instrument, so far */
 } qx_position;
 
 typedef struct qx_tick {

@@ -188,16 +188,21 @@ static const char *const predefined[] = {
     "FROM daily d FULL JOIN traded t ON d.account_id = t.account_id AND d.date = t.date "
     "ORDER BY account_id, date",
 
-    /* Mark-to-market of every open position at the instrument's last trade price. */
+    /* Per account and instrument: the profit realized by closes so far (positions version 2;
+     * 0 for records written before it) and the open position marked to market at the
+     * instrument's last trade price. */
     "CREATE OR REPLACE MACRO position_pnl() AS TABLE "
     "WITH last AS (SELECT instrument_id, arg_max(price, lsn) AS last_price FROM trades "
-    "  GROUP BY instrument_id) "
-    "SELECT p.account_id, p.instrument_id, p.long_volume, p.short_volume, l.last_price, "
-    "(p.long_volume * l.last_price * i.multiplier - p.long_open_cost) "
-    "+ (p.short_open_cost - p.short_volume * l.last_price * i.multiplier) AS unrealized_pnl "
-    "FROM positions p JOIN instruments i USING (instrument_id) "
-    "JOIN last l USING (instrument_id) "
-    "WHERE p.long_volume <> 0 OR p.short_volume <> 0 ORDER BY account_id, instrument_id",
+    "  GROUP BY instrument_id), "
+    "marked AS (SELECT p.account_id, p.instrument_id, p.long_volume, p.short_volume, "
+    "  l.last_price, coalesce(p.close_profit, 0) AS realized_pnl, "
+    "  (p.long_volume * l.last_price * i.multiplier - p.long_open_cost) "
+    "  + (p.short_open_cost - p.short_volume * l.last_price * i.multiplier) AS unrealized_pnl "
+    "  FROM positions p JOIN instruments i USING (instrument_id) "
+    "  JOIN last l USING (instrument_id)) "
+    "SELECT *, realized_pnl + unrealized_pnl AS total_pnl FROM marked "
+    "WHERE long_volume <> 0 OR short_volume <> 0 OR realized_pnl <> 0 "
+    "ORDER BY account_id, instrument_id",
 
     /* Per account: realized PnL and commission so far, open positions marked to market. */
     "CREATE OR REPLACE MACRO account_pnl() AS TABLE "

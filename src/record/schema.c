@@ -84,6 +84,7 @@ static const qx_column position_columns[] = {
     COL(qx_position, short_open_cost, QX_COL_DECIMAL, QX_MONEY_SCALE),
     COL(qx_position, margin, QX_COL_DECIMAL, QX_MONEY_SCALE),
     COL(qx_position, ts, QX_COL_TIMESTAMP, 0),
+    COL_SINCE(2, qx_position, close_profit, QX_COL_DECIMAL, QX_MONEY_SCALE),
 };
 static const uint16_t position_key[] = {0, 1};
 
@@ -142,7 +143,8 @@ static const uint16_t kline_key[] = {0, 1, 2};
 _Static_assert(sizeof(qx_order) == 104, "orders record layout");
 _Static_assert(sizeof(qx_trade) == 136, "trades record layout");
 _Static_assert(sizeof(qx_account) == 136, "accounts record layout");
-_Static_assert(sizeof(qx_position) == 96, "positions record layout");
+_Static_assert(sizeof(qx_position) == 104,
+               "positions record layout (version 2; version 1 is 96 bytes)");
 _Static_assert(sizeof(qx_tick) == 96, "ticks record layout (version 2; version 1 is 88 bytes)");
 _Static_assert(sizeof(qx_orderbook_snapshot) == 344, "orderbook_snapshots record layout");
 _Static_assert(sizeof(qx_kline) == 80, "klines record layout");
@@ -154,7 +156,7 @@ static const qx_schema schemas[] = {
     SCHEMA(QX_TABLE_ORDERS, "orders", 1, qx_order, order_columns, order_key, 1),
     SCHEMA(QX_TABLE_TRADES, "trades", 1, qx_trade, trade_columns, trade_key, 0),
     SCHEMA(QX_TABLE_ACCOUNTS, "accounts", 1, qx_account, account_columns, account_key, 1),
-    SCHEMA(QX_TABLE_POSITIONS, "positions", 1, qx_position, position_columns, position_key, 1),
+    SCHEMA(QX_TABLE_POSITIONS, "positions", 2, qx_position, position_columns, position_key, 1),
     SCHEMA(QX_TABLE_TICKS, "ticks", 2, qx_tick, tick_columns, tick_key, 0),
     SCHEMA(QX_TABLE_ORDERBOOK_SNAPSHOTS, "orderbook_snapshots", 1, qx_orderbook_snapshot,
            orderbook_columns, orderbook_key, 0),

@@ -31,7 +31,9 @@ int64_t sim_ledger_fill(sim_account *account, sim_position *position, const sim_
   sim_side_position *p = &position->side[side == QX_SIDE_BUY ? QX_SIDE_SELL : QX_SIDE_BUY];
   int64_t cost = p->cost * volume / p->volume;
   int64_t margin = p->margin * volume / p->volume;
-  account->close_profit += side == QX_SIDE_SELL ? value - cost : cost - value;
+  int64_t profit = side == QX_SIDE_SELL ? value - cost : cost - value;
+  account->close_profit += profit;
+  position->close_profit += profit;
   account->margin -= margin;
   p->volume -= volume;
   p->cost -= cost;
@@ -66,4 +68,5 @@ void sim_position_record(const sim_account *a, const sim_instrument *ins, const 
   out->short_open_cost = p->side[QX_SIDE_SELL].cost;
   out->margin = p->side[QX_SIDE_BUY].margin + p->side[QX_SIDE_SELL].margin;
   out->ts = ts;
+  out->close_profit = p->close_profit;
 }

@@ -18,6 +18,7 @@ typedef struct sim_side_position {
 
 typedef struct sim_position {
   sim_side_position side[2]; /* [QX_SIDE_BUY] long, [QX_SIDE_SELL] short */
+  int64_t close_profit;      /* realized on this instrument; the account's is the sum */
 } sim_position;
 
 typedef struct sim_account {
