@@ -3,7 +3,6 @@
  * emits it with the columns and types of the table's view (qx_scan_put_record). */
 #include "query/lookup.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,64 +10,8 @@
 
 #include "olap/trading_day.h"
 #include "qaxdb/key.h"
+#include "record/text.h"
 #include "util/error.h"
-
-/* Parses a whole decimal integer; returns 0 if text is not one. */
-static int parse_u64(const char *text, uint64_t *out) {
-  char *end;
-  errno = 0;
-  if (*text == '-' || *text == '\0') return 0;
-  unsigned long long v = strtoull(text, &end, 10);
-  *out = v;
-  return errno == 0 && *end == '\0';
-}
-
-static int parse_i64(const char *text, int64_t *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  *out = v;
-  return errno == 0 && *end == '\0' && end != text;
-}
-
-/* Stores text as the value of col in record; returns NULL or why it cannot. */
-static const char *put_key_part(const qx_column *col, const char *text, uint8_t *record) {
-  uint8_t *field = record + col->offset;
-  uint64_t u;
-  int64_t i;
-  size_t len;
-  switch (col->type) {
-  case QX_COL_U8:
-  case QX_COL_U32:
-  case QX_COL_U64:
-    if (!parse_u64(text, &u)) return "is not a non-negative integer";
-    if (col->width < 8 && u >> (8 * col->width)) return "is out of range";
-    if (col->width == 1) *field = (uint8_t)u;
-    if (col->width == 4) memcpy(field, &(uint32_t){(uint32_t)u}, 4);
-    if (col->width == 8) memcpy(field, &u, 8);
-    return NULL;
-  case QX_COL_I64:
-  case QX_COL_TIMESTAMP:
-    if (!parse_i64(text, &i)) return "is not an integer";
-    memcpy(field, &i, 8);
-    return NULL;
-  case QX_COL_CHAR:
-    len = strlen(text);
-    if (len > col->width) return "is too long";
-    memcpy(field, text, len);
-    return NULL;
-  case QX_COL_ENUM:
-    for (uint8_t v = 0; v < col->enum_count; v++)
-      if (strcmp(text, col->enum_names[v]) == 0) {
-        *field = v;
-        return NULL;
-      }
-    return "is not one of the column's values";
-  case QX_COL_DECIMAL:
-    break;
-  }
-  return "has a type keys cannot have";
-}
 
 /* The argument of parameter i as text (NULL if SQL NULL); the caller frees it. */
 static char *argument(duckdb_bind_info info, idx_t i) {
@@ -86,10 +29,11 @@ static const char *key_from_arguments(duckdb_bind_info info, const qx_schema *s,
     char *text = argument(info, 1 + k);
     if (k < s->key_column_count) {
       const qx_column *col = &s->columns[s->key_columns[k]];
-      const char *bad = text ? put_key_part(col, text, record) : "is NULL";
-      if (bad) {
-        snprintf(why, why_size, "qx_lookup: %s key %s = '%s' %s", s->name, col->name,
-                 text ? text : "NULL", bad);
+      if (!text) {
+        snprintf(why, why_size, "qx_lookup: %s key %s is NULL", s->name, col->name);
+        error = why;
+      } else if (qx_parse_column(col, text, strlen(text), record) != QX_OK) {
+        snprintf(why, why_size, "qx_lookup: %s key: %s", s->name, qx_last_error());
         error = why;
       }
     } else if (text) {
