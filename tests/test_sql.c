@@ -329,6 +329,27 @@ static void check_sql_features(qx_sql *sql) {
   }
   qx_sql_result_destroy(first);
   qx_sql_result_destroy(second);
+  /* Integers of every width and sign print exactly, extremes included. */
+  static const char *const integers[][2] = {
+      {"(-5)::TINYINT", "-5"},
+      {"(-300)::SMALLINT", "-300"},
+      {"(-2147483648)::INTEGER", "-2147483648"},
+      {"(-9223372036854775808)::BIGINT", "-9223372036854775808"},
+      {"(-170141183460469231731687303715884105728)::HUGEINT",
+       "-170141183460469231731687303715884105728"},
+      {"255::UTINYINT", "255"},
+      {"65535::USMALLINT", "65535"},
+      {"4294967295::UINTEGER", "4294967295"},
+      {"18446744073709551615::UBIGINT", "18446744073709551615"},
+      {"(-0.0001)::DECIMAL(18,4)", "-0.0001"},
+  };
+  for (size_t i = 0; i < sizeof integers / sizeof *integers; i++) {
+    char text[128];
+    snprintf(text, sizeof text, "SELECT %s", integers[i][0]);
+    r = must_query(sql, text);
+    if (r) CHECK_STR(cell(r, 0, 0), integers[i][1]);
+    qx_sql_result_destroy(r);
+  }
 }
 
 static void test_predefined(void) {
@@ -731,9 +752,9 @@ static void test_current_state_in_parts(void) {
     CHECK_OK(qx_db_put_record(db, QX_TABLE_ORDERS, &ord, d, NULL));
   }
   CHECK_OK(qx_db_compact(db));
-  uint8_t prefix[2] = {0, QX_TABLE_ORDERS};
+  uint8_t prefix[QX_KEY_TABLE_PREFIX];
   qx_split_key cuts[7];
-  CHECK(qx_db_split_keys(db, prefix, sizeof prefix, 7, cuts) == 7);
+  CHECK(qx_db_split_keys(db, prefix, qx_key_table_prefix(QX_TABLE_ORDERS, prefix), 7, cuts) == 7);
   qx_sql *sql;
   CHECK_OK(qx_sql_open(db, NULL, &sql));
   check_current_state(sql, NULL, "orders", "order_id", ORDERS);

@@ -3,8 +3,6 @@
  * partial and combined rows keep one Parquet schema however often they are folded. */
 #include "olap/materialized.h"
 
-#include <string.h>
-
 #define MV_KLINES_1M (QX_MV_ID_BASE + 1)
 #define MV_ACCOUNT_DAILY_TOTALS (QX_MV_ID_BASE + 2)
 
@@ -66,11 +64,4 @@ const char *qx_olap_table_name(uint16_t id) {
   if (s) return s->name;
   const qx_mv *v = qx_mv_by_id(id);
   return v ? v->name : NULL;
-}
-
-void qx_mv_put_sql(qx_buffer *out, const char *template_text, const char *source) {
-  const char *hole = strstr(template_text, "%s");
-  qx_buffer_put(out, template_text, (size_t)(hole - template_text));
-  qx_buffer_puts(out, source);
-  qx_buffer_puts(out, hole + 2);
 }

@@ -15,7 +15,6 @@
 #include <stdint.h>
 
 #include "qaxdb/schema.h"
-#include "util/grow.h"
 
 /* Parquet table ids of the views start here, above every table id. */
 #define QX_MV_ID_BASE 100
@@ -36,8 +35,5 @@ const qx_mv *qx_mv_all(int *count);
 
 /* The folder name of a Parquet table id (a table's or a view's), or NULL. */
 const char *qx_olap_table_name(uint16_t id);
-
-/* Appends template_text to out with its %s replaced by source (NULL: fails out). */
-void qx_mv_put_sql(qx_buffer *out, const char *template_text, const char *source);
 
 #endif

@@ -146,3 +146,19 @@ void qx_parquet_set_retire(const qx_parquet_set *base, const qx_parquet_edit *e)
   for (size_t i = 0; i < base->count; i++)
     if (is_removed(e, &base->files[i]->meta)) atomic_store(&base->files[i]->obsolete, 1);
 }
+
+size_t qx_parquet_put_read(qx_buffer *out, qx_parquet_file *const *files, size_t n,
+                           uint16_t table_id, const char *options) {
+  size_t named = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (files[i]->meta.table_id != table_id) continue;
+    qx_buffer_puts(out, named++ ? ", " : "read_parquet([");
+    qx_buffer_put_sql_string(out, files[i]->path);
+  }
+  if (named) {
+    qx_buffer_puts(out, "], ");
+    qx_buffer_puts(out, options);
+    qx_buffer_puts(out, ")");
+  }
+  return named;
+}

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/grow.h"
+
 typedef struct qx_parquet_meta {
   uint16_t table_id;
   int32_t day; /* trading day, days since the epoch: the date= partition */
@@ -68,5 +70,10 @@ void qx_parquet_set_retire(const qx_parquet_set *base, const qx_parquet_edit *e)
 void qx_parquet_path(const char *olap_dir, const qx_parquet_meta *m, char *out, size_t cap);
 /* The partition directory of m under olap_dir. */
 void qx_parquet_dir(const char *olap_dir, const qx_parquet_meta *m, char *out, size_t cap);
+
+/* Puts "read_parquet([<paths>], <options>)" over the files of table_id among files[0..n), or
+ * nothing; returns how many files it named. */
+size_t qx_parquet_put_read(qx_buffer *out, qx_parquet_file *const *files, size_t n,
+                           uint16_t table_id, const char *options);
 
 #endif

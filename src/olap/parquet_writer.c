@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "olap/duck_exec.h"
 #include "olap/duck_scan.h"
 #include "olap/materialized.h"
 #include "util/error.h"
@@ -27,20 +28,8 @@ struct qx_parquet_writer {
   char compression[16];
 };
 
-/* Runs sql; *count (if given) gets the first value of the result, the row count of a COPY. */
-static int run_sql_count(qx_parquet_writer *w, const char *sql, uint64_t *count) {
-  duckdb_result res;
-  int rc = QX_OK;
-  if (duckdb_query(w->con, sql, &res) == DuckDBError)
-    rc = qx_fail(QX_ERR_SQL, "Parquet writer: %s", duckdb_result_error(&res));
-  else if (count)
-    *count = (uint64_t)duckdb_value_int64(&res, 0, 0);
-  duckdb_destroy_result(&res);
-  return rc;
-}
-
 static int run_sql(qx_parquet_writer *w, const char *sql) {
-  return run_sql_count(w, sql, NULL);
+  return qx_duck_exec(w->con, sql, "Parquet writer", NULL);
 }
 
 int qx_parquet_writer_open(const char *olap_dir, const char *compression, qx_parquet_writer **out) {
@@ -96,12 +85,12 @@ static int copy_to_file(qx_parquet_writer *w, const char *query, qx_parquet_meta
   snprintf(options, sizeof options, " (FORMAT parquet, COMPRESSION %s, ROW_GROUP_SIZE %d)",
            w->compression, ROW_GROUP_ROWS);
   qx_buffer sql = {0};
-  qx_mv_put_sql(&sql, "COPY (%s) TO ", query);
+  qx_buffer_put_template(&sql, "COPY (%s) TO ", query);
   qx_buffer_put_sql_string(&sql, tmp);
   qx_buffer_puts(&sql, options);
   const char *text = qx_buffer_text(&sql);
   if (rc == QX_OK && !text) rc = qx_fail(QX_ERR_NOMEM, "out of memory for a COPY");
-  if (rc == QX_OK) rc = run_sql_count(w, text, &m->rows);
+  if (rc == QX_OK) rc = qx_duck_exec(w->con, text, "Parquet writer", &m->rows);
   qx_buffer_free(&sql);
   struct stat st;
   if (rc == QX_OK) rc = sync_file(tmp);
@@ -146,7 +135,7 @@ static int collect_days(const qx_olap_rows *rows, uint16_t table_id, day_files *
 
 /* SELECT * EXCLUDE (date) FROM (<rows>): the rows of a file, whose folder holds the date. */
 static void put_file_rows(qx_buffer *out, const char *rows) {
-  qx_mv_put_sql(out, "SELECT * EXCLUDE (date) FROM (%s)", rows);
+  qx_buffer_put_template(out, "SELECT * EXCLUDE (date) FROM (%s)", rows);
 }
 
 /* Writes the file of one view for the rows of a day that source selects, covering the same
@@ -154,7 +143,7 @@ static void put_file_rows(qx_buffer *out, const char *rows) {
 static int write_view(qx_parquet_writer *w, const qx_mv *v, const char *source,
                       const qx_parquet_meta *table_day, qx_parquet_edit *edit) {
   qx_buffer partial = {0}, query = {0};
-  qx_mv_put_sql(&partial, v->partial, source);
+  qx_buffer_put_template(&partial, v->partial, source);
   put_file_rows(&query, qx_buffer_text(&partial));
   qx_parquet_meta m = *table_day;
   m.table_id = v->id;
@@ -206,18 +195,15 @@ static void put_merge_query(qx_buffer *out, qx_parquet_file *const *files, size_
                             uint16_t table_id) {
   const qx_mv *v = qx_mv_by_id(table_id);
   qx_buffer source = {0};
-  qx_buffer_puts(&source, "SELECT * FROM read_parquet([");
-  for (size_t i = 0; i < n; i++) {
-    if (i) qx_buffer_puts(&source, ", ");
-    qx_buffer_put_sql_string(&source, files[i]->path);
-  }
+  qx_buffer_puts(&source, "SELECT * FROM ");
   /* A view's partials are grouped by their date, which only the folder holds. */
-  qx_buffer_puts(&source, v ? "], hive_partitioning = true, hive_types = {'date': DATE}, "
-                              "union_by_name = true)"
-                            : "], hive_partitioning = false, union_by_name = true)");
+  qx_parquet_put_read(&source, files, n, table_id,
+                      v ? "hive_partitioning = true, hive_types = {'date': DATE}, "
+                          "union_by_name = true"
+                        : "hive_partitioning = false, union_by_name = true");
   if (v) {
     qx_buffer combined = {0};
-    qx_mv_put_sql(&combined, v->combine, qx_buffer_text(&source));
+    qx_buffer_put_template(&combined, v->combine, qx_buffer_text(&source));
     put_file_rows(out, qx_buffer_text(&combined));
     qx_buffer_free(&combined);
   } else {

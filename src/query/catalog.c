@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "olap/duck_exec.h"
 #include "olap/materialized.h"
 #include "qaxdb/records.h"
 #include "qaxdb/schema.h"
@@ -17,11 +18,8 @@
 /* Runs t and empties it. */
 static int run(duckdb_connection con, qx_buffer *t) {
   const char *sql = qx_buffer_text(t);
-  int rc = sql ? QX_OK : qx_fail(QX_ERR_NOMEM, "out of memory building SQL");
-  duckdb_result res;
-  if (sql && duckdb_query(con, sql, &res) == DuckDBError)
-    rc = qx_fail(QX_ERR_SQL, "catalog: %s", duckdb_result_error(&res));
-  if (sql) duckdb_destroy_result(&res);
+  int rc = sql ? qx_duck_exec(con, sql, "catalog", NULL)
+               : qx_fail(QX_ERR_NOMEM, "out of memory building SQL");
   qx_buffer_free(t);
   return rc;
 }
@@ -34,17 +32,16 @@ static int run(duckdb_connection con, qx_buffer *t) {
  * every file has the same columns and DuckDB is spared reading each footer to unify them
  * (it halves a point query over a month of files). */
 static void add_files(qx_buffer *t, uint16_t id, const qx_parquet_set *files, int evolved) {
-  int any = 0;
-  for (size_t i = 0; i < files->count; i++) {
-    if (files->files[i]->meta.table_id != id) continue;
-    qx_buffer_puts(t, any ? ", " : "SELECT * FROM read_parquet([");
-    qx_buffer_put_sql_string(t, files->files[i]->path);
-    any = 1;
+  qx_buffer read = {0};
+  if (qx_parquet_put_read(&read, files->files, files->count, id,
+                          evolved ? "hive_partitioning = true, hive_types = {'date': DATE}, "
+                                    "union_by_name = true"
+                                  : "hive_partitioning = true, hive_types = {'date': DATE}")) {
+    qx_buffer_puts(t, "SELECT * FROM ");
+    qx_buffer_puts(t, qx_buffer_text(&read));
+    qx_buffer_puts(t, " UNION ALL BY NAME ");
   }
-  if (!any) return;
-  qx_buffer_puts(t, "], hive_partitioning = true, hive_types = {'date': DATE}");
-  qx_buffer_puts(t, evolved ? ", union_by_name = true) " : ") ");
-  qx_buffer_puts(t, "UNION ALL BY NAME ");
+  qx_buffer_free(&read);
 }
 
 static void add_scan(qx_buffer *t, const qx_schema *s) {
@@ -75,14 +72,14 @@ static int define_materialized(duckdb_connection con, const qx_mv *v, const qx_p
   add_scan(&live, qx_schema_by_id(v->source_table));
   add_files(&partials, v->id, files, 0);
   qx_buffer_puts(&partials, "SELECT * FROM (");
-  qx_mv_put_sql(&partials, v->partial, qx_buffer_text(&live));
+  qx_buffer_put_template(&partials, v->partial, qx_buffer_text(&live));
   qx_buffer_puts(&partials, ")");
   qx_buffer_puts(&t, "CREATE OR REPLACE VIEW ");
   qx_buffer_puts(&t, v->name);
   qx_buffer_puts(&t, " AS SELECT ");
   qx_buffer_puts(&t, v->select);
   qx_buffer_puts(&t, " FROM (");
-  qx_mv_put_sql(&t, v->combine, qx_buffer_text(&partials));
+  qx_buffer_put_template(&t, v->combine, qx_buffer_text(&partials));
   qx_buffer_puts(&t, ")");
   qx_buffer_free(&live);
   qx_buffer_free(&partials);

@@ -11,6 +11,7 @@
 
 #include "lsm/db_impl.h"
 #include "olap/trading_day.h"
+#include "qaxdb/key.h"
 #include "util/error.h"
 
 typedef struct current_bind {
@@ -81,7 +82,9 @@ static void free_cursor(void *p) {
 }
 
 static qx_split_key table_prefix(uint16_t table_id) {
-  return (qx_split_key){{(uint8_t)(table_id >> 8), (uint8_t)table_id}, 2};
+  qx_split_key k;
+  k.len = (uint32_t)qx_key_table_prefix(table_id, k.key);
+  return k;
 }
 
 /* Cuts the table's key range where the engine's files do. */

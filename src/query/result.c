@@ -59,8 +59,12 @@ static void format_double(double d, char *out, size_t cap) {
   if (strtod(out, NULL) != d) snprintf(out, cap, "%.17g", d);
 }
 
-static __int128 decimal_raw(const void *data, uint64_t row, duckdb_type internal) {
-  switch (internal) {
+/* The integer at row of data, whose physical type is id: a signed integer type or HUGEINT (the
+ * storage of DECIMALs too). */
+static __int128 signed_at(const void *data, uint64_t row, duckdb_type id) {
+  switch (id) {
+  case DUCKDB_TYPE_TINYINT:
+    return ((const int8_t *)data)[row];
   case DUCKDB_TYPE_SMALLINT:
     return ((const int16_t *)data)[row];
   case DUCKDB_TYPE_INTEGER:
@@ -74,6 +78,19 @@ static __int128 decimal_raw(const void *data, uint64_t row, duckdb_type internal
   }
 }
 
+static uint64_t unsigned_at(const void *data, uint64_t row, duckdb_type id) {
+  switch (id) {
+  case DUCKDB_TYPE_UTINYINT:
+    return ((const uint8_t *)data)[row];
+  case DUCKDB_TYPE_USMALLINT:
+    return ((const uint16_t *)data)[row];
+  case DUCKDB_TYPE_UINTEGER:
+    return ((const uint32_t *)data)[row];
+  default:
+    return ((const uint64_t *)data)[row];
+  }
+}
+
 /* Formats row of vector v of type t into out; 0 if the type is not one formatted here (strings
  * are copied whole by cell_text). */
 static int format_cell(duckdb_logical_type t, const void *data, uint64_t row, char *out,
@@ -83,31 +100,17 @@ static int format_cell(duckdb_logical_type t, const void *data, uint64_t row, ch
     snprintf(out, cap, "%s", ((const bool *)data)[row] ? "true" : "false");
     return 1;
   case DUCKDB_TYPE_TINYINT:
-    snprintf(out, cap, "%d", ((const int8_t *)data)[row]);
-    return 1;
   case DUCKDB_TYPE_SMALLINT:
-    snprintf(out, cap, "%d", ((const int16_t *)data)[row]);
-    return 1;
   case DUCKDB_TYPE_INTEGER:
-    snprintf(out, cap, "%" PRId32, ((const int32_t *)data)[row]);
-    return 1;
   case DUCKDB_TYPE_BIGINT:
-    snprintf(out, cap, "%" PRId64, ((const int64_t *)data)[row]);
+  case DUCKDB_TYPE_HUGEINT:
+    format_i128(signed_at(data, row, duckdb_get_type_id(t)), 0, out, cap);
     return 1;
   case DUCKDB_TYPE_UTINYINT:
-    snprintf(out, cap, "%u", ((const uint8_t *)data)[row]);
-    return 1;
   case DUCKDB_TYPE_USMALLINT:
-    snprintf(out, cap, "%u", ((const uint16_t *)data)[row]);
-    return 1;
   case DUCKDB_TYPE_UINTEGER:
-    snprintf(out, cap, "%" PRIu32, ((const uint32_t *)data)[row]);
-    return 1;
   case DUCKDB_TYPE_UBIGINT:
-    snprintf(out, cap, "%" PRIu64, ((const uint64_t *)data)[row]);
-    return 1;
-  case DUCKDB_TYPE_HUGEINT:
-    format_i128(decimal_raw(data, row, DUCKDB_TYPE_HUGEINT), 0, out, cap);
+    snprintf(out, cap, "%" PRIu64, unsigned_at(data, row, duckdb_get_type_id(t)));
     return 1;
   case DUCKDB_TYPE_FLOAT:
     format_double(((const float *)data)[row], out, cap);
@@ -116,8 +119,8 @@ static int format_cell(duckdb_logical_type t, const void *data, uint64_t row, ch
     format_double(((const double *)data)[row], out, cap);
     return 1;
   case DUCKDB_TYPE_DECIMAL:
-    format_i128(decimal_raw(data, row, duckdb_decimal_internal_type(t)), duckdb_decimal_scale(t),
-                out, cap);
+    format_i128(signed_at(data, row, duckdb_decimal_internal_type(t)), duckdb_decimal_scale(t), out,
+                cap);
     return 1;
   case DUCKDB_TYPE_DATE:
     qx_format_day(((const int32_t *)data)[row], out);

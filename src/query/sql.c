@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "lsm/db_impl.h"
+#include "olap/duck_exec.h"
 #include "olap/duck_scan.h"
 #include "query/catalog.h"
 #include "query/current.h"
@@ -58,12 +59,7 @@ void qx_sql_options_init(qx_sql_options *o) {
 /* ---- setting up DuckDB ---- */
 
 static int exec(duckdb_connection con, const char *sql) {
-  duckdb_result res;
-  int rc = QX_OK;
-  if (duckdb_query(con, sql, &res) == DuckDBError)
-    rc = qx_fail(QX_ERR_SQL, "%s: %s", sql, duckdb_result_error(&res));
-  duckdb_destroy_result(&res);
-  return rc;
+  return qx_duck_exec(con, sql, sql, NULL);
 }
 
 static int configure(qx_sql *s) {

@@ -60,11 +60,15 @@ static size_t put_column(const qx_column *col, const uint8_t *field, uint8_t *ou
   return 0;
 }
 
+size_t qx_key_table_prefix(uint16_t table_id, uint8_t out[QX_KEY_TABLE_PREFIX]) {
+  out[0] = (uint8_t)(table_id >> 8);
+  out[1] = (uint8_t)table_id;
+  return QX_KEY_TABLE_PREFIX;
+}
+
 size_t qx_key_encode(const qx_schema *schema, const void *record, uint8_t out[QX_KEY_MAX]) {
   const uint8_t *base = record;
-  out[0] = (uint8_t)(schema->table_id >> 8);
-  out[1] = (uint8_t)schema->table_id;
-  size_t len = 2;
+  size_t len = qx_key_table_prefix((uint16_t)schema->table_id, out);
   for (uint32_t i = 0; i < schema->key_column_count; i++) {
     const qx_column *col = &schema->columns[schema->key_columns[i]];
     len += put_column(col, base + col->offset, out + len);

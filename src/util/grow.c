@@ -46,6 +46,13 @@ void qx_buffer_put_sql_string(qx_buffer *b, const char *s) {
   qx_buffer_puts(b, "'");
 }
 
+void qx_buffer_put_template(qx_buffer *b, const char *template_text, const char *inner) {
+  const char *hole = strstr(template_text, "%s");
+  qx_buffer_put(b, template_text, (size_t)(hole - template_text));
+  qx_buffer_puts(b, inner);
+  qx_buffer_puts(b, hole + 2);
+}
+
 const char *qx_buffer_text(const qx_buffer *b) {
   if (b->failed) return NULL;
   return b->p ? (const char *)b->p : "";

@@ -22,6 +22,9 @@ void qx_buffer_put(qx_buffer *b, const void *data, size_t n);
 void qx_buffer_puts(qx_buffer *b, const char *s);
 /* s as an SQL string literal: quoted, inner quotes doubled. */
 void qx_buffer_put_sql_string(qx_buffer *b, const char *s);
+/* Puts template_text with its one "%s" replaced by inner (SQL around a subquery; a NULL inner
+ * fails the buffer). */
+void qx_buffer_put_template(qx_buffer *b, const char *template_text, const char *inner);
 /* The text put so far ("" if none), or NULL if an allocation failed. */
 const char *qx_buffer_text(const qx_buffer *b);
 void qx_buffer_free(qx_buffer *b);
