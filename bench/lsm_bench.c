@@ -10,7 +10,8 @@
  *                            flush, with the file cached
  *   skiplist_insert/get      qaxdb's MemTable alone, without WAL or read view (no peer)
  * After the writes it prints, for qaxdb, write amplification, space amplification after a full
- * compaction, and the share of the process's CPU spent in flushes and compactions.
+ * compaction, the share of the process's CPU spent in flushes and compactions, and how many
+ * writes stalled (waited for a MemTable slot or level 0) and for how long in all.
  * Usage: qaxdb-bench-lsm [--quick] [--keys N] [--dir PATH]. Ends with one JSON line per
  * measurement (ratio > 1: qaxdb better). */
 #include <ftw.h>
@@ -273,6 +274,7 @@ static double process_cpu_s(void) {
 
 typedef struct amplification {
   double write_amp, space_amp, compaction_cpu_share;
+  uint64_t stall_count, stall_ns; /* writes that waited for the background threads */
 } amplification;
 
 /* ---- one engine through every workload ---- */
@@ -347,6 +349,8 @@ static void run_engine(const kv_engine *e, const settings *s, const uint32_t *or
     qx_db_stats_get(db, &st);
     amp->write_amp = st.write_amplification;
     amp->compaction_cpu_share = (double)st.compaction_cpu_ns / 1e9 / write_cpu;
+    amp->stall_count = st.stall_count;
+    amp->stall_ns = st.stall_ns;
   }
   out[CASE_READRANDOM] = read_random(db, e, s->reads, s->keys, 0);
   out[CASE_READMISS] = read_random(db, e, s->reads, s->keys, 1);
@@ -367,6 +371,14 @@ static void print_amplification(const amplification *amp) {
          "(rocksdb %.3f, leveldb %.3f), flush+compaction CPU %.1f%% of the write phase\n",
          amp[0].write_amp, amp[0].space_amp, amp[1].space_amp, amp[2].space_amp,
          100 * amp[0].compaction_cpu_share);
+  printf("qaxdb write stalls in the write phase: %llu, %.1f ms in all\n",
+         (unsigned long long)amp[0].stall_count, (double)amp[0].stall_ns / 1e6);
+  printf("{\"bench\":\"lsm\",\"case\":\"fillrandom_overwrite\",\"metric\":\"stall_count\","
+         "\"qaxdb\":%llu,\"peer\":null,\"peer_value\":null,\"ratio\":null}\n",
+         (unsigned long long)amp[0].stall_count);
+  printf("{\"bench\":\"lsm\",\"case\":\"fillrandom_overwrite\",\"metric\":\"stall_ms\","
+         "\"qaxdb\":%.4g,\"peer\":null,\"peer_value\":null,\"ratio\":null}\n",
+         (double)amp[0].stall_ns / 1e6);
   printf("{\"bench\":\"lsm\",\"case\":\"fillrandom_overwrite\",\"metric\":\"write_amplification\","
          "\"qaxdb\":%.4g,\"peer\":null,\"peer_value\":null,\"ratio\":null}\n",
          amp[0].write_amp);
