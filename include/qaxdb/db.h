@@ -36,6 +36,8 @@ typedef struct qx_db_iter qx_db_iter;
 typedef struct qx_write_batch qx_write_batch;
 
 #define QX_DB_LEVELS 7
+#define QX_DB_MAX_KEY 256     /* longest key, in bytes */
+#define QX_DB_MAX_VALUE 65536 /* longest value, in bytes */
 
 typedef enum qx_compression {
   QX_COMPRESSION_NONE = 0,

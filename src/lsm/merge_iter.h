@@ -4,7 +4,7 @@
 #ifndef QX_LSM_MERGE_ITER_H
 #define QX_LSM_MERGE_ITER_H
 
-#include "lsm/iter.h"
+#include "kv/iter.h"
 #include "lsm/version.h"
 
 /* Merges count children (taking ownership of them) into one iterator in internal order. */

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lsm/iter.h"
+#include "kv/entry.h"
 #include "qaxdb/key.h"
 #include "qaxdb/wal.h"
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lsm/iter.h"
+#include "kv/iter.h"
 
 typedef struct qx_memtable qx_memtable;
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lsm/iter.h"
+#include "kv/iter.h"
 
 enum qx_sst_compression { QX_SST_NONE = 0, QX_SST_LZ4 = 1, QX_SST_ZSTD = 2 };
 
