@@ -316,7 +316,7 @@ static int init_sync(qx_db *db) {
       pthread_cond_init(&db->done_cv, NULL))
     return qx_fail(QX_ERR_NOMEM, "cannot create the engine's locks");
   db->snapshots.next = db->snapshots.prev = &db->snapshots;
-  return qx_reclaimer_init(&db->reclaimer);
+  return qx_deferred_init(&db->reclaimer);
 }
 
 static int open_files(qx_db *db, qx_db_recovery *rec) {
@@ -351,7 +351,7 @@ static void free_db(qx_db *db) {
 }
 
 static int start_threads(qx_db *db) {
-  int rc = qx_reclaimer_start(&db->reclaimer);
+  int rc = qx_deferred_start(&db->reclaimer);
   if (rc != QX_OK) return rc;
   if (pthread_create(&db->flush_thread, NULL, qx_flush_main, db) != 0)
     return qx_fail(QX_ERR_NOMEM, "cannot start the flush thread");
@@ -370,7 +370,7 @@ static void stop_threads(qx_db *db) {
   pthread_mutex_unlock(&db->mu);
   if (db->threads_started > 0) pthread_join(db->flush_thread, NULL);
   if (db->threads_started > 1) pthread_join(db->compaction_thread, NULL);
-  qx_reclaimer_stop(&db->reclaimer);
+  qx_deferred_stop(&db->reclaimer);
 }
 
 int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,

@@ -1,6 +1,6 @@
 /* The inside of a qx_db, shared by the engine's files (db.c: open/close and the write path;
- * read.c: gets, snapshots and iterators; background.c: flushes and compactions; reclaim.c:
- * freeing replaced read views on a thread of their own).
+ * read.c: gets, snapshots and iterators; background.c: flushes and compactions; and the
+ * deferred-free thread that frees replaced read views off the readers' paths).
  *
  * Thread-safety contract:
  *   1. mu guards the write path, the MemTable switch, the current version, the MANIFEST and
@@ -32,12 +32,12 @@
 #include <stdatomic.h>
 
 #include "lsm/manifest.h"
-#include "lsm/reclaim.h"
 #include "lsm/version.h"
 #include "memtable/memtable.h"
 #include "olap/olap.h"
 #include "qaxdb/db.h"
 #include "sstable/sstable.h"
+#include "util/deferred.h"
 
 #define QX_MAX_IMMUTABLE 2
 
@@ -48,8 +48,8 @@ typedef struct qx_read_view {
   int imm_count;
   qx_version *version;
   qx_block_cache *cache;
-  qx_reclaimer *reclaimer;           /* frees it when the last reference goes */
-  struct qx_read_view *next_retired; /* in the reclaimer's list */
+  qx_deferred_queue *reclaimer; /* frees it when the last reference goes */
+  qx_deferred deferred;
 } qx_read_view;
 
 struct qx_snapshot {
@@ -90,8 +90,8 @@ struct qx_db {
   uint8_t compact_pointer[QX_DB_LEVELS][QX_DB_MAX_KEY]; /* round-robin position per level */
   uint32_t compact_pointer_len[QX_DB_LEVELS];
   pthread_t flush_thread, compaction_thread;
-  int threads_started; /* how many of the two */
-  qx_reclaimer reclaimer;
+  int threads_started;         /* how many of the two */
+  qx_deferred_queue reclaimer; /* frees replaced read views */
   atomic_int l0_files;
 
   pthread_mutex_t view_mu;
@@ -110,8 +110,6 @@ struct qx_db {
 /* Read views (read.c). */
 qx_read_view *qx_view_acquire(qx_db *db);
 void qx_view_release(qx_read_view *rv);
-/* Frees a view nobody references (the reclaimer's work). */
-void qx_view_free(qx_read_view *rv);
 /* Publishes a new view of db->mem, db->imm and db->current. REQUIRES: mu held. */
 int qx_view_install(qx_db *db);
 /* A snapshot at lsn, which may be older than the latest write. It reads correctly only if the

@@ -1,6 +1,7 @@
 /* The read side of the engine: read views, snapshots, point lookups and ordered iterators.
  * Nothing here takes the engine's mutex (see db_impl.h). */
 #include <sched.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +20,8 @@ qx_read_view *qx_view_acquire(qx_db *db) {
   return rv;
 }
 
-void qx_view_release(qx_read_view *rv) {
-  if (atomic_fetch_sub_explicit(&rv->refs, 1, memory_order_acq_rel) != 1) return;
-  if (!qx_reclaim_later(rv->reclaimer, rv)) qx_view_free(rv);
-}
-
-void qx_view_free(qx_read_view *rv) {
+static void view_free(qx_deferred *item) {
+  qx_read_view *rv = (qx_read_view *)((char *)item - offsetof(qx_read_view, deferred));
   qx_memtable_unref(rv->mem);
   for (int i = 0; i < rv->imm_count; i++)
     qx_memtable_unref(rv->imm[i]);
@@ -32,11 +29,17 @@ void qx_view_free(qx_read_view *rv) {
   free(rv);
 }
 
+void qx_view_release(qx_read_view *rv) {
+  if (atomic_fetch_sub_explicit(&rv->refs, 1, memory_order_acq_rel) != 1) return;
+  qx_defer_free(rv->reclaimer, &rv->deferred);
+}
+
 int qx_view_install(qx_db *db) {
   qx_read_view *rv = calloc(1, sizeof *rv);
   if (!rv) return qx_fail(QX_ERR_NOMEM, "out of memory for a read view");
   atomic_init(&rv->refs, 1);
   rv->reclaimer = &db->reclaimer;
+  rv->deferred.free_fn = view_free;
   rv->mem = db->mem;
   qx_memtable_ref(rv->mem);
   for (int i = 0; i < db->imm_count; i++) {
