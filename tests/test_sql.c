@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "lsm/db_impl.h"
+#include "lsm/engine.h"
 #include "qaxdb/db.h"
 #include "qaxdb/key.h"
 #include "qaxdb/records.h"

@@ -30,30 +30,6 @@ typedef struct compaction {
   int trivial_move; /* one file, nothing below it overlaps: move it without rewriting */
 } compaction;
 
-int qx_sst_path(const qx_db *db, uint64_t number, char *out, size_t cap) {
-  int n = snprintf(out, cap, "%s/%06" PRIu64 ".sst", db->sst_dir, number);
-  return n > 0 && (size_t)n < cap ? QX_OK
-                                  : qx_fail(QX_ERR_INVALID_ARG, "path too long in %s", db->sst_dir);
-}
-
-int qx_file_open(qx_db *db, const qx_sst_meta *meta, int fresh, qx_file **out) {
-  qx_file *f = calloc(1, sizeof *f);
-  if (!f) return qx_fail(QX_ERR_NOMEM, "out of memory for a table file");
-  atomic_init(&f->refs, 1);
-  f->meta = *meta;
-  f->cache = db->cache;
-  int rc = qx_sst_path(db, meta->file_number, f->path, sizeof f->path);
-  if (rc == QX_OK)
-    rc = qx_sst_open(f->path, meta->file_number, db->cache, &db->sst_counters, &f->sst);
-  if (rc != QX_OK) {
-    free(f);
-    return rc;
-  }
-  if (fresh) qx_sst_populate(f->sst);
-  *out = f;
-  return QX_OK;
-}
-
 static uint64_t thread_cpu_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -88,8 +64,8 @@ static int output_add(output_set *o, const qx_ientry *e) {
     qx_sst_options_init(&so);
     so.compression = o->db->opt.compression;
     so.bloom_bits_per_key = o->db->opt.bloom_bits_per_key;
-    uint64_t number = atomic_fetch_add(&o->db->next_file_number, 1);
-    int rc = qx_sst_path(o->db, number, path, sizeof path);
+    uint64_t number = qx_vset_new_file_number(&o->db->vset);
+    int rc = qx_vset_table_path(&o->db->vset, number, path, sizeof path);
     if (rc == QX_OK) rc = qx_sst_builder_create(path, number, &so, &o->builder);
     if (rc != QX_OK) return rc;
   }
@@ -101,7 +77,8 @@ static void output_abandon(output_set *o) {
   if (o->builder) qx_sst_builder_abandon(o->builder);
   for (size_t i = 0; i < o->count; i++) {
     char path[PATH_MAX];
-    if (qx_sst_path(o->db, o->metas[i].file_number, path, sizeof path) == QX_OK) unlink(path);
+    if (qx_vset_table_path(&o->db->vset, o->metas[i].file_number, path, sizeof path) == QX_OK)
+      unlink(path);
   }
   free(o->metas);
 }
@@ -159,54 +136,13 @@ static int merge_into(qx_iter *it, merge_state *s, uint64_t split_bytes, output_
   return rc == QX_OK ? output_finish(o) : rc;
 }
 
-/* ---- installing results ---- */
-
-/* Opens the outputs, writes the edit to the MANIFEST and makes it current. REQUIRES: mu. */
-static int install(qx_db *db, qx_version_edit *edit, const output_set *o) {
-  qx_file **opened = calloc(o->count + 1, sizeof(qx_file *));
-  if (!opened) return qx_fail(QX_ERR_NOMEM, "out of memory installing table files");
-  int rc = QX_OK;
-  for (size_t i = 0; i < o->count && rc == QX_OK; i++)
-    rc = qx_file_open(db, &o->metas[i], 1, &opened[i]);
-  edit->has_next_file = 1;
-  edit->next_file_number = atomic_load(&db->next_file_number);
-  /* The new files' directory entries must be durable before the MANIFEST names them. */
-  if (rc == QX_OK && o->count) rc = qx_fsync_dir(db->sst_dir);
-  qx_version *v = NULL;
-  if (rc == QX_OK) rc = qx_version_apply(db->current, edit, opened, o->count, db->olap_dir, &v);
-  if (rc == QX_OK) rc = qx_manifest_append(db->manifest, edit);
-  if (rc == QX_OK) {
-    for (size_t i = 0; i < edit->removed_count; i++) {
-      int level = edit->removed[i].level;
-      for (uint32_t j = 0; j < db->current->count[level]; j++) {
-        qx_file *f = db->current->files[level][j];
-        if (f->meta.file_number == edit->removed[i].file_number) atomic_store(&f->obsolete, 1);
-      }
-    }
-    qx_parquet_set_retire(db->current->parquet, &edit->parquet);
-    qx_version_unref(db->current);
-    db->current = v;
-    v = NULL;
-    rc = qx_view_install(db);
-  }
-  if (v) qx_version_unref(v);
-  for (size_t i = 0; i < o->count; i++)
-    if (opened[i]) qx_file_unref(opened[i]);
-  free(opened);
-  return rc;
-}
-
-int qx_install_edit(qx_db *db, qx_version_edit *edit) {
-  output_set none = {.db = db};
-  return install(db, edit, &none);
-}
-
 /* ---- flush ---- */
 
 int qx_flush_memtable(qx_db *db, qx_memtable *mt) {
   uint64_t checkpoint = qx_memtable_max_lsn(mt);
-  merge_state s = {
-      .version = db->current, .output_level = -1, .oldest_snapshot = qx_oldest_snapshot_lsn(db)};
+  merge_state s = {.version = db->vset.current,
+                   .output_level = -1,
+                   .oldest_snapshot = qx_oldest_snapshot_lsn(db)};
   output_set o = {.db = db};
   qx_iter *it;
   int rc = qx_memtable_iter_create(mt, &it);
@@ -218,7 +154,7 @@ int qx_flush_memtable(qx_db *db, qx_memtable *mt) {
   qx_version_edit edit = {.has_checkpoint = 1, .checkpoint_lsn = checkpoint};
   for (size_t i = 0; i < o.count && rc == QX_OK; i++)
     rc = qx_edit_add(&edit, 0, &o.metas[i]);
-  if (rc == QX_OK) rc = install(db, &edit, &o);
+  if (rc == QX_OK) rc = qx_vset_install(&db->vset, &edit);
   qx_edit_free(&edit);
   if (rc != QX_OK) {
     output_abandon(&o);
@@ -238,7 +174,7 @@ static int flush_oldest(qx_db *db) {
   db->imm_count--;
   qx_memtable_unref(mt);
   rc = qx_view_install(db);
-  return rc == QX_OK ? qx_trim_wal(db) : rc;
+  return rc == QX_OK ? qx_vset_trim_wal(&db->vset) : rc;
 }
 
 /* ---- picking compactions (REQUIRE: mu) ---- */
@@ -315,7 +251,7 @@ static uint32_t next_file_in_turn(const qx_db *db, const qx_version *v, int leve
 
 /* Returns 1 and fills c if a level needs compaction, 0 if none, < 0 on error. */
 static int pick_compaction(qx_db *db, compaction *c) {
-  const qx_version *v = db->current;
+  const qx_version *v = db->vset.current;
   int level = most_urgent_level(db, v);
   if (level < 0) return 0;
   int rc = level == 0 ? make_compaction(v, 0, 0, v->count[0], c)
@@ -378,25 +314,11 @@ static void remember_position(qx_db *db, const compaction *c) {
 
 /* Moves the single input file one level down by editing the MANIFEST only. */
 static int run_trivial_move(qx_db *db, const compaction *c) {
-  qx_file *f = c->inputs[0][0];
+  const qx_file *f = c->inputs[0][0];
   qx_version_edit edit = {0};
   int rc = qx_edit_remove(&edit, c->level, f->meta.file_number);
   if (rc == QX_OK) rc = qx_edit_add(&edit, c->output_level, &f->meta);
-  atomic_fetch_add(&f->refs, 1); /* handed to qx_version_apply as an "opened" file */
-  qx_file *opened[1] = {f};
-  edit.has_next_file = 1;
-  edit.next_file_number = atomic_load(&db->next_file_number);
-  qx_version *v = NULL;
-  if (rc == QX_OK) rc = qx_version_apply(db->current, &edit, opened, 1, db->olap_dir, &v);
-  if (rc == QX_OK) rc = qx_manifest_append(db->manifest, &edit);
-  if (rc == QX_OK) {
-    qx_version_unref(db->current);
-    db->current = v;
-    v = NULL;
-    rc = qx_view_install(db);
-  }
-  if (v) qx_version_unref(v);
-  qx_file_unref(f);
+  if (rc == QX_OK) rc = qx_vset_install(&db->vset, &edit);
   qx_edit_free(&edit);
   return rc;
 }
@@ -405,11 +327,11 @@ static int run_trivial_move(qx_db *db, const compaction *c) {
 static int run_compaction(qx_db *db, compaction *c) {
   remember_position(db, c);
   if (c->trivial_move) return run_trivial_move(db, c);
-  merge_state s = {.version = db->current,
+  qx_version *pinned = db->vset.current; /* keeps the inputs alive while unlocked */
+  qx_version_ref(pinned);
+  merge_state s = {.version = pinned,
                    .output_level = c->output_level,
                    .oldest_snapshot = qx_oldest_snapshot_lsn(db)};
-  qx_version_ref(db->current); /* keeps the inputs alive while unlocked */
-  qx_version *pinned = db->current;
   uint64_t bytes_read = input_bytes(c);
   output_set o = {.db = db};
   qx_iter *it = NULL;
@@ -422,7 +344,7 @@ static int run_compaction(qx_db *db, compaction *c) {
   pthread_mutex_lock(&db->mu);
   qx_version_edit edit = {0};
   if (rc == QX_OK) rc = edit_for(c, &o, &edit);
-  if (rc == QX_OK) rc = install(db, &edit, &o);
+  if (rc == QX_OK) rc = qx_vset_install(&db->vset, &edit);
   qx_edit_free(&edit);
   qx_version_unref(pinned);
   if (rc != QX_OK) {
@@ -440,11 +362,11 @@ static int run_compaction(qx_db *db, compaction *c) {
 static int run_manual_compaction(qx_db *db) {
   int last = 1;
   for (int l = 1; l < QX_DB_LEVELS; l++)
-    if (db->current->count[l]) last = l;
+    if (db->vset.current->count[l]) last = l;
   for (int l = 0; l < last; l++) {
-    if (db->current->count[l] == 0) continue;
+    if (db->vset.current->count[l] == 0) continue;
     compaction c;
-    int rc = make_compaction(db->current, l, 0, db->current->count[l], &c);
+    int rc = make_compaction(db->vset.current, l, 0, db->vset.current->count[l], &c);
     c.trivial_move = 0;
     if (rc == QX_OK) rc = run_compaction(db, &c);
     compaction_free(&c);

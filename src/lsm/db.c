@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "lsm/db_impl.h"
-#include "lsm/recover.h"
 #include "lsm/wal_codec.h"
 #include "lsm/write_batch.h"
 #include "util/clock.h"
@@ -129,9 +128,10 @@ static void slow_down_if_needed(qx_db *db) {
 /* ---- the write path ---- */
 
 static int append_locked(qx_db *db, const qx_wal_record *r, size_t n, uint64_t *last) {
-  if (db->bg_error)
+  int failure = db->bg_error ? db->bg_error : db->vset.failure;
+  if (failure)
     return qx_fail(QX_ERR_CLOSED, "engine stopped after a background failure (%s)",
-                   qx_strerror(db->bg_error));
+                   qx_strerror(failure));
   wait_for_level0(db);
   int rc = qx_memtable_full(db->mem) ? switch_memtable(db) : QX_OK;
   if (rc == QX_OK)
@@ -294,7 +294,7 @@ static int replay_from(qx_db *db, uint64_t from, uint64_t last) {
 }
 
 static int replay_wal(qx_db *db, qx_db_recovery *rec) {
-  uint64_t checkpoint = db->current->checkpoint_lsn, last = qx_wal_last_lsn(db->wal);
+  uint64_t checkpoint = db->vset.current->checkpoint_lsn, last = qx_wal_last_lsn(db->wal);
   if (last < checkpoint || (rec->wal.first_lsn > checkpoint + 1 && last > checkpoint))
     return qx_fail(QX_ERR_CORRUPT,
                    "%s: the WAL holds LSNs %" PRIu64 "..%" PRIu64
@@ -307,7 +307,7 @@ static int replay_wal(qx_db *db, qx_db_recovery *rec) {
   rec->replayed = last - checkpoint;
   atomic_store(&db->visible_lsn, last);
   if (rc == QX_OK) rc = qx_view_install(db);
-  return rc == QX_OK ? qx_trim_wal(db) : rc;
+  return rc == QX_OK ? qx_vset_trim_wal(&db->vset) : rc;
 }
 
 static int init_sync(qx_db *db) {
@@ -319,19 +319,28 @@ static int init_sync(qx_db *db) {
   return qx_deferred_init(&db->reclaimer);
 }
 
+static int install_view(void *db) {
+  return qx_view_install(db);
+}
+
 static int open_files(qx_db *db, qx_db_recovery *rec) {
   char wal_dir[PATH_MAX];
-  int n = snprintf(db->sst_dir, sizeof db->sst_dir, "%s/sst", db->dir);
-  if (n < 0 || (size_t)n >= sizeof db->sst_dir ||
-      snprintf(db->olap_dir, sizeof db->olap_dir, "%s/olap", db->dir) >= (int)sizeof wal_dir ||
-      snprintf(wal_dir, sizeof wal_dir, "%s/wal", db->dir) >= (int)sizeof wal_dir)
+  if (snprintf(wal_dir, sizeof wal_dir, "%s/wal", db->dir) >= (int)sizeof wal_dir)
     return qx_fail(QX_ERR_INVALID_ARG, "data folder path too long: %s", db->dir);
   qx_wal_options wal_options = db->opt.wal;
   qx_olap_hook_wal(db, &wal_options);
-  int rc = qx_mkdir_p(db->sst_dir);
+  qx_version_set *vs = &db->vset;
+  int rc = qx_vset_init(vs, db->dir, 0, &db->mu);
+  vs->sst_counters = &db->sst_counters;
+  vs->on_install = install_view;
+  vs->on_install_ctx = db;
+  vs->olap_reads_wal = db->opt.olap;
+  if (rc == QX_OK) rc = qx_mkdir_p(vs->sst_dir);
   if (rc == QX_OK) rc = qx_block_cache_create(db->opt.block_cache_size, &db->cache);
-  if (rc == QX_OK) rc = qx_recover_version(db, &rec->torn_manifest_bytes, &rec->orphan_files);
+  vs->cache = db->cache;
+  if (rc == QX_OK) rc = qx_vset_recover(vs, &rec->torn_manifest_bytes, &rec->orphan_files);
   if (rc == QX_OK) rc = qx_wal_open(wal_dir, &wal_options, &db->wal, &rec->wal);
+  vs->wal = db->wal;
   pthread_mutex_lock(&db->mu);
   if (rc == QX_OK) rc = replay_wal(db, rec);
   pthread_mutex_unlock(&db->mu);
@@ -343,8 +352,7 @@ static void free_db(qx_db *db) {
   if (db->mem) qx_memtable_unref(db->mem);
   for (int i = 0; i < db->imm_count; i++)
     qx_memtable_unref(db->imm[i]);
-  if (db->current) qx_version_unref(db->current);
-  qx_manifest_close(db->manifest);
+  qx_vset_free(&db->vset);
   if (db->cache) qx_block_cache_destroy(db->cache);
   if (db->lock_fd >= 0) qx_dirlock_release(db->lock_fd);
   free(db);
@@ -415,6 +423,10 @@ int qx_db_close(qx_db *db) {
 
 /* ---- statistics ---- */
 
+const char *qx_db_dir(const qx_db *db) {
+  return db->dir;
+}
+
 uint64_t qx_db_last_lsn(const qx_db *db) {
   return atomic_load_explicit(&db->visible_lsn, memory_order_acquire);
 }
@@ -422,12 +434,12 @@ uint64_t qx_db_last_lsn(const qx_db *db) {
 static void level_stats(qx_db *db, qx_db_stats *s) {
   uint64_t target = db->opt.l1_size;
   for (int l = 0; l < QX_DB_LEVELS; l++) {
-    s->levels[l].files = db->current->count[l];
-    s->levels[l].bytes = qx_level_bytes(db->current, l);
+    s->levels[l].files = db->vset.current->count[l];
+    s->levels[l].bytes = qx_level_bytes(db->vset.current, l);
     s->levels[l].target_bytes = l == 0 ? 0 : target;
     if (l > 0) target *= 10;
   }
-  s->checkpoint_lsn = db->current->checkpoint_lsn;
+  s->checkpoint_lsn = db->vset.current->checkpoint_lsn;
   s->memtable_bytes = qx_memtable_memory_usage(db->mem);
   for (int i = 0; i < db->imm_count; i++)
     s->memtable_bytes += qx_memtable_memory_usage(db->imm[i]);

@@ -1,15 +1,17 @@
 /* The inside of a qx_db, shared by the engine's files (db.c: open/close and the write path;
- * read.c: gets, snapshots and iterators; background.c: flushes and compactions; and the
- * deferred-free thread that frees replaced read views off the readers' paths).
+ * read.c: gets, snapshots and iterators; background.c: picking and running flushes and
+ * compactions; version_set.c: the current version, the MANIFEST and installing edits;
+ * olap_link.c: the Parquet converter). Other parts of qaxdb use lsm/engine.h instead.
  *
  * Thread-safety contract:
- *   1. mu guards the write path, the MemTable switch, the current version, the MANIFEST and
- *      the background threads' state. Writers hold it while appending to the WAL and inserting
- *      into the active MemTable, so LSN order equals MemTable insert order. The flush thread
- *      and the compaction thread hold it only to pick work and to install results, never
- *      while doing I/O. Only the flush thread adds level-0 files and advances the checkpoint;
- *      only the compaction thread removes files, so a compaction's inputs stay in the current
- *      version until it installs, and edits apply as deltas to whatever is current then.
+ *   1. mu guards the write path, the MemTable switch, the current version and the background
+ *      threads' state. Writers hold it while appending to the WAL and inserting into the
+ *      active MemTable, so LSN order equals MemTable insert order. The flush thread and the
+ *      compaction thread hold it only to pick work and to install results, never during I/O:
+ *      the version set releases it while it syncs an edit (version_set.h). Only the flush
+ *      thread adds level-0 files and advances the checkpoint; only the compaction thread
+ *      removes files, so a compaction's inputs stay in the current version until it installs,
+ *      and edits apply as deltas to whatever is current then.
  *   2. Readers never take mu. They take a reference to the current read view under view_mu
  *      (a few instructions), then read without locks: the view's MemTables and version stay
  *      alive until the reference is dropped.
@@ -31,8 +33,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "lsm/manifest.h"
-#include "lsm/version.h"
+#include "lsm/engine.h"
+#include "lsm/version_set.h"
 #include "memtable/memtable.h"
 #include "olap/olap.h"
 #include "qaxdb/db.h"
@@ -66,8 +68,6 @@ typedef struct qx_db_counters {
 
 struct qx_db {
   char dir[PATH_MAX];
-  char sst_dir[PATH_MAX];
-  char olap_dir[PATH_MAX]; /* Parquet files: <olap_dir>/<table>/date=YYYY-MM-DD/ */
   qx_db_options opt;
   int lock_fd;
   qx_wal *wal;
@@ -81,10 +81,8 @@ struct qx_db {
   qx_memtable *mem;
   qx_memtable *imm[QX_MAX_IMMUTABLE]; /* newest first */
   int imm_count;
-  qx_version *current;
-  qx_manifest *manifest;
-  atomic_uint_fast64_t next_file_number; /* taken by both background threads */
-  int bg_error; /* first failure of a flush or compaction; the engine stops taking writes */
+  qx_version_set vset; /* the current version, the MANIFEST, table files, WAL trimming */
+  int bg_error;        /* first failure of a flush or compaction; the engine stops taking writes */
   int shutting_down;
   int manual_compaction; /* requested by qx_db_compact, cleared when done */
   uint8_t compact_pointer[QX_DB_LEVELS][QX_DB_MAX_KEY]; /* round-robin position per level */
@@ -112,19 +110,6 @@ qx_read_view *qx_view_acquire(qx_db *db);
 void qx_view_release(qx_read_view *rv);
 /* Publishes a new view of db->mem, db->imm and db->current. REQUIRES: mu held. */
 int qx_view_install(qx_db *db);
-/* A snapshot at lsn, which may be older than the latest write. It reads correctly only if the
- * versions as of lsn are still kept: an older snapshot is live, as the Parquet converter keeps
- * one at the LSN it has converted (see olap_link.c). NULL: out of memory or the engine failed. */
-qx_snapshot *qx_db_snapshot_create_at(qx_db *db, uint64_t lsn);
-/* Up to max keys, in order, that cut the keys starting with prefix into parts of about equal
- * size, taken from the boundaries of the table files of the deepest level holding such keys;
- * for reading one table with several threads. Returns how many (0: do not split). */
-typedef struct qx_split_key {
-  uint8_t key[QX_DB_MAX_KEY];
-  uint32_t len;
-} qx_split_key;
-size_t qx_db_split_keys(qx_db *db, const uint8_t *prefix, size_t prefix_len, size_t max,
-                        qx_split_key *out);
 /* The LSN below which no snapshot needs hidden versions. */
 uint64_t qx_oldest_snapshot_lsn(qx_db *db);
 
@@ -133,10 +118,6 @@ uint64_t qx_oldest_snapshot_lsn(qx_db *db);
 void qx_olap_hook_wal(qx_db *db, qx_wal_options *wal_options);
 int qx_olap_start(qx_db *db, qx_db_recovery *rec);
 int qx_olap_stop(qx_db *db);
-/* Deletes WAL segments that neither replay nor the converter needs. REQUIRES: mu. */
-int qx_trim_wal(qx_db *db);
-/* The converter, for the SQL engine; NULL (and the failure recorded) if analytics are off. */
-qx_olap *qx_db_olap(qx_db *db);
 
 /* Background work (background.c). */
 void *qx_flush_main(void *arg);
@@ -144,11 +125,5 @@ void *qx_compaction_main(void *arg);
 /* Writes memtable mt to a new level-0 file and installs it with checkpoint mt's max LSN.
  * REQUIRES: mu held (released during the I/O). */
 int qx_flush_memtable(qx_db *db, qx_memtable *mt);
-/* Makes an edit that adds no table files durable and current. REQUIRES: mu. */
-int qx_install_edit(qx_db *db, qx_version_edit *edit);
-/* Opens a finished table file as a qx_file with one reference; fresh (just written, so in
- * the page cache) maps all its pages now so that readers take no page faults. */
-int qx_file_open(qx_db *db, const qx_sst_meta *meta, int fresh, qx_file **out);
-int qx_sst_path(const qx_db *db, uint64_t number, char *out, size_t cap);
 
 #endif

@@ -1,6 +1,6 @@
 /* The engine's side of the analytics path: starting the Parquet converter where the MANIFEST
- * says Parquet ends, making its edits durable through the engine's MANIFEST, and trimming the
- * WAL only below what both MemTable replay and the converter still need, and keeping the
+ * says Parquet ends, making its edits durable through the engine's version set (which trims the
+ * WAL only below what both MemTable replay and the converter still need), and keeping the
  * engine's versions as of the converter's LSN for point lookups from SQL. */
 #include "lsm/db_impl.h"
 #include "util/error.h"
@@ -19,21 +19,15 @@ void qx_olap_hook_wal(qx_db *db, qx_wal_options *wal_options) {
   wal_options->on_durable_ctx = db;
 }
 
-int qx_trim_wal(qx_db *db) {
-  uint64_t keep = db->current->checkpoint_lsn;
-  if (db->opt.olap && db->current->parquet->olap_lsn < keep) keep = db->current->parquet->olap_lsn;
-  return qx_wal_checkpoint(db->wal, keep + 1);
-}
-
 static int install_parquet(void *ctx, qx_parquet_edit *edit, qx_parquet_set **installed) {
   qx_db *db = ctx;
   qx_version_edit e = {.parquet = *edit};
   pthread_mutex_lock(&db->mu);
-  int rc = qx_install_edit(db, &e);
+  int rc = qx_vset_install(&db->vset, &e);
   if (rc == QX_OK) {
-    *installed = db->current->parquet;
+    *installed = db->vset.current->parquet;
     qx_parquet_set_ref(*installed);
-    rc = qx_trim_wal(db);
+    rc = qx_vset_trim_wal(&db->vset);
   }
   pthread_mutex_unlock(&db->mu);
   return rc;
@@ -50,7 +44,7 @@ static void unpin(void *ctx, qx_snapshot *snapshot) {
 /* The first LSN to convert: after olap_lsn, or the oldest kept if the WAL was trimmed past it
  * while analytics were off (those records are reported in rec, not silently skipped). */
 static uint64_t start_lsn(qx_db *db, qx_db_recovery *rec) {
-  uint64_t start = db->current->parquet->olap_lsn + 1;
+  uint64_t start = db->vset.current->parquet->olap_lsn + 1;
   uint64_t oldest = rec->wal.first_lsn ? rec->wal.first_lsn : qx_wal_last_lsn(db->wal) + 1;
   if (start < oldest) {
     rec->olap_skipped = oldest - start;
@@ -64,8 +58,8 @@ int qx_olap_start(qx_db *db, qx_db_recovery *rec) {
   pthread_mutex_lock(&db->mu);
   qx_olap_config cfg = {
       .wal = db->wal,
-      .olap_dir = db->olap_dir,
-      .files = db->current->parquet,
+      .olap_dir = db->vset.olap_dir,
+      .files = db->vset.current->parquet,
       .start_lsn = start_lsn(db, rec),
       .buffer_bytes = db->opt.olap_buffer_size,
       .flush_interval_ms = db->opt.olap_flush_interval_ms,
@@ -77,7 +71,7 @@ int qx_olap_start(qx_db *db, qx_db_recovery *rec) {
       .unpin = unpin,
       .pinnable_from = qx_db_last_lsn(db),
   };
-  rec->olap_lsn = db->current->parquet->olap_lsn;
+  rec->olap_lsn = db->vset.current->parquet->olap_lsn;
   qx_olap *olap = NULL;
   int rc = qx_olap_open(&cfg, &olap);
   pthread_mutex_unlock(&db->mu);
@@ -109,4 +103,8 @@ int qx_db_olap_sync(qx_db *db) {
 
 qx_olap *qx_db_olap(qx_db *db) {
   return require_olap(db);
+}
+
+const char *qx_db_olap_dir(const qx_db *db) {
+  return db->vset.olap_dir;
 }

@@ -47,10 +47,10 @@ int qx_view_install(qx_db *db) {
     qx_memtable_ref(rv->imm[i]);
   }
   rv->imm_count = db->imm_count;
-  rv->version = db->current;
+  rv->version = db->vset.current;
   qx_version_ref(rv->version);
   rv->cache = db->cache;
-  atomic_store(&db->l0_files, (int)db->current->count[0]);
+  atomic_store(&db->l0_files, (int)db->vset.current->count[0]);
   pthread_mutex_lock(&db->view_mu);
   qx_read_view *old = db->view;
   db->view = rv;

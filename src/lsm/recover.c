@@ -1,14 +1,16 @@
-/* Opening an engine's files: rebuilding the current version from the MANIFEST, removing files
- * no version names (left by a crash mid-flush or mid-compaction), and starting a fresh
- * MANIFEST that holds the recovered state as its first edit. */
+/* Opening a version set: rebuilding the current version from the MANIFEST, refusing a folder
+ * whose CURRENT is gone, removing table files no version names (left by a crash mid-flush or
+ * mid-compaction), and starting a fresh MANIFEST that holds the recovered state as its first
+ * edit. Read-only opens do only the first two. */
 #include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lsm/db_impl.h"
 #include "lsm/recover.h"
 #include "util/error.h"
 
@@ -53,19 +55,80 @@ static int apply_edit(const qx_version_edit *e, void *ctx) {
   return apply_parquet_edit(&e->parquet, &s->all.parquet);
 }
 
-static int open_live_files(qx_db *db, qx_live_files *s, qx_version **out) {
+int qx_read_live_files(const char *dir, qx_live_files *out, uint64_t *torn_manifest_bytes) {
+  *out = (qx_live_files){.next_file_number = 1};
+  int rc = qx_manifest_read(dir, apply_edit, out, torn_manifest_bytes);
+  if (rc != QX_OK) qx_edit_free(&out->all);
+  return rc;
+}
+
+/* ---- a folder without CURRENT ---- */
+
+static int has_file_ending(const char *dir, const char *suffix) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  size_t sl = strlen(suffix);
+  int found = 0;
+  struct dirent *de;
+  while (!found && (de = readdir(d)) != NULL) {
+    size_t n = strlen(de->d_name);
+    found = n > sl && strcmp(de->d_name + n - sl, suffix) == 0;
+  }
+  closedir(d);
+  return found;
+}
+
+static int parquet_found;
+static int find_parquet(const char *path, const struct stat *st, int flag, struct FTW *f) {
+  (void)st;
+  (void)f;
+  size_t n = strlen(path);
+  parquet_found = flag == FTW_F && n > 8 && strcmp(path + n - 8, ".parquet") == 0;
+  return parquet_found; /* non-zero stops the walk */
+}
+
+/* The first kind of data the folder holds, or NULL if it holds none (a new database). Only
+ * called while the folder is locked, so the walk's static state is not shared. */
+static const char *data_in_folder(const qx_version_set *vs) {
+  char wal_dir[PATH_MAX + 8];
+  snprintf(wal_dir, sizeof wal_dir, "%s/wal", vs->dir);
+  if (has_file_ending(vs->sst_dir, ".sst")) return "table files (sst/)";
+  if (has_file_ending(wal_dir, ".wal")) return "a write-ahead log (wal/)";
+  parquet_found = 0;
+  nftw(vs->olap_dir, find_parquet, 16, FTW_PHYS);
+  return parquet_found ? "Parquet files (olap/)" : NULL;
+}
+
+static int read_or_refuse(qx_version_set *vs, qx_live_files *s, uint64_t *torn) {
+  int rc = qx_read_live_files(vs->dir, s, torn);
+  if (rc != QX_ERR_NOT_FOUND) return rc;
+  const char *what = data_in_folder(vs);
+  if (what)
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s/CURRENT is missing, but the folder holds %s: it is not a new database, "
+                   "so nothing was changed. `qaxdb repair --data %s` rebuilds the MANIFEST from "
+                   "the files",
+                   vs->dir, what, vs->dir);
+  if (vs->read_only) return qx_fail(QX_ERR_NOT_FOUND, "%s: no database here", vs->dir);
+  *s = (qx_live_files){.next_file_number = 1};
+  return QX_OK;
+}
+
+/* ---- opening ---- */
+
+static int open_live_files(qx_version_set *vs, qx_live_files *s, qx_version **out) {
   size_t n = s->all.added_count;
   qx_file **opened = calloc(n + 1, sizeof(qx_file *));
   if (!opened) return qx_fail(QX_ERR_NOMEM, "out of memory opening table files");
   int rc = QX_OK;
   for (size_t i = 0; i < n && rc == QX_OK; i++)
-    rc = qx_file_open(db, &s->all.added[i].meta, 0, &opened[i]);
+    rc = qx_vset_open_table(vs, &s->all.added[i].meta, 0, &opened[i]);
   qx_version *empty = qx_version_create();
   if (!empty && rc == QX_OK) rc = qx_fail(QX_ERR_NOMEM, "out of memory for a version");
   s->all.has_checkpoint = 1;
   s->all.checkpoint_lsn = s->checkpoint_lsn;
   s->all.parquet.has_olap_lsn = 1;
-  if (rc == QX_OK) rc = qx_version_apply(empty, &s->all, opened, n, db->olap_dir, out);
+  if (rc == QX_OK) rc = qx_version_apply(empty, &s->all, opened, n, vs->olap_dir, out);
   if (empty) qx_version_unref(empty);
   for (size_t i = 0; i < n; i++)
     if (opened[i]) qx_file_unref(opened[i]);
@@ -81,9 +144,9 @@ static int is_live(const qx_version *v, uint64_t number) {
 }
 
 /* Deletes table files and temporaries that the recovered version does not name. */
-static uint64_t remove_orphans(qx_db *db, const qx_version *v) {
+static uint64_t remove_orphans(const qx_version_set *vs, const qx_version *v) {
   uint64_t removed = 0;
-  DIR *d = opendir(db->sst_dir);
+  DIR *d = opendir(vs->sst_dir);
   if (!d) return 0;
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
@@ -92,31 +155,25 @@ static uint64_t remove_orphans(qx_db *db, const qx_version *v) {
     if (sscanf(de->d_name, "%" SCNu64 ".%7s", &number, suffix) != 2) continue;
     if (strcmp(suffix, "sst") == 0 && is_live(v, number)) continue;
     char path[PATH_MAX + 256];
-    snprintf(path, sizeof path, "%s/%s", db->sst_dir, de->d_name);
+    snprintf(path, sizeof path, "%s/%s", vs->sst_dir, de->d_name);
     removed += unlink(path) == 0;
   }
   closedir(d);
   return removed;
 }
 
-int qx_read_live_files(const char *dir, qx_live_files *out, uint64_t *torn_manifest_bytes) {
-  *out = (qx_live_files){.next_file_number = 1};
-  int rc = qx_manifest_read(dir, apply_edit, out, torn_manifest_bytes);
-  if (rc != QX_OK) qx_edit_free(&out->all);
-  return rc == QX_ERR_NOT_FOUND ? QX_OK : rc;
-}
-
-int qx_recover_version(qx_db *db, uint64_t *torn_manifest_bytes, uint64_t *orphans) {
+int qx_vset_recover(qx_version_set *vs, uint64_t *torn_manifest_bytes, uint64_t *orphans) {
   qx_live_files s;
-  int rc = qx_read_live_files(db->dir, &s, torn_manifest_bytes);
+  int rc = read_or_refuse(vs, &s, torn_manifest_bytes);
   if (rc != QX_OK) return rc;
   qx_version *v = NULL;
-  rc = open_live_files(db, &s, &v);
+  rc = open_live_files(vs, &s, &v);
   qx_edit_free(&s.all);
-  if (rc != QX_OK || !v) return rc != QX_OK ? rc : QX_ERR_NOMEM;
-  *orphans = remove_orphans(db, v);
-  db->current = v;
+  if (rc != QX_OK) return rc;
+  vs->current = v;
   uint64_t manifest_number = s.next_file_number;
-  atomic_store(&db->next_file_number, manifest_number + 1);
-  return qx_manifest_create(db->dir, manifest_number, v, manifest_number + 1, &db->manifest);
+  atomic_store(&vs->next_file_number, manifest_number + 1);
+  if (vs->read_only) return QX_OK;
+  *orphans = remove_orphans(vs, v);
+  return qx_manifest_create(vs->dir, manifest_number, v, manifest_number + 1, &vs->manifest);
 }

@@ -1,10 +1,11 @@
-/* Rebuilding an engine's version from its MANIFEST at open (recover.c). */
+/* Reading the live files a MANIFEST names (recover.c), for opening a version set and for
+ * qx_db_verify. */
 #ifndef QX_LSM_RECOVER_H
 #define QX_LSM_RECOVER_H
 
 #include <stdint.h>
 
-#include "lsm/db_impl.h"
+#include "lsm/version_set.h"
 
 /* The live files named by a MANIFEST, before any is opened. */
 typedef struct qx_live_files {
@@ -13,12 +14,8 @@ typedef struct qx_live_files {
   uint64_t next_file_number;
 } qx_live_files;
 
-/* Replays dir's MANIFEST into *out (empty if there is none); the caller frees out->all. */
+/* Replays dir's MANIFEST into *out; QX_ERR_NOT_FOUND if dir has no CURRENT. The caller frees
+ * out->all. */
 int qx_read_live_files(const char *dir, qx_live_files *out, uint64_t *torn_manifest_bytes);
-
-/* Sets db->current, db->next_file_number and db->manifest (a fresh MANIFEST). A torn last
- * MANIFEST edit is dropped and its size reported in *torn_manifest_bytes; table files no
- * version names are deleted and counted in *orphans. */
-int qx_recover_version(qx_db *db, uint64_t *torn_manifest_bytes, uint64_t *orphans);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lsm/db_impl.h"
+#include "lsm/engine.h"
 #include "olap/trading_day.h"
 #include "qaxdb/key.h"
 #include "util/error.h"

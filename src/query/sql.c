@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lsm/db_impl.h"
+#include "lsm/engine.h"
 #include "olap/duck_exec.h"
 #include "olap/duck_scan.h"
 #include "query/catalog.h"
@@ -74,9 +74,10 @@ static int configure(qx_sql *s) {
              (unsigned long long)s->opt.memory_limit);
     rc = exec(s->con, sql);
   }
-  if (strchr(s->db->olap_dir, '\''))
-    return qx_fail(QX_ERR_INVALID_ARG, "data folder path contains a quote: %s", s->db->dir);
-  snprintf(sql, sizeof sql, "SET allowed_directories = ['%s/']", s->db->olap_dir);
+  const char *olap_dir = qx_db_olap_dir(s->db);
+  if (strchr(olap_dir, '\''))
+    return qx_fail(QX_ERR_INVALID_ARG, "data folder path contains a quote: %s", qx_db_dir(s->db));
+  snprintf(sql, sizeof sql, "SET allowed_directories = ['%s/']", olap_dir);
   const char *steps[] = {
       sql,
       "SET enable_external_access = false",
