@@ -69,7 +69,7 @@ int qx_olap_start(qx_db *db, qx_db_recovery *rec) {
       .install = install_parquet,
       .pin = pin,
       .unpin = unpin,
-      .pinnable_from = qx_db_last_lsn(db),
+      .pinnable_from = atomic_load(&db->visible_lsn),
   };
   rec->olap_lsn = db->vset.current->parquet->olap_lsn;
   qx_olap *olap = NULL;
