@@ -1,7 +1,11 @@
 /* Readers racing a writer (run under ThreadSanitizer by the test command): the writer updates
  * pairs of keys in one batch with the same value while a tiny MemTable forces flushes and
  * compactions; readers check, by get at a snapshot and by scans, that the two keys of a pair
- * always agree (a batch is seen whole or not at all) and that scans are strictly ordered. */
+ * always agree (a batch is seen whole or not at all) and that scans are strictly ordered.
+ * Then several writers at once fill the MemTable while the flush thread lags: writers that
+ * waited together for a free MemTable slot must switch only once, so no flush is of a
+ * MemTable that was not full. */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -94,15 +98,77 @@ static void check_scan(shared *sh) {
 
 static void *reader(void *arg) {
   shared *sh = arg;
-  while (!atomic_load(&sh->done) && check_failures == 0) {
+  do { /* at least one round, however soon the writer finishes */
     check_pairs_at_snapshot(sh);
     check_scan(sh);
     atomic_fetch_add(&sh->reads, 1);
+  } while (!atomic_load(&sh->done) && check_failures == 0);
+  return NULL;
+}
+
+#define WRITERS 4
+#define WRITER_PUTS 4000
+
+static void *plain_writer(void *arg) {
+  qx_db *db = arg;
+  uint8_t value[200];
+  memset(value, 'w', sizeof value);
+  for (int i = 0; i < WRITER_PUTS; i++) {
+    char key[32];
+    int n = snprintf(key, sizeof key, "w%p-%06d", (void *)&key, i);
+    CHECK_OK(qx_db_put(db, key, (size_t)n, value, sizeof value, QX_DURABILITY_NONE, NULL));
   }
   return NULL;
 }
 
+/* The table files under dir/sst smaller than bytes. */
+static int small_table_files(const char *dir, long bytes) {
+  char sst[PATH_MAX + 8];
+  snprintf(sst, sizeof sst, "%s/sst", dir);
+  DIR *d = opendir(sst);
+  CHECK(d != NULL);
+  int small = 0;
+  struct dirent *de;
+  while (d && (de = readdir(d)) != NULL) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", sst, de->d_name);
+    if (strstr(de->d_name, ".sst") && test_file_size(path) < bytes) small++;
+  }
+  if (d) closedir(d);
+  return small;
+}
+
+/* Every flush must carry a full MemTable: writers that waited together for a free slot
+ * switch once, not once each (the later ones would flush a MemTable of a few entries). */
+static void test_writers_switch_once(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "db_switch");
+  qx_db_options o;
+  qx_db_options_init(&o);
+  o.memtable_size = 64 << 10;
+  o.l0_compaction_trigger = 64; /* flushes only: every table file is one MemTable */
+  o.l0_slowdown_trigger = 64;
+  o.l0_stop_trigger = 64;
+  o.olap = 0;
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  pthread_t w[WRITERS];
+  for (int i = 0; i < WRITERS; i++)
+    pthread_create(&w[i], NULL, plain_writer, db);
+  for (int i = 0; i < WRITERS; i++)
+    pthread_join(w[i], NULL);
+  qx_db_stats st;
+  CHECK_OK(qx_db_stats_get(db, &st));
+  printf("%d writers: %llu flushes\n", WRITERS, (unsigned long long)st.flushes);
+  CHECK(st.flushes > 4);
+  /* A full 64 KiB MemTable of 200-byte values makes a file of well over 32 KiB. */
+  CHECK_EQ_U64(small_table_files(dir, 32 << 10), 0);
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
 int main(void) {
+  test_writers_switch_once();
   char dir[PATH_MAX];
   test_tmpdir(dir, "db_concurrent");
   qx_db_options o;

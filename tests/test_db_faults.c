@@ -1,9 +1,11 @@
 /* Fault injection on the engine's files: a damaged MANIFEST edit (corruption, named with file
  * and offset), a torn last edit (dropped and reported), a wrong magic, a CURRENT naming
- * nothing, a table file missing or damaged, and leftovers of an interrupted flush. */
+ * nothing, a missing CURRENT (refused, nothing deleted), a table file missing or damaged,
+ * leftovers of an interrupted flush; and writes beyond the engine's limits. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -124,6 +126,65 @@ static void test_bad_magic_and_current(void) {
   test_rmtree(dir);
 }
 
+/* Appends one line per file under dir (path and size) to out, recursively. */
+static void list_files(const char *dir, char *out, size_t cap) {
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  while (d && (de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    struct stat st;
+    if (stat(path, &st) != 0) continue;
+    size_t used = strlen(out);
+    snprintf(out + used, cap - used, "%s %lld\n", path, (long long)st.st_size);
+    if (S_ISDIR(st.st_mode)) list_files(path, out, cap);
+  }
+  if (d) closedir(d);
+}
+
+/* A folder whose CURRENT is gone is not new: open refuses and changes nothing (it used to
+ * delete every table file as an orphan of an empty version). */
+static void test_missing_current(void) {
+  char dir[PATH_MAX], current[PATH_MAX + 16];
+  test_tmpdir(dir, "faults-current");
+  make_db(dir);
+  snprintf(current, sizeof current, "%s/CURRENT", dir);
+  CHECK(unlink(current) == 0);
+  static char before[1 << 16], after[1 << 16];
+  before[0] = after[0] = 0;
+  list_files(dir, before, sizeof before);
+  CHECK_RC(open_status(dir, NULL), QX_ERR_CORRUPT);
+  CHECK(strstr(qx_last_error(), "CURRENT is missing") != NULL);
+  CHECK(strstr(qx_last_error(), "qaxdb repair") != NULL);
+  list_files(dir, after, sizeof after);
+  CHECK_STR(after, before);
+  CHECK_RC(qx_db_verify(dir, NULL), QX_ERR_NOT_FOUND);
+  test_rmtree(dir);
+}
+
+/* Raw puts carried as records are held to the same limits as qx_db_put. */
+static void test_write_records_limits(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "faults-limits");
+  qx_db_options o = small_options();
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  size_t value_len = QX_DB_MAX_VALUE + 1;
+  uint8_t *payload = calloc(1, 16 + value_len);
+  uint32_t key_len = 3;
+  memcpy(payload, &key_len, 4);
+  memcpy(payload + 8, "big", 3);
+  qx_wal_record r = {0x7F01, 1, (uint32_t)(16 + value_len), 0, payload}; /* a raw put */
+  CHECK_RC(qx_db_write_records(db, &r, 1, QX_DURABILITY_NONE, NULL), QX_ERR_TOO_LARGE);
+  CHECK(strstr(qx_last_error(), "record 1 of 1") != NULL);
+  r.size = 16 + QX_DB_MAX_VALUE;
+  CHECK_OK(qx_db_write_records(db, &r, 1, QX_DURABILITY_NONE, NULL));
+  free(payload);
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
 /* The path of the first table file in dir/sst. */
 static int first_table_file(const char *dir, char *out) {
   char sst[PATH_MAX + 8];
@@ -170,5 +231,7 @@ int main(void) {
   test_damaged_edit();
   test_bad_magic_and_current();
   test_table_files();
+  test_missing_current();
+  test_write_records_limits();
   return test_finish("test_db_faults");
 }

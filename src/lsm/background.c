@@ -375,16 +375,10 @@ static int run_manual_compaction(qx_db *db) {
   return QX_OK;
 }
 
-static void record_failure(qx_db *db, int rc) {
-  if (rc == QX_OK || db->bg_error) return;
-  db->bg_error = rc;
-  fprintf(stderr, "qaxdb: background work failed, writes stop: %s\n", qx_last_error());
-}
-
 /* The flush thread's step: the oldest immutable MemTable, if any. REQUIRES: mu. */
 static int flush_step(qx_db *db) {
   if (db->imm_count == 0) return 0;
-  record_failure(db, flush_oldest(db));
+  qx_db_fail(db, flush_oldest(db));
   pthread_cond_broadcast(&db->work_cv); /* a new level-0 file may call for a compaction */
   return 1;
 }
@@ -403,7 +397,7 @@ static int compaction_step(qx_db *db) {
     compaction_free(&c);
     if (picked == 0) return 0;
   }
-  record_failure(db, rc);
+  qx_db_fail(db, rc);
   return 1;
 }
 

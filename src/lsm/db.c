@@ -53,205 +53,20 @@ static int check_options(const qx_db_options *o) {
   return QX_OK;
 }
 
-/* ---- inserting into the MemTable ---- */
+/* ---- the failure that stops writes ---- */
 
-static int insert_decoded(qx_db *db, const qx_wal_entry *e) {
-  qx_decoded_write w;
-  int rc = qx_wal_entry_decode(e, &w);
-  if (rc != QX_OK) return rc;
-  atomic_fetch_add_explicit(&db->counters.user_bytes, w.key_len + w.value_len,
-                            memory_order_relaxed);
-  return qx_memtable_add(db->mem, w.key, w.key_len, e->lsn, w.kind, w.value, w.value_len);
+void qx_db_fail(qx_db *db, int rc) {
+  if (rc == QX_OK || db->bg_error) return;
+  db->bg_error = rc;
+  snprintf(db->failure, sizeof db->failure, "%s", qx_last_error());
+  fprintf(stderr, "qaxdb: %s: writes stop after a failure: %s\n", db->dir, db->failure);
 }
 
-static int insert_records(qx_db *db, const qx_wal_record *r, size_t n, uint64_t last_lsn) {
-  uint64_t wal_bytes = 0;
-  for (size_t i = 0; i < n; i++) {
-    qx_wal_entry e = {last_lsn - n + 1 + i, r[i].ts_ns, r[i].table_id,
-                      r[i].schema_version,  r[i].size,  r[i].data};
-    int rc = insert_decoded(db, &e);
-    if (rc != QX_OK) return rc;
-    wal_bytes += 32 + r[i].size;
-  }
-  atomic_fetch_add_explicit(&db->counters.wal_bytes, wal_bytes, memory_order_relaxed);
+int qx_db_check_writable(const qx_db *db) {
+  if (db->bg_error)
+    return qx_fail(QX_ERR_CLOSED, "%s takes no more writes after a failure: %s", db->dir,
+                   db->failure);
   return QX_OK;
-}
-
-/* ---- making room ---- */
-
-static void count_stall(qx_db *db, int64_t since) {
-  atomic_fetch_add(&db->counters.stall_ns, (uint64_t)(qx_monotonic_ns() - since));
-  atomic_fetch_add(&db->counters.stall_count, 1);
-}
-
-/* Moves the full active MemTable to the immutable list, waiting while that list is full.
- * REQUIRES: mu. */
-static int switch_memtable(qx_db *db) {
-  int64_t start = qx_monotonic_ns();
-  int waited = 0;
-  while (db->imm_count == QX_MAX_IMMUTABLE && !db->bg_error) {
-    waited = 1;
-    pthread_cond_wait(&db->done_cv, &db->mu);
-  }
-  if (waited) count_stall(db, start);
-  if (db->bg_error) return db->bg_error;
-  qx_memtable *fresh;
-  int rc = qx_memtable_create(db->opt.memtable_size, &fresh);
-  if (rc != QX_OK) return rc;
-  memmove(db->imm + 1, db->imm, (size_t)db->imm_count * sizeof db->imm[0]);
-  db->imm[0] = db->mem;
-  db->imm_count++;
-  db->mem = fresh;
-  pthread_cond_broadcast(&db->work_cv);
-  return qx_view_install(db);
-}
-
-/* Bounds level 0: waits while it has l0_stop_trigger files. REQUIRES: mu. */
-static void wait_for_level0(qx_db *db) {
-  if (atomic_load(&db->l0_files) < db->opt.l0_stop_trigger) return;
-  int64_t start = qx_monotonic_ns();
-  while (atomic_load(&db->l0_files) >= db->opt.l0_stop_trigger && !db->bg_error)
-    pthread_cond_wait(&db->done_cv, &db->mu);
-  count_stall(db, start);
-}
-
-/* From l0_slowdown_trigger files on, each write yields 1 ms to the background thread, so
- * that level 0 grows slowly rather than stopping writes all at once. */
-static void slow_down_if_needed(qx_db *db) {
-  if (atomic_load(&db->l0_files) < db->opt.l0_slowdown_trigger) return;
-  int64_t start = qx_monotonic_ns();
-  struct timespec ms = {0, 1000000};
-  nanosleep(&ms, NULL);
-  count_stall(db, start);
-}
-
-/* ---- the write path ---- */
-
-static int append_locked(qx_db *db, const qx_wal_record *r, size_t n, uint64_t *last) {
-  int failure = db->bg_error ? db->bg_error : db->vset.failure;
-  if (failure)
-    return qx_fail(QX_ERR_CLOSED, "engine stopped after a background failure (%s)",
-                   qx_strerror(failure));
-  wait_for_level0(db);
-  int rc = qx_memtable_full(db->mem) ? switch_memtable(db) : QX_OK;
-  if (rc == QX_OK)
-    rc = n == 1 ? qx_wal_append(db->wal, r, QX_DURABILITY_NONE, last)
-                : qx_wal_append_batch(db->wal, r, n, QX_DURABILITY_NONE, last);
-  if (rc != QX_OK) return rc;
-  rc = insert_records(db, r, n, *last);
-  if (rc != QX_OK) {
-    /* The WAL holds writes the MemTable lacks: stop, and let a reopen replay them. */
-    db->bg_error = rc;
-    return rc;
-  }
-  atomic_store_explicit(&db->visible_lsn, *last, memory_order_release);
-  return QX_OK;
-}
-
-/* Appends n records and inserts them; acknowledges at durability. */
-static int write_records(qx_db *db, const qx_wal_record *r, size_t n, qx_durability durability,
-                         uint64_t *lsn_out) {
-  slow_down_if_needed(db);
-  uint64_t last = 0;
-  pthread_mutex_lock(&db->mu);
-  int rc = append_locked(db, r, n, &last);
-  pthread_mutex_unlock(&db->mu);
-  if (rc == QX_OK && durability == QX_DURABILITY_GROUP) rc = qx_wal_wait_durable(db->wal, last, -1);
-  if (rc == QX_OK && lsn_out) *lsn_out = last;
-  return rc;
-}
-
-int qx_db_put(qx_db *db, const void *key, size_t key_len, const void *value, size_t value_len,
-              qx_durability durability, uint64_t *lsn_out) {
-  int rc = qx_kv_check(key_len, value_len);
-  if (rc != QX_OK) return rc;
-  size_t size = qx_kv_put_size(key_len, value_len);
-  uint64_t stack[(QX_DB_MAX_KEY + 512) / 8];
-  void *payload = size <= sizeof stack ? stack : malloc(size);
-  if (!payload) return qx_fail(QX_ERR_NOMEM, "out of memory for a put");
-  qx_kv_put_encode(payload, key, key_len, value, value_len);
-  qx_wal_record r = {QX_WAL_KV_PUT, 1, (uint32_t)size, 0, payload};
-  rc = write_records(db, &r, 1, durability, lsn_out);
-  if (payload != stack) free(payload);
-  return rc;
-}
-
-int qx_db_delete(qx_db *db, const void *key, size_t key_len, qx_durability durability,
-                 uint64_t *lsn_out) {
-  int rc = qx_kv_check(key_len, 0);
-  if (rc != QX_OK) return rc;
-  qx_wal_record r = {QX_WAL_KV_DELETE, 1, (uint32_t)key_len, 0, key};
-  return write_records(db, &r, 1, durability, lsn_out);
-}
-
-int qx_db_put_record(qx_db *db, int table_id, const void *record, qx_durability durability,
-                     uint64_t *lsn_out) {
-  qx_wal_record r;
-  int rc = qx_record_to_wal(table_id, record, &r);
-  return rc == QX_OK ? write_records(db, &r, 1, durability, lsn_out) : rc;
-}
-
-int qx_db_write(qx_db *db, const qx_write_batch *batch, qx_durability durability,
-                uint64_t *last_lsn_out) {
-  if (batch->count == 0) return qx_fail(QX_ERR_INVALID_ARG, "empty write batch");
-  qx_wal_record *records = malloc(batch->count * sizeof *records);
-  if (!records) return qx_fail(QX_ERR_NOMEM, "out of memory for a write batch");
-  qx_write_batch_to_wal(batch, 0, batch->count, records);
-  int rc = write_records(db, records, batch->count, durability, last_lsn_out);
-  free(records);
-  return rc;
-}
-
-int qx_db_write_records(qx_db *db, const qx_wal_record *records, size_t count,
-                        qx_durability durability, uint64_t *last_lsn_out) {
-  if (count == 0) return qx_fail(QX_ERR_INVALID_ARG, "no records to write");
-  for (size_t i = 0; i < count; i++) {
-    qx_wal_entry e = {
-        0, 0, records[i].table_id, records[i].schema_version, records[i].size, records[i].data};
-    qx_decoded_write w;
-    int rc = qx_wal_entry_decode(&e, &w);
-    if (rc != QX_OK) return qx_fail(rc, "record %zu of %zu: %s", i + 1, count, qx_last_error());
-  }
-  return write_records(db, records, count, durability, last_lsn_out);
-}
-
-int qx_db_wait_durable(qx_db *db, uint64_t lsn, int64_t timeout_ns) {
-  return qx_wal_wait_durable(db->wal, lsn, timeout_ns);
-}
-
-/* ---- flush and compact on request ---- */
-
-/* Waits for the background thread until done(db) or a background failure. REQUIRES: mu. */
-static int wait_background(qx_db *db, int (*done)(const qx_db *)) {
-  while (!done(db) && !db->bg_error)
-    pthread_cond_wait(&db->done_cv, &db->mu);
-  return db->bg_error ? qx_fail(db->bg_error, "background work failed") : QX_OK;
-}
-
-static int no_immutables(const qx_db *db) {
-  return db->imm_count == 0;
-}
-static int manual_done(const qx_db *db) {
-  return !db->manual_compaction;
-}
-
-int qx_db_flush(qx_db *db) {
-  pthread_mutex_lock(&db->mu);
-  int rc = qx_memtable_entry_count(db->mem) ? switch_memtable(db) : QX_OK;
-  if (rc == QX_OK) rc = wait_background(db, no_immutables);
-  pthread_mutex_unlock(&db->mu);
-  return rc;
-}
-
-int qx_db_compact(qx_db *db) {
-  int rc = qx_db_flush(db);
-  if (rc != QX_OK) return rc;
-  pthread_mutex_lock(&db->mu);
-  db->manual_compaction = 1;
-  pthread_cond_broadcast(&db->work_cv);
-  rc = wait_background(db, manual_done);
-  pthread_mutex_unlock(&db->mu);
-  return rc;
 }
 
 /* ---- open and close ---- */
@@ -265,7 +80,9 @@ typedef struct replay_state {
 
 static int replay_entry(const qx_wal_entry *e, void *ctx) {
   replay_state *st = ctx;
-  int rc = insert_decoded(st->db, e);
+  qx_decoded_write w;
+  int rc = qx_wal_entry_decode(e, &w);
+  if (rc == QX_OK) rc = qx_db_insert(st->db, &w, e->lsn);
   if (rc != QX_OK) return rc;
   st->applied = e->lsn;
   return qx_memtable_full(st->db->mem) ? REPLAY_PAUSE : QX_OK;
@@ -416,7 +233,7 @@ int qx_db_close(qx_db *db) {
   stop_threads(db);
   int rc = qx_wal_close(db->wal);
   if (rc == QX_OK) rc = olap_rc;
-  if (rc == QX_OK && db->bg_error) rc = db->bg_error;
+  if (rc == QX_OK && db->bg_error) rc = qx_fail(db->bg_error, "%s", db->failure);
   free_db(db);
   return rc;
 }

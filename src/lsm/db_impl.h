@@ -35,6 +35,7 @@
 
 #include "lsm/engine.h"
 #include "lsm/version_set.h"
+#include "lsm/wal_codec.h"
 #include "memtable/memtable.h"
 #include "olap/olap.h"
 #include "qaxdb/db.h"
@@ -82,7 +83,9 @@ struct qx_db {
   qx_memtable *imm[QX_MAX_IMMUTABLE]; /* newest first */
   int imm_count;
   qx_version_set vset; /* the current version, the MANIFEST, table files, WAL trimming */
-  int bg_error;        /* first failure of a flush or compaction; the engine stops taking writes */
+  int bg_error;        /* first failure of a write, flush, compaction or install: the engine
+                          stops taking writes (qx_db_fail) */
+  char failure[1024];  /* its detail */
   int shutting_down;
   int manual_compaction; /* requested by qx_db_compact, cleared when done */
   uint8_t compact_pointer[QX_DB_LEVELS][QX_DB_MAX_KEY]; /* round-robin position per level */
@@ -104,6 +107,17 @@ struct qx_db {
   qx_snapshot snapshots; /* sentinel of a circular list, oldest first */
   uint64_t snapshot_count;
 };
+
+/* The write path (write.c). */
+/* Inserts a decoded write at lsn into the active MemTable. REQUIRES: mu. */
+int qx_db_insert(qx_db *db, const qx_decoded_write *w, uint64_t lsn);
+
+/* The engine's failure state (db.c). */
+/* Records the first failure that stops the engine; later writes fail with its detail.
+ * REQUIRES: mu. */
+void qx_db_fail(qx_db *db, int rc);
+/* QX_OK if the engine takes writes; otherwise why not. REQUIRES: mu. */
+int qx_db_check_writable(const qx_db *db);
 
 /* Read views (read.c). */
 qx_read_view *qx_view_acquire(qx_db *db);

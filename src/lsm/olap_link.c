@@ -29,6 +29,7 @@ static int install_parquet(void *ctx, qx_parquet_edit *edit, qx_parquet_set **in
     qx_parquet_set_ref(*installed);
     rc = qx_vset_trim_wal(&db->vset);
   }
+  qx_db_fail(db, rc);
   pthread_mutex_unlock(&db->mu);
   return rc;
 }
