@@ -174,6 +174,10 @@ typedef struct qx_db_level_stats {
   uint64_t target_bytes; /* 0 for L0 (its trigger is a file count) */
 } qx_db_level_stats;
 
+/* The engine's shape and counters. The write and background counters (user_bytes_written ..
+ * stall_count) are the folder's totals since it was created: they are kept in the MANIFEST
+ * with every edit and survive restarts (a crash loses what was counted after the last edit).
+ * The bloom and block cache counters are this process's. */
 typedef struct qx_db_stats {
   qx_db_level_stats levels[QX_DB_LEVELS];
   uint64_t last_lsn;
@@ -185,7 +189,7 @@ typedef struct qx_db_stats {
   uint64_t compaction_bytes_written;
   double write_amplification; /* (WAL + flush + compaction bytes written) / user bytes */
   uint64_t flushes, compactions;
-  uint64_t compaction_cpu_ns; /* CPU time of the background thread */
+  uint64_t compaction_cpu_ns; /* CPU time of the flush and compaction threads */
   uint64_t stall_ns;          /* time writers spent delayed or stopped */
   uint64_t stall_count;
   uint64_t bloom_checks, bloom_negatives, bloom_false_positives;

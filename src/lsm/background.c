@@ -160,8 +160,8 @@ int qx_flush_memtable(qx_db *db, qx_memtable *mt) {
     output_abandon(&o);
     return rc;
   }
-  atomic_fetch_add(&db->counters.flush_bytes, o.bytes);
-  atomic_fetch_add(&db->counters.flushes, 1);
+  qx_count(&db->counters, QX_TOTAL_FLUSH_BYTES, o.bytes);
+  qx_count(&db->counters, QX_TOTAL_FLUSHES, 1);
   free(o.metas);
   return QX_OK;
 }
@@ -351,9 +351,9 @@ static int run_compaction(qx_db *db, compaction *c) {
     output_abandon(&o);
     return rc;
   }
-  atomic_fetch_add(&db->counters.compaction_read, bytes_read);
-  atomic_fetch_add(&db->counters.compaction_written, o.bytes);
-  atomic_fetch_add(&db->counters.compactions, 1);
+  qx_count(&db->counters, QX_TOTAL_COMPACTION_READ, bytes_read);
+  qx_count(&db->counters, QX_TOTAL_COMPACTION_WRITTEN, o.bytes);
+  qx_count(&db->counters, QX_TOTAL_COMPACTIONS, 1);
   free(o.metas);
   return QX_OK;
 }
@@ -413,7 +413,7 @@ static void background_loop(qx_db *db, int (*step)(qx_db *)) {
     }
     uint64_t cpu = thread_cpu_ns();
     int worked = step(db);
-    atomic_fetch_add(&db->counters.compaction_cpu_ns, thread_cpu_ns() - cpu);
+    qx_count(&db->counters, QX_TOTAL_BACKGROUND_CPU_NS, thread_cpu_ns() - cpu);
     pthread_cond_broadcast(&db->done_cv);
     if (!worked) pthread_cond_wait(&db->work_cv, &db->mu);
   }

@@ -149,6 +149,7 @@ static int open_files(qx_db *db, qx_db_recovery *rec) {
   qx_version_set *vs = &db->vset;
   int rc = qx_vset_init(vs, db->dir, 0, &db->mu);
   vs->sst_counters = &db->sst_counters;
+  vs->counters = &db->counters;
   vs->on_install = install_view;
   vs->on_install_ctx = db;
   vs->olap_reads_wal = db->opt.olap;
@@ -227,12 +228,22 @@ int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
   return QX_OK;
 }
 
+/* Logs the totals counted since the last edit, so a clean close loses none. */
+static int save_totals(qx_db *db) {
+  pthread_mutex_lock(&db->mu);
+  qx_version_edit totals_only = {0};
+  int rc = db->bg_error ? QX_OK : qx_vset_install(&db->vset, &totals_only);
+  pthread_mutex_unlock(&db->mu);
+  return rc;
+}
+
 int qx_db_close(qx_db *db) {
   if (!db) return QX_OK;
   int olap_rc = qx_olap_stop(db);
   stop_threads(db);
   int rc = qx_wal_close(db->wal);
   if (rc == QX_OK) rc = olap_rc;
+  if (rc == QX_OK) rc = save_totals(db);
   if (rc == QX_OK && db->bg_error) rc = qx_fail(db->bg_error, "%s", db->failure);
   free_db(db);
   return rc;
@@ -274,8 +285,8 @@ static void olap_stats(qx_db *db, qx_db_stats *s) {
   s->parquet_files = o.parquet_files;
   s->parquet_bytes = o.parquet_bytes;
   s->parquet_rows = o.parquet_rows;
-  s->parquet_flushes = o.flushes;
-  s->parquet_merges = o.merges;
+  s->parquet_flushes = qx_counted(&db->counters, QX_TOTAL_PARQUET_FLUSHES);
+  s->parquet_merges = qx_counted(&db->counters, QX_TOTAL_PARQUET_MERGES);
 }
 
 int qx_db_stats_get(qx_db *db, qx_db_stats *s) {
@@ -283,21 +294,22 @@ int qx_db_stats_get(qx_db *db, qx_db_stats *s) {
   pthread_mutex_lock(&db->mu);
   level_stats(db, s);
   pthread_mutex_unlock(&db->mu);
-  const qx_db_counters *c = &db->counters;
   s->last_lsn = qx_db_last_lsn(db);
-  s->user_bytes_written = atomic_load(&c->user_bytes);
-  s->flush_bytes = atomic_load(&c->flush_bytes);
-  s->compaction_bytes_read = atomic_load(&c->compaction_read);
-  s->compaction_bytes_written = atomic_load(&c->compaction_written);
+  qx_totals t;
+  qx_counters_read(&db->counters, &t);
+  s->user_bytes_written = t.v[QX_TOTAL_USER_BYTES];
+  s->flush_bytes = t.v[QX_TOTAL_FLUSH_BYTES];
+  s->compaction_bytes_read = t.v[QX_TOTAL_COMPACTION_READ];
+  s->compaction_bytes_written = t.v[QX_TOTAL_COMPACTION_WRITTEN];
   if (s->user_bytes_written)
     s->write_amplification =
-        (double)(atomic_load(&c->wal_bytes) + s->flush_bytes + s->compaction_bytes_written) /
+        (double)(t.v[QX_TOTAL_WAL_BYTES] + s->flush_bytes + s->compaction_bytes_written) /
         (double)s->user_bytes_written;
-  s->flushes = atomic_load(&c->flushes);
-  s->compactions = atomic_load(&c->compactions);
-  s->compaction_cpu_ns = atomic_load(&c->compaction_cpu_ns);
-  s->stall_ns = atomic_load(&c->stall_ns);
-  s->stall_count = atomic_load(&c->stall_count);
+  s->flushes = t.v[QX_TOTAL_FLUSHES];
+  s->compactions = t.v[QX_TOTAL_COMPACTIONS];
+  s->compaction_cpu_ns = t.v[QX_TOTAL_BACKGROUND_CPU_NS];
+  s->stall_ns = t.v[QX_TOTAL_STALL_NS];
+  s->stall_count = t.v[QX_TOTAL_STALLS];
   s->bloom_checks = __atomic_load_n(&db->sst_counters.bloom_checks, __ATOMIC_RELAXED);
   s->bloom_negatives = __atomic_load_n(&db->sst_counters.bloom_negatives, __ATOMIC_RELAXED);
   s->bloom_false_positives =

@@ -60,13 +60,6 @@ struct qx_snapshot {
   qx_snapshot *prev, *next;
 };
 
-typedef struct qx_db_counters {
-  atomic_uint_fast64_t user_bytes, wal_bytes, flush_bytes;
-  atomic_uint_fast64_t compaction_read, compaction_written;
-  atomic_uint_fast64_t flushes, compactions, compaction_cpu_ns;
-  atomic_uint_fast64_t stall_ns, stall_count;
-} qx_db_counters;
-
 struct qx_db {
   char dir[PATH_MAX];
   qx_db_options opt;
@@ -74,7 +67,7 @@ struct qx_db {
   qx_wal *wal;
   qx_block_cache *cache;
   qx_sst_counters sst_counters;
-  qx_db_counters counters;
+  qx_counters counters; /* the folder's totals (version.h), persisted by the version set */
 
   pthread_mutex_t mu;
   pthread_cond_t work_cv; /* wakes the background threads */

@@ -30,6 +30,7 @@ enum edit_tag {
   TAG_OLAP_LSN = 5,
   TAG_PARQUET_ADD = 6,
   TAG_PARQUET_REMOVE = 7,
+  TAG_TOTALS = 8,
 };
 
 struct qx_manifest {
@@ -105,6 +106,12 @@ static int encode_edit(const qx_version_edit *e, qx_buffer *b) {
   for (size_t i = 0; i < e->added_count; i++)
     put_meta(b, e->added[i].level, &e->added[i].meta);
   put_parquet_edit(b, &e->parquet);
+  if (e->has_totals) {
+    put_u8(b, TAG_TOTALS);
+    put_u8(b, QX_TOTALS);
+    for (int i = 0; i < QX_TOTALS; i++)
+      put_u64(b, e->totals.v[i]);
+  }
   if (b->failed) return qx_fail(QX_ERR_NOMEM, "out of memory encoding a MANIFEST edit");
   uint32_t frame[2] = {(uint32_t)(b->len - 8), qx_crc32c(0, b->p + 8, b->len - 8)};
   memcpy(b->p, frame, 8);
@@ -156,6 +163,19 @@ static int decode_parquet(reader *r, uint8_t tag, qx_parquet_edit *e) {
          QX_OK;
 }
 
+/* A count, then that many u64 totals: a newer writer may add totals, which are skipped. */
+static int decode_totals(reader *r, qx_version_edit *e) {
+  uint8_t count;
+  if (!get(r, &count, 1)) return 0;
+  e->has_totals = 1;
+  for (int i = 0; i < count; i++) {
+    uint64_t value;
+    if (!get(r, &value, 8)) return 0;
+    if (i < QX_TOTALS) e->totals.v[i] = value;
+  }
+  return 1;
+}
+
 static int decode_field(reader *r, qx_version_edit *e) {
   uint8_t tag;
   if (!get(r, &tag, 1)) return 0;
@@ -176,6 +196,8 @@ static int decode_field(reader *r, qx_version_edit *e) {
   case TAG_PARQUET_ADD:
   case TAG_PARQUET_REMOVE:
     return decode_parquet(r, tag, &e->parquet);
+  case TAG_TOTALS:
+    return decode_totals(r, e);
   default:
     return 0;
   }
@@ -319,11 +341,14 @@ static void remove_old_manifests(const char *dir, uint64_t keep) {
   closedir(d);
 }
 
-static int snapshot_edit(const qx_version *v, uint64_t next_file, qx_version_edit *e) {
+static int snapshot_edit(const qx_version *v, uint64_t next_file, const qx_totals *totals,
+                         qx_version_edit *e) {
   *e = (qx_version_edit){.has_checkpoint = 1,
                          .checkpoint_lsn = v->checkpoint_lsn,
                          .has_next_file = 1,
-                         .next_file_number = next_file};
+                         .next_file_number = next_file,
+                         .has_totals = 1,
+                         .totals = *totals};
   for (int l = 0; l < QX_DB_LEVELS; l++)
     for (uint32_t i = 0; i < v->count[l]; i++) {
       int rc = qx_edit_add(e, l, &v->files[l][i]->meta);
@@ -350,7 +375,7 @@ static int write_header(qx_manifest *m) {
 }
 
 int qx_manifest_create(const char *dir, uint64_t number, const qx_version *v,
-                       uint64_t next_file_number, qx_manifest **out) {
+                       uint64_t next_file_number, const qx_totals *totals, qx_manifest **out) {
   qx_manifest *m = calloc(1, sizeof *m);
   if (!m) return qx_fail(QX_ERR_NOMEM, "out of memory for the MANIFEST");
   snprintf(m->path, sizeof m->path, "%s/MANIFEST-%06" PRIu64, dir, number);
@@ -362,7 +387,7 @@ int qx_manifest_create(const char *dir, uint64_t number, const qx_version *v,
   }
   qx_version_edit e = {0};
   int rc = write_header(m);
-  if (rc == QX_OK) rc = snapshot_edit(v, next_file_number, &e);
+  if (rc == QX_OK) rc = snapshot_edit(v, next_file_number, totals, &e);
   if (rc == QX_OK) rc = qx_manifest_append(m, &e);
   qx_edit_free(&e);
   if (rc == QX_OK) rc = write_current(dir, number);

@@ -22,10 +22,10 @@ typedef int (*qx_edit_visit_fn)(const qx_version_edit *edit, void *ctx);
  * (a new database). *torn_bytes receives the size of a dropped torn tail (0 if none). */
 int qx_manifest_read(const char *dir, qx_edit_visit_fn visit, void *ctx, uint64_t *torn_bytes);
 
-/* Starts MANIFEST-<number> holding one edit that describes v and next_file_number, fsyncs
- * it, points CURRENT at it and deletes older MANIFEST files. */
+/* Starts MANIFEST-<number> holding one edit that describes v, next_file_number and the
+ * folder's totals, fsyncs it, points CURRENT at it and deletes older MANIFEST files. */
 int qx_manifest_create(const char *dir, uint64_t number, const qx_version *v,
-                       uint64_t next_file_number, qx_manifest **out);
+                       uint64_t next_file_number, const qx_totals *totals, qx_manifest **out);
 /* Appends an edit and fsyncs. */
 int qx_manifest_append(qx_manifest *m, const qx_version_edit *edit);
 void qx_manifest_close(qx_manifest *m);

@@ -23,6 +23,8 @@ static int install_parquet(void *ctx, qx_parquet_edit *edit, qx_parquet_set **in
   qx_db *db = ctx;
   qx_version_edit e = {.parquet = *edit};
   pthread_mutex_lock(&db->mu);
+  qx_count(&db->counters, edit->removed_count ? QX_TOTAL_PARQUET_MERGES : QX_TOTAL_PARQUET_FLUSHES,
+           1);
   int rc = qx_vset_install(&db->vset, &e);
   if (rc == QX_OK) {
     *installed = db->vset.current->parquet;

@@ -46,6 +46,7 @@ static int apply_edit(const qx_version_edit *e, void *ctx) {
   qx_live_files *s = ctx;
   if (e->has_checkpoint) s->checkpoint_lsn = e->checkpoint_lsn;
   if (e->has_next_file) s->next_file_number = e->next_file_number;
+  if (e->has_totals) s->totals = e->totals;
   for (size_t i = 0; i < e->removed_count; i++)
     remove_live(s, e->removed[i].level, e->removed[i].file_number);
   for (size_t i = 0; i < e->added_count; i++) {
@@ -171,9 +172,11 @@ int qx_vset_recover(qx_version_set *vs, uint64_t *torn_manifest_bytes, uint64_t 
   qx_edit_free(&s.all);
   if (rc != QX_OK) return rc;
   vs->current = v;
+  qx_counters_restore(vs->counters, &s.totals);
   uint64_t manifest_number = s.next_file_number;
   atomic_store(&vs->next_file_number, manifest_number + 1);
   if (vs->read_only) return QX_OK;
   *orphans = remove_orphans(vs, v);
-  return qx_manifest_create(vs->dir, manifest_number, v, manifest_number + 1, &vs->manifest);
+  return qx_manifest_create(vs->dir, manifest_number, v, manifest_number + 1, &s.totals,
+                            &vs->manifest);
 }

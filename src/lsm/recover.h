@@ -12,6 +12,7 @@ typedef struct qx_live_files {
   qx_version_edit all; /* one "add" per live file */
   uint64_t checkpoint_lsn;
   uint64_t next_file_number;
+  qx_totals totals; /* as of the last edit that carried them */
 } qx_live_files;
 
 /* Replays dir's MANIFEST into *out; QX_ERR_NOT_FOUND if dir has no CURRENT. The caller frees

@@ -38,6 +38,28 @@ typedef struct qx_version {
                               edit does not change them */
 } qx_version;
 
+/* What the engine has done over the folder's life, carried by every MANIFEST edit so that it
+ * survives restarts (up to the last edit before a crash). */
+enum qx_total {
+  QX_TOTAL_USER_BYTES,         /* keys + values written by callers */
+  QX_TOTAL_WAL_BYTES,          /* bytes appended to the WAL for them */
+  QX_TOTAL_FLUSH_BYTES,        /* table files written by MemTable flushes */
+  QX_TOTAL_COMPACTION_READ,    /* table file bytes read by compactions */
+  QX_TOTAL_COMPACTION_WRITTEN, /* table file bytes written by compactions */
+  QX_TOTAL_FLUSHES,
+  QX_TOTAL_COMPACTIONS,
+  QX_TOTAL_BACKGROUND_CPU_NS, /* CPU time of the flush and compaction threads */
+  QX_TOTAL_STALL_NS,          /* time writers were delayed or stopped */
+  QX_TOTAL_STALLS,
+  QX_TOTAL_PARQUET_FLUSHES, /* edits that added Parquet files of new records */
+  QX_TOTAL_PARQUET_MERGES,  /* edits that replaced a day's files by one */
+  QX_TOTALS
+};
+
+typedef struct qx_totals {
+  uint64_t v[QX_TOTALS];
+} qx_totals;
+
 /* A change to a version, as written to the MANIFEST. */
 typedef struct qx_added_file {
   int level;
@@ -59,6 +81,8 @@ typedef struct qx_version_edit {
   qx_removed_file *removed;
   size_t removed_count, removed_cap;
   qx_parquet_edit parquet;
+  int has_totals;
+  qx_totals totals;
 } qx_version_edit;
 
 int qx_edit_add(qx_version_edit *e, int level, const qx_sst_meta *meta);

@@ -60,6 +60,16 @@ int qx_vset_open_table(qx_version_set *vs, const qx_sst_meta *meta, int fresh, q
   return QX_OK;
 }
 
+void qx_counters_restore(qx_counters *c, const qx_totals *from) {
+  for (int i = 0; i < QX_TOTALS; i++)
+    atomic_store_explicit(&c->v[i], from->v[i], memory_order_relaxed);
+}
+
+void qx_counters_read(const qx_counters *c, qx_totals *out) {
+  for (int i = 0; i < QX_TOTALS; i++)
+    out->v[i] = qx_counted(c, (enum qx_total)i);
+}
+
 /* ---- installing ---- */
 
 static qx_file *find_file(const qx_version *v, uint64_t number) {
@@ -135,6 +145,8 @@ int qx_vset_install(qx_version_set *vs, qx_version_edit *edit) {
   vs->installing = 1;
   edit->has_next_file = 1;
   edit->next_file_number = atomic_load(&vs->next_file_number);
+  edit->has_totals = 1;
+  qx_counters_read(vs->counters, &edit->totals);
   qx_version *base = vs->current, *next = NULL;
   pthread_mutex_unlock(vs->mu);
   int rc = log_edit(vs, base, edit, &next);

@@ -31,6 +31,20 @@
 #include "qaxdb/wal.h"
 #include "sstable/block_cache.h"
 
+/* The live form of the folder's totals (version.h), counted by any thread. */
+typedef struct qx_counters {
+  atomic_uint_fast64_t v[QX_TOTALS];
+} qx_counters;
+
+static inline void qx_count(qx_counters *c, enum qx_total which, uint64_t n) {
+  atomic_fetch_add_explicit(&c->v[which], n, memory_order_relaxed);
+}
+static inline uint64_t qx_counted(const qx_counters *c, enum qx_total which) {
+  return atomic_load_explicit(&c->v[which], memory_order_relaxed);
+}
+void qx_counters_restore(qx_counters *c, const qx_totals *from);
+void qx_counters_read(const qx_counters *c, qx_totals *out);
+
 typedef struct qx_version_set {
   char dir[PATH_MAX];
   char sst_dir[PATH_MAX];  /* table files: <sst_dir>/NNNNNN.sst */
@@ -45,6 +59,7 @@ typedef struct qx_version_set {
   atomic_uint_fast64_t next_file_number;
   qx_block_cache *cache;
   qx_sst_counters *sst_counters;
+  qx_counters *counters; /* the engine's, restored at recovery and logged with every edit */
   /* The WAL and whether the Parquet converter also reads it (so trimming keeps its part). */
   qx_wal *wal;
   int olap_reads_wal;

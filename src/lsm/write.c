@@ -16,8 +16,8 @@
 /* ---- making room ---- */
 
 static void count_stall(qx_db *db, int64_t since) {
-  atomic_fetch_add(&db->counters.stall_ns, (uint64_t)(qx_monotonic_ns() - since));
-  atomic_fetch_add(&db->counters.stall_count, 1);
+  qx_count(&db->counters, QX_TOTAL_STALL_NS, (uint64_t)(qx_monotonic_ns() - since));
+  qx_count(&db->counters, QX_TOTAL_STALLS, 1);
 }
 
 static int memtable_is_full(const qx_db *db) {
@@ -73,20 +73,20 @@ static void slow_down_if_needed(qx_db *db) {
 /* ---- appending and inserting ---- */
 
 int qx_db_insert(qx_db *db, const qx_decoded_write *w, uint64_t lsn) {
-  atomic_fetch_add_explicit(&db->counters.user_bytes, w->key_len + w->value_len,
-                            memory_order_relaxed);
   return qx_memtable_add(db->mem, w->key, w->key_len, lsn, w->kind, w->value, w->value_len);
 }
 
 static int insert_all(qx_db *db, const qx_wal_record *r, const qx_decoded_write *w, size_t n,
                       uint64_t last_lsn) {
-  uint64_t wal_bytes = 0;
+  uint64_t wal_bytes = 0, user_bytes = 0;
   for (size_t i = 0; i < n; i++) {
     int rc = qx_db_insert(db, &w[i], last_lsn - n + 1 + i);
     if (rc != QX_OK) return rc;
     wal_bytes += 32 + r[i].size;
+    user_bytes += w[i].key_len + w[i].value_len;
   }
-  atomic_fetch_add_explicit(&db->counters.wal_bytes, wal_bytes, memory_order_relaxed);
+  qx_count(&db->counters, QX_TOTAL_WAL_BYTES, wal_bytes);
+  qx_count(&db->counters, QX_TOTAL_USER_BYTES, user_bytes);
   return QX_OK;
 }
 

@@ -21,6 +21,7 @@ void cli_print_db_stats(qx_db *db) {
            mib(s.levels[l].target_bytes));
   printf("lsn         last %" PRIu64 ", in table files up to %" PRIu64 "; memtables %.1f MiB\n",
          s.last_lsn, s.checkpoint_lsn, mib(s.memtable_bytes));
+  printf("since the folder was created:\n");
   printf("writes      %.1f MiB by callers, write amplification %.2f (WAL + flush + compaction)\n",
          mib(s.user_bytes_written), s.write_amplification);
   printf("background  %" PRIu64 " flushes (%.1f MiB), %" PRIu64
@@ -28,16 +29,17 @@ void cli_print_db_stats(qx_db *db) {
          s.flushes, mib(s.flush_bytes), s.compactions, mib(s.compaction_bytes_read),
          mib(s.compaction_bytes_written), (double)s.compaction_cpu_ns / 1e9);
   printf("stalls      %" PRIu64 " (%.3f s)\n", s.stall_count, (double)s.stall_ns / 1e9);
-  printf("bloom       %" PRIu64 " checks, %.1f%% skipped a file, %" PRIu64 " false positives\n",
-         s.bloom_checks, share(s.bloom_negatives, s.bloom_checks), s.bloom_false_positives);
-  printf("block cache %.1f%% hits of %" PRIu64 " lookups, %.1f MiB held\n",
-         share(s.cache_hits, s.cache_hits + s.cache_misses), s.cache_hits + s.cache_misses,
-         mib(s.cache_bytes));
   printf("parquet     %" PRIu64 " files, %.1f MiB, %" PRIu64 " rows up to LSN %" PRIu64 "; %" PRIu64
          " rows buffered (%.1f MiB) up to LSN %" PRIu64 "; %" PRIu64 " flushes, %" PRIu64
          " merges\n",
          s.parquet_files, mib(s.parquet_bytes), s.parquet_rows, s.olap_lsn, s.olap_buffered_rows,
          mib(s.olap_buffered_bytes), s.olap_converted_lsn, s.parquet_flushes, s.parquet_merges);
+  printf("this process:\n");
+  printf("bloom       %" PRIu64 " checks, %.1f%% skipped a file, %" PRIu64 " false positives\n",
+         s.bloom_checks, share(s.bloom_negatives, s.bloom_checks), s.bloom_false_positives);
+  printf("block cache %.1f%% hits of %" PRIu64 " lookups, %.1f MiB held\n",
+         share(s.cache_hits, s.cache_hits + s.cache_misses), s.cache_hits + s.cache_misses,
+         mib(s.cache_bytes));
 }
 
 int cmd_stats(int argc, char **argv) {
@@ -45,9 +47,9 @@ int cmd_stats(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (cli_is_help(argv[i])) {
       printf("usage: qaxdb stats [--data DIR]\n\nOpens the database and prints its levels (files, "
-             "size, target size) and the LSN\nthe table files reach. Counters (amplification, "
-             "stalls, bloom, cache) cover the\nlife of one process; `qaxdb simulate` prints them "
-             "at its end.\n");
+             "size, target size) and the LSN\nthe table files reach. Write, flush, compaction and "
+             "stall counters are the\nfolder's totals since it was created (kept in the "
+             "MANIFEST); bloom and cache counters\nare this process's.\n");
       return CLI_EXIT_OK;
     }
     int f = cli_flag_value(argc, argv, &i, "--data", &data);
