@@ -5,10 +5,9 @@
  * Leveled compaction: level 0 is compacted into level 1 when it holds l0_compaction_trigger
  * files; a level L >= 1 is compacted into L+1 when its bytes exceed its target (l1_size *
  * 10^(L-1)), one file at a time in round-robin key order. A compaction merges its inputs with
- * a k-way merge and writes new files split at sst_file_size on user-key boundaries. A version
- * is dropped when a newer version of its key is at or below the oldest snapshot; a tombstone
- * is dropped when, in addition, no deeper level may hold the key. Work runs without the mutex;
- * only picking and installing hold it (see db_impl.h). */
+ * a k-way merge into new files split at sst_file_size (table_merge.c has the drop rules) and
+ * installs them through the version set. Work runs without the mutex; only picking and
+ * installing hold it (see db_impl.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 
 #include "lsm/db_impl.h"
 #include "lsm/merge_iter.h"
+#include "lsm/table_merge.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/grow.h"
@@ -36,133 +36,45 @@ static uint64_t thread_cpu_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- writing output files ---- */
-
-typedef struct output_set {
-  qx_db *db;
-  qx_sst_builder *builder;
-  qx_sst_meta *metas;
-  size_t count, cap;
-  uint64_t bytes;
-} output_set;
-
-static int output_finish(output_set *o) {
-  if (!o->builder) return QX_OK;
-  int rc =
-      qx_grow((void **)&o->metas, &o->cap, o->count + 1, sizeof *o->metas, "compaction outputs");
-  if (rc != QX_OK) return rc;
-  rc = qx_sst_builder_finish(o->builder, &o->metas[o->count]);
-  o->builder = NULL;
-  if (rc == QX_OK) o->bytes += o->metas[o->count++].file_size;
-  return rc;
-}
-
-static int output_add(output_set *o, const qx_ientry *e) {
-  if (!o->builder) {
-    char path[PATH_MAX];
-    qx_sst_options so;
-    qx_sst_options_init(&so);
-    so.compression = o->db->opt.compression;
-    so.bloom_bits_per_key = o->db->opt.bloom_bits_per_key;
-    uint64_t number = qx_vset_new_file_number(&o->db->vset);
-    int rc = qx_vset_table_path(&o->db->vset, number, path, sizeof path);
-    if (rc == QX_OK) rc = qx_sst_builder_create(path, number, &so, &o->builder);
-    if (rc != QX_OK) return rc;
-  }
-  return qx_sst_builder_add(o->builder, e);
-}
-
-/* Deletes every file written so far after a failure. */
-static void output_abandon(output_set *o) {
-  if (o->builder) qx_sst_builder_abandon(o->builder);
-  for (size_t i = 0; i < o->count; i++) {
-    char path[PATH_MAX];
-    if (qx_vset_table_path(&o->db->vset, o->metas[i].file_number, path, sizeof path) == QX_OK)
-      unlink(path);
-  }
-  free(o->metas);
-}
-
-/* ---- the merge with its drop rules ---- */
-
-typedef struct merge_state {
-  const qx_version *version;
-  int output_level; /* -1 for a flush: tombstones are never dropped there */
-  uint64_t oldest_snapshot;
-  uint8_t key[QX_DB_MAX_KEY];
-  size_t key_len;
-  int has_key;
-  uint64_t last_lsn_of_key; /* LSN of the previous entry of the same user key */
-} merge_state;
-
-/* 1 if no level below the output level may hold key. */
-static int is_base_level(const merge_state *s, const uint8_t *key, size_t len) {
-  for (int l = s->output_level + 1; l < QX_DB_LEVELS; l++) {
-    uint32_t i = qx_level_find(s->version, l, key, len);
-    if (i < s->version->count[l] && qx_file_overlaps(s->version->files[l][i], key, len, key, len))
-      return 0;
-  }
-  return 1;
-}
-
-static int should_drop(merge_state *s, const qx_ientry *e, int *new_key) {
-  *new_key = !s->has_key || qx_user_key_cmp(e->key, e->key_len, s->key, s->key_len) != 0;
-  if (*new_key) {
-    memcpy(s->key, e->key, e->key_len);
-    s->key_len = e->key_len;
-    s->has_key = 1;
-    s->last_lsn_of_key = UINT64_MAX;
-  }
-  int drop = s->last_lsn_of_key <= s->oldest_snapshot;
-  if (!drop && e->kind == QX_KIND_DELETE && s->output_level >= 0 && e->lsn <= s->oldest_snapshot)
-    drop = is_base_level(s, e->key, e->key_len);
-  s->last_lsn_of_key = e->lsn;
-  return drop;
-}
-
-/* Writes the entries of it into files; split_bytes 0 means one file. */
-static int merge_into(qx_iter *it, merge_state *s, uint64_t split_bytes, output_set *o) {
-  for (qx_iter_seek_first(it); qx_iter_valid(it); qx_iter_next(it)) {
-    const qx_ientry *e = qx_iter_entry(it);
-    int new_key;
-    if (should_drop(s, e, &new_key)) continue;
-    int rc = QX_OK;
-    if (new_key && split_bytes && o->builder && qx_sst_builder_size(o->builder) >= split_bytes)
-      rc = output_finish(o);
-    if (rc == QX_OK) rc = output_add(o, e);
-    if (rc != QX_OK) return rc;
-  }
-  int rc = qx_iter_status(it);
-  return rc == QX_OK ? output_finish(o) : rc;
+/* A merge into new files for db, its outputs at output_level. REQUIRES: mu. */
+static qx_table_merge merge_for(qx_db *db, const qx_version *v, int output_level,
+                                uint64_t split_bytes) {
+  qx_table_merge m = {.vs = &db->vset,
+                      .version = v,
+                      .output_level = output_level,
+                      .oldest_snapshot = qx_oldest_snapshot_lsn(db),
+                      .split_bytes = split_bytes};
+  qx_sst_options_init(&m.sst);
+  m.sst.compression = db->opt.compression;
+  m.sst.bloom_bits_per_key = db->opt.bloom_bits_per_key;
+  return m;
 }
 
 /* ---- flush ---- */
 
 int qx_flush_memtable(qx_db *db, qx_memtable *mt) {
   uint64_t checkpoint = qx_memtable_max_lsn(mt);
-  merge_state s = {.version = db->vset.current,
-                   .output_level = -1,
-                   .oldest_snapshot = qx_oldest_snapshot_lsn(db)};
-  output_set o = {.db = db};
+  qx_table_merge m = merge_for(db, db->vset.current, -1, 0);
   qx_iter *it;
   int rc = qx_memtable_iter_create(mt, &it);
   if (rc != QX_OK) return rc;
   pthread_mutex_unlock(&db->mu);
-  rc = merge_into(it, &s, 0, &o);
+  rc = qx_table_merge_run(&m, it);
   qx_iter_destroy(it);
   pthread_mutex_lock(&db->mu);
+  if (rc != QX_OK) return rc;
   qx_version_edit edit = {.has_checkpoint = 1, .checkpoint_lsn = checkpoint};
-  for (size_t i = 0; i < o.count && rc == QX_OK; i++)
-    rc = qx_edit_add(&edit, 0, &o.metas[i]);
+  for (size_t i = 0; i < m.count && rc == QX_OK; i++)
+    rc = qx_edit_add(&edit, 0, &m.metas[i]);
   if (rc == QX_OK) rc = qx_vset_install(&db->vset, &edit);
   qx_edit_free(&edit);
   if (rc != QX_OK) {
-    output_abandon(&o);
+    qx_table_merge_abandon(&m);
     return rc;
   }
-  qx_count(&db->counters, QX_TOTAL_FLUSH_BYTES, o.bytes);
+  qx_count(&db->counters, QX_TOTAL_FLUSH_BYTES, m.bytes);
   qx_count(&db->counters, QX_TOTAL_FLUSHES, 1);
-  free(o.metas);
+  qx_table_merge_free(&m);
   return QX_OK;
 }
 
@@ -286,7 +198,7 @@ static int open_inputs(const compaction *c, qx_iter **out) {
   return rc;
 }
 
-static int edit_for(const compaction *c, const output_set *o, qx_version_edit *edit) {
+static int edit_for(const compaction *c, const qx_table_merge *o, qx_version_edit *edit) {
   int rc = QX_OK;
   for (int side = 0; side < 2; side++)
     for (uint32_t i = 0; i < c->count[side] && rc == QX_OK; i++)
@@ -329,32 +241,29 @@ static int run_compaction(qx_db *db, compaction *c) {
   if (c->trivial_move) return run_trivial_move(db, c);
   qx_version *pinned = db->vset.current; /* keeps the inputs alive while unlocked */
   qx_version_ref(pinned);
-  merge_state s = {.version = pinned,
-                   .output_level = c->output_level,
-                   .oldest_snapshot = qx_oldest_snapshot_lsn(db)};
+  qx_table_merge m = merge_for(db, pinned, c->output_level, db->opt.sst_file_size);
   uint64_t bytes_read = input_bytes(c);
-  output_set o = {.db = db};
   qx_iter *it = NULL;
   int rc = open_inputs(c, &it);
   pthread_mutex_unlock(&db->mu);
-  if (rc == QX_OK && it) {
-    rc = merge_into(it, &s, db->opt.sst_file_size, &o);
+  if (rc == QX_OK) {
+    rc = qx_table_merge_run(&m, it);
     qx_iter_destroy(it);
   }
   pthread_mutex_lock(&db->mu);
   qx_version_edit edit = {0};
-  if (rc == QX_OK) rc = edit_for(c, &o, &edit);
+  if (rc == QX_OK) rc = edit_for(c, &m, &edit);
   if (rc == QX_OK) rc = qx_vset_install(&db->vset, &edit);
   qx_edit_free(&edit);
   qx_version_unref(pinned);
   if (rc != QX_OK) {
-    output_abandon(&o);
+    qx_table_merge_abandon(&m);
     return rc;
   }
   qx_count(&db->counters, QX_TOTAL_COMPACTION_READ, bytes_read);
-  qx_count(&db->counters, QX_TOTAL_COMPACTION_WRITTEN, o.bytes);
+  qx_count(&db->counters, QX_TOTAL_COMPACTION_WRITTEN, m.bytes);
   qx_count(&db->counters, QX_TOTAL_COMPACTIONS, 1);
-  free(o.metas);
+  qx_table_merge_free(&m);
   return QX_OK;
 }
 
