@@ -219,6 +219,30 @@ typedef struct qx_db_verify_report {
 int qx_db_verify(const char *dir, qx_db_verify_report *report);
 uint64_t qx_db_last_lsn(const qx_db *db);
 
+/* What qx_db_repair kept, and what it could not. */
+typedef struct qx_db_repair_report {
+  uint64_t tables_kept, tables_lost; /* table files merged into new ones / damaged */
+  uint64_t entries;                  /* entries in the new table files */
+  uint64_t table_max_lsn;            /* the highest LSN the kept table files held */
+  uint64_t parquet_kept, parquet_lost;
+  uint64_t wal_first_lsn, wal_last_lsn;   /* what the WAL holds after repair (0: empty) */
+  uint64_t wal_discarded_bytes;           /* damaged WAL entries dropped, with all after them */
+  uint64_t lost_first_lsn, lost_last_lsn; /* writes in neither table files nor WAL (0: none) */
+} qx_db_repair_report;
+
+/* Called with one line per file repair moved aside or could not use, and per loss. */
+typedef void (*qx_repair_note_fn)(const char *line, void *ctx);
+
+/* Rebuilds the MANIFEST of the closed database in dir from its files, for a folder that open
+ * refuses because CURRENT or the MANIFEST is missing or damaged. Keeps every readable table
+ * file (merged into new files of the last level), every readable Parquet file and the WAL (a
+ * damaged WAL keeps every entry before the damage); moves damaged files, old MANIFESTs and
+ * CURRENT to dir/lost/ and reports each through note (may be NULL). Deletes nothing it has
+ * not copied into the new files. options may be NULL (table files are written with its
+ * compression and sizes). */
+int qx_db_repair(const char *dir, const qx_db_options *options, qx_repair_note_fn note,
+                 void *note_ctx, qx_db_repair_report *report);
+
 /* Writes every durable record not yet in Parquet to Parquet now and merges small files;
  * returns when done. QX_ERR_INVALID_ARG if analytics are off. */
 int qx_db_olap_flush(qx_db *db);

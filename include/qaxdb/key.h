@@ -14,8 +14,9 @@ extern "C" {
 
 #define QX_KEY_MAX 64 /* longest key of any built-in table, with room to grow */
 
-#define QX_KEY_TABLE_PREFIX 2 /* bytes: the big-endian table id every key of a table starts with   \
-                               */
+#define QX_KEY_TABLE_PREFIX                                                                        \
+  2 /* bytes: the big-endian table id every key of a table starts with                             \
+     */
 
 /* Writes the prefix shared by every key of table table_id; returns its length. */
 size_t qx_key_table_prefix(uint16_t table_id, uint8_t out[QX_KEY_TABLE_PREFIX]);

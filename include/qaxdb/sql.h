@@ -5,9 +5,9 @@
  * a query sees every record committed up to that LSN exactly once. Latest-state tables
  * (orders, accounts, positions, klines) show the current state of each key, read from the
  * engine at the same LSN; <table>_history shows every version; <table>_by_key(...) finds one
- * record by its primary key through the engine's index. Every view has two more columns: lsn (the record's log sequence
- * number) and date (its trading day). Predefined queries, functions and the safety rules are
- * in docs/sql.md.
+ * record by its primary key through the engine's index. Every view has two more columns: lsn (the
+ * record's log sequence number) and date (its trading day). Predefined queries, functions and the
+ * safety rules are in docs/sql.md.
  *
  * User SQL is read-only: only SELECT (including PRAGMA and SUMMARIZE, which are SELECTs),
  * EXPLAIN and EXPLAIN ANALYZE run; COPY, ATTACH, INSTALL, LOAD, SET and DDL are refused, and

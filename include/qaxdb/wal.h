@@ -41,6 +41,9 @@ typedef struct qx_wal_options {
   /* On a checksum failure before the tail: 0 (default) fails the open with QX_ERR_CORRUPT
    * naming file and offset; 1 keeps every entry before the damage and discards the rest. */
   int salvage;
+  /* The LSN of the first entry of a log that holds no segment yet (0 means 1): an engine
+   * whose table files already hold LSNs up to n starts a new log at n + 1. */
+  uint64_t first_lsn;
   /* Called on the flusher thread after each sync with the highest durable LSN. Must be quick
    * and must not call back into this WAL's append. */
   void (*on_durable)(uint64_t durable_lsn, void *ctx);

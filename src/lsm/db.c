@@ -157,6 +157,7 @@ static int open_files(qx_db *db, qx_db_recovery *rec) {
   if (rc == QX_OK) rc = qx_block_cache_create(db->opt.block_cache_size, &db->cache);
   vs->cache = db->cache;
   if (rc == QX_OK) rc = qx_vset_recover(vs, &rec->torn_manifest_bytes, &rec->orphan_files);
+  if (rc == QX_OK) wal_options.first_lsn = vs->current->checkpoint_lsn + 1;
   if (rc == QX_OK) rc = qx_wal_open(wal_dir, &wal_options, &db->wal, &rec->wal);
   vs->wal = db->wal;
   pthread_mutex_lock(&db->mu);

@@ -79,6 +79,7 @@ static int should_drop(qx_table_merge *m, const qx_ientry *e, int *new_key) {
 static int merge_all(qx_table_merge *m, qx_iter *it) {
   for (qx_iter_seek_first(it); qx_iter_valid(it); qx_iter_next(it)) {
     const qx_ientry *e = qx_iter_entry(it);
+    if (e->lsn > m->max_input_lsn) m->max_input_lsn = e->lsn;
     int new_key;
     if (should_drop(m, e, &new_key)) continue;
     int rc = QX_OK;

@@ -22,6 +22,7 @@ typedef struct qx_table_merge {
   qx_sst_meta *metas;
   size_t count, cap;
   uint64_t bytes;
+  uint64_t max_input_lsn; /* the highest LSN it read, dropped or not */
   /* The merge's progress. */
   qx_sst_builder *builder;
   uint8_t key[QX_DB_MAX_KEY];

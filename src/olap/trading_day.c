@@ -41,6 +41,23 @@ void qx_format_day(int32_t day, char *out) {
   snprintf(out, 16, "%04d-%02u-%02u", (int)y, (unsigned)m % 100u, (unsigned)d % 100u);
 }
 
+int qx_parse_day(const char *text, int32_t *day) {
+  int y, m, d, end = 0;
+  if (sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &end) != 3 || end != 10 || text[end] != 0 ||
+      m < 1 || m > 12 || d < 1 || d > 31)
+    return 0;
+  /* days from the civil date, the inverse of qx_format_day */
+  int64_t yy = m <= 2 ? y - 1 : y;
+  int64_t era = floor_div(yy, 400);
+  int64_t yoe = yy - era * 400;
+  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  *day = (int32_t)(era * 146097 + doe - 719468);
+  char again[16];
+  qx_format_day(*day, again);
+  return strcmp(again, text) == 0; /* rejects 2026-02-30 */
+}
+
 int qx_time_column(const qx_schema *s) {
   int c = qx_schema_column_index(s, "update_ts");
   return c >= 0 ? c : qx_schema_column_index(s, "ts");

@@ -27,5 +27,7 @@ int32_t qx_record_trading_day(const qx_schema *s, int time_column, const void *r
 
 /* Writes day (days since the epoch) as YYYY-MM-DD into out (at least 16 bytes). */
 void qx_format_day(int32_t day, char *out);
+/* Parses YYYY-MM-DD (exactly) into days since the epoch; 0 if text is not such a date. */
+int qx_parse_day(const char *text, int32_t *day);
 
 #endif

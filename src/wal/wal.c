@@ -456,6 +456,8 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
   if (rc == QX_OK) unlink(w->spare_path); /* a spare left by a crash was never in the log */
   wal_scan_result r;
   if (rc == QX_OK) rc = wal_scan_dir(dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, &r);
+  if (rc == QX_OK && !r.tail_first_lsn && w->options.first_lsn > r.next_lsn)
+    r.next_lsn = w->options.first_lsn; /* no segment yet: the new log starts there */
   if (rc == QX_OK) rc = recover(w, &r);
   if (rc == QX_OK) rc = init_sync(w);
   if (rc != QX_OK) {

@@ -30,6 +30,7 @@ int cmd_version(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_wal_dump(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

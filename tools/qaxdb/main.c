@@ -14,6 +14,7 @@ const cli_command cli_commands[] = {
     {"sql", "run SQL over the whole history (or open an SQL shell)", cmd_sql},
     {"wal-dump", "print WAL entries with LSN, table and fields", cmd_wal_dump},
     {"check", "verify every checksum in a data folder (WAL, MANIFEST, tables)", cmd_check},
+    {"repair", "rebuild the MANIFEST of a folder open refuses, from its files", cmd_repair},
     {"schema", "list the tables and their columns", cmd_schema},
     {"version", "print the qaxdb and DuckDB versions", cmd_version},
     {NULL, NULL, NULL},
