@@ -6,6 +6,7 @@
 #define QX_KV_ITER_H
 
 #include "kv/entry.h"
+#include "util/require.h"
 
 typedef struct qx_iter qx_iter;
 
@@ -33,13 +34,15 @@ static inline void qx_iter_seek(qx_iter *it, const uint8_t *key, size_t len, uin
 static inline void qx_iter_seek_first(qx_iter *it) {
   it->ops->seek_first(it);
 }
-static inline void qx_iter_next(qx_iter *it) {
-  it->ops->next(it);
-}
 static inline int qx_iter_valid(const qx_iter *it) {
   return it->ops->valid(it);
 }
+static inline void qx_iter_next(qx_iter *it) {
+  QX_REQUIRE(qx_iter_valid(it));
+  it->ops->next(it);
+}
 static inline const qx_ientry *qx_iter_entry(const qx_iter *it) {
+  QX_REQUIRE(qx_iter_valid(it));
   return it->ops->entry(it);
 }
 static inline int qx_iter_status(const qx_iter *it) {

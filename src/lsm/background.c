@@ -22,6 +22,7 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/grow.h"
+#include "util/require.h"
 
 typedef struct compaction {
   int level, output_level;
@@ -39,6 +40,7 @@ static uint64_t thread_cpu_ns(void) {
 /* A merge into new files for db, its outputs at output_level. REQUIRES: mu. */
 static qx_table_merge merge_for(qx_db *db, const qx_version *v, int output_level,
                                 uint64_t split_bytes) {
+  QX_REQUIRE_HELD(&db->mu);
   qx_table_merge m = {.vs = &db->vset,
                       .version = v,
                       .output_level = output_level,
@@ -53,6 +55,7 @@ static qx_table_merge merge_for(qx_db *db, const qx_version *v, int output_level
 /* ---- flush ---- */
 
 int qx_flush_memtable(qx_db *db, qx_memtable *mt) {
+  QX_REQUIRE_HELD(&db->mu);
   uint64_t checkpoint = qx_memtable_max_lsn(mt);
   qx_table_merge m = merge_for(db, db->vset.current, -1, 0);
   qx_iter *it;
@@ -80,6 +83,8 @@ int qx_flush_memtable(qx_db *db, qx_memtable *mt) {
 
 /* Flushes the oldest immutable MemTable. REQUIRES: mu, imm_count > 0. */
 static int flush_oldest(qx_db *db) {
+  QX_REQUIRE_HELD(&db->mu);
+  QX_REQUIRE(db->imm_count > 0);
   qx_memtable *mt = db->imm[db->imm_count - 1];
   int rc = qx_flush_memtable(db, mt);
   if (rc != QX_OK) return rc;
@@ -237,6 +242,7 @@ static int run_trivial_move(qx_db *db, const compaction *c) {
 
 /* Runs c: merges its inputs without the mutex, then installs. REQUIRES: mu. */
 static int run_compaction(qx_db *db, compaction *c) {
+  QX_REQUIRE_HELD(&db->mu);
   remember_position(db, c);
   if (c->trivial_move) return run_trivial_move(db, c);
   qx_version *pinned = db->vset.current; /* keeps the inputs alive while unlocked */
@@ -286,6 +292,7 @@ static int run_manual_compaction(qx_db *db) {
 
 /* The flush thread's step: the oldest immutable MemTable, if any. REQUIRES: mu. */
 static int flush_step(qx_db *db) {
+  QX_REQUIRE_HELD(&db->mu);
   if (db->imm_count == 0) return 0;
   qx_db_fail(db, flush_oldest(db));
   pthread_cond_broadcast(&db->work_cv); /* a new level-0 file may call for a compaction */
@@ -295,6 +302,7 @@ static int flush_step(qx_db *db) {
 /* The compaction thread's step: a requested full compaction, else the most urgent level.
  * REQUIRES: mu. */
 static int compaction_step(qx_db *db) {
+  QX_REQUIRE_HELD(&db->mu);
   int rc;
   if (db->manual_compaction) {
     rc = run_manual_compaction(db);

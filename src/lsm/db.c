@@ -16,6 +16,7 @@
 #include "util/dirlock.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/require.h"
 
 #define WAL_BATCH_MAX 64 /* records handed to the WAL per call from a write batch */
 
@@ -56,13 +57,15 @@ static int check_options(const qx_db_options *o) {
 /* ---- the failure that stops writes ---- */
 
 void qx_db_fail(qx_db *db, int rc) {
+  QX_REQUIRE_HELD(&db->mu);
   if (rc == QX_OK || db->bg_error) return;
   db->bg_error = rc;
   snprintf(db->failure, sizeof db->failure, "%s", qx_last_error());
   fprintf(stderr, "qaxdb: %s: writes stop after a failure: %s\n", db->dir, db->failure);
 }
 
-int qx_db_check_writable(const qx_db *db) {
+int qx_db_check_writable(qx_db *db) {
+  QX_REQUIRE_HELD(&db->mu);
   if (db->bg_error)
     return qx_fail(QX_ERR_CLOSED, "%s takes no more writes after a failure: %s", db->dir,
                    db->failure);
@@ -91,6 +94,7 @@ static int replay_entry(const qx_wal_entry *e, void *ctx) {
 /* Recovery has no background threads yet: a full MemTable is flushed in place, outside the
  * WAL replay (which holds the log's lock). REQUIRES: mu. */
 static int flush_replayed(qx_db *db) {
+  QX_REQUIRE_HELD(&db->mu);
   int rc = qx_flush_memtable(db, db->mem);
   qx_memtable_unref(db->mem);
   db->mem = NULL;
@@ -99,11 +103,10 @@ static int flush_replayed(qx_db *db) {
 
 /* Replays every entry after the checkpoint into the MemTable. REQUIRES: mu. */
 static int replay_from(qx_db *db, uint64_t from, uint64_t last) {
+  QX_REQUIRE_HELD(&db->mu);
   replay_state st = {db, from - 1};
   while (st.applied < last) {
-    pthread_mutex_unlock(&db->mu);
     int rc = qx_wal_replay(db->wal, st.applied + 1, replay_entry, &st);
-    pthread_mutex_lock(&db->mu);
     if (rc != REPLAY_PAUSE) return rc;
     if ((rc = flush_replayed(db)) != QX_OK) return rc;
   }

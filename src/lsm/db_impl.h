@@ -110,7 +110,7 @@ int qx_db_insert(qx_db *db, const qx_decoded_write *w, uint64_t lsn);
  * REQUIRES: mu. */
 void qx_db_fail(qx_db *db, int rc);
 /* QX_OK if the engine takes writes; otherwise why not. REQUIRES: mu. */
-int qx_db_check_writable(const qx_db *db);
+int qx_db_check_writable(qx_db *db);
 
 /* Read views (read.c). */
 qx_read_view *qx_view_acquire(qx_db *db);

@@ -9,6 +9,7 @@
 #include "lsm/merge_iter.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/require.h"
 
 /* ---- views ---- */
 
@@ -35,6 +36,7 @@ void qx_view_release(qx_read_view *rv) {
 }
 
 int qx_view_install(qx_db *db) {
+  QX_REQUIRE_HELD(&db->mu);
   qx_read_view *rv = calloc(1, sizeof *rv);
   if (!rv) return qx_fail(QX_ERR_NOMEM, "out of memory for a read view");
   atomic_init(&rv->refs, 1);
@@ -67,6 +69,7 @@ static uint64_t visible_lsn(qx_db *db) {
 
 /* Links s into the list, which stays ordered by LSN. REQUIRES: snap_mu. */
 static void link_snapshot(qx_db *db, qx_snapshot *s) {
+  QX_REQUIRE_HELD(&db->snap_mu);
   qx_snapshot *after = db->snapshots.prev;
   while (after != &db->snapshots && after->lsn > s->lsn)
     after = after->prev;

@@ -10,6 +10,7 @@
 
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/require.h"
 
 int qx_vset_init(qx_version_set *vs, const char *dir, int read_only, pthread_mutex_t *mu) {
   *vs = (qx_version_set){.read_only = read_only, .mu = mu};
@@ -136,6 +137,7 @@ static void retire_removed(const qx_version *base, const qx_version_edit *edit) 
 }
 
 int qx_vset_install(qx_version_set *vs, qx_version_edit *edit) {
+  QX_REQUIRE_HELD(vs->mu);
   while (vs->installing)
     pthread_cond_wait(&vs->installed_cv, vs->mu);
   if (vs->read_only) return qx_fail(QX_ERR_INVALID_ARG, "%s is open read-only", vs->dir);
@@ -167,6 +169,7 @@ int qx_vset_install(qx_version_set *vs, qx_version_edit *edit) {
 /* ---- trimming the WAL ---- */
 
 int qx_vset_trim_wal(qx_version_set *vs) {
+  QX_REQUIRE_HELD(vs->mu);
   if (vs->read_only || !vs->wal) return QX_OK;
   uint64_t keep = vs->current->checkpoint_lsn;
   if (vs->olap_reads_wal && vs->current->parquet->olap_lsn < keep)

@@ -12,6 +12,7 @@
 #include "lsm/write_batch.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/require.h"
 
 /* ---- making room ---- */
 
@@ -31,6 +32,7 @@ static int memtable_has_entries(const qx_db *db) {
 /* Moves the active MemTable to the immutable list if needed(db) still holds once the list has
  * room: while this writer waited, another may have switched already. REQUIRES: mu. */
 static int switch_memtable(qx_db *db, int (*needed)(const qx_db *)) {
+  QX_REQUIRE_HELD(&db->mu);
   int64_t start = qx_monotonic_ns();
   int waited = 0;
   while (db->imm_count == QX_MAX_IMMUTABLE && !db->bg_error) {
@@ -53,6 +55,7 @@ static int switch_memtable(qx_db *db, int (*needed)(const qx_db *)) {
 
 /* Bounds level 0: waits while it has l0_stop_trigger files. REQUIRES: mu. */
 static void wait_for_level0(qx_db *db) {
+  QX_REQUIRE_HELD(&db->mu);
   if (atomic_load(&db->l0_files) < db->opt.l0_stop_trigger) return;
   int64_t start = qx_monotonic_ns();
   while (atomic_load(&db->l0_files) >= db->opt.l0_stop_trigger && !db->bg_error)
@@ -73,6 +76,7 @@ static void slow_down_if_needed(qx_db *db) {
 /* ---- appending and inserting ---- */
 
 int qx_db_insert(qx_db *db, const qx_decoded_write *w, uint64_t lsn) {
+  QX_REQUIRE_HELD(&db->mu);
   return qx_memtable_add(db->mem, w->key, w->key_len, lsn, w->kind, w->value, w->value_len);
 }
 
@@ -216,6 +220,7 @@ int qx_db_wait_durable(qx_db *db, uint64_t lsn, int64_t timeout_ns) {
 
 /* Waits for the background thread until done(db) or a background failure. REQUIRES: mu. */
 static int wait_background(qx_db *db, int (*done)(const qx_db *)) {
+  QX_REQUIRE_HELD(&db->mu);
   while (!done(db) && !db->bg_error)
     pthread_cond_wait(&db->done_cv, &db->mu);
   return db->bg_error ? qx_fail(db->bg_error, "background work failed: %s", db->failure) : QX_OK;

@@ -13,6 +13,7 @@
 #include "memtable/arena.h"
 #include "memtable/memtable.h"
 #include "util/error.h"
+#include "util/require.h"
 
 #define MAX_HEIGHT 12
 #define BRANCHING 4
@@ -127,8 +128,10 @@ void qx_memtable_unref(qx_memtable *mt) {
 
 int qx_memtable_add(qx_memtable *mt, const uint8_t *key, size_t key_len, uint64_t lsn, uint8_t kind,
                     const void *value, size_t value_len) {
+  QX_REQUIRE(key_len <= QX_DB_MAX_KEY && value_len <= QX_DB_MAX_VALUE);
   node *prev[MAX_HEIGHT];
-  find_ge(mt, key, key_len, lsn, prev);
+  node *at = find_ge(mt, key, key_len, lsn, prev);
+  QX_REQUIRE(!at || node_cmp(at, key, key_len, lsn) != 0); /* (key, lsn) not present */
   int height = random_height(mt);
   int max = atomic_load_explicit(&mt->max_height, memory_order_relaxed);
   for (int i = max; i < height; i++)
