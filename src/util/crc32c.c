@@ -2,11 +2,13 @@
  * The polynomial is the reflected Castagnoli polynomial 0x82F63B78, as in iSCSI and ext4. */
 #include "util/crc32c.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #define CASTAGNOLI_REFLECTED 0x82F63B78u
 
 static uint32_t table[256];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT; /* built once, before any thread reads */
 
 static void build_table(void) {
   for (uint32_t i = 0; i < 256; i++) {
@@ -18,7 +20,7 @@ static void build_table(void) {
 }
 
 uint32_t qx_crc32c_portable(uint32_t crc, const void *data, size_t n) {
-  if (table[1] == 0) build_table(); /* idempotent: racing builders write the same values */
+  pthread_once(&table_once, build_table);
   const uint8_t *p = data;
   crc = ~crc;
   while (n--)
@@ -46,9 +48,15 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
   return ~c32;
 }
 
+static int has_sse42;
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+
+static void detect_cpu(void) {
+  has_sse42 = __builtin_cpu_supports("sse4.2");
+}
+
 uint32_t qx_crc32c(uint32_t crc, const void *data, size_t n) {
-  static int has_sse42 = -1;
-  if (has_sse42 < 0) has_sse42 = __builtin_cpu_supports("sse4.2");
+  pthread_once(&cpu_once, detect_cpu);
   return has_sse42 ? crc32c_sse42(crc, data, n) : qx_crc32c_portable(crc, data, n);
 }
 #else
