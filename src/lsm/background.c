@@ -22,6 +22,7 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/grow.h"
+#include "util/io.h"
 
 typedef struct compaction {
   int level, output_level;
@@ -101,7 +102,7 @@ static void output_abandon(output_set *o) {
   if (o->builder) qx_sst_builder_abandon(o->builder);
   for (size_t i = 0; i < o->count; i++) {
     char path[PATH_MAX];
-    if (qx_sst_path(o->db, o->metas[i].file_number, path, sizeof path) == QX_OK) unlink(path);
+    if (qx_sst_path(o->db, o->metas[i].file_number, path, sizeof path) == QX_OK) qx_io_unlink(path);
   }
   free(o->metas);
 }

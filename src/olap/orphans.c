@@ -9,6 +9,7 @@
 #include "olap/materialized.h"
 #include "olap/olap.h"
 #include "util/error.h"
+#include "util/io.h"
 
 static int is_named(const qx_parquet_set *set, const char *path) {
   for (size_t i = 0; i < set->count; i++)
@@ -24,7 +25,7 @@ static void clean_partition(const char *dir, const qx_parquet_set *set) {
     if (strncmp(de->d_name, "part-", 5) != 0) continue;
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path) continue;
-    if (!is_named(set, path)) unlink(path);
+    if (!is_named(set, path)) qx_io_unlink(path);
   }
   closedir(d);
 }
