@@ -1,6 +1,7 @@
 /* Shared WAL test helpers (see wal_util.h). */
 #include "wal_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t mix(uint64_t x) {
@@ -54,4 +55,82 @@ int test_append_n(qx_wal *wal, uint64_t first_seq, uint64_t count, qx_durability
     if (rc != QX_OK) return rc;
   }
   return QX_OK;
+}
+
+int test_append_batch(qx_wal *wal, test_batch *b, qx_durability durability) {
+  static _Thread_local uint8_t bufs[TEST_BATCH_MAX][TEST_PAYLOAD_MAX];
+  qx_wal_record records[TEST_BATCH_MAX];
+  for (uint32_t i = 0; i < b->len; i++) {
+    uint32_t size = test_payload(b->writer << 16 | b->len, b->batch << 16 | i, bufs[i]);
+    records[i] = (qx_wal_record){1, 1, size, 0, bufs[i]};
+  }
+  return b->len == 1 ? qx_wal_append(wal, records, durability, &b->last_lsn)
+                     : qx_wal_append_batch(wal, records, b->len, durability, &b->last_lsn);
+}
+
+uint64_t test_entry_key(uint32_t writer, uint64_t batch, uint32_t index) {
+  return (uint64_t)(writer + 1) << 56 | batch << 16 | index;
+}
+
+static int log_visit(const qx_wal_entry *e, void *ctx) {
+  test_batch_log *log = ctx;
+  test_replay_visit(e, &log->replay);
+  uint32_t stream;
+  uint64_t seq;
+  if (!test_payload_valid(e->data, e->size, &stream, &seq)) return 0;
+  uint32_t len = stream & 0xFFFF, index = (uint32_t)(seq & 0xFFFF);
+  uint64_t key = test_entry_key(stream >> 16, seq >> 16, index);
+  if (log->open_left && key != log->open_key) { /* the open batch was cut */
+    log->partial_batches++;
+    log->open_left = 0;
+  }
+  if (!log->open_left && index != 0) log->partial_batches++; /* a batch without its start */
+  if (!log->open_left) log->open_left = len - index;
+  log->open_key = key + 1;
+  log->open_left--;
+  if (e->lsn >= log->capacity) {
+    uint64_t cap = log->capacity ? log->capacity : 1024;
+    while (cap <= e->lsn)
+      cap *= 2;
+    uint64_t *grown = realloc(log->entry_at, cap * sizeof *grown);
+    if (!grown) return 1;
+    memset(grown + log->capacity, 0, (cap - log->capacity) * sizeof *grown);
+    log->entry_at = grown;
+    log->capacity = cap;
+  }
+  log->entry_at[e->lsn] = key;
+  return 0;
+}
+
+static void log_end(test_batch_log *log) {
+  if (log->open_left) log->partial_batches++;
+  log->open_left = 0;
+}
+
+int test_batch_log_read(qx_wal *wal, test_batch_log *log) {
+  memset(log, 0, sizeof *log);
+  int rc = qx_wal_replay(wal, 1, log_visit, log);
+  log_end(log);
+  return rc;
+}
+
+int test_batch_log_scan(const char *dir, test_batch_log *log) {
+  memset(log, 0, sizeof *log);
+  int rc = qx_wal_scan(dir, 1, log_visit, log, NULL);
+  log_end(log);
+  return rc;
+}
+
+void test_batch_log_free(test_batch_log *log) {
+  free(log->entry_at);
+  log->entry_at = NULL;
+  log->capacity = 0;
+}
+
+int test_batch_log_has(const test_batch_log *log, const test_batch *b) {
+  uint64_t first = b->last_lsn + 1 - b->len;
+  if (b->last_lsn >= log->capacity || b->last_lsn < b->len) return 0;
+  for (uint32_t i = 0; i < b->len; i++)
+    if (log->entry_at[first + i] != test_entry_key(b->writer, b->batch, i)) return 0;
+  return 1;
 }

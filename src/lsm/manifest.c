@@ -15,6 +15,7 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/grow.h"
+#include "util/io.h"
 
 #define MANIFEST_VERSION 1u
 #define HEADER_SIZE 16u
@@ -304,7 +305,7 @@ int qx_manifest_append(qx_manifest *m, const qx_version_edit *edit) {
   qx_buffer b = {0};
   int rc = encode_edit(edit, &b);
   if (rc == QX_OK) rc = qx_pwrite_all(m->fd, b.p, b.len, m->size, m->path);
-  if (rc == QX_OK && fdatasync(m->fd) != 0)
+  if (rc == QX_OK && qx_io_fdatasync(m->fd) != 0)
     rc = qx_fail_errno(QX_ERR_IO, errno, "fdatasync %s", m->path);
   if (rc == QX_OK) m->size += b.len;
   qx_buffer_free(&b);
@@ -316,12 +317,12 @@ static int write_current(const char *dir, uint64_t number) {
   snprintf(tmp, sizeof tmp, "%s/CURRENT.tmp", dir);
   snprintf(current, sizeof current, "%s/CURRENT", dir);
   int n = snprintf(text, sizeof text, "MANIFEST-%06" PRIu64 "\n", number);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = qx_io_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "create %s", tmp);
   int rc = qx_pwrite_all(fd, text, (size_t)n, 0, tmp);
-  if (rc == QX_OK && fsync(fd) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "fsync %s", tmp);
+  if (rc == QX_OK && qx_io_fsync(fd) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "fsync %s", tmp);
   close(fd);
-  if (rc == QX_OK && rename(tmp, current) != 0)
+  if (rc == QX_OK && qx_io_rename(tmp, current) != 0)
     rc = qx_fail_errno(QX_ERR_IO, errno, "rename %s", tmp);
   return rc == QX_OK ? qx_fsync_dir(dir) : rc;
 }
@@ -335,7 +336,7 @@ static void remove_old_manifests(const char *dir, uint64_t keep) {
     char path[4096];
     if (sscanf(de->d_name, "MANIFEST-%" SCNu64, &n) == 1 && n != keep) {
       snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-      unlink(path);
+      qx_io_unlink(path);
     }
   }
   closedir(d);
@@ -379,7 +380,7 @@ int qx_manifest_create(const char *dir, uint64_t number, const qx_version *v,
   qx_manifest *m = calloc(1, sizeof *m);
   if (!m) return qx_fail(QX_ERR_NOMEM, "out of memory for the MANIFEST");
   snprintf(m->path, sizeof m->path, "%s/MANIFEST-%06" PRIu64, dir, number);
-  m->fd = open(m->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  m->fd = qx_io_open(m->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (m->fd < 0) {
     int e = errno;
     free(m);

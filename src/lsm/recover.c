@@ -13,6 +13,7 @@
 
 #include "lsm/recover.h"
 #include "util/error.h"
+#include "util/io.h"
 
 static void remove_live(qx_live_files *s, int level, uint64_t number) {
   for (size_t i = 0; i < s->all.added_count; i++)
@@ -157,7 +158,7 @@ static uint64_t remove_orphans(const qx_version_set *vs, const qx_version *v) {
     if (strcmp(suffix, "sst") == 0 && is_live(v, number)) continue;
     char path[PATH_MAX + 256];
     snprintf(path, sizeof path, "%s/%s", vs->sst_dir, de->d_name);
-    removed += unlink(path) == 0;
+    removed += qx_io_unlink(path) == 0;
   }
   closedir(d);
   return removed;

@@ -39,6 +39,7 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/grow.h"
+#include "util/io.h"
 
 typedef struct repair {
   const char *dir;
@@ -83,7 +84,7 @@ static int move_to_lost(repair *r, const char *path, const char *why) {
   snprintf(target, sizeof target, "%s/%s", r->lost_dir, name);
   for (int n = 1; access(target, F_OK) == 0; n++)
     snprintf(target, sizeof target, "%s/%s.%d", r->lost_dir, name, n);
-  if (rename(path, target) != 0)
+  if (qx_io_rename(path, target) != 0)
     return qx_fail_errno(QX_ERR_IO, errno, "move %s to %s", path, target);
   note(r, "%s: %s; moved to %s", path, why, target);
   return QX_OK;
@@ -392,7 +393,7 @@ static int write_manifest(repair *r) {
 static void delete_inputs(repair *r) {
   for (size_t i = 0; i < r->input_count; i++) {
     char path[PATH_MAX];
-    if (qx_vset_table_path(&r->vs, r->input_numbers[i], path, sizeof path) == QX_OK) unlink(path);
+    if (qx_vset_table_path(&r->vs, r->input_numbers[i], path, sizeof path) == QX_OK) qx_io_unlink(path);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "util/error.h"
 #include "util/grow.h"
+#include "util/io.h"
 
 /* ---- output files ---- */
 
@@ -38,7 +39,7 @@ void qx_table_merge_abandon(qx_table_merge *m) {
   for (size_t i = 0; i < m->count; i++) {
     char path[PATH_MAX];
     if (qx_vset_table_path(m->vs, m->metas[i].file_number, path, sizeof path) == QX_OK)
-      unlink(path);
+      qx_io_unlink(path);
   }
   qx_table_merge_free(m);
 }

@@ -9,6 +9,7 @@
 
 #include "util/error.h"
 #include "util/grow.h"
+#include "util/io.h"
 
 int qx_edit_add(qx_version_edit *e, int level, const qx_sst_meta *meta) {
   int rc = qx_grow((void **)&e->added, &e->added_cap, e->added_count + 1, sizeof *e->added,
@@ -50,7 +51,7 @@ void qx_file_unref(qx_file *f) {
   qx_sst_unref(f->sst);
   if (atomic_load(&f->obsolete)) {
     if (f->cache) qx_block_cache_erase_file(f->cache, f->meta.file_number);
-    unlink(f->path);
+    qx_io_unlink(f->path);
   }
   free(f);
 }

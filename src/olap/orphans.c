@@ -7,6 +7,7 @@
 #include "olap/olap.h"
 #include "olap/part_files.h"
 #include "util/error.h"
+#include "util/io.h"
 
 static int is_named(const qx_parquet_set *set, const char *path) {
   for (size_t i = 0; i < set->count; i++)
@@ -17,7 +18,7 @@ static int is_named(const qx_parquet_set *set, const char *path) {
 static int remove_unnamed(const char *path, const qx_parquet_meta *meta, int named, void *set) {
   (void)meta;
   (void)named;
-  if (!is_named(set, path)) unlink(path);
+  if (!is_named(set, path)) qx_io_unlink(path);
   return 0;
 }
 

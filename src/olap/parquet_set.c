@@ -11,6 +11,7 @@
 #include "olap/trading_day.h"
 #include "util/error.h"
 #include "util/grow.h"
+#include "util/io.h"
 
 static int push(qx_parquet_meta **arr, size_t *count, size_t *cap, const qx_parquet_meta *m) {
   int rc = qx_grow((void **)arr, cap, *count + 1, sizeof **arr, "a Parquet edit");
@@ -76,7 +77,7 @@ void qx_parquet_set_ref(qx_parquet_set *s) {
 
 static void file_unref(qx_parquet_file *f) {
   if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1) return;
-  if (atomic_load(&f->obsolete)) unlink(f->path);
+  if (atomic_load(&f->obsolete)) qx_io_unlink(f->path);
   free(f);
 }
 

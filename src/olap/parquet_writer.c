@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/grow.h"
+#include "util/io.h"
 
 #define ROW_GROUP_ROWS 122880 /* DuckDB's own unit of parallel scan */
 
@@ -68,7 +69,7 @@ void qx_parquet_writer_close(qx_parquet_writer *w) {
 static int sync_file(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "open %s", path);
-  int rc = fsync(fd) == 0 ? QX_OK : qx_fail_errno(QX_ERR_IO, errno, "fsync %s", path);
+  int rc = qx_io_fsync(fd) == 0 ? QX_OK : qx_fail_errno(QX_ERR_IO, errno, "fsync %s", path);
   close(fd);
   return rc;
 }
@@ -95,10 +96,11 @@ static int copy_to_file(qx_parquet_writer *w, const char *query, qx_parquet_meta
   struct stat st;
   if (rc == QX_OK) rc = sync_file(tmp);
   if (rc == QX_OK && stat(tmp, &st) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "stat %s", tmp);
-  if (rc == QX_OK && rename(tmp, path) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "rename %s", tmp);
+  if (rc == QX_OK && qx_io_rename(tmp, path) != 0)
+    rc = qx_fail_errno(QX_ERR_IO, errno, "rename %s", tmp);
   if (rc == QX_OK) rc = qx_fsync_dir(dir);
   if (rc != QX_OK) {
-    unlink(tmp);
+    qx_io_unlink(tmp);
     return rc;
   }
   m->bytes = (uint64_t)st.st_size;

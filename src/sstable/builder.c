@@ -16,6 +16,7 @@
 #include "util/crc32c.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/io.h"
 
 #define WRITE_BUFFER (1u << 20)
 
@@ -84,7 +85,7 @@ int qx_sst_builder_create(const char *path, uint64_t file_number, const qx_sst_o
     qx_sst_options_init(&b->opt);
   snprintf(b->path, sizeof b->path, "%s", path);
   b->meta.file_number = file_number;
-  b->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  b->fd = qx_io_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (b->fd < 0) {
     int e = errno;
     free(b);
@@ -263,11 +264,11 @@ int qx_sst_builder_finish(qx_sst_builder *b, qx_sst_meta *meta) {
   int rc = finish_block(b);
   if (rc == QX_OK) rc = write_tail(b);
   if (rc == QX_OK) rc = drain(b, 1);
-  if (rc == QX_OK && fdatasync(b->fd) != 0)
+  if (rc == QX_OK && qx_io_fdatasync(b->fd) != 0)
     rc = qx_fail_errno(QX_ERR_IO, errno, "fdatasync %s", b->path);
   if (close(b->fd) != 0 && rc == QX_OK) rc = qx_fail_errno(QX_ERR_IO, errno, "close %s", b->path);
   if (rc != QX_OK) {
-    unlink(b->path);
+    qx_io_unlink(b->path);
     free_builder(b);
     return rc;
   }
@@ -280,6 +281,6 @@ int qx_sst_builder_finish(qx_sst_builder *b, qx_sst_meta *meta) {
 void qx_sst_builder_abandon(qx_sst_builder *b) {
   if (!b) return;
   close(b->fd);
-  unlink(b->path);
+  qx_io_unlink(b->path);
   free_builder(b);
 }

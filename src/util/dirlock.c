@@ -11,13 +11,14 @@
 
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/io.h"
 
 int qx_dirlock_acquire(const char *dir, int *fd_out) {
   int rc = qx_mkdir_p(dir);
   if (rc != QX_OK) return rc;
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/LOCK", dir);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = qx_io_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "open %s", path);
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;

@@ -9,6 +9,22 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/io.h"
+
+/* Creates the directory path if it is missing. A new directory's name is durable only once its
+ * parent is synced: without that, a power loss could take the folder with every synced file in
+ * it. */
+static int make_dir(char *path) {
+  if (qx_io_mkdir(path, 0755) != 0)
+    return errno == EEXIST ? QX_OK : qx_fail_errno(QX_ERR_IO, errno, "mkdir %s", path);
+  char *slash = strrchr(path, '/');
+  if (!slash) return qx_fsync_dir(".");
+  if (slash == path) return qx_fsync_dir("/");
+  *slash = '\0';
+  int rc = qx_fsync_dir(path);
+  *slash = '/';
+  return rc;
+}
 
 int qx_mkdir_p(const char *dir) {
   char path[PATH_MAX];
@@ -18,19 +34,17 @@ int qx_mkdir_p(const char *dir) {
   for (char *p = path + 1; *p; p++) {
     if (*p != '/') continue;
     *p = '\0';
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-      return qx_fail_errno(QX_ERR_IO, errno, "mkdir %s", path);
+    int rc = make_dir(path);
+    if (rc != QX_OK) return rc;
     *p = '/';
   }
-  if (mkdir(path, 0755) != 0 && errno != EEXIST)
-    return qx_fail_errno(QX_ERR_IO, errno, "mkdir %s", path);
-  return QX_OK;
+  return make_dir(path);
 }
 
 int qx_pwrite_all(int fd, const void *buf, size_t n, uint64_t offset, const char *path) {
   const char *p = buf;
   while (n > 0) {
-    ssize_t w = pwrite(fd, p, n, (off_t)offset);
+    ssize_t w = qx_io_pwrite(fd, p, n, (off_t)offset);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0)
       return qx_fail_errno(QX_ERR_IO, errno, "write %s at offset %llu", path,
@@ -63,7 +77,8 @@ int qx_pread_all(int fd, void *buf, size_t n, uint64_t offset, const char *path)
 int qx_fsync_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "open directory %s", dir);
-  int rc = fsync(fd) == 0 ? QX_OK : qx_fail_errno(QX_ERR_IO, errno, "fsync directory %s", dir);
+  int rc =
+      qx_io_fsync(fd) == 0 ? QX_OK : qx_fail_errno(QX_ERR_IO, errno, "fsync directory %s", dir);
   close(fd);
   return rc;
 }

@@ -17,6 +17,7 @@
 #include "util/crc32c.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/io.h"
 
 void wal_segment_path(char *out, size_t cap, const char *dir, uint64_t first_lsn) {
   snprintf(out, cap, "%s/%020llu%s", dir, (unsigned long long)first_lsn, WAL_SEGMENT_SUFFIX);
@@ -99,10 +100,10 @@ static int map_segment(int fd, const char *path, uint64_t size, uint64_t first_l
   return QX_OK;
 }
 
-static int zero_fill(int fd, uint64_t size, const char *path) {
+static int zero_fill(int fd, uint64_t from, uint64_t to, const char *path) {
   static const uint8_t zeros[1 << 16];
-  for (uint64_t off = 0; off < size; off += sizeof zeros) {
-    uint64_t n = size - off < sizeof zeros ? size - off : sizeof zeros;
+  for (uint64_t off = from; off < to; off += sizeof zeros) {
+    uint64_t n = to - off < sizeof zeros ? to - off : sizeof zeros;
     int rc = qx_pwrite_all(fd, zeros, n, off, path);
     if (rc != QX_OK) return rc;
   }
@@ -110,24 +111,29 @@ static int zero_fill(int fd, uint64_t size, const char *path) {
 }
 
 int wal_segment_create(const char *path, uint64_t size, wal_segment **out) {
-  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = qx_io_open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "create %s", path);
   int rc = QX_OK;
-  int e = posix_fallocate(fd, 0, (off_t)size); /* fail now, not mid-write, if the disk is full */
+  int e = qx_io_posix_fallocate(fd, 0, (off_t)size); /* fail now, not mid-write, if disk full */
   if (e != 0)
     rc = qx_fail_errno(QX_ERR_IO, e, "preallocate %llu bytes for %s", (unsigned long long)size,
                        path);
-  if (rc == QX_OK) rc = zero_fill(fd, size, path);
-  if (rc == QX_OK && fdatasync(fd) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", path);
+  if (rc == QX_OK) rc = zero_fill(fd, 0, size, path);
+  if (rc == QX_OK && qx_io_fdatasync(fd) != 0)
+    rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", path);
   if (rc != QX_OK) {
     close(fd);
-    unlink(path);
+    qx_io_unlink(path);
     return rc;
   }
   return map_segment(fd, path, size, 0, out);
 }
 
-void wal_segment_start(wal_segment *seg, uint64_t first_lsn) {
+int wal_segment_zero(wal_segment *seg, uint64_t from, uint64_t to) {
+  return zero_fill(seg->fd, from, to, seg->path);
+}
+
+int wal_segment_start(wal_segment *seg, uint64_t first_lsn) {
   wal_segment_header h;
   memset(&h, 0, sizeof h);
   memcpy(h.magic, WAL_MAGIC, 8);
@@ -137,9 +143,11 @@ void wal_segment_start(wal_segment *seg, uint64_t first_lsn) {
   h.segment_size = seg->size;
   h.created_ns = qx_wall_ns();
   h.crc = qx_crc32c(0, &h, offsetof(wal_segment_header, crc));
-  memcpy(seg->map, &h, sizeof h);
+  int rc = qx_pwrite_all(seg->fd, &h, sizeof h, 0, seg->path);
+  if (rc != QX_OK) return rc;
   seg->first_lsn = first_lsn;
   seg->write_offset = WAL_SEGMENT_HEADER_SIZE;
+  return QX_OK;
 }
 
 int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,

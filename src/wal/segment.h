@@ -1,5 +1,6 @@
 /* WAL segment files: naming, listing, creating (preallocated and zero-filled), header checks.
- * A segment is written through a shared read-write mapping; see wal.c for who touches it when. */
+ * Entries reach a segment through a shared read-write mapping or pwritev; see wal.c for who
+ * touches it when. */
 #ifndef QX_WAL_SEGMENT_H
 #define QX_WAL_SEGMENT_H
 
@@ -36,8 +37,12 @@ void wal_segment_path(char *out, size_t cap, const char *dir, uint64_t first_lsn
  * mapped. The header is not written yet: see wal_segment_start. */
 int wal_segment_create(const char *path, uint64_t size, wal_segment **out);
 
-/* Writes the header for first_lsn into a created segment (through the mapping). */
-void wal_segment_start(wal_segment *seg, uint64_t first_lsn);
+/* Writes the header for first_lsn into a created segment. Like every change to a segment other
+ * than an appended entry, it goes through the file I/O layer, not the mapping. */
+int wal_segment_start(wal_segment *seg, uint64_t first_lsn);
+
+/* Writes zeros over bytes [from, to) of a segment (a torn tail being cut). */
+int wal_segment_zero(wal_segment *seg, uint64_t from, uint64_t to);
 
 /* Opens and maps an existing segment read-write after checking its header. */
 int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment **out);

@@ -1,9 +1,9 @@
 /* The WAL writer: appends, group commit, segment rotation, recovery at open, checkpoints.
  *
  * Threads and what they own (the thread-safety contract):
- *  - Appenders (any thread, usually one) hold `mu` while they reserve LSNs and copy entries
- *    into the active segment's mapping. Copying into a MAP_SHARED mapping puts the bytes in the
- *    page cache, which is exactly durability `none`: a process crash keeps them.
+ *  - Appenders (any thread, usually one) hold `mu` while they reserve LSNs and write entries
+ *    into the active segment (copied into its mapping, or with pwritev: see staged_writes). Either
+ * puts the bytes in the page cache, which is exactly durability `none`: a process crash keeps them.
  *  - The flusher thread is the only one that syncs and the only one that closes full segments.
  *    Under `mu` it takes a snapshot (last LSN, the active segment, the list of full segments),
  *    then syncs them without the lock, then publishes durable_lsn and wakes waiters. Everything
@@ -14,8 +14,12 @@
  *  1. last_lsn only grows; every entry <= last_lsn is completely copied into its segment.
  *  2. durable_lsn <= last_lsn; every entry <= durable_lsn has been covered by an fdatasync of its
  *     segment and by a directory sync of the segment's name.
- *  3. Segments are freed only by the flusher (or by close, after the flusher has stopped).
- *  4. After a sync fails, durable_lsn never moves again and every append fails: the kernel may
+ *  3. Segments are synced in LSN order: a round syncs the full segments oldest first, then the
+ *     active one, and publishes nothing if any sync fails. So an LSN is durable only when every
+ *     segment up to it is synced, and a segment's synced entries never follow unsynced ones of
+ *     an earlier segment.
+ *  4. Segments are freed only by the flusher (or by close, after the flusher has stopped).
+ *  5. After a sync fails, durable_lsn never moves again and every append fails: the kernel may
  *     have dropped the dirty pages, so retrying the sync could falsely report them durable.
  *     A failed write does the same: it may have left a hole in the segment. */
 #include <errno.h>
@@ -35,6 +39,7 @@
 #include "util/dirlock.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/io.h"
 #include "wal/format.h"
 #include "wal/scan.h"
 #include "wal/segment.h"
@@ -51,9 +56,11 @@ struct qx_wal {
 
   pthread_mutex_t mu; /* append state, the sealed list, spare, stopping */
   wal_segment *active;
-  wal_segment *sealed; /* full segments not yet synced and closed by the flusher */
+  wal_segment *sealed; /* full segments not yet synced and closed by the flusher, oldest first */
+  wal_segment **sealed_end; /* where the next sealed segment is linked */
   wal_segment *spare;
   uint64_t next_lsn;
+  int map_appends; /* single `none` appends may be copied into the mapping (see io.h) */
   _Atomic uint64_t last_lsn;
   int stopping;
 
@@ -109,7 +116,7 @@ typedef struct staged_writes {
 
 static int write_staged(wal_segment *seg, staged_writes *st) {
   if (st->entries == 0) return QX_OK;
-  ssize_t n = pwritev(seg->fd, st->parts, (int)(3 * st->entries), (off_t)st->offset);
+  ssize_t n = qx_io_pwritev(seg->fd, st->parts, (int)(3 * st->entries), (off_t)st->offset);
   int rc =
       n == (ssize_t)st->bytes
           ? QX_OK
@@ -155,7 +162,7 @@ static int rotate(qx_wal *w, uint64_t first_lsn) {
   wal_segment *next = w->spare;
   w->spare = NULL;
   if (next) {
-    if (rename(next->path, path) != 0) {
+    if (qx_io_rename(next->path, path) != 0) {
       int e = errno;
       wal_segment_close(next);
       return qx_fail_errno(QX_ERR_IO, e, "rename spare segment to %s", path);
@@ -166,9 +173,15 @@ static int rotate(qx_wal *w, uint64_t first_lsn) {
     if (rc != QX_OK) return rc;
   }
   next->needs_dir_sync = 1;
-  wal_segment_start(next, first_lsn);
-  w->active->next_sealed = w->sealed;
-  w->sealed = w->active;
+  int rc = wal_segment_start(next, first_lsn);
+  if (rc != QX_OK) {
+    wal_segment_close(next); /* a blank segment: recovery removes it */
+    return rc;
+  }
+  w->map_appends = qx_io_mapped_writes_allowed();
+  w->active->next_sealed = NULL;
+  *w->sealed_end = w->active;
+  w->sealed_end = &w->active->next_sealed;
   w->active = next;
   w->spare_failed = 0;
   pthread_cond_signal(&w->spare_cv);
@@ -197,7 +210,7 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
     return qx_fail(QX_ERR_CLOSED, "WAL %s takes no more appends after a failed sync or close",
                    w->dir);
   }
-  int copy = count == 1 && durability == QX_DURABILITY_NONE;
+  int copy = count == 1 && durability == QX_DURABILITY_NONE && w->map_appends;
   staged_writes staged = {.entries = 0};
   uint64_t lsn = w->next_lsn;
   int rc = QX_OK, rotation_failed = 0;
@@ -300,13 +313,13 @@ static int sync_round(qx_wal *w, wal_segment *sealed, wal_segment *active, int d
   int rc = QX_OK;
   while (sealed) {
     wal_segment *next = sealed->next_sealed;
-    if (rc == QX_OK && fdatasync(sealed->fd) != 0)
+    if (rc == QX_OK && qx_io_fdatasync(sealed->fd) != 0)
       rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", sealed->path);
     wal_segment_close(sealed);
     sealed = next;
   }
   if (rc == QX_OK && dir_sync) rc = qx_fsync_dir(w->dir);
-  if (rc == QX_OK && fdatasync(active->fd) != 0)
+  if (rc == QX_OK && qx_io_fdatasync(active->fd) != 0)
     rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", active->path);
   return rc;
 }
@@ -334,6 +347,7 @@ static void *flusher_main(void *arg) {
     wal_segment *active = w->active;
     int dir_sync = needs_dir_sync(sealed, active);
     w->sealed = NULL;
+    w->sealed_end = &w->sealed;
     pthread_mutex_unlock(&w->mu);
     int rc = sync_round(w, sealed, active, dir_sync);
     if (rc != QX_OK) {
@@ -381,7 +395,7 @@ static int drop_segments_after(const char *dir, uint64_t keep_up_to) {
     if (list.first_lsns[i] <= keep_up_to) continue;
     char path[PATH_MAX];
     wal_segment_path(path, sizeof path, dir, list.first_lsns[i]);
-    if (unlink(path) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "remove %s", path);
+    if (qx_io_unlink(path) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "remove %s", path);
   }
   wal_segment_list_free(&list);
   return rc;
@@ -398,14 +412,14 @@ static int recover(qx_wal *w, const wal_scan_result *r) {
     if (rc == QX_OK) {
       w->active->write_offset = r->tail_offset;
       if (r->tail_dirty_end > r->tail_offset)
-        memset(w->active->map + r->tail_offset, 0, r->tail_dirty_end - r->tail_offset);
+        rc = wal_segment_zero(w->active, r->tail_offset, r->tail_dirty_end);
     }
   } else if (rc == QX_OK) {
     wal_segment_path(path, sizeof path, w->dir, r->next_lsn);
     rc = wal_segment_create(path, w->options.segment_size, &w->active);
-    if (rc == QX_OK) wal_segment_start(w->active, r->next_lsn);
+    if (rc == QX_OK) rc = wal_segment_start(w->active, r->next_lsn);
   }
-  if (rc == QX_OK && fdatasync(w->active->fd) != 0)
+  if (rc == QX_OK && qx_io_fdatasync(w->active->fd) != 0)
     rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", w->active->path);
   if (rc == QX_OK) rc = qx_fsync_dir(w->dir);
   return rc;
@@ -425,7 +439,7 @@ static int init_sync(qx_wal *w) {
 static void free_wal(qx_wal *w) {
   wal_segment_close(w->active);
   if (w->spare) {
-    unlink(w->spare->path);
+    qx_io_unlink(w->spare->path);
     wal_segment_close(w->spare);
   }
   qx_dirlock_release(w->lock_fd);
@@ -439,6 +453,7 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
     return qx_fail(QX_ERR_INVALID_ARG, "WAL directory name too long");
   qx_wal *w = calloc(1, sizeof *w);
   if (!w) return qx_fail(QX_ERR_NOMEM, "qx_wal_open");
+  w->sealed_end = &w->sealed;
   w->lock_fd = -1;
   snprintf(w->dir, sizeof w->dir, "%s", dir);
   if (options)
@@ -453,7 +468,7 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
                    (unsigned long long)segment_size, MIN_SEGMENT_SIZE);
   }
   int rc = qx_dirlock_acquire(dir, &w->lock_fd);
-  if (rc == QX_OK) unlink(w->spare_path); /* a spare left by a crash was never in the log */
+  if (rc == QX_OK) qx_io_unlink(w->spare_path); /* a crash's spare was never in the log */
   wal_scan_result r;
   if (rc == QX_OK) rc = wal_scan_dir(dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, &r);
   if (rc == QX_OK && !r.tail_first_lsn && w->options.first_lsn > r.next_lsn)
@@ -465,6 +480,7 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
     return rc;
   }
   w->next_lsn = r.next_lsn;
+  w->map_appends = qx_io_mapped_writes_allowed();
   w->synced_lsn = r.next_lsn - 1;
   atomic_store(&w->last_lsn, r.next_lsn - 1);
   atomic_store(&w->durable_lsn, r.next_lsn - 1);
@@ -525,7 +541,7 @@ int qx_wal_checkpoint(qx_wal *w, uint64_t lsn) {
   for (size_t i = 0; rc == QX_OK && i + 1 < list.count && list.first_lsns[i + 1] <= lsn; i++) {
     char path[PATH_MAX];
     wal_segment_path(path, sizeof path, w->dir, list.first_lsns[i]);
-    if (unlink(path) != 0)
+    if (qx_io_unlink(path) != 0)
       rc = qx_fail_errno(QX_ERR_IO, errno, "remove %s", path);
     else
       removed++;
