@@ -1,9 +1,17 @@
 /* Crash test of the engine: a child process writes puts and deletes with a tiny MemTable (so
  * flushes and compactions run all the time), waits for each group to be durable and reports
- * every acknowledged write to the parent over a pipe. The parent kills it with SIGKILL after a
- * random number of acknowledgements (observed progress, not elapsed time), reopens, and checks that every acknowledged write is there (no lost put, no
+ * every acknowledged write to the parent over a pipe. The child dies one of two ways:
+ *  - kill: the parent sends SIGKILL after a random number of acknowledgements (observed
+ *    progress, not elapsed time);
+ *  - cut: the file I/O layer (util/io_fault.h) cuts the power at the nth call of a random kind
+ *    (write, sync, create, rename, unlink), under one of three disk models: strict (every
+ *    change not synced is lost, names included), names kept (renames and creates survive,
+ *    unsynced data does not), and written back (everything survives: a crash at exactly that
+ *    call, e.g. in the middle of writing a table file).
+ * The parent reopens and checks that every acknowledged write is there (no lost put, no
  * resurrected delete), values intact, and that the table files verify clean.
- * Usage: test_db_crash [ITERATIONS] (stress: many; then a kill mid-flush is also required). */
+ * Usage: test_db_crash [ITERATIONS [kill|cut|both]] (default both, alternating; stress: many,
+ * and then a death mid-flush or mid-compaction is also required). */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +22,7 @@
 
 #include "check.h"
 #include "qaxdb/db.h"
+#include "util/io_fault.h"
 
 #define KEYS 4000
 #define GROUP 8
@@ -83,12 +92,56 @@ static void send(int fd, ack *group, int intent) {
   if (write(fd, group, GROUP * sizeof *group) != (ssize_t)(GROUP * sizeof *group)) _exit(6);
 }
 
-static void child(const char *dir, int fd, uint64_t seed) {
+/* How a cut child dies: at the nth call of kind, under a disk model. */
+typedef struct cut {
+  qx_fault_rule rule;
+  qx_power_loss_model model;
+  const char *name;
+} cut;
+
+#define MAX_GROUPS 3000 /* a cut child that never reaches its call stops here */
+#define NEVER_CUT 7
+
+static size_t keep_every_change(const char *path, size_t unsynced, void *ctx) {
+  (void)path;
+  (void)ctx;
+  return unsynced;
+}
+
+static cut random_cut(void) {
+  static const struct {
+    qx_io_kind kind;
+    int most;
+  } kinds[] = {{QX_IO_WRITE, 4000},
+               {QX_IO_SYNC, 600},
+               {QX_IO_CREATE, 40},
+               {QX_IO_RENAME, 8},
+               {QX_IO_UNLINK, 20}};
+  int k = rand() % 5, m = rand() % 3;
+  cut c = {.rule = {.kind = kinds[k].kind,
+                    .nth = 1 + (uint64_t)(rand() % kinds[k].most),
+                    .action = QX_FAULT_POWER_LOSS}};
+  if (m == 0) c.name = "strict";
+  if (m == 1)
+    c.model = (qx_power_loss_model){.names_kept = QX_FAULT_KEEP_ALL_NAMES}, c.name = "names kept";
+  if (m == 2)
+    c.model = (qx_power_loss_model){.names_kept = QX_FAULT_KEEP_ALL_NAMES,
+                                    .written_back = keep_every_change},
+    c.name = "written back";
+  return c;
+}
+
+static void child(const char *dir, int fd, uint64_t seed, const cut *c) {
+  if (c) {
+    qx_fault_track_power_loss(&c->model);
+    qx_fault_arm(&c->rule);
+  }
   qx_db_options o;
   options(&o);
   qx_db *db;
   if (qx_db_open(dir, &o, &db, NULL) != QX_OK) _exit(3);
-  for (;;) {
+  for (int groups = 0;; groups++) {
+    if (c && groups == MAX_GROUPS) _exit(NEVER_CUT);
     ack group[GROUP];
     plan_group(db, &seed, group);
     send(fd, group, 1);
@@ -181,40 +234,80 @@ static void verify_after_crash(const char *dir, knowledge *kn, uint64_t *orphans
   CHECK_OK(qx_db_verify(dir, &vr));
 }
 
+typedef struct totals {
+  uint64_t acked, interrupted, cuts;
+} totals;
+
+static pid_t start_child(const char *dir, int it, const cut *c, int *read_fd) {
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    child(dir, fds[1], (uint64_t)it * 7919u + 1, c);
+  }
+  close(fds[1]);
+  *read_fd = fds[0];
+  return pid;
+}
+
+/* One life of the child ended by SIGKILL after a random number of acknowledgements. */
+static void kill_life(const char *dir, int it, knowledge *kn, totals *t) {
+  int fd;
+  pid_t pid = start_child(dir, it, NULL, &fd);
+  /* A blocking read: the child either acknowledges or dies (EOF), so this ends. */
+  uint64_t target = 1 + (uint64_t)(rand() % (200 * GROUP));
+  uint64_t before_kill = read_messages(fd, kn, target);
+  CHECK_EQ_U64(before_kill, target); /* EOF early: the child failed on its own */
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  CHECK(WIFSIGNALED(status)); /* the child failing on its own would be a bug too */
+  t->acked += before_kill + read_messages(fd, kn, UINT64_MAX);
+  close(fd);
+}
+
+/* One life of the child ended by a power cut at a file call. */
+static void cut_life(const char *dir, int it, knowledge *kn, totals *t) {
+  cut c = random_cut();
+  int fd;
+  pid_t pid = start_child(dir, it, &c, &fd);
+  t->acked += read_messages(fd, kn, UINT64_MAX);
+  close(fd);
+  int status;
+  waitpid(pid, &status, 0);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code != QX_FAULT_POWER_LOSS_EXIT && code != NEVER_CUT)
+    fprintf(stderr, "cut at call %llu of kind %d (%s): child ended with %d\n",
+            (unsigned long long)c.rule.nth, (int)c.rule.kind, c.name, code);
+  CHECK(code == QX_FAULT_POWER_LOSS_EXIT || code == NEVER_CUT);
+  t->cuts += code == QX_FAULT_POWER_LOSS_EXIT;
+}
+
 int main(int argc, char **argv) {
   int iterations = argc > 1 ? atoi(argv[1]) : 6;
+  const char *mode = argc > 2 ? argv[2] : "both";
   char dir[PATH_MAX];
   test_tmpdir(dir, "db_crash");
   knowledge *kn = calloc(1, sizeof *kn);
-  uint64_t acked = 0, orphans = 0;
+  totals t = {0};
   srand(20261125);
   for (int it = 0; it < iterations && check_failures == 0; it++) {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-      close(fds[0]);
-      child(dir, fds[1], (uint64_t)it * 7919u + 1);
-    }
-    close(fds[1]);
     kn->pending_count = 0;
-    /* A blocking read: the child either acknowledges or dies (EOF), so this ends. */
-    uint64_t target = 1 + (uint64_t)(rand() % (200 * GROUP));
-    uint64_t before_kill = read_messages(fds[0], kn, target);
-    CHECK_EQ_U64(before_kill, target); /* EOF early: the child failed on its own */
-    kill(pid, SIGKILL);
-    int status;
-    waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status)); /* the child failing on its own would be a bug too */
-    acked += before_kill + read_messages(fds[0], kn, UINT64_MAX);
-    close(fds[0]);
-    verify_after_crash(dir, kn, &orphans);
+    int use_cut = strcmp(mode, "cut") == 0 || (strcmp(mode, "both") == 0 && it % 2);
+    if (use_cut)
+      cut_life(dir, it, kn, &t);
+    else
+      kill_life(dir, it, kn, &t);
+    verify_after_crash(dir, kn, &t.interrupted);
   }
-  printf("%d kills, %llu acknowledged writes checked, %llu kills interrupted a flush or "
-         "compaction\n",
-         iterations, (unsigned long long)acked, (unsigned long long)orphans);
-  CHECK(acked > 0);
-  if (iterations >= 50) CHECK(orphans > 0);
+  printf("%d deaths (%llu power cuts), %llu acknowledged writes checked; recovery removed %llu "
+         "leftovers of a flush or compaction the death interrupted\n",
+         iterations, (unsigned long long)t.cuts, (unsigned long long)t.acked,
+         (unsigned long long)t.interrupted);
+  CHECK(t.acked > 0);
+  if (strcmp(mode, "kill") != 0) CHECK(t.cuts > 0);
+  if (iterations >= 50) CHECK(t.interrupted > 0);
   free(kn);
   test_rmtree(dir);
   return test_finish("test_db_crash");
