@@ -1,8 +1,12 @@
 /* Fault injection on the engine's files: a damaged MANIFEST edit (corruption, named with file
  * and offset), a torn last edit (dropped and reported), a wrong magic, a CURRENT naming
  * nothing, a missing CURRENT (refused, nothing deleted), a table file missing or damaged,
- * leftovers of an interrupted flush; and writes beyond the engine's limits. */
+ * leftovers of an interrupted flush; writes beyond the engine's limits; and a failed sync, write,
+ * create or rename at every point of a workload (through util/io_fault.h): once the engine
+ * reports a failure it takes no more writes, close says what failed, and a reopen finds every
+ * acknowledged write. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@
 
 #include "check.h"
 #include "qaxdb/db.h"
+#include "util/io_fault.h"
 
 static qx_db_options small_options(void) {
   qx_db_options o;
@@ -198,6 +203,106 @@ static void test_write_records_limits(void) {
   test_rmtree(dir);
 }
 
+/* ---- failed file calls ---- */
+
+#define SWEEP_KEYS 600
+
+/* Puts keys 0.. (every fifth at durability group, the rest none) with flushes between, until a
+ * call fails or all are written; acked[k] is set for each write acknowledged at group and for
+ * every write before it. Returns the first failure, QX_OK if none. */
+static int sweep_workload(qx_db *db, int *acked) {
+  int unacked_from = 0;
+  for (int k = 0; k < SWEEP_KEYS; k++) {
+    char key[16], value[120];
+    int n = sprintf(key, "k%05d", k);
+    memset(value, 'a' + k % 26, sizeof value);
+    int group = k % 5 == 4;
+    int rc = qx_db_put(db, key, (size_t)n, value, sizeof value,
+                       group ? QX_DURABILITY_GROUP : QX_DURABILITY_NONE, NULL);
+    if (rc == QX_OK && k % 150 == 149) rc = qx_db_flush(db);
+    if (rc != QX_OK) return rc;
+    if (group) {
+      for (int j = unacked_from; j <= k; j++)
+        acked[j] = 1;
+      unacked_from = k + 1;
+    }
+  }
+  return QX_OK;
+}
+
+static int missing_acked(const char *dir, const int *acked) {
+  qx_db_options o = small_options();
+  qx_db *db;
+  int rc = qx_db_open(dir, &o, &db, NULL);
+  CHECK_OK(rc);
+  if (rc != QX_OK) return SWEEP_KEYS;
+  int missing = 0;
+  for (int k = 0; k < SWEEP_KEYS; k++) {
+    char key[16];
+    int n = sprintf(key, "k%05d", k);
+    qx_db_value v;
+    int got = qx_db_get(db, NULL, key, (size_t)n, &v);
+    if (got == QX_OK) qx_db_value_release(&v);
+    missing += acked[k] && got != QX_OK;
+  }
+  CHECK_OK(qx_db_close(db));
+  return missing;
+}
+
+/* One run with the nth call of kind failing; returns 1 if the failure reached the caller. */
+static int fail_run(qx_io_kind kind, uint64_t nth) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "faults-sweep");
+  qx_db_options o = small_options();
+  qx_db *db;
+  static int acked[SWEEP_KEYS];
+  memset(acked, 0, sizeof acked);
+  qx_fault_arm(&(qx_fault_rule){.kind = kind, .nth = nth, .error = EIO});
+  int rc = qx_db_open(dir, &o, &db, NULL);
+  int reported = rc != QX_OK;
+  if (rc == QX_OK) {
+    rc = sweep_workload(db, acked);
+    reported = rc != QX_OK;
+    if (reported) { /* stopped for good: no write, flush or retry succeeds after it */
+      CHECK(qx_db_put(db, "after", 5, "x", 1, QX_DURABILITY_NONE, NULL) != QX_OK);
+      CHECK(qx_db_flush(db) != QX_OK);
+    }
+    int close_rc = qx_db_close(db);
+    if (reported && close_rc == QX_OK) {
+      fprintf(stderr, "kind %d call %llu: close returned OK after %s\n", (int)kind,
+              (unsigned long long)nth, qx_strerror(rc));
+      CHECK(close_rc != QX_OK);
+    }
+    if (close_rc != QX_OK) CHECK(qx_last_error()[0] != 0); /* it says what failed */
+  }
+  qx_fault_reset();
+  CHECK_EQ_U64(missing_acked(dir, acked), 0);
+  test_rmtree(dir);
+  return reported;
+}
+
+/* Fails each call of kind in turn (every step-th) over the whole workload. */
+static void sweep(qx_io_kind kind, const char *name) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "faults-count");
+  qx_db_options o = small_options();
+  qx_db *db;
+  static int acked[SWEEP_KEYS];
+  qx_fault_count_calls();
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  CHECK_OK(sweep_workload(db, acked));
+  CHECK_OK(qx_db_close(db));
+  uint64_t calls = qx_fault_calls(kind);
+  qx_fault_reset();
+  test_rmtree(dir);
+  uint64_t step = calls / 15 + 1, reported = 0, runs = 0;
+  for (uint64_t n = 1; n <= calls && check_failures == 0; n += step, runs++)
+    reported += (uint64_t)fail_run(kind, n);
+  printf("%s: %llu calls, %llu runs, %llu failures reported to the caller\n", name,
+         (unsigned long long)calls, (unsigned long long)runs, (unsigned long long)reported);
+  CHECK(reported > 0);
+}
+
 /* The path of the first table file in dir/sst. */
 static int first_table_file(const char *dir, char *out) {
   char sst[PATH_MAX + 8];
@@ -246,5 +351,9 @@ int main(void) {
   test_table_files();
   test_missing_current();
   test_write_records_limits();
+  sweep(QX_IO_SYNC, "failed syncs");
+  sweep(QX_IO_WRITE, "failed writes");
+  sweep(QX_IO_CREATE, "failed creates");
+  sweep(QX_IO_RENAME, "failed renames");
   return test_finish("test_db_faults");
 }

@@ -119,6 +119,17 @@ static int append_locked(qx_db *db, const qx_wal_record *r, const qx_decoded_wri
   return QX_OK;
 }
 
+/* Waits for the WAL's sync of lsn. A failed sync stops the engine, with the sync's detail. */
+static int wait_durable(qx_db *db, uint64_t lsn, int64_t timeout_ns) {
+  int rc = qx_wal_wait_durable(db->wal, lsn, timeout_ns);
+  if (rc == QX_ERR_IO || rc == QX_ERR_CLOSED) {
+    pthread_mutex_lock(&db->mu);
+    qx_db_fail(db, rc);
+    pthread_mutex_unlock(&db->mu);
+  }
+  return rc;
+}
+
 /* Appends n records, inserts their decoded form and acknowledges at durability. */
 static int write_decoded(qx_db *db, const qx_wal_record *r, const qx_decoded_write *w, size_t n,
                          qx_durability durability, uint64_t *lsn_out) {
@@ -127,7 +138,7 @@ static int write_decoded(qx_db *db, const qx_wal_record *r, const qx_decoded_wri
   pthread_mutex_lock(&db->mu);
   int rc = append_locked(db, r, w, n, &last);
   pthread_mutex_unlock(&db->mu);
-  if (rc == QX_OK && durability == QX_DURABILITY_GROUP) rc = qx_wal_wait_durable(db->wal, last, -1);
+  if (rc == QX_OK && durability == QX_DURABILITY_GROUP) rc = wait_durable(db, last, -1);
   if (rc == QX_OK && lsn_out) *lsn_out = last;
   return rc;
 }
@@ -213,7 +224,7 @@ int qx_db_write_records(qx_db *db, const qx_wal_record *records, size_t count,
 }
 
 int qx_db_wait_durable(qx_db *db, uint64_t lsn, int64_t timeout_ns) {
-  return qx_wal_wait_durable(db->wal, lsn, timeout_ns);
+  return wait_durable(db, lsn, timeout_ns);
 }
 
 /* ---- flush and compact on request ---- */
