@@ -71,13 +71,10 @@ int qx_flush_memtable(qx_db *db, qx_memtable *mt) {
     rc = qx_edit_add(&edit, 0, &m.metas[i]);
   if (rc == QX_OK) rc = qx_vset_install(&db->vset, &edit);
   qx_edit_free(&edit);
-  if (rc != QX_OK) {
-    qx_table_merge_abandon(&m);
-    return rc;
-  }
+  qx_table_merge_free(&m); /* a failed install may have named the files: open sorts it out */
+  if (rc != QX_OK) return rc;
   qx_count(&db->counters, QX_TOTAL_FLUSH_BYTES, m.bytes);
   qx_count(&db->counters, QX_TOTAL_FLUSHES, 1);
-  qx_table_merge_free(&m);
   return QX_OK;
 }
 
@@ -262,14 +259,11 @@ static int run_compaction(qx_db *db, compaction *c) {
   if (rc == QX_OK) rc = qx_vset_install(&db->vset, &edit);
   qx_edit_free(&edit);
   qx_version_unref(pinned);
-  if (rc != QX_OK) {
-    qx_table_merge_abandon(&m);
-    return rc;
-  }
+  qx_table_merge_free(&m); /* a failed install may have named the files: open sorts it out */
+  if (rc != QX_OK) return rc;
   qx_count(&db->counters, QX_TOTAL_COMPACTION_READ, bytes_read);
   qx_count(&db->counters, QX_TOTAL_COMPACTION_WRITTEN, m.bytes);
   qx_count(&db->counters, QX_TOTAL_COMPACTIONS, 1);
-  qx_table_merge_free(&m);
   return QX_OK;
 }
 

@@ -393,7 +393,8 @@ static int write_manifest(repair *r) {
 static void delete_inputs(repair *r) {
   for (size_t i = 0; i < r->input_count; i++) {
     char path[PATH_MAX];
-    if (qx_vset_table_path(&r->vs, r->input_numbers[i], path, sizeof path) == QX_OK) qx_io_unlink(path);
+    if (qx_vset_table_path(&r->vs, r->input_numbers[i], path, sizeof path) == QX_OK)
+      qx_io_unlink(path);
   }
 }
 
@@ -459,8 +460,9 @@ static int run(repair *r) {
   if (rc == QX_OK) rc = merge_table_files(r);
   if (rc == QX_OK) rc = collect_parquet(r);
   if (rc == QX_OK) rc = write_manifest(r);
+  /* On a failure the new files stay: a MANIFEST may already name them, and a second repair
+   * takes them as inputs like any other table file. */
   if (rc == QX_OK) delete_inputs(r);
-  if (rc != QX_OK) qx_table_merge_abandon(&r->merge);
   qx_version_unref(empty);
   return rc;
 }

@@ -34,9 +34,12 @@ typedef struct qx_table_merge {
 /* Writes the entries of it that survive the drop rules into new, synced table files, listed
  * in m->metas. On failure the files written so far are deleted. */
 int qx_table_merge_run(qx_table_merge *m, qx_iter *it);
-/* Deletes the files a merge wrote (its edit was not installed) and frees the list. */
+/* Deletes the files a merge wrote and frees the list: for a merge whose edit never reached
+ * the MANIFEST. */
 void qx_table_merge_abandon(qx_table_merge *m);
-/* Frees the list of files (they now belong to an installed version). */
+/* Frees the list of files: after their edit was installed, or after an install failed, when
+ * the MANIFEST may name them whatever the install said (a failed sync leaves the edit's fate
+ * unknown). The next open keeps them if the MANIFEST names them and deletes them if not. */
 void qx_table_merge_free(qx_table_merge *m);
 
 #endif
