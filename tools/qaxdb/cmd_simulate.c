@@ -137,9 +137,21 @@ static void print_summary(const run_stats *st, qx_db *db, qx_durability durabili
   cli_print_db_stats(db);
 }
 
+/* The instruments' contract terms, one batch ahead of the first event, so that the venue's
+ * reference data is in the log before any order names an instrument. */
+static int write_reference_data(sim *s, qx_db *db, event_batch *batch, run_stats *st) {
+  batch->count = 0;
+  qx_sim_reference_data(s, collect, batch);
+  int rc = qx_db_write_records(db, batch->records, batch->count, QX_DURABILITY_NONE, NULL);
+  if (rc != QX_OK) return cli_fail("simulate", "writing the instruments", rc);
+  st->records += batch->count;
+  return CLI_EXIT_OK;
+}
+
 static int run(const simulate_options *o, sim *s, qx_db *db, run_stats *st) {
   static event_batch batch;
   int64_t next_progress = st->start_ns + 1000000000;
+  if (write_reference_data(s, db, &batch, st) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   for (uint64_t e = 0; e < o->events; e++) {
     batch.count = 0;
     sim_next(s, collect, &batch);
