@@ -63,7 +63,11 @@ static void test_reader(void) {
   CHECK_RC(csv_reader_open("/nonexistent/x.csv", &r), QX_ERR_IO);
 
   /* A byte order mark belongs to no field; one later in the file is data. */
-  write_file("bom.csv", "\xEF\xBB\xBF" "a,b\n\xEF\xBB\xBF" "x,y\n", path);
+  write_file("bom.csv",
+             "\xEF\xBB\xBF"
+             "a,b\n\xEF\xBB\xBF"
+             "x,y\n",
+             path);
   CHECK_OK(csv_reader_open(path, &r));
   CHECK_EQ_U64(csv_next(r, &row), 1);
   CHECK(row.lengths[0] == 1 && row.fields[0][0] == 'a');

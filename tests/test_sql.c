@@ -131,7 +131,48 @@ static void write_position(qx_db *db, int64_t open_price) {
   CHECK_OK(qx_db_put_record(db, QX_TABLE_POSITIONS, &flat, QX_DURABILITY_GROUP, NULL));
 }
 
+/* The simulator's first INSTRUMENTS contracts, and a calendar spread whose settlement price
+ * is negative (spreads can settle below zero): every decimal prints in its column's scale. */
+static void write_instruments(qx_db *db) {
+  for (int i = 0; i < INSTRUMENTS; i++) {
+    qx_instrument r;
+    qx_sim_instrument_record(&instruments[i], TS0, &r);
+    CHECK_OK(qx_db_put_record(db, QX_TABLE_INSTRUMENTS, &r, QX_DURABILITY_NONE, NULL));
+  }
+  qx_instrument spread = {.instrument_id = "SP rb2501&2505",
+                          .exchange = "SHFE",
+                          .product = "rb",
+                          .price_tick = 5000,
+                          .multiplier = 10,
+                          .margin_ratio = 70000,
+                          .settlement_price = -5000,
+                          .ts = TS0};
+  CHECK_OK(qx_db_put_record(db, QX_TABLE_INSTRUMENTS, &spread, QX_DURABILITY_NONE, NULL));
+}
+
 /* ---- predefined queries ---- */
+
+static void check_instruments(qx_sql *sql) {
+  qx_sql_result *r = must_query(sql, "SELECT instrument_id, price_tick, margin_ratio, "
+                                     "settlement_price, commission_per_lot, multiplier "
+                                     "FROM instruments ORDER BY instrument_id");
+  if (!r) return;
+  CHECK_EQ_U64(qx_sql_result_row_count(r), INSTRUMENTS + 1);
+  CHECK_STR(cell(r, 0, 0), "SP rb2501&2505");
+  CHECK_STR(cell(r, 0, 1), "0.5000");
+  CHECK_STR(cell(r, 0, 2), "0.070000");
+  CHECK_STR(cell(r, 0, 3), "-0.5000");
+  CHECK_STR(cell(r, 0, 4), "0.0000");
+  CHECK_STR(cell(r, 0, 5), "10");
+  qx_sql_result_destroy(r);
+  r = must_query(sql, "SELECT multiplier, margin_ratio FROM instruments_by_key('rb2501')");
+  if (r) {
+    CHECK_EQ_U64(qx_sql_result_row_count(r), 1);
+    CHECK_STR(cell(r, 0, 0), "10");
+    CHECK_STR(cell(r, 0, 1), "0.100000");
+  }
+  qx_sql_result_destroy(r);
+}
 
 static void check_totals(qx_sql *sql, const expected *e, uint64_t trades) {
   qx_sql_result *r = must_query(sql, "SELECT count(*), sum(volume), count(DISTINCT trade_id) "
@@ -359,6 +400,7 @@ static void test_predefined(void) {
   qx_db *db;
   CHECK_OK(qx_db_open(dir, &o, &db, NULL));
   expected e = {0};
+  write_instruments(db);
   write_accounts(db, &e);
   write_trades(db, 1, TRADES / 2 + 1, &e);
   write_position(db, instruments[0].start_price);
@@ -375,6 +417,7 @@ static void test_predefined(void) {
   check_vwap(sql);
   check_account_daily(sql, &e);
   check_materialized(sql, &e);
+  check_instruments(sql);
   check_position_pnl(sql, &e, instruments[0].start_price);
   check_functions(sql);
   check_sql_features(sql);

@@ -2,7 +2,6 @@
  * Parquet set, and the predefined queries as DuckDB table macros. */
 #include "query/catalog.h"
 
-
 #include "olap/duck_exec.h"
 #include "olap/materialized.h"
 #include "qaxdb/records.h"

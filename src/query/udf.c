@@ -100,8 +100,9 @@ static duckdb_scalar_function make_function(const char *name, const duckdb_type 
     duckdb_scalar_function_add_parameter(f, t);
     duckdb_destroy_logical_type(&t);
   }
-  duckdb_logical_type r = ret == DUCKDB_TYPE_DECIMAL ? duckdb_create_decimal_type(18, QX_PRICE_SCALE)
-                                                     : duckdb_create_logical_type(ret);
+  duckdb_logical_type r = ret == DUCKDB_TYPE_DECIMAL
+                              ? duckdb_create_decimal_type(18, QX_PRICE_SCALE)
+                              : duckdb_create_logical_type(ret);
   duckdb_scalar_function_set_return_type(f, r);
   duckdb_destroy_logical_type(&r);
   duckdb_scalar_function_set_function(f, fn);
