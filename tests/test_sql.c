@@ -393,6 +393,51 @@ static void check_sql_features(qx_sql *sql) {
   }
 }
 
+/* Whether text, run twice at one LSN, is answered from the cache the second time. */
+static int cached_second_time(qx_sql *sql, const char *text) {
+  qx_sql_result *first = must_query(sql, text), *second = NULL;
+  if (first) CHECK_OK(qx_sql_query_at(sql, first, text, &second));
+  int cached = second && qx_sql_result_cached(second);
+  qx_sql_result_destroy(first);
+  qx_sql_result_destroy(second);
+  return cached;
+}
+
+/* A result that depends on more than the LSN (the clock, a random generator) is never served
+ * from the cache; names are matched as whole words outside strings and comments. */
+static void check_cache_volatile(qx_sql *sql) {
+  static const char *const volatile_queries[] = {
+      "SELECT random() AS r",
+      "SELECT now()",
+      "SELECT current_timestamp",
+      "SELECT CURRENT_DATE, localtime",
+      "SELECT gen_random_uuid()",
+      "SELECT count(*) FROM trades WHERE trading_day(ts) < trading_day(NOW())",
+      "SELECT \"random\"()",
+      "SELECT 1 /* now() */, random()",
+      "SELECT E'it\\'s', random()",
+      "SELECT $$it's$$, random()",
+      "SELECT 1; SELECT setseed(0.5)",
+  };
+  for (size_t i = 0; i < sizeof volatile_queries / sizeof *volatile_queries; i++) {
+    int cached = cached_second_time(sql, volatile_queries[i]);
+    if (cached) fprintf(stderr, "cached although volatile: %s\n", volatile_queries[i]);
+    CHECK(!cached);
+  }
+  static const char *const stable_queries[] = {
+      "SELECT 'random()' AS s",
+      "SELECT 1 AS randomness, 2 AS nowhere",
+      "SELECT 1 -- now()\n",
+      "SELECT count(*) FROM trades WHERE ts < TIMESTAMP '2030-01-01'",
+  };
+  for (size_t i = 0; i < sizeof stable_queries / sizeof *stable_queries; i++) {
+    int cached = cached_second_time(sql, stable_queries[i]);
+    if (!cached) fprintf(stderr, "not cached: %s\n", stable_queries[i]);
+    CHECK(cached);
+  }
+  CHECK(!cached_second_time(sql, "EXPLAIN ANALYZE SELECT count(*) FROM trades"));
+}
+
 static void test_predefined(void) {
   char dir[PATH_MAX];
   test_tmpdir(dir, "sql-predefined");
@@ -421,6 +466,7 @@ static void test_predefined(void) {
   check_position_pnl(sql, &e, instruments[0].start_price);
   check_functions(sql);
   check_sql_features(sql);
+  check_cache_volatile(sql);
   /* Both halves in Parquet: the views' partial files of the two flushes are merged. */
   CHECK_OK(qx_db_olap_flush(db));
   CHECK_OK(qx_db_stats_get(db, &st));
