@@ -50,9 +50,10 @@ static int usage(void) {
          "with deposits, then limit orders, market orders and cancels on K instruments (default\n"
          "50) from A accounts (default 1000), matched by price-time priority, with the trades,\n"
          "order, account and position updates, ticks and order book snapshots they cause.\n"
-         "Each event's records are appended as one batch. --events defaults to %d (under a\n"
-         "minute and about 2.8 GB of WAL on 2 cores); the same seed (default 1) gives the same\n"
-         "records.\n"
+         "Each event's records are appended as one batch, after one batch of the instruments'\n"
+         "contract terms (table instruments). --events defaults to %d (65 s on 2 cores;\n"
+         "914 MiB in the data folder: 573 MiB of table files, 213 MiB of Parquet, 128 MiB of\n"
+         "WAL); the same seed (default 1) gives the same records.\n"
          "--durability group (default) makes everything durable: the run waits for the synced\n"
          "LSN every %d events and at the end, and only then reports. none leaves the records\n"
          "in the page cache. See docs/simulate.md.\n",
