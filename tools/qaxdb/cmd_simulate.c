@@ -51,7 +51,7 @@ static int usage(void) {
          "50) from A accounts (default 1000), matched by price-time priority, with the trades,\n"
          "order, account and position updates, ticks and order book snapshots they cause.\n"
          "Each event's records are appended as one batch, after one batch of the instruments'\n"
-         "contract terms (table instruments). --events defaults to %d (65 s on 2 cores;\n"
+         "contract terms (table instruments). --events defaults to %d (65-82 s on 2 cores;\n"
          "914 MiB in the data folder: 573 MiB of table files, 213 MiB of Parquet, 128 MiB of\n"
          "WAL); the same seed (default 1) gives the same records.\n"
          "--durability group (default) makes everything durable: the run waits for the synced\n"
