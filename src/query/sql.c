@@ -128,8 +128,11 @@ static int load_volatile_names(qx_sql *s) {
     return rc;
   }
   duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+  duckdb_vector v =
+      chunk && duckdb_data_chunk_get_size(chunk) ? duckdb_data_chunk_get_vector(chunk, 0) : NULL;
+  uint64_t *valid = v ? duckdb_vector_get_validity(v) : NULL;
   duckdb_string_t *names =
-      chunk ? duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0)) : NULL;
+      v && (!valid || duckdb_validity_row_is_valid(valid, 0)) ? duckdb_vector_get_data(v) : NULL;
   uint32_t len = names ? duckdb_string_t_length(names[0]) : 0;
   s->volatile_names = malloc((size_t)len + sizeof clock_names + 2);
   if (s->volatile_names)
