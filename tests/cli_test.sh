@@ -139,11 +139,12 @@ expect 1 "simulate refuses a damaged log" -- "$QAXDB" simulate --data "$D" --eve
 contains err "corruption detected"
 
 # compact merges each table's Parquet files of a trading day into one: two runs on one folder
-# leave two files per table and day (the simulated clock starts each run on the same day).
+# leave at least two files per table and day (each run writes its own at close, and the
+# simulated clock starts each run on the same day).
 P=$TMP/parquet
 expect 0 "simulate, first run" -- "$QAXDB" simulate --data "$P" --events 3000
 expect 0 "simulate, second run" -- "$QAXDB" simulate --data "$P" --events 3000
-[ "$(find "$P/olap/trades" -name 'part-*.parquet' | wc -l)" -eq 2 ] ||
+[ "$(find "$P/olap/trades" -name 'part-*.parquet' | wc -l)" -ge 2 ] ||
   fail "two runs left $(find "$P/olap/trades" -name 'part-*.parquet' | wc -l) trades files"
 expect 0 "compact merges Parquet" -- "$QAXDB" compact --data "$P"
 for part in "$P"/olap/*/date=*; do
