@@ -47,7 +47,7 @@ contains out "all checksums valid"
 expect 0 "wal-dump" -- "$QAXDB" wal-dump --data "$D" --from 2 --limit 2
 [ "$(wc -l <"$TMP/out")" -eq 2 ] || fail "wal-dump --limit 2 printed $(wc -l <"$TMP/out") lines"
 contains out "lsn=2 "
-contains out "table=accounts"
+contains out "table=instruments" # the reference data comes first
 
 # SQL over what simulate wrote: the trade count equals the WAL's trades entries.
 wal_trades=$("$QAXDB" wal-dump --data "$D" | grep -c "table=trades")
@@ -137,6 +137,22 @@ contains err "$(basename "$seg")"
 contains err "at offset"
 expect 1 "simulate refuses a damaged log" -- "$QAXDB" simulate --data "$D" --events 10
 contains err "corruption detected"
+
+# compact merges each table's Parquet files of a trading day into one: two runs on one folder
+# leave at least two files per table and day (each run writes its own at close, and the
+# simulated clock starts each run on the same day).
+P=$TMP/parquet
+expect 0 "simulate, first run" -- "$QAXDB" simulate --data "$P" --events 3000
+expect 0 "simulate, second run" -- "$QAXDB" simulate --data "$P" --events 3000
+[ "$(find "$P/olap/trades" -name 'part-*.parquet' | wc -l)" -ge 2 ] ||
+  fail "two runs left $(find "$P/olap/trades" -name 'part-*.parquet' | wc -l) trades files"
+expect 0 "compact merges Parquet" -- "$QAXDB" compact --data "$P"
+for part in "$P"/olap/*/date=*; do
+  n=$(find "$part" -name 'part-*.parquet' | wc -l)
+  [ "$n" -eq 1 ] || fail "after compact, $part holds $n part files"
+done
+expect 0 "sql after compact" -- "$QAXDB" sql --data "$P" --csv "SELECT count(*) AS n FROM instruments"
+contains out "^50\$"
 
 if [ "$failures" -gt 0 ]; then
   echo "cli_test: $failures failure(s)" >&2

@@ -1,6 +1,6 @@
-/* CSV import: RFC 4180 quoting, CRLF, a header naming a subset of columns in any order,
- * defaults, and bad input stopping the import at the right line and column with every row
- * before it durably in the WAL. */
+/* CSV import: RFC 4180 quoting, CRLF, a UTF-8 byte order mark, a header naming a subset of
+ * columns in any order, defaults, reference data (instruments), and bad input stopping the
+ * import at the right line and column with every row before it durably in the WAL. */
 #include "check.h"
 #include "csv/csv_import.h"
 #include "csv/csv_reader.h"
@@ -61,6 +61,19 @@ static void test_reader(void) {
   CHECK(strstr(qx_last_error(), "after a closing quote") != NULL);
   csv_reader_close(r);
   CHECK_RC(csv_reader_open("/nonexistent/x.csv", &r), QX_ERR_IO);
+
+  /* A byte order mark belongs to no field; one later in the file is data. */
+  write_file("bom.csv",
+             "\xEF\xBB\xBF"
+             "a,b\n\xEF\xBB\xBF"
+             "x,y\n",
+             path);
+  CHECK_OK(csv_reader_open(path, &r));
+  CHECK_EQ_U64(csv_next(r, &row), 1);
+  CHECK(row.lengths[0] == 1 && row.fields[0][0] == 'a');
+  CHECK_EQ_U64(csv_next(r, &row), 1);
+  CHECK(row.lengths[0] == 4 && memcmp(row.fields[0], "\xEF\xBB\xBFx", 4) == 0);
+  csv_reader_close(r);
 }
 
 typedef struct collected {
@@ -150,10 +163,42 @@ static void test_import(void) {
   CHECK(t->trade_id == 2599 && t->price == 24995000);
 }
 
+/* Reference data loads like any table, from a spreadsheet's export with a byte order mark. */
+static void test_instruments(void) {
+  char data[PATH_MAX + 16], path[PATH_MAX];
+  snprintf(data, sizeof data, "%s/reference", dir);
+  write_file("instruments.csv",
+             "\xEF\xBB\xBFinstrument_id,exchange,product,price_tick,multiplier,margin_ratio,"
+             "commission_per_lot,settlement_price,ts\r\n"
+             "rb2605,SHFE,rb,1,10,0.07,3.01,3120,2026-05-06\r\n"
+             "sc2607,INE,sc,0.1,1000,0.1,20,532.4,2026-05-06\r\n",
+             path);
+  qx_db *db;
+  CHECK_OK(qx_db_open(data, NULL, &db, NULL));
+  const qx_schema *instruments = qx_schema_by_name("instruments");
+  csv_import_result res;
+  CHECK_OK(csv_import(db, instruments, path, &res));
+  CHECK_EQ_U64(res.rows, 2);
+  uint8_t key[QX_KEY_MAX];
+  qx_instrument probe = {.instrument_id = "sc2607"};
+  qx_db_value v;
+  int rc = qx_db_get(db, NULL, key, qx_key_encode(instruments, &probe, key), &v);
+  CHECK_OK(rc);
+  if (rc == QX_OK) {
+    const qx_instrument *sc = v.data;
+    CHECK(v.size == sizeof(qx_instrument) && strcmp(sc->exchange, "INE") == 0);
+    CHECK(sc->price_tick == 1000 && sc->multiplier == 1000 && sc->margin_ratio == 100000);
+    CHECK(sc->commission_per_lot == 200000 && sc->settlement_price == 5324000);
+    qx_db_value_release(&v);
+  }
+  CHECK_OK(qx_db_close(db));
+}
+
 int main(void) {
   test_tmpdir(dir, "csv");
   test_reader();
   test_import();
+  test_instruments();
   test_rmtree(dir);
   return test_finish("test_csv");
 }

@@ -41,11 +41,14 @@ static void test_decimals(void) {
   check_decimal("+7", 70000);
   check_decimal(".5", 5000);
   check_decimal("12.", 120000);
-  check_decimal("922337203685477.5807", INT64_MAX);
-  check_decimal("-922337203685477.5808", INT64_MIN);
+  /* The column is DECIMAL(18,4) in SQL: 18 digits in all, of which 4 after the point. */
+  check_decimal("99999999999999.9999", 999999999999999999ll);
+  check_decimal("-99999999999999.9999", -999999999999999999ll);
   const qx_column *price = column(QX_TABLE_ORDERS, "price");
   check_refused(price, "1.23456", "5 digits after the point");
-  check_refused(price, "922337203685477.5808", "out of range");
+  check_refused(price, "100000000000000", "out of range for DECIMAL(18,4)");
+  check_refused(price, "-100000000000000.0000", "out of range for DECIMAL(18,4)");
+  check_refused(price, "922337203685477.5807", "out of range for DECIMAL(18,4)");
   check_refused(price, "abc", "not a decimal");
   check_refused(price, "1.2.3", "not a decimal");
   check_refused(price, "-", "not a decimal");
@@ -56,6 +59,9 @@ static void test_decimals(void) {
   qx_account a;
   CHECK_OK(parse(column(QX_TABLE_ACCOUNTS, "risk_ratio"), "0.253001", &a));
   CHECK(a.risk_ratio == 253001);
+  CHECK_OK(parse(column(QX_TABLE_ACCOUNTS, "risk_ratio"), "999999999999.999999", &a));
+  CHECK(a.risk_ratio == 999999999999999999ll);
+  check_refused(column(QX_TABLE_ACCOUNTS, "risk_ratio"), "1000000000000", "DECIMAL(18,6)");
 }
 
 static void test_integers(void) {

@@ -41,7 +41,8 @@ static void test_descriptors(void) {
                                  sizeof(qx_position),
                                  sizeof(qx_tick),
                                  sizeof(qx_orderbook_snapshot),
-                                 sizeof(qx_kline)};
+                                 sizeof(qx_kline),
+                                 sizeof(qx_instrument)};
   for (int id = QX_TABLE_MIN; id <= QX_TABLE_MAX; id++) {
     const qx_schema *s = qx_schema_by_id(id);
     CHECK(s != NULL);
@@ -197,6 +198,15 @@ static void test_format(void) {
   CHECK_STR(buf, "sell");
   qx_format_column(&orders->columns[qx_schema_column_index(orders, "status")], &o, buf, sizeof buf);
   CHECK_STR(buf, "?9");
+  /* Each decimal column in its own scale, negatives included. */
+  const qx_schema *ins = qx_schema_by_id(QX_TABLE_INSTRUMENTS);
+  qx_instrument spread = {.margin_ratio = -500000, .settlement_price = -5000};
+  qx_format_column(&ins->columns[qx_schema_column_index(ins, "margin_ratio")], &spread, buf,
+                   sizeof buf);
+  CHECK_STR(buf, "-0.500000");
+  qx_format_column(&ins->columns[qx_schema_column_index(ins, "settlement_price")], &spread, buf,
+                   sizeof buf);
+  CHECK_STR(buf, "-0.5000");
   char small[5];
   CHECK_EQ_U64(qx_format_decimal(123456789, 4, small, sizeof small), 4);
   CHECK_STR(small, "1234");

@@ -2,13 +2,15 @@
  * over a long run the records obey the venue's accounting: orders never overfill and their
  * filled volume equals their trades, positions equal the net of trades, account balances
  * follow deposits, profits and commissions, commissions equal the traded lots, and trade
- * prices lie on the instrument's tick grid. */
+ * prices lie on the instrument's tick grid; the reference data written before the first event
+ * holds the contract terms the ledger applies. */
 #include <stdlib.h>
 
 #include "check.h"
 #include "qaxdb/records.h"
 #include "qaxdb/schema.h"
 #include "sim/instruments.h"
+#include "sim/ledger.h"
 #include "sim/sim.h"
 
 #define EVENTS 100000
@@ -161,6 +163,49 @@ static void test_invariants(void) {
   free(lc.order_traded);
 }
 
+typedef struct reference_data {
+  qx_instrument records[SIM_MAX_INSTRUMENTS];
+  int count, other_tables;
+} reference_data;
+
+static void collect_reference(void *ctx, uint16_t table, const void *record, uint32_t size) {
+  reference_data *r = ctx;
+  if (table != QX_TABLE_INSTRUMENTS || size != sizeof(qx_instrument) ||
+      r->count == SIM_MAX_INSTRUMENTS)
+    r->other_tables++;
+  else
+    memcpy(&r->records[r->count++], record, size);
+}
+
+/* The reference data a run writes first: one instruments record per instrument traded, with
+ * the terms the ledger applies (margin from margin_ratio equals the simulator's margin). */
+static void test_reference_data(void) {
+  sim_config c;
+  sim_config_init(&c);
+  c.instruments = 40;
+  sim *s;
+  CHECK_OK(sim_create(&c, &s));
+  static reference_data r;
+  CHECK_EQ_U64(qx_sim_reference_data(s, collect_reference, &r), 40);
+  CHECK_EQ_U64(r.count, 40);
+  CHECK_EQ_U64(r.other_tables, 0);
+  sim_instrument ins[40];
+  sim_instruments_init(ins, 40);
+  for (int i = 0; i < 40; i++) {
+    const qx_instrument *q = &r.records[i];
+    CHECK(strncmp(q->instrument_id, ins[i].id, QX_INSTRUMENT_ID_LEN) == 0);
+    CHECK(q->price_tick == ins[i].tick && q->multiplier == ins[i].multiplier);
+    CHECK(q->commission_per_lot == ins[i].commission_lot);
+    CHECK(q->settlement_price == ins[i].start_price && q->ts == c.start_ns);
+    CHECK(q->exchange[0] != 0 && strncmp(q->instrument_id, q->product, strlen(q->product)) == 0);
+    int64_t price = ins[i].start_price;
+    CHECK(price * q->multiplier * q->margin_ratio / 1000000 == sim_margin_per_lot(&ins[i], price));
+  }
+  CHECK(strncmp(r.records[32].instrument_id, "rb2502", QX_INSTRUMENT_ID_LEN) == 0);
+  CHECK(strcmp(r.records[21].exchange, "CFFEX") == 0); /* IF */
+  sim_destroy(s);
+}
+
 static void test_bad_config(void) {
   sim_config c;
   sim_config_init(&c);
@@ -175,6 +220,7 @@ static void test_bad_config(void) {
 int main(void) {
   test_determinism();
   test_invariants();
+  test_reference_data();
   test_bad_config();
   return test_finish("test_sim");
 }

@@ -1,6 +1,7 @@
 /* SQL over Parquet plus buffered rows: predefined queries against expectations computed here
  * from the records written, decimal scales, the exchange functions, consistency at one LSN
  * while a writer appends, exactly-once after SIGKILL, and the safety rules for user SQL. */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -131,7 +132,48 @@ static void write_position(qx_db *db, int64_t open_price) {
   CHECK_OK(qx_db_put_record(db, QX_TABLE_POSITIONS, &flat, QX_DURABILITY_GROUP, NULL));
 }
 
+/* The simulator's first INSTRUMENTS contracts, and a calendar spread whose settlement price
+ * is negative (spreads can settle below zero): every decimal prints in its column's scale. */
+static void write_instruments(qx_db *db) {
+  for (int i = 0; i < INSTRUMENTS; i++) {
+    qx_instrument r;
+    qx_sim_instrument_record(&instruments[i], TS0, &r);
+    CHECK_OK(qx_db_put_record(db, QX_TABLE_INSTRUMENTS, &r, QX_DURABILITY_NONE, NULL));
+  }
+  qx_instrument spread = {.instrument_id = "SP rb2501&2505",
+                          .exchange = "SHFE",
+                          .product = "rb",
+                          .price_tick = 5000,
+                          .multiplier = 10,
+                          .margin_ratio = 70000,
+                          .settlement_price = -5000,
+                          .ts = TS0};
+  CHECK_OK(qx_db_put_record(db, QX_TABLE_INSTRUMENTS, &spread, QX_DURABILITY_NONE, NULL));
+}
+
 /* ---- predefined queries ---- */
+
+static void check_instruments(qx_sql *sql) {
+  qx_sql_result *r = must_query(sql, "SELECT instrument_id, price_tick, margin_ratio, "
+                                     "settlement_price, commission_per_lot, multiplier "
+                                     "FROM instruments ORDER BY instrument_id");
+  if (!r) return;
+  CHECK_EQ_U64(qx_sql_result_row_count(r), INSTRUMENTS + 1);
+  CHECK_STR(cell(r, 0, 0), "SP rb2501&2505");
+  CHECK_STR(cell(r, 0, 1), "0.5000");
+  CHECK_STR(cell(r, 0, 2), "0.070000");
+  CHECK_STR(cell(r, 0, 3), "-0.5000");
+  CHECK_STR(cell(r, 0, 4), "0.0000");
+  CHECK_STR(cell(r, 0, 5), "10");
+  qx_sql_result_destroy(r);
+  r = must_query(sql, "SELECT multiplier, margin_ratio FROM instruments_by_key('rb2501')");
+  if (r) {
+    CHECK_EQ_U64(qx_sql_result_row_count(r), 1);
+    CHECK_STR(cell(r, 0, 0), "10");
+    CHECK_STR(cell(r, 0, 1), "0.100000");
+  }
+  qx_sql_result_destroy(r);
+}
 
 static void check_totals(qx_sql *sql, const expected *e, uint64_t trades) {
   qx_sql_result *r = must_query(sql, "SELECT count(*), sum(volume), count(DISTINCT trade_id) "
@@ -352,6 +394,51 @@ static void check_sql_features(qx_sql *sql) {
   }
 }
 
+/* Whether text, run twice at one LSN, is answered from the cache the second time. */
+static int cached_second_time(qx_sql *sql, const char *text) {
+  qx_sql_result *first = must_query(sql, text), *second = NULL;
+  if (first) CHECK_OK(qx_sql_query_at(sql, first, text, &second));
+  int cached = second && qx_sql_result_cached(second);
+  qx_sql_result_destroy(first);
+  qx_sql_result_destroy(second);
+  return cached;
+}
+
+/* A result that depends on more than the LSN (the clock, a random generator) is never served
+ * from the cache; names are matched as whole words outside strings and comments. */
+static void check_cache_volatile(qx_sql *sql) {
+  static const char *const volatile_queries[] = {
+      "SELECT random() AS r",
+      "SELECT now()",
+      "SELECT current_timestamp",
+      "SELECT CURRENT_DATE, localtime",
+      "SELECT gen_random_uuid()",
+      "SELECT count(*) FROM trades WHERE trading_day(ts) < trading_day(NOW())",
+      "SELECT \"random\"()",
+      "SELECT 1 /* now() */, random()",
+      "SELECT E'it\\'s', random()",
+      "SELECT $$it's$$, random()",
+      "SELECT 1; SELECT setseed(0.5)",
+  };
+  for (size_t i = 0; i < sizeof volatile_queries / sizeof *volatile_queries; i++) {
+    int cached = cached_second_time(sql, volatile_queries[i]);
+    if (cached) fprintf(stderr, "cached although volatile: %s\n", volatile_queries[i]);
+    CHECK(!cached);
+  }
+  static const char *const stable_queries[] = {
+      "SELECT 'random()' AS s",
+      "SELECT 1 AS randomness, 2 AS nowhere",
+      "SELECT 1 -- now()\n",
+      "SELECT count(*) FROM trades WHERE ts < TIMESTAMP '2030-01-01'",
+  };
+  for (size_t i = 0; i < sizeof stable_queries / sizeof *stable_queries; i++) {
+    int cached = cached_second_time(sql, stable_queries[i]);
+    if (!cached) fprintf(stderr, "not cached: %s\n", stable_queries[i]);
+    CHECK(cached);
+  }
+  CHECK(!cached_second_time(sql, "EXPLAIN ANALYZE SELECT count(*) FROM trades"));
+}
+
 static void test_predefined(void) {
   char dir[PATH_MAX];
   test_tmpdir(dir, "sql-predefined");
@@ -359,6 +446,7 @@ static void test_predefined(void) {
   qx_db *db;
   CHECK_OK(qx_db_open(dir, &o, &db, NULL));
   expected e = {0};
+  write_instruments(db);
   write_accounts(db, &e);
   write_trades(db, 1, TRADES / 2 + 1, &e);
   write_position(db, instruments[0].start_price);
@@ -375,9 +463,11 @@ static void test_predefined(void) {
   check_vwap(sql);
   check_account_daily(sql, &e);
   check_materialized(sql, &e);
+  check_instruments(sql);
   check_position_pnl(sql, &e, instruments[0].start_price);
   check_functions(sql);
   check_sql_features(sql);
+  check_cache_volatile(sql);
   /* Both halves in Parquet: the views' partial files of the two flushes are merged. */
   CHECK_OK(qx_db_olap_flush(db));
   CHECK_OK(qx_db_stats_get(db, &st));
@@ -881,6 +971,93 @@ static void test_schema_evolution(void) {
   test_rmtree(dir);
 }
 
+/* ---- compacting Parquet ---- */
+
+#define NS_PER_DAY (86400LL * 1000000000LL)
+
+/* The part files in <dir>/olap/<table>/date=<date>. */
+static int part_files(const char *dir, const char *table, const char *date) {
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/olap/%s/date=%s", dir, table, date);
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (strncmp(e->d_name, "part-", 5) == 0 && strstr(e->d_name, ".parquet")) n++;
+  closedir(d);
+  return n;
+}
+
+/* Trades ids [from, to) on trading day TS0 + day, written and flushed to one Parquet file. */
+static void write_day_trades(qx_db *db, uint64_t from, uint64_t to, int day) {
+  for (uint64_t id = from; id < to; id++) {
+    qx_trade t = make_trade(id);
+    t.ts = TS0 + day * NS_PER_DAY + (int64_t)(id - from) * NS_PER_MS;
+    CHECK_OK(qx_db_put_record(db, QX_TABLE_TRADES, &t, QX_DURABILITY_GROUP, NULL));
+  }
+  CHECK_OK(qx_db_olap_flush(db));
+}
+
+static void check_trade_count(qx_db *db, const char *want) {
+  qx_sql *sql;
+  CHECK_OK(qx_sql_open(db, NULL, &sql));
+  qx_sql_result *r = must_query(sql, "SELECT count(DISTINCT trade_id) || ' ' || count(*) || ' ' "
+                                     "|| (SELECT sum(trades) FROM klines_1m) FROM trades");
+  if (r) CHECK_STR(cell(r, 0, 0), want);
+  qx_sql_result_destroy(r);
+  qx_sql_close(sql);
+}
+
+/* A folder written before the instruments table (or without reference data) reads an empty
+ * catalog, and the queries over it run. */
+static void check_no_reference_data(qx_db *db) {
+  qx_sql *sql;
+  CHECK_OK(qx_sql_open(db, NULL, &sql));
+  qx_sql_result *r = must_query(sql, "SELECT (SELECT count(*) FROM instruments) || ' ' || "
+                                     "(SELECT count(*) FROM instruments_history) || ' ' || "
+                                     "(SELECT count(*) FROM position_pnl())");
+  if (r) CHECK_STR(cell(r, 0, 0), "0 0 0");
+  qx_sql_result_destroy(r);
+  qx_sql_close(sql);
+}
+
+/* The converter leaves the open trading day's small files until there are olap_merge_files of
+ * them; compacting merges every table's files of each day into one, views included, and SQL
+ * reads the same rows before and after, and after a reopen. */
+static void test_olap_compact(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "sql-compact");
+  qx_db_options o = test_options();
+  o.olap_merge_files = 16;
+  o.olap_flush_interval_ms = 10000;
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  write_day_trades(db, 1, 101, 0);
+  write_day_trades(db, 101, 201, 1);
+  write_day_trades(db, 201, 301, 1);
+  write_day_trades(db, 301, 401, 1);
+  CHECK_EQ_U64(part_files(dir, "trades", "2026-03-02"), 1);
+  CHECK_EQ_U64(part_files(dir, "trades", "2026-03-03"), 3); /* the open day: not yet merged */
+  check_trade_count(db, "400 400 400");
+  check_no_reference_data(db);
+  CHECK_OK(qx_db_olap_compact(db));
+  qx_db_stats st;
+  CHECK_OK(qx_db_stats_get(db, &st));
+  CHECK_EQ_U64(st.parquet_files, 6); /* 3 tables and views, 2 days */
+  check_trade_count(db, "400 400 400");
+  CHECK_OK(qx_db_close(db));
+  /* The merged inputs are deleted once no reader holds them: by the close at the latest. */
+  static const char *const tables[] = {"trades", "klines_1m", "account_daily_totals"};
+  for (int t = 0; t < 3; t++) {
+    CHECK_EQ_U64(part_files(dir, tables[t], "2026-03-02"), 1);
+    CHECK_EQ_U64(part_files(dir, tables[t], "2026-03-03"), 1);
+  }
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  check_trade_count(db, "400 400 400");
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
 int main(void) {
   sim_instruments_init(instruments, SIM_MAX_INSTRUMENTS);
   test_predefined();
@@ -890,5 +1067,6 @@ int main(void) {
   test_point_lookup();
   test_current_state_in_parts();
   test_schema_evolution();
+  test_olap_compact();
   return test_finish("test_sql");
 }

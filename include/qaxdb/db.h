@@ -246,6 +246,9 @@ int qx_db_repair(const char *dir, const qx_db_options *options, qx_repair_note_f
 /* Writes every durable record not yet in Parquet to Parquet now and merges small files;
  * returns when done. QX_ERR_INVALID_ARG if analytics are off. */
 int qx_db_olap_flush(qx_db *db);
+/* Like qx_db_olap_flush, then merges every table's Parquet files of each trading day into one
+ * (qaxdb compact); returns when done. */
+int qx_db_olap_compact(qx_db *db);
 /* Returns once every record durable at the call is visible to SQL. */
 int qx_db_olap_sync(qx_db *db);
 

@@ -20,6 +20,8 @@ extern "C" {
 #define QX_ACCOUNT_ID_LEN 32
 #define QX_INSTRUMENT_ID_LEN 16
 #define QX_CURRENCY_LEN 8
+#define QX_EXCHANGE_ID_LEN 8
+#define QX_PRODUCT_ID_LEN 8
 #define QX_BOOK_LEVELS 10
 
 enum qx_side { QX_SIDE_BUY = 0, QX_SIDE_SELL = 1 };
@@ -129,6 +131,20 @@ typedef struct qx_kline {
   int64_t volume;
   int64_t turnover;
 } qx_kline;
+
+/* Reference data: the contract terms of a listed instrument. The newest version of an
+ * instrument_id holds; the SQL functions that need a multiplier or a tick read it from here. */
+typedef struct qx_instrument {
+  char instrument_id[QX_INSTRUMENT_ID_LEN];
+  char exchange[QX_EXCHANGE_ID_LEN]; /* "SHFE", "DCE", "CZCE", "CFFEX", "INE" */
+  char product[QX_PRODUCT_ID_LEN];   /* the product code: "rb" for rb2501 */
+  int64_t price_tick;                /* QX_PRICE_SCALE: prices are multiples of it */
+  int64_t multiplier;                /* units per lot: money = price * volume * multiplier */
+  int64_t margin_ratio;       /* QX_RATIO_SCALE: margin per lot = price * multiplier * ratio */
+  int64_t commission_per_lot; /* QX_MONEY_SCALE, per lot traded, each side */
+  int64_t settlement_price;   /* QX_PRICE_SCALE: the reference price the session opens from */
+  int64_t ts;                 /* when these terms took effect */
+} qx_instrument;
 
 #ifdef __cplusplus
 }

@@ -20,9 +20,10 @@ enum qx_table_id {
   QX_TABLE_TICKS = 5,
   QX_TABLE_ORDERBOOK_SNAPSHOTS = 6,
   QX_TABLE_KLINES = 7,
+  QX_TABLE_INSTRUMENTS = 8,
 };
 #define QX_TABLE_MIN QX_TABLE_ORDERS
-#define QX_TABLE_MAX QX_TABLE_KLINES
+#define QX_TABLE_MAX QX_TABLE_INSTRUMENTS
 
 enum qx_column_type {
   QX_COL_U8,        /* unsigned 8-bit integer */

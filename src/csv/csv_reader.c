@@ -80,7 +80,11 @@ static int start_field(csv_reader *r) {
 static ssize_t read_line(csv_reader *r) {
   ssize_t n = getline(&r->line, &r->line_cap, r->file);
   if (n < 0) return -1;
-  r->next_line++;
+  /* A UTF-8 byte order mark (spreadsheets write one) is not part of the first field. */
+  if (r->next_line++ == 1 && n >= 3 && memcmp(r->line, "\xEF\xBB\xBF", 3) == 0) {
+    memmove(r->line, r->line + 3, (size_t)n - 3);
+    n -= 3;
+  }
   if (n > 0 && r->line[n - 1] == '\n') n--;
   if (n > 0 && r->line[n - 1] == '\r') n--;
   return n;

@@ -96,7 +96,12 @@ static qx_olap *require_olap(qx_db *db) {
 
 int qx_db_olap_flush(qx_db *db) {
   qx_olap *olap = require_olap(db);
-  return olap ? qx_olap_flush(olap, 1) : QX_ERR_INVALID_ARG;
+  return olap ? qx_olap_flush(olap, QX_OLAP_MERGE_SMALL) : QX_ERR_INVALID_ARG;
+}
+
+int qx_db_olap_compact(qx_db *db) {
+  qx_olap *olap = require_olap(db);
+  return olap ? qx_olap_flush(olap, QX_OLAP_MERGE_ALL) : QX_ERR_INVALID_ARG;
 }
 
 int qx_db_olap_sync(qx_db *db) {

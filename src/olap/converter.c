@@ -47,6 +47,7 @@ struct qx_olap {
   int64_t pending_since_ns; /* monotonic time the oldest LSN not in Parquet was converted */
   uint64_t flush_target;    /* qx_olap_flush waits for olap_lsn to reach this */
   uint64_t merge_asked, merge_done;
+  uint64_t merge_all_asked; /* the merge_asked of the last QX_OLAP_MERGE_ALL request */
   uint64_t rounds; /* of work finished, for waiters to tell a fresh result from an old one */
   int stopping;
   int error; /* of the last round */
@@ -263,17 +264,18 @@ static int mergeable(const qx_parquet_file *f, int32_t open_day) {
   return f->meta.day < open_day || f->meta.bytes < SMALL_FILE_BYTES;
 }
 
-/* Finds the next group [*begin, *end) of o->files worth merging, from *begin on. */
-static int next_group(const qx_parquet_set *set, int32_t open_day, uint32_t min_files,
+/* Finds the next group [*begin, *end) of o->files worth merging, from *begin on; with all,
+ * every table's files of a day are one group. */
+static int next_group(const qx_parquet_set *set, int32_t open_day, uint32_t min_files, int all,
                       size_t *begin, size_t *end) {
   for (size_t i = *begin; i < set->count;) {
     size_t j = i;
     const qx_parquet_meta *m = &set->files[i]->meta;
     while (j < set->count && set->files[j]->meta.table_id == m->table_id &&
-           set->files[j]->meta.day == m->day && mergeable(set->files[j], open_day))
+           set->files[j]->meta.day == m->day && (all || mergeable(set->files[j], open_day)))
       j++;
     size_t n = j - i;
-    if (n >= 2 && (m->day < open_day || n >= min_files)) {
+    if (n >= 2 && (all || m->day < open_day || n >= min_files)) {
       *begin = i;
       *end = j;
       return 1;
@@ -290,7 +292,7 @@ static int32_t newest_day(const qx_parquet_set *set) {
   return day;
 }
 
-static int merge(qx_olap *o) {
+static int merge(qx_olap *o, int all) {
   pthread_mutex_lock(&o->mu);
   qx_parquet_set *set = o->files;
   qx_parquet_set_ref(set);
@@ -299,7 +301,7 @@ static int merge(qx_olap *o) {
   int32_t open_day = newest_day(set);
   size_t begin = 0, end = 0;
   int rc = QX_OK;
-  while (rc == QX_OK && next_group(set, open_day, o->cfg.merge_min_files, &begin, &end)) {
+  while (rc == QX_OK && next_group(set, open_day, o->cfg.merge_min_files, all, &begin, &end)) {
     rc = qx_parquet_merge(o->writer, set->files + begin, end - begin, &edit);
     begin = end;
   }
@@ -326,13 +328,14 @@ static int flush_due(qx_olap *o) {
 /* One round of work. REQUIRES: mu; released while working. */
 static void work(qx_olap *o) {
   uint64_t merge_ask = o->merge_asked;
+  int merge_all = o->merge_all_asked > o->merge_done;
   pthread_mutex_unlock(&o->mu);
   int rc = convert(o);
   pthread_mutex_lock(&o->mu);
   int flush_now = rc == QX_OK && flush_due(o);
   pthread_mutex_unlock(&o->mu);
   if (flush_now) rc = flush(o);
-  if (rc == QX_OK && (flush_now || merge_ask > o->merge_done)) rc = merge(o);
+  if (rc == QX_OK && (flush_now || merge_ask > o->merge_done)) rc = merge(o, merge_all);
   pthread_mutex_lock(&o->mu);
   if (rc == QX_OK) o->merge_done = merge_ask;
   o->error = rc;
@@ -399,11 +402,12 @@ int qx_olap_sync(qx_olap *o) {
   return rc;
 }
 
-int qx_olap_flush(qx_olap *o, int merge_files) {
+int qx_olap_flush(qx_olap *o, enum qx_olap_merge merge_files) {
   pthread_mutex_lock(&o->mu);
   uint64_t target = qx_wal_durable_lsn(o->cfg.wal);
   if (target > o->flush_target) o->flush_target = target;
-  if (merge_files) o->merge_asked++;
+  if (merge_files != QX_OLAP_MERGE_NONE) o->merge_asked++;
+  if (merge_files == QX_OLAP_MERGE_ALL) o->merge_all_asked = o->merge_asked;
   int rc = wait_for(o, flushed_to, target);
   pthread_mutex_unlock(&o->mu);
   return rc;

@@ -65,9 +65,14 @@ void qx_olap_notify(qx_olap *o);
 
 /* Waits until everything durable at the call is converted (SQL sees it). */
 int qx_olap_sync(qx_olap *o);
-/* Converts and writes everything durable at the call to Parquet, then merges small files
- * if merge is set; waits for it. */
-int qx_olap_flush(qx_olap *o, int merge);
+/* What a flush merges afterwards. SMALL is the converter's own rule: each closed trading
+ * day's files into one, and the open day's files under 64 MiB once there are merge_min_files
+ * of them. ALL merges every table's files of each day into one, whatever their size. */
+enum qx_olap_merge { QX_OLAP_MERGE_NONE = 0, QX_OLAP_MERGE_SMALL = 1, QX_OLAP_MERGE_ALL = 2 };
+
+/* Converts and writes everything durable at the call to Parquet, then merges as merge says;
+ * waits for it. */
+int qx_olap_flush(qx_olap *o, enum qx_olap_merge merge);
 
 /* The rows SQL may read now, consistent at one LSN; release with qx_olap_snapshot_release. */
 int qx_olap_snapshot_acquire(qx_olap *o, qx_olap_snapshot **out);

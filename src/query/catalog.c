@@ -2,16 +2,11 @@
  * Parquet set, and the predefined queries as DuckDB table macros. */
 #include "query/catalog.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "olap/duck_exec.h"
 #include "olap/materialized.h"
 #include "qaxdb/records.h"
 #include "qaxdb/schema.h"
 #include "query/lookup.h"
-#include "sim/instruments.h"
 #include "util/error.h"
 #include "util/grow.h"
 
@@ -108,35 +103,6 @@ int qx_catalog_define_views(duckdb_connection con, const qx_parquet_set *files) 
   return rc;
 }
 
-/* ---- the contract catalog ---- */
-
-static void add_decimal(qx_buffer *t, int64_t raw) {
-  char v[64];
-  snprintf(v, sizeof v, "%lld.%04lld::DECIMAL(18,4)", (long long)(raw / 10000),
-           (long long)(raw % 10000));
-  qx_buffer_puts(t, v);
-}
-
-static int create_instruments(duckdb_connection con) {
-  sim_instrument ins[SIM_MAX_INSTRUMENTS];
-  sim_instruments_init(ins, SIM_MAX_INSTRUMENTS);
-  qx_buffer t = {0};
-  qx_buffer_puts(&t, "CREATE OR REPLACE VIEW instruments AS SELECT * FROM (VALUES ");
-  for (int i = 0; i < SIM_MAX_INSTRUMENTS; i++) {
-    char row[128];
-    snprintf(row, sizeof row, "%s('%.*s', ", i ? ", " : "", QX_INSTRUMENT_ID_LEN, ins[i].id);
-    qx_buffer_puts(&t, row);
-    add_decimal(&t, ins[i].tick);
-    snprintf(row, sizeof row, ", %lld, %lld, ", (long long)ins[i].multiplier,
-             (long long)ins[i].margin_percent);
-    qx_buffer_puts(&t, row);
-    add_decimal(&t, ins[i].commission_lot);
-    qx_buffer_puts(&t, ")");
-  }
-  qx_buffer_puts(&t, ") AS t(instrument_id, tick, multiplier, margin_percent, commission_per_lot)");
-  return run(con, &t);
-}
-
 /* ---- predefined queries ---- */
 
 static const char *const predefined[] = {
@@ -187,7 +153,7 @@ static const char *const predefined[] = {
 
     /* Per account and instrument: the profit realized by closes so far (positions version 2;
      * 0 for records written before it) and the open position marked to market at the
-     * instrument's last trade price. */
+     * instrument's last trade price, with the contract multiplier of the instruments table. */
     "CREATE OR REPLACE MACRO position_pnl() AS TABLE "
     "WITH last AS (SELECT instrument_id, arg_max(price, lsn) AS last_price FROM trades "
     "  GROUP BY instrument_id), "
@@ -246,7 +212,7 @@ static int create_lookup(duckdb_connection con, const qx_schema *s) {
 }
 
 int qx_catalog_create(duckdb_connection con) {
-  int rc = create_instruments(con);
+  int rc = QX_OK;
   for (int id = QX_TABLE_MIN; id <= QX_TABLE_MAX && rc == QX_OK; id++)
     rc = create_lookup(con, qx_schema_by_id(id));
   for (size_t i = 0; i < sizeof predefined / sizeof *predefined && rc == QX_OK; i++) {

@@ -1,6 +1,8 @@
 /* The SQL engine (qaxdb/sql.h): a DuckDB database per qx_sql, locked down for user SQL, with
  * the table views re-pointed at each query's snapshot and a result cache keyed by query text
- * and LSN.
+ * and LSN. A query is cached only if its result is a function of the LSN: SELECTs that call
+ * no function DuckDB's catalog marks VOLATILE or CONSISTENT_WITHIN_QUERY (random(), now(),
+ * gen_random_uuid(), ...) nor one of the clock keywords the parser turns into such calls.
  *
  * Safety is in two layers. Every statement is prepared first and only SELECT and EXPLAIN run.
  * Under that, DuckDB is configured so that a SELECT cannot reach the file system outside the
@@ -12,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "lsm/engine.h"
 #include "olap/duck_exec.h"
@@ -44,6 +45,7 @@ struct qx_sql {
   uint64_t cache_lsn;             /* the LSN every cached result was computed at */
   cache_entry *cache;
   uint32_t cache_count, cache_next;
+  char *volatile_names; /* " name name ... ": calls that make a result uncacheable */
 };
 
 struct qx_sql_result {
@@ -107,6 +109,41 @@ static int create_catalog(qx_sql *s) {
   return rc;
 }
 
+/* Names that read the clock but that the catalog does not list as such: keywords the parser
+ * turns into calls (current_timestamp is get_current_timestamp()), and two functions DuckDB
+ * 1.4 marks CONSISTENT although they read the clock. */
+static const char clock_names[] =
+    "current_timestamp current_time localtimestamp localtime current_localtimestamp "
+    "current_localtime ";
+
+/* Asks DuckDB which functions may return different results for the same arguments within a
+ * database state: s->volatile_names, " name name ... name ". */
+static int load_volatile_names(qx_sql *s) {
+  duckdb_result res;
+  if (duckdb_query(s->con,
+                   "SELECT string_agg(DISTINCT lower(function_name), ' ') FROM duckdb_functions() "
+                   "WHERE stability IN ('VOLATILE', 'CONSISTENT_WITHIN_QUERY')",
+                   &res) == DuckDBError) {
+    int rc = qx_fail(QX_ERR_SQL, "listing volatile functions: %s", duckdb_result_error(&res));
+    duckdb_destroy_result(&res);
+    return rc;
+  }
+  duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+  duckdb_vector v =
+      chunk && duckdb_data_chunk_get_size(chunk) ? duckdb_data_chunk_get_vector(chunk, 0) : NULL;
+  uint64_t *valid = v ? duckdb_vector_get_validity(v) : NULL;
+  duckdb_string_t *names =
+      v && (!valid || duckdb_validity_row_is_valid(valid, 0)) ? duckdb_vector_get_data(v) : NULL;
+  uint32_t len = names ? duckdb_string_t_length(names[0]) : 0;
+  s->volatile_names = malloc((size_t)len + sizeof clock_names + 2);
+  if (s->volatile_names)
+    snprintf(s->volatile_names, (size_t)len + sizeof clock_names + 2, " %s%.*s ", clock_names,
+             (int)len, names ? duckdb_string_t_data(&names[0]) : "");
+  if (chunk) duckdb_destroy_data_chunk(&chunk);
+  duckdb_destroy_result(&res);
+  return s->volatile_names ? QX_OK : qx_fail(QX_ERR_NOMEM, "out of memory for function names");
+}
+
 static int start_duckdb(void *arg) {
   qx_sql *s = arg;
   if (duckdb_open(NULL, &s->duck) == DuckDBError || duckdb_connect(s->duck, &s->con) == DuckDBError)
@@ -117,6 +154,7 @@ static int start_duckdb(void *arg) {
   if (rc == QX_OK) rc = qx_current_register(s->con, &s->engine_source);
   if (rc == QX_OK) rc = qx_register_udfs(s->con);
   if (rc == QX_OK) rc = create_catalog(s);
+  if (rc == QX_OK && s->opt.cache_entries) rc = load_volatile_names(s);
   if (rc == QX_OK) rc = configure(s);
   return rc;
 }
@@ -161,6 +199,7 @@ void qx_sql_close(qx_sql *s) {
   if (!s) return;
   cache_clear(s);
   free(s->cache);
+  free(s->volatile_names);
   qx_parquet_set_unref(s->views_for);
   qx_idle_runner_stop(s->runner);
   if (s->con) duckdb_disconnect(&s->con);
@@ -240,8 +279,9 @@ static int prepare_checked(qx_sql *s, duckdb_extracted_statements st, idx_t i,
   return QX_OK;
 }
 
-/* Runs every statement of text; the last one's result goes to *out. */
-static int run_statements(qx_sql *s, const char *text, qx_result_table **out) {
+/* Runs every statement of text; the last one's result goes to *out. *all_select: every
+ * statement was a SELECT (no EXPLAIN, whose ANALYZE form reports timings). */
+static int run_statements(qx_sql *s, const char *text, qx_result_table **out, int *all_select) {
   duckdb_extracted_statements st = NULL;
   idx_t n = duckdb_extract_statements(s->con, text, &st);
   const char *parse_error = n == 0 ? duckdb_extract_statements_error(st) : NULL;
@@ -250,6 +290,8 @@ static int run_statements(qx_sql *s, const char *text, qx_result_table **out) {
   for (idx_t i = 0; i < n && rc == QX_OK; i++) {
     duckdb_prepared_statement p = NULL;
     rc = prepare_checked(s, st, i, &p);
+    if (rc == QX_OK && duckdb_prepared_statement_type(p) != DUCKDB_STATEMENT_TYPE_SELECT)
+      *all_select = 0;
     if (rc == QX_OK) {
       duckdb_result res;
       if (duckdb_execute_prepared(p, &res) == DuckDBError)
@@ -277,10 +319,88 @@ static int views_at(qx_sql *s, qx_olap_snapshot *snap) {
   return QX_OK;
 }
 
-static int cacheable(const char *text) {
-  while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
-    text++;
-  return strncasecmp(text, "EXPLAIN", 7) != 0;
+/* ---- what the cache may keep ---- */
+
+static int ident_char(unsigned char c) {
+  return c == '_' || c >= 0x80 || (c >= '0' && c <= '9') ||
+         ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* The end of the quoted text starting at p (a quote character q), doubled quotes inside;
+ * with backslash escapes if escapes. */
+static const char *skip_quoted(const char *p, char q, int escapes) {
+  for (p++; *p; p++) {
+    if (escapes && *p == '\\' && p[1]) {
+      p++;
+    } else if (*p == q) {
+      if (p[1] != q) return p + 1;
+      p++;
+    }
+  }
+  return p;
+}
+
+/* The end of a dollar-quoted string ($$...$$ or $tag$...$tag$) starting at p, or p if p is not
+ * one (a parameter such as $1). */
+static const char *skip_dollar_quoted(const char *p) {
+  const char *t = p + 1;
+  if (*t >= '0' && *t <= '9') return p;
+  while (*t != '$' && ident_char((unsigned char)*t))
+    t++;
+  if (*t != '$') return p;
+  size_t tag = (size_t)(t - p) + 1; /* "$tag$" */
+  for (const char *q = t + 1; *q; q++)
+    if (strncmp(q, p, tag) == 0) return q + tag;
+  return p + strlen(p);
+}
+
+/* Whether the identifier [p, p + n) is one of the names in s->volatile_names. */
+static int is_volatile_name(const qx_sql *s, const char *p, size_t n) {
+  char word[66];
+  if (n + 2 > sizeof word) return 0;
+  word[0] = ' ';
+  for (size_t i = 0; i < n; i++)
+    word[i + 1] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] + 32 : p[i]);
+  word[n + 1] = ' ';
+  word[n + 2] = '\0';
+  return strstr(s->volatile_names, word) != NULL;
+}
+
+/* Whether text names a volatile function anywhere outside string literals and comments. Whole
+ * words are compared, so a column called randomness or a string 'now()' does not count; a
+ * column called now does, which only costs a cache miss. */
+static int names_volatile(const qx_sql *s, const char *text) {
+  const char *p = text;
+  while (*p) {
+    unsigned char c = (unsigned char)*p;
+    if (p[0] == '-' && p[1] == '-') {
+      p += strcspn(p, "\n");
+    } else if (p[0] == '/' && p[1] == '*') {
+      const char *end = strstr(p + 2, "*/");
+      p = end ? end + 2 : p + strlen(p);
+    } else if (c == '\'') {
+      p = skip_quoted(p, '\'', 0);
+    } else if (c == '"') {
+      const char *end = skip_quoted(p, '"', 0);
+      if (end - p >= 2 && is_volatile_name(s, p + 1, (size_t)(end - p) - 2)) return 1;
+      p = end;
+    } else if (c == '$') {
+      const char *end = skip_dollar_quoted(p);
+      p = end > p ? end : p + 1;
+    } else if (ident_char(c)) {
+      const char *start = p;
+      while (ident_char((unsigned char)*p))
+        p++;
+      if ((p - start == 1) && (*start | 0x20) == 'e' && *p == '\'') {
+        p = skip_quoted(p, '\'', 1); /* E'...' with backslash escapes */
+      } else if (is_volatile_name(s, start, (size_t)(p - start))) {
+        return 1;
+      }
+    } else {
+      p++;
+    }
+  }
+  return 0;
 }
 
 /* Runs text at snap (one reference handed over to the result). REQUIRES: mu. */
@@ -293,10 +413,12 @@ static int run_at(qx_sql *s, qx_olap_snapshot *snap, const char *text, qx_sql_re
     return QX_OK;
   }
   int rc = qx_scan_bind(&s->registry, s->con, snap);
+  int all_select = 1;
   if (rc == QX_OK) rc = views_at(s, snap);
-  if (rc == QX_OK) rc = run_statements(s, text, &r->table);
+  if (rc == QX_OK) rc = run_statements(s, text, &r->table, &all_select);
   qx_scan_bind(&s->registry, s->con, NULL);
-  if (rc == QX_OK && cacheable(text)) cache_put(s, text, r->table);
+  if (rc == QX_OK && all_select && s->volatile_names && !names_volatile(s, text))
+    cache_put(s, text, r->table);
   return rc;
 }
 

@@ -3,8 +3,9 @@
  *       the number of ticks nearest to price (halves away from zero);
  *   round_to_tick(price DECIMAL(18,4), tick DECIMAL(18,4)) -> DECIMAL(18,4)
  *       price rounded to the nearest multiple of tick;
- *   trading_day(ts TIMESTAMP_NS) -> DATE
- *       the trading day a timestamp belongs to (night session -> next trading day). */
+ *   trading_day(ts TIMESTAMP_NS | TIMESTAMP | TIMESTAMP WITH TIME ZONE) -> DATE
+ *       the trading day a timestamp belongs to (night session -> next trading day); the
+ *       time-zone form takes the instant, so trading_day(now()) is today's trading day. */
 #include "query/udf.h"
 
 #include <stdint.h>
@@ -55,26 +56,41 @@ static void round_to_tick_fn(duckdb_function_info info, duckdb_data_chunk input,
   tick_function(info, input, output, 1);
 }
 
-static void trading_day_fn(duckdb_function_info info, duckdb_data_chunk input,
-                           duckdb_vector output) {
-  (void)info;
+/* Trading days of a vector of timestamps in units of unit_ns nanoseconds (1: TIMESTAMP_NS;
+ * 1000: TIMESTAMP and TIMESTAMPTZ, both microseconds since the epoch in UTC). Instants that
+ * nanoseconds cannot hold (beyond 1677..2262, or +-infinity) have no trading day: NULL. */
+static void trading_day_of(duckdb_data_chunk input, duckdb_vector output, int64_t unit_ns) {
   idx_t n = duckdb_data_chunk_get_size(input);
   duckdb_vector in = duckdb_data_chunk_get_vector(input, 0);
   const int64_t *ts = duckdb_vector_get_data(in);
   uint64_t *valid = duckdb_vector_get_validity(in);
   int32_t *out = duckdb_vector_get_data(output);
   for (idx_t i = 0; i < n; i++) {
-    if (valid && !duckdb_validity_row_is_valid(valid, i)) {
+    int null = valid && !duckdb_validity_row_is_valid(valid, i);
+    if (!null && (ts[i] > INT64_MAX / unit_ns || ts[i] < INT64_MIN / unit_ns)) null = 1;
+    if (null) {
       duckdb_vector_ensure_validity_writable(output);
       duckdb_validity_set_row_invalid(duckdb_vector_get_validity(output), i);
       continue;
     }
-    out[i] = qx_trading_day(ts[i]);
+    out[i] = qx_trading_day(ts[i] * unit_ns);
   }
 }
 
-static int register_function(duckdb_connection con, const char *name, duckdb_type *params,
-                             int count, duckdb_logical_type ret, duckdb_scalar_function_t fn) {
+static void trading_day_ns_fn(duckdb_function_info info, duckdb_data_chunk input,
+                              duckdb_vector output) {
+  (void)info;
+  trading_day_of(input, output, 1);
+}
+
+static void trading_day_us_fn(duckdb_function_info info, duckdb_data_chunk input,
+                              duckdb_vector output) {
+  (void)info;
+  trading_day_of(input, output, 1000);
+}
+
+static duckdb_scalar_function make_function(const char *name, const duckdb_type *params, int count,
+                                            duckdb_type ret, duckdb_scalar_function_t fn) {
   duckdb_scalar_function f = duckdb_create_scalar_function();
   duckdb_scalar_function_set_name(f, name);
   for (int i = 0; i < count; i++) {
@@ -84,24 +100,49 @@ static int register_function(duckdb_connection con, const char *name, duckdb_typ
     duckdb_scalar_function_add_parameter(f, t);
     duckdb_destroy_logical_type(&t);
   }
-  duckdb_scalar_function_set_return_type(f, ret);
-  duckdb_destroy_logical_type(&ret);
+  duckdb_logical_type r = ret == DUCKDB_TYPE_DECIMAL
+                              ? duckdb_create_decimal_type(18, QX_PRICE_SCALE)
+                              : duckdb_create_logical_type(ret);
+  duckdb_scalar_function_set_return_type(f, r);
+  duckdb_destroy_logical_type(&r);
   duckdb_scalar_function_set_function(f, fn);
+  return f;
+}
+
+static int register_function(duckdb_connection con, duckdb_scalar_function f, const char *name) {
   duckdb_state st = duckdb_register_scalar_function(con, f);
   duckdb_destroy_scalar_function(&f);
   return st == DuckDBSuccess ? QX_OK : qx_fail(QX_ERR_SQL, "cannot register function %s", name);
 }
 
+/* trading_day over each timestamp type, so that no caller needs a cast (TIMESTAMPTZ has none
+ * to TIMESTAMP_NS, and one to TIMESTAMP would apply the session's time zone). */
+static int register_trading_day(duckdb_connection con) {
+  static const duckdb_type types[] = {DUCKDB_TYPE_TIMESTAMP_NS, DUCKDB_TYPE_TIMESTAMP,
+                                      DUCKDB_TYPE_TIMESTAMP_TZ};
+  duckdb_scalar_function_set set = duckdb_create_scalar_function_set("trading_day");
+  duckdb_state st = DuckDBSuccess;
+  for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+    duckdb_scalar_function f =
+        make_function("trading_day", &types[i], 1, DUCKDB_TYPE_DATE,
+                      types[i] == DUCKDB_TYPE_TIMESTAMP_NS ? trading_day_ns_fn : trading_day_us_fn);
+    if (st == DuckDBSuccess) st = duckdb_add_scalar_function_to_set(set, f);
+    duckdb_destroy_scalar_function(&f);
+  }
+  if (st == DuckDBSuccess) st = duckdb_register_scalar_function_set(con, set);
+  duckdb_destroy_scalar_function_set(&set);
+  return st == DuckDBSuccess ? QX_OK : qx_fail(QX_ERR_SQL, "cannot register function trading_day");
+}
+
 int qx_register_udfs(duckdb_connection con) {
-  duckdb_type prices[2] = {DUCKDB_TYPE_DECIMAL, DUCKDB_TYPE_DECIMAL};
-  duckdb_type ts[1] = {DUCKDB_TYPE_TIMESTAMP_NS};
-  int rc = register_function(con, "price_to_ticks", prices, 2,
-                             duckdb_create_logical_type(DUCKDB_TYPE_BIGINT), price_to_ticks_fn);
+  static const duckdb_type prices[2] = {DUCKDB_TYPE_DECIMAL, DUCKDB_TYPE_DECIMAL};
+  int rc = register_function(
+      con, make_function("price_to_ticks", prices, 2, DUCKDB_TYPE_BIGINT, price_to_ticks_fn),
+      "price_to_ticks");
   if (rc == QX_OK)
-    rc = register_function(con, "round_to_tick", prices, 2,
-                           duckdb_create_decimal_type(18, QX_PRICE_SCALE), round_to_tick_fn);
-  if (rc == QX_OK)
-    rc = register_function(con, "trading_day", ts, 1, duckdb_create_logical_type(DUCKDB_TYPE_DATE),
-                           trading_day_fn);
+    rc = register_function(
+        con, make_function("round_to_tick", prices, 2, DUCKDB_TYPE_DECIMAL, round_to_tick_fn),
+        "round_to_tick");
+  if (rc == QX_OK) rc = register_trading_day(con);
   return rc;
 }

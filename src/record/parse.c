@@ -8,6 +8,8 @@
 #include "record/text.h"
 #include "util/error.h"
 
+#define DECIMAL18_MAX 999999999999999999ull /* the largest raw value of an 18-digit decimal */
+
 typedef struct span {
   const char *p;
   size_t n;
@@ -68,7 +70,6 @@ static int parse_decimal(const qx_column *col, span s, int64_t *out) {
                    "column %s: '%.*s' has %zu digits after the point, the column keeps %u",
                    col->name, (int)s.n, s.p, frac.n, col->scale);
   }
-  uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
   uint64_t w = 0, f = 0, pow10 = 1;
   for (unsigned i = 0; i < col->scale; i++)
     pow10 *= 10;
@@ -77,7 +78,11 @@ static int parse_decimal(const qx_column *col, span s, int64_t *out) {
     return bad(col, s, "is not a decimal number");
   for (size_t i = frac.n; i < col->scale; i++)
     f *= 10;
-  if (w > (limit - f) / pow10) return bad(col, s, "is out of range for DECIMAL(18,scale)");
+  /* SQL reads the column as DECIMAL(18,scale): 18 digits in all, not the whole int64 range. */
+  if (w > (DECIMAL18_MAX - f) / pow10) {
+    return qx_fail(QX_ERR_PARSE, "column %s: '%.*s' is out of range for DECIMAL(18,%u)", col->name,
+                   (int)(s.n > 64 ? 64 : s.n), s.p, col->scale);
+  }
   uint64_t mag = w * pow10 + f;
   *out = negative ? (int64_t)(0 - mag) : (int64_t)mag;
   return QX_OK;

@@ -139,6 +139,19 @@ static const qx_column kline_columns[] = {
 };
 static const uint16_t kline_key[] = {0, 1, 2};
 
+static const qx_column instrument_columns[] = {
+    COL(qx_instrument, instrument_id, QX_COL_CHAR, 0),
+    COL(qx_instrument, exchange, QX_COL_CHAR, 0),
+    COL(qx_instrument, product, QX_COL_CHAR, 0),
+    COL(qx_instrument, price_tick, QX_COL_DECIMAL, QX_PRICE_SCALE),
+    COL(qx_instrument, multiplier, QX_COL_I64, 0),
+    COL(qx_instrument, margin_ratio, QX_COL_DECIMAL, QX_RATIO_SCALE),
+    COL(qx_instrument, commission_per_lot, QX_COL_DECIMAL, QX_MONEY_SCALE),
+    COL(qx_instrument, settlement_price, QX_COL_DECIMAL, QX_PRICE_SCALE),
+    COL(qx_instrument, ts, QX_COL_TIMESTAMP, 0),
+};
+static const uint16_t instrument_key[] = {0};
+
 /* Record layouts are part of the on-disk format: any change here is a format change. */
 _Static_assert(sizeof(qx_order) == 104, "orders record layout");
 _Static_assert(sizeof(qx_trade) == 136, "trades record layout");
@@ -148,6 +161,7 @@ _Static_assert(sizeof(qx_position) == 104,
 _Static_assert(sizeof(qx_tick) == 96, "ticks record layout (version 2; version 1 is 88 bytes)");
 _Static_assert(sizeof(qx_orderbook_snapshot) == 344, "orderbook_snapshots record layout");
 _Static_assert(sizeof(qx_kline) == 80, "klines record layout");
+_Static_assert(sizeof(qx_instrument) == 80, "instruments record layout");
 
 #define SCHEMA(id, name, version, type, cols, key, latest)                                         \
   { id, name, version, sizeof(type), cols, COUNT(cols), key, COUNT(key), latest }
@@ -161,6 +175,8 @@ static const qx_schema schemas[] = {
     SCHEMA(QX_TABLE_ORDERBOOK_SNAPSHOTS, "orderbook_snapshots", 1, qx_orderbook_snapshot,
            orderbook_columns, orderbook_key, 0),
     SCHEMA(QX_TABLE_KLINES, "klines", 1, qx_kline, kline_columns, kline_key, 1),
+    SCHEMA(QX_TABLE_INSTRUMENTS, "instruments", 1, qx_instrument, instrument_columns,
+           instrument_key, 1),
 };
 
 const qx_schema *qx_schema_by_id(int table_id) {

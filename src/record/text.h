@@ -16,7 +16,8 @@ size_t qx_format_decimal(int64_t raw, int scale, char *buf, size_t cap);
 size_t qx_format_timestamp(int64_t ns, char *buf, size_t cap);
 
 /* Parses text (len bytes, not NUL-terminated) as a value of col and stores it in record.
- * Decimals: optional sign, digits, optional point and at most col->scale fraction digits.
+ * Decimals: optional sign, digits, optional point and at most col->scale fraction digits,
+ * within DECIMAL(18,scale) (at most 18 digits in all).
  * Timestamps: integer nanoseconds, or ISO-8601 "YYYY-MM-DD[THH:MM:SS[.fraction]][Z]" (UTC).
  * Enums: a value name. CHAR: at most col->width bytes. On failure returns QX_ERR_PARSE with
  * the reason in qx_last_error() and leaves record unchanged. */

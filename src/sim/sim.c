@@ -356,6 +356,15 @@ static void cancel_order(sim *s) {
   sim_book_remove(&s->markets[o->instrument].book, &s->pool, slot);
 }
 
+uint32_t qx_sim_reference_data(sim *s, sim_emit_fn emit_fn, void *ctx) {
+  for (int i = 0; i < s->config.instruments; i++) {
+    qx_instrument r;
+    qx_sim_instrument_record(&s->instruments[i], s->config.start_ns, &r);
+    emit_fn(ctx, QX_TABLE_INSTRUMENTS, &r, sizeof r);
+  }
+  return (uint32_t)s->config.instruments;
+}
+
 uint32_t sim_next(sim *s, sim_emit_fn emit_fn, void *ctx) {
   s->emit = emit_fn;
   s->emit_ctx = ctx;

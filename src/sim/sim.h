@@ -26,6 +26,10 @@ void sim_config_init(sim_config *config);
 int sim_create(const sim_config *config, sim **out);
 void sim_destroy(sim *s);
 
+/* Emits the reference data of the configured instruments (one instruments record each,
+ * effective at the clock's start); returns how many. Written before the first event. */
+uint32_t qx_sim_reference_data(sim *s, sim_emit_fn emit, void *ctx);
+
 /* Runs one event, emitting its records; returns how many. */
 uint32_t sim_next(sim *s, sim_emit_fn emit, void *ctx);
 

@@ -1,5 +1,6 @@
 /* qaxdb compact: flushes the MemTable and compacts every level into the deepest one, so that
- * each key is stored once and deleted keys take no space. */
+ * each key is stored once and deleted keys take no space; and writes every record to Parquet
+ * and merges each table's Parquet files of a trading day into one. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -11,7 +12,8 @@ int cmd_compact(int argc, char **argv) {
     if (cli_is_help(argv[i])) {
       printf("usage: qaxdb compact [--data DIR]\n\nFlushes the MemTable, then compacts every "
              "level into the deepest non-empty one\n(dropping overwritten versions and deleted "
-             "keys) and prints the levels after.\n");
+             "keys); writes every record to Parquet and merges\neach table's Parquet files of a "
+             "trading day into one; prints the levels after.\n");
       return CLI_EXIT_OK;
     }
     int f = cli_flag_value(argc, argv, &i, "--data", &data);
@@ -24,6 +26,7 @@ int cmd_compact(int argc, char **argv) {
   fprintf(stderr, "compact: compacting %s ...\n", data);
   int64_t start = qx_monotonic_ns();
   int rc = qx_db_compact(db);
+  if (rc == QX_OK) rc = qx_db_olap_compact(db);
   int result = rc == QX_OK ? CLI_EXIT_OK : cli_fail("compact", "compacting", rc);
   if (result == CLI_EXIT_OK) {
     fprintf(stderr, "compact: done in %.2f s\n", (double)(qx_monotonic_ns() - start) / 1e9);

@@ -50,9 +50,10 @@ static int usage(void) {
          "with deposits, then limit orders, market orders and cancels on K instruments (default\n"
          "50) from A accounts (default 1000), matched by price-time priority, with the trades,\n"
          "order, account and position updates, ticks and order book snapshots they cause.\n"
-         "Each event's records are appended as one batch. --events defaults to %d (under a\n"
-         "minute and about 2.8 GB of WAL on 2 cores); the same seed (default 1) gives the same\n"
-         "records.\n"
+         "Each event's records are appended as one batch, after one batch of the instruments'\n"
+         "contract terms (table instruments). --events defaults to %d (65-82 s on 2 cores;\n"
+         "914 MiB in the data folder: 573 MiB of table files, 213 MiB of Parquet, 128 MiB of\n"
+         "WAL); the same seed (default 1) gives the same records.\n"
          "--durability group (default) makes everything durable: the run waits for the synced\n"
          "LSN every %d events and at the end, and only then reports. none leaves the records\n"
          "in the page cache. See docs/simulate.md.\n",
@@ -137,9 +138,21 @@ static void print_summary(const run_stats *st, qx_db *db, qx_durability durabili
   cli_print_db_stats(db);
 }
 
+/* The instruments' contract terms, one batch ahead of the first event, so that the venue's
+ * reference data is in the log before any order names an instrument. */
+static int write_reference_data(sim *s, qx_db *db, event_batch *batch, run_stats *st) {
+  batch->count = 0;
+  qx_sim_reference_data(s, collect, batch);
+  int rc = qx_db_write_records(db, batch->records, batch->count, QX_DURABILITY_NONE, NULL);
+  if (rc != QX_OK) return cli_fail("simulate", "writing the instruments", rc);
+  st->records += batch->count;
+  return CLI_EXIT_OK;
+}
+
 static int run(const simulate_options *o, sim *s, qx_db *db, run_stats *st) {
   static event_batch batch;
   int64_t next_progress = st->start_ns + 1000000000;
+  if (write_reference_data(s, db, &batch, st) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   for (uint64_t e = 0; e < o->events; e++) {
     batch.count = 0;
     sim_next(s, collect, &batch);
