@@ -1,9 +1,9 @@
 /* Simulated power loss through the file I/O layer (src/util/io_fault.h). First the layer itself:
  * counting and failing calls, and what survives a cut (synced data, durable names) for appended,
  * preallocated and truncated files, creates, renames, unlinks and mkdirs. Then the WAL: over many
- * trigger points, nothing acknowledged at `group` is lost. Every cut happens in a forked child,
- * which exits with QX_FAULT_POWER_LOSS_EXIT; the parent then reopens the folder.
- * Usage: test_power_loss [ITERATIONS] [SEED]. */
+ * trigger points, nothing acknowledged at `group` is lost and no batch is left in part. Every
+ * cut happens in a forked child, which exits with QX_FAULT_POWER_LOSS_EXIT; the parent then
+ * reopens the folder. Usage: test_power_loss [ITERATIONS] [SEED]. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -395,6 +395,7 @@ static void cut_and_check(const wal_run *run, power_stats *stats) {
   CHECK_OK(test_batch_log_read(wal, &log));
   CHECK_EQ_U64(log.replay.count, rec.last_lsn);
   CHECK_EQ_U64(log.replay.gaps + log.replay.bad_payload, 0);
+  CHECK_EQ_U64(log.partial_batches, 0);
   for (size_t i = 0; i < got / sizeof(ack); i++) {
     if (!acks[i].group) continue;
     stats->acked_group++;

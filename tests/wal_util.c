@@ -121,6 +121,17 @@ int test_batch_log_scan(const char *dir, test_batch_log *log) {
   return rc;
 }
 
+int test_batch_log_follow(qx_wal *wal, test_batch_log *log) {
+  memset(log, 0, sizeof *log);
+  qx_wal_reader *reader;
+  int rc = qx_wal_reader_open(wal, 1, &reader);
+  if (rc != QX_OK) return rc;
+  rc = qx_wal_reader_read(reader, UINT64_MAX, log_visit, log);
+  qx_wal_reader_close(reader);
+  log_end(log);
+  return rc;
+}
+
 void test_batch_log_free(test_batch_log *log) {
   free(log->entry_at);
   log->entry_at = NULL;

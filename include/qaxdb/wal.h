@@ -55,6 +55,8 @@ typedef struct qx_wal_recovery {
   char truncated_file[4096]; /* file where truncation happened, "" if none */
   uint64_t truncated_offset;
   int salvaged; /* 1 if salvage discarded damaged entries before the tail */
+  /* Segment files after the cut, removed whole (by open; a scan reports what open would do). */
+  uint32_t dropped_segments;
 } qx_wal_recovery;
 
 /* One record to append. data points at size bytes; ts_ns 0 means "now". */
@@ -91,14 +93,16 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
  * the flusher met, if any (then records after the last durable LSN may not be on disk). */
 int qx_wal_close(qx_wal *wal);
 
-/* Appends one record; *lsn_out (may be NULL) receives its LSN. */
+/* Appends one record (a batch of one); *lsn_out (may be NULL) receives its LSN. */
 int qx_wal_append(qx_wal *wal, const qx_wal_record *record, qx_durability durability,
                   uint64_t *lsn_out);
 
-/* Appends count records with consecutive LSNs as one unit of durability; *last_lsn_out
- * receives the LSN of the last one. If it fails part-way (a new segment cannot be created,
- * or a write fails), the records up to qx_wal_last_lsn() are in the log and the rest are not;
- * after a failed write the log takes no more appends (QX_ERR_CLOSED) and must be reopened. */
+/* Appends count records with consecutive LSNs as one batch; *last_lsn_out receives the LSN of
+ * the last one. A batch is atomic: replay, readers and recovery see all of its records or none,
+ * whatever fails (a crash, a power loss, a write error, a full disk when a new segment is
+ * needed). If the call fails, none of its records is visible (qx_wal_last_lsn() does not move)
+ * and the log takes no more appends: later ones return QX_ERR_CLOSED with the first failure's
+ * cause in qx_last_error(). Reopen to recover; open cuts what the failed batch left. */
 int qx_wal_append_batch(qx_wal *wal, const qx_wal_record *records, size_t count,
                         qx_durability durability, uint64_t *last_lsn_out);
 

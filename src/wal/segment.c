@@ -200,6 +200,7 @@ const char *wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
     return "impossible entry size";
   if (h.crc != qx_crc32c(0, map + off + 4, WAL_ENTRY_HEADER_SIZE - 4 + h.size))
     return "checksum mismatch";
+  if (h.flags & ~WAL_ENTRY_KNOWN_FLAGS) return "unknown entry flags (a newer format?)";
   if (h.lsn != expected_lsn) return "LSN out of sequence";
   return NULL;
 }
