@@ -1,14 +1,17 @@
 /* Fault injection on a closed WAL, each with its documented outcome (docs/formats/wal.md):
  * a torn tail is cut and reported; damage before the tail stops open with QX_ERR_CORRUPT and
  * the file and offset; salvage cuts at the damage; zeroed unused space is normal; a bad magic
- * or version is QX_ERR_FORMAT; a missing segment is corruption; a batch whose end is missing
- * is cut whole. Then failures of the file I/O layer (src/util/io_fault.h) while the log is
- * open: the Nth write, sync, rename, preallocation or create fails, and every acknowledged
- * batch is there, no partial batch is visible before or after a reopen, and the log refuses
- * appends after the failure, naming its cause. */
+ * or version is QX_ERR_FORMAT; a missing segment is corruption; a lost tail at a segment
+ * boundary (zeros, the next segment naming this one) is cut and the later segments removed,
+ * while damage there is corruption; a batch whose end is missing is cut whole. Then failures
+ * of the file I/O layer (src/util/io_fault.h) while the log is open: the Nth write, sync,
+ * rename, preallocation or create fails, and every acknowledged batch is there, no partial
+ * batch is visible before or after a reopen, and the log refuses appends after the failure,
+ * naming its cause. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -257,6 +260,123 @@ static void test_segment_faults(void) {
   test_rmtree(dir);
 }
 
+/* ---- a lost tail at a segment boundary (item 7) ------------------------------------------ */
+
+static uint64_t segment_first_lsn(const char *path) {
+  const char *name = strrchr(path, '/') + 1;
+  return strtoull(name, NULL, 10);
+}
+
+/* A closed log of four or more 64 KiB segments; out: the 2nd and 3rd, and the offsets of the
+ * 2nd's last three entries (off[0] the earliest) and of its end of entries (off[3]); returns the
+ * LSN at off[0]. */
+static uint64_t make_segments(char dir[PATH_MAX], char second[PATH_MAX], char third[PATH_MAX],
+                              uint64_t off[4]) {
+  test_tmpdir(dir, "fault-boundary");
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.segment_size = SMALL_SEGMENT;
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
+  CHECK_OK(test_append_n(wal, 0, 1000, QX_DURABILITY_GROUP));
+  CHECK_OK(qx_wal_close(wal));
+  CHECK(nth_segment(dir, 1, second) >= 4);
+  nth_segment(dir, 2, third);
+  uint64_t entries = segment_first_lsn(third) - segment_first_lsn(second);
+  uint64_t at = WAL_SEGMENT_HEADER_SIZE;
+  uint8_t buf[TEST_PAYLOAD_MAX];
+  for (uint64_t k = 0; k < entries; k++) {
+    if (k + 3 >= entries) off[k + 3 - entries] = at;
+    at += wal_entry_span(test_payload(0, segment_first_lsn(second) - 1 + k, buf));
+  }
+  off[3] = at;
+  return segment_first_lsn(third) - 3;
+}
+
+static void zero_range(const char *path, uint64_t from, uint64_t to) {
+  uint8_t zeros[3 * (TEST_PAYLOAD_MAX + WAL_ENTRY_HEADER_SIZE)] = {0};
+  CHECK(to - from <= sizeof zeros);
+  poke(path, from, zeros, (size_t)(to - from));
+}
+
+/* The unsynced end of a full segment was lost while the next segment's name and header reached
+ * the disk (a power loss at `none`): a torn tail. The log is cut there and the later segments
+ * are removed; nothing in them was ever acknowledged at `group`. */
+static void test_lost_tail_at_boundary(void) {
+  char dir[PATH_MAX], second[PATH_MAX], third[PATH_MAX];
+  uint64_t off[4];
+  uint64_t lost_lsn = make_segments(dir, second, third, off);
+  zero_range(second, off[0], off[3]); /* its last three entries never reached the disk */
+  int segments = nth_segment(dir, 0, third);
+  qx_wal_recovery rec;
+  CHECK_OK(qx_wal_scan(dir, 1, NULL, NULL, &rec)); /* check: reported, nothing changed */
+  CHECK_EQ_U64(rec.dropped_segments, segments - 2);
+  CHECK_EQ_U64(nth_segment(dir, 0, third), segments);
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.segment_size = SMALL_SEGMENT;
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
+  CHECK_STR(rec.truncated_file, second);
+  CHECK_EQ_U64(rec.truncated_offset, off[0]);
+  CHECK_EQ_U64(rec.truncated_bytes, 0);
+  CHECK_EQ_U64(rec.dropped_segments, segments - 2);
+  CHECK_EQ_U64(nth_segment(dir, 0, third), 2);
+  uint64_t last = rec.last_lsn;
+  CHECK_EQ_U64(last, lost_lsn - 1);
+  CHECK_OK(test_append_n(wal, 2000, 500, QX_DURABILITY_GROUP)); /* continues, rotates again */
+  CHECK_OK(qx_wal_close(wal));
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
+  CHECK(rec.last_lsn == last + 500 && rec.truncated_bytes == 0 && rec.dropped_segments == 0);
+  test_replay r = {0};
+  CHECK_OK(qx_wal_replay(wal, 1, test_replay_visit, &r));
+  CHECK(r.count == last + 500 && r.gaps + r.bad_payload == 0);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+/* What no lost write leaves at a segment boundary stays corruption: a bad checksum over
+ * non-zero bytes (damage in the last entry of a full segment), a segment missing between two
+ * others (each header names the segment it follows), a header that names no predecessor (a
+ * segment written before the field existed), and a zeroed header with entries after it. */
+static void test_boundary_corruption(void) {
+  char dir[PATH_MAX], second[PATH_MAX], third[PATH_MAX];
+  uint64_t off[4];
+  make_segments(dir, second, third, off);
+  uint8_t tail[3 * (TEST_PAYLOAD_MAX + WAL_ENTRY_HEADER_SIZE)];
+  int fd = open(second, O_RDONLY);
+  CHECK(fd >= 0 && pread(fd, tail, off[3] - off[0], (off_t)off[0]) == (ssize_t)(off[3] - off[0]));
+  close(fd);
+  qx_wal *wal;
+  flip_bit(second, off[2] + WAL_ENTRY_HEADER_SIZE + 2);
+  zero_range(second, off[0], off[2]); /* lost writes before it do not excuse it */
+  CHECK_RC(qx_wal_open(dir, NULL, &wal, NULL), QX_ERR_CORRUPT);
+  CHECK(error_names(second, off[0]));
+  CHECK(strstr(qx_last_error(), "missing") != NULL);
+  zero_range(second, off[0], off[3]);
+
+  wal_segment_header h;
+  fd = open(third, O_RDWR);
+  CHECK(fd >= 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h);
+  uint64_t prev = h.prev_first_lsn;
+  CHECK_EQ_U64(prev, segment_first_lsn(second));
+  h.prev_first_lsn = 0; /* as written before the field existed */
+  h.crc = qx_crc32c(0, &h, offsetof(wal_segment_header, crc));
+  CHECK(pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h);
+  CHECK_RC(qx_wal_open(dir, NULL, &wal, NULL), QX_ERR_CORRUPT);
+  h.prev_first_lsn = prev;
+  h.crc = qx_crc32c(0, &h, offsetof(wal_segment_header, crc));
+  CHECK(pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h);
+
+  wal_segment_header blank = {0};
+  CHECK(pwrite(fd, &blank, sizeof blank, 0) == (ssize_t)sizeof blank);
+  close(fd);
+  poke(second, off[0], tail, (size_t)(off[3] - off[0]));        /* the second segment whole again */
+  CHECK_RC(qx_wal_open(dir, NULL, &wal, NULL), QX_ERR_CORRUPT); /* its entries are there */
+  CHECK(strstr(qx_last_error(), "zero but valid entries follow") != NULL);
+  test_rmtree(dir);
+}
+
 /* ---- batches ------------------------------------------------------------------------------ */
 
 static qx_wal_options small_segments(void) {
@@ -492,6 +612,8 @@ int main(void) {
   test_zeroed_space();
   test_bad_header();
   test_segment_faults();
+  test_lost_tail_at_boundary();
+  test_boundary_corruption();
   test_torn_batch_is_cut();
   test_unknown_flag();
   test_failed_rotation_cuts_half_batch();

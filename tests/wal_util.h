@@ -32,7 +32,7 @@ int test_append_n(qx_wal *wal, uint64_t first_seq, uint64_t count, qx_durability
 
 /* Batches that a reader can tell whole from cut: entry i of batch `batch` (len entries, at most
  * TEST_BATCH_MAX) of writer w carries test_payload(w << 16 | len, batch << 16 | i). */
-#define TEST_BATCH_MAX 200u
+#define TEST_BATCH_MAX 1000u
 
 typedef struct test_batch {
   uint32_t writer, len;

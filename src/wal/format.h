@@ -10,7 +10,9 @@
  *    16  first LSN of the segment    u64
  *    24  segment size in bytes       u64
  *    32  creation time, ns           i64
- *    40  reserved, zero              20 bytes
+ *    40  previous segment's first LSN u64  (the segment this one was rotated from; 0: none, or
+ *                                          written before the field existed)
+ *    48  reserved, zero              12 bytes
  *    60  CRC32C of bytes 0..59       u32
  *
  *   entries, each starting at an 8-byte aligned offset, back to back:
@@ -57,7 +59,8 @@ typedef struct wal_segment_header {
   uint64_t first_lsn;
   uint64_t segment_size;
   int64_t created_ns;
-  uint8_t reserved[20];
+  uint64_t prev_first_lsn;
+  uint8_t reserved[12];
   uint32_t crc;
 } wal_segment_header;
 _Static_assert(sizeof(wal_segment_header) == WAL_SEGMENT_HEADER_SIZE, "segment header layout");

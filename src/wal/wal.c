@@ -18,7 +18,9 @@
  *  3. Segments are synced in LSN order: a round syncs the full segments oldest first, then the
  *     active one, and publishes nothing if any sync fails. So an LSN is durable only when every
  *     segment up to it is synced, and a segment's synced entries never follow unsynced ones of
- *     an earlier segment.
+ *     an earlier segment. Hence nothing after a gap in the log (a power loss at `none` that
+ *     kept a rename but not the previous segment's tail) was acknowledged at `group`, and
+ *     recovery may cut the log at the gap (scan.c, case 3).
  *  4. Segments are freed only by the flusher (or by close, after the flusher has stopped).
  *  5. After a sync fails, durable_lsn never moves again and every append fails: the kernel may
  *     have dropped the dirty pages, so retrying the sync could falsely report them durable.
@@ -180,7 +182,7 @@ static int rotate(qx_wal *w, uint64_t first_lsn) {
     if (rc != QX_OK) return rc;
   }
   next->needs_dir_sync = 1;
-  int rc = wal_segment_start(next, first_lsn);
+  int rc = wal_segment_start(next, first_lsn, w->active->first_lsn);
   if (rc != QX_OK) {
     wal_segment_close(next); /* a blank segment: recovery removes it */
     return rc;
@@ -443,7 +445,7 @@ static int recover(qx_wal *w, const wal_scan_result *r) {
   } else if (rc == QX_OK) {
     wal_segment_path(path, sizeof path, w->dir, r->next_lsn);
     rc = wal_segment_create(path, w->options.segment_size, &w->active);
-    if (rc == QX_OK) rc = wal_segment_start(w->active, r->next_lsn);
+    if (rc == QX_OK) rc = wal_segment_start(w->active, r->next_lsn, 0);
   }
   if (rc == QX_OK && qx_io_fdatasync(w->active->fd) != 0)
     rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", w->active->path);
