@@ -26,15 +26,11 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void join(char out[PATH_MAX], const char *dir, const char *name) {
-  if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX) CHECK(!"path too long");
-}
-
 /* Writes a file with plain system calls and syncs it and its directory: durable before any test
  * arms the layer. */
 static void put_file(const char *dir, const char *name, const void *data, size_t n) {
   char path[PATH_MAX];
-  join(path, dir, name);
+  test_join(path, dir, name);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   CHECK(fd >= 0 && pwrite(fd, data, n, 0) == (ssize_t)n && fsync(fd) == 0);
   close(fd);
@@ -44,7 +40,7 @@ static void put_file(const char *dir, const char *name, const void *data, size_t
 /* 1 if dir/name holds exactly the n bytes at data; prints what differs otherwise. */
 static int file_is(const char *dir, const char *name, const void *data, size_t n) {
   char path[PATH_MAX];
-  join(path, dir, name);
+  test_join(path, dir, name);
   uint8_t buf[SEGMENT_SIZE];
   int fd = open(path, O_RDONLY);
   ssize_t got = fd >= 0 ? pread(fd, buf, sizeof buf, 0) : -1;
@@ -56,13 +52,13 @@ static int file_is(const char *dir, const char *name, const void *data, size_t n
 
 static int exists(const char *dir, const char *name) {
   char path[PATH_MAX];
-  join(path, dir, name);
+  test_join(path, dir, name);
   return access(path, F_OK) == 0;
 }
 
 static int open_in(const char *dir, const char *name, int flags) {
   char path[PATH_MAX];
-  join(path, dir, name);
+  test_join(path, dir, name);
   return qx_io_open(path, flags | O_CLOEXEC, 0644);
 }
 
@@ -99,8 +95,8 @@ static void *write_once(void *fd) {
 static void test_counts_and_failures(void) {
   char dir[PATH_MAX], path[PATH_MAX], moved[PATH_MAX];
   test_tmpdir(dir, "io-fail");
-  join(path, dir, "f");
-  join(moved, dir, "g");
+  test_join(path, dir, "f");
+  test_join(moved, dir, "g");
   qx_fault_reset();
   qx_fault_count_calls();
   int fd = open_in(dir, "f", O_RDWR | O_CREAT);
@@ -222,12 +218,12 @@ static void change_names(void *arg, int report_fd) {
   fd = open_in(dir, "tmp", O_WRONLY | O_CREAT);
   CHECK(qx_io_pwrite(fd, "tmp", 3, 0) == 3 && qx_io_fdatasync(fd) == 0);
   char from[PATH_MAX], to[PATH_MAX], sub[PATH_MAX];
-  join(from, dir, "tmp");
-  join(to, dir, "target");
+  test_join(from, dir, "tmp");
+  test_join(to, dir, "target");
   CHECK(qx_io_rename(from, to) == 0); /* replaces target */
-  join(from, dir, "victim");
+  test_join(from, dir, "victim");
   CHECK(qx_io_unlink(from) == 0);
-  join(sub, dir, "sub");
+  test_join(sub, dir, "sub");
   CHECK(qx_io_mkdir(sub, 0755) == 0);
   fd = open_in(dir, "unsynced", O_WRONLY | O_CREAT);
   CHECK(qx_io_pwrite(fd, "lost", 4, 0) == 4); /* data never synced */
@@ -525,7 +521,7 @@ static int count_segments(const char *dir) {
 static void test_none_rename_outlives_lost_tail(void) {
   char dir[PATH_MAX], first[PATH_MAX];
   test_tmpdir(dir, "power-item7");
-  join(first, dir, "00000000000000000001.wal");
+  test_join(first, dir, "00000000000000000001.wal");
   CHECK_EQ_U64(run_cut(cut_after_rotation, dir, NULL, 0, NULL), QX_FAULT_POWER_LOSS_EXIT);
   int segments = count_segments(dir);
   CHECK(segments >= 2); /* a rotation's name survived the first segment's tail */

@@ -314,8 +314,18 @@ static void test_lost_tail_at_boundary(void) {
   CHECK_EQ_U64(nth_segment(dir, 0, third), segments);
   qx_wal_options opt;
   qx_wal_options_init(&opt);
-  opt.segment_size = SMALL_SEGMENT;
+  opt.read_only = 1; /* reports the cut, removes nothing, reads up to it */
   qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
+  CHECK_EQ_U64(rec.last_lsn, lost_lsn - 1);
+  CHECK_EQ_U64(rec.dropped_segments, segments - 2);
+  test_replay r = {0};
+  CHECK_OK(qx_wal_replay(wal, 1, test_replay_visit, &r));
+  CHECK(r.count == lost_lsn - 1 && r.gaps + r.bad_payload == 0);
+  CHECK_OK(qx_wal_close(wal));
+  CHECK_EQ_U64(nth_segment(dir, 0, third), segments);
+  opt.read_only = 0;
+  opt.segment_size = SMALL_SEGMENT;
   CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
   CHECK_STR(rec.truncated_file, second);
   CHECK_EQ_U64(rec.truncated_offset, off[0]);
@@ -328,7 +338,7 @@ static void test_lost_tail_at_boundary(void) {
   CHECK_OK(qx_wal_close(wal));
   CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
   CHECK(rec.last_lsn == last + 500 && rec.truncated_bytes == 0 && rec.dropped_segments == 0);
-  test_replay r = {0};
+  r = (test_replay){0};
   CHECK_OK(qx_wal_replay(wal, 1, test_replay_visit, &r));
   CHECK(r.count == last + 500 && r.gaps + r.bad_payload == 0);
   CHECK_OK(qx_wal_close(wal));

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "util/crc32c.h"
+#include "util/dirlock.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "wal/format.h"
@@ -338,8 +339,10 @@ int wal_scan_dir(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_vis
 int qx_wal_scan(const char *dir, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx,
                 qx_wal_recovery *recovery) {
   if (!dir) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_scan: no directory");
+  int live_writer = qx_dirlock_writer_holds(dir);
   wal_scan_result r;
   int rc = wal_scan_dir(dir, from_lsn, UINT64_MAX, visit, ctx, 0, &r);
+  r.report.live_writer = live_writer;
   if (recovery) *recovery = r.report;
   return rc;
 }

@@ -1,4 +1,5 @@
-/* The WAL writer: appends, group commit, segment rotation, recovery at open, checkpoints.
+/* The WAL writer: appends, group commit, segment rotation, recovery at open, checkpoints; and
+ * the read-only open, which has none of the threads below and changes no file.
  *
  * Threads and what they own (the thread-safety contract):
  *  - Appenders (any thread, usually one) hold `mu` while they reserve LSNs and write entries
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -234,6 +236,7 @@ static int write_batch(qx_wal *w, const qx_wal_record *records, size_t count,
 int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
                         qx_durability durability, uint64_t *last_lsn_out) {
   if (!w || !records || count == 0) return qx_fail(QX_ERR_INVALID_ARG, "empty WAL append");
+  if (w->options.read_only) return qx_fail(QX_ERR_DENIED, "WAL %s is open read-only", w->dir);
   for (size_t i = 0; i < count; i++) {
     int rc = check_record(w, &records[i]);
     if (rc != QX_OK) return rc;
@@ -474,6 +477,35 @@ static void free_wal(qx_wal *w) {
   free(w);
 }
 
+/* Locks the log and finds its end; a writer also recovers (see recover), a read-only open
+ * changes nothing. */
+static int lock_and_scan(qx_wal *w, wal_scan_result *r) {
+  if (w->options.read_only) {
+    struct stat st;
+    if (stat(w->dir, &st) != 0)
+      return qx_fail_errno(errno == ENOENT ? QX_ERR_NOT_FOUND : QX_ERR_IO, errno, "WAL folder %s",
+                           w->dir);
+    int rc = qx_dirlock_acquire_shared(w->dir, &w->lock_fd);
+    return rc == QX_OK ? wal_scan_dir(w->dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, r)
+                       : rc;
+  }
+  int rc = qx_dirlock_acquire(w->dir, &w->lock_fd);
+  if (rc != QX_OK) return rc;
+  qx_io_unlink(w->spare_path); /* a crash's spare was never in the log */
+  rc = wal_scan_dir(w->dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, r);
+  return rc == QX_OK ? recover(w, r) : rc;
+}
+
+static int start_threads(qx_wal *w) {
+  if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0)
+    return qx_fail(QX_ERR_NOMEM, "WAL: cannot start the flusher thread");
+  if (pthread_create(&w->preparer, NULL, preparer_main, w) != 0) {
+    w->spare_failed = 1; /* rotation falls back to creating segments itself */
+    w->preparer = 0;
+  }
+  return QX_OK;
+}
+
 int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
                 qx_wal_recovery *recovery) {
   if (!dir || !out) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_open: missing argument");
@@ -490,16 +522,13 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
     qx_wal_options_init(&w->options);
   snprintf(w->spare_path, sizeof w->spare_path, "%s/%s", dir, SPARE_NAME);
   uint64_t segment_size = w->options.segment_size;
-  if (segment_size < MIN_SEGMENT_SIZE) {
+  if (segment_size < MIN_SEGMENT_SIZE && !w->options.read_only) {
     free(w);
     return qx_fail(QX_ERR_INVALID_ARG, "WAL segment size %llu is below the minimum of %llu",
                    (unsigned long long)segment_size, MIN_SEGMENT_SIZE);
   }
-  int rc = qx_dirlock_acquire(dir, &w->lock_fd);
-  if (rc == QX_OK) qx_io_unlink(w->spare_path); /* a crash's spare was never in the log */
   wal_scan_result r;
-  if (rc == QX_OK) rc = wal_scan_dir(dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, &r);
-  if (rc == QX_OK) rc = recover(w, &r);
+  int rc = lock_and_scan(w, &r);
   if (rc == QX_OK) rc = init_sync(w);
   if (rc != QX_OK) {
     free_wal(w);
@@ -511,13 +540,9 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
   atomic_store(&w->last_lsn, r.next_lsn - 1);
   atomic_store(&w->durable_lsn, r.next_lsn - 1);
   if (recovery) *recovery = r.report;
-  if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0) {
+  if (!w->options.read_only && (rc = start_threads(w)) != QX_OK) {
     free_wal(w);
-    return qx_fail(QX_ERR_NOMEM, "WAL: cannot start the flusher thread");
-  }
-  if (pthread_create(&w->preparer, NULL, preparer_main, w) != 0) {
-    w->spare_failed = 1; /* rotation falls back to creating segments itself */
-    w->preparer = 0;
+    return rc;
   }
   *out = w;
   return QX_OK;
@@ -525,13 +550,15 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
 
 int qx_wal_close(qx_wal *w) {
   if (!w) return QX_OK;
-  pthread_mutex_lock(&w->mu);
-  w->stopping = 1;
-  pthread_cond_signal(&w->flusher_cv);
-  pthread_cond_signal(&w->spare_cv);
-  pthread_mutex_unlock(&w->mu);
-  pthread_join(w->flusher, NULL);
-  if (w->preparer) pthread_join(w->preparer, NULL);
+  if (!w->options.read_only) {
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1;
+    pthread_cond_signal(&w->flusher_cv);
+    pthread_cond_signal(&w->spare_cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->flusher, NULL);
+    if (w->preparer) pthread_join(w->preparer, NULL);
+  }
   int rc = atomic_load(&w->failure);
   if (rc != QX_OK) qx_record_failure("WAL %s failed: %s", w->dir, w->failure_cause);
   for (wal_segment *s = w->sealed, *next; s; s = next) { /* only left if the flusher failed */
@@ -560,6 +587,7 @@ int qx_wal_replay(qx_wal *w, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx
 
 int qx_wal_checkpoint(qx_wal *w, uint64_t lsn) {
   if (!w) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_checkpoint: no WAL");
+  if (w->options.read_only) return qx_fail(QX_ERR_DENIED, "WAL %s is open read-only", w->dir);
   wal_segment_list list;
   int rc = wal_list_segments(w->dir, &list);
   int removed = 0;
