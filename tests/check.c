@@ -17,6 +17,10 @@ void test_tmpdir(char out[PATH_MAX], const char *tag) {
   }
 }
 
+void test_join(char out[PATH_MAX], const char *dir, const char *name) {
+  if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX) CHECK(!"path too long");
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)st;
   (void)flag;

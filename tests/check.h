@@ -56,6 +56,8 @@ extern int check_failures;
 
 /* Creates a fresh empty directory under $TMPDIR (or /tmp) and writes its path to out. */
 void test_tmpdir(char out[PATH_MAX], const char *tag);
+/* Writes dir/name to out; a path too long is a check failure. */
+void test_join(char out[PATH_MAX], const char *dir, const char *name);
 /* Removes a directory tree (best effort). */
 void test_rmtree(const char *path);
 

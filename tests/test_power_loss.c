@@ -1,9 +1,12 @@
 /* Simulated power loss through the file I/O layer (src/util/io_fault.h). First the layer itself:
  * counting and failing calls, and what survives a cut (synced data, durable names) for appended,
  * preallocated and truncated files, creates, renames, unlinks and mkdirs. Then the WAL: over many
- * trigger points, nothing acknowledged at `group` is lost. Every cut happens in a forked child,
- * which exits with QX_FAULT_POWER_LOSS_EXIT; the parent then reopens the folder.
- * Usage: test_power_loss [ITERATIONS] [SEED]. */
+ * trigger points, nothing acknowledged at `group` is lost and no batch is left in part; at `none`
+ * a cut leaves a torn tail, never corruption, including a segment rename that outlived the
+ * previous segment's lost tail (issue #12, item 7, first reproduced on its own). Every cut
+ * happens in a forked child, which exits with QX_FAULT_POWER_LOSS_EXIT; the parent then reopens
+ * the folder. Usage: test_power_loss [ITERATIONS] [SEED]. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -23,15 +26,11 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void join(char out[PATH_MAX], const char *dir, const char *name) {
-  if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX) CHECK(!"path too long");
-}
-
 /* Writes a file with plain system calls and syncs it and its directory: durable before any test
  * arms the layer. */
 static void put_file(const char *dir, const char *name, const void *data, size_t n) {
   char path[PATH_MAX];
-  join(path, dir, name);
+  test_join(path, dir, name);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   CHECK(fd >= 0 && pwrite(fd, data, n, 0) == (ssize_t)n && fsync(fd) == 0);
   close(fd);
@@ -41,7 +40,7 @@ static void put_file(const char *dir, const char *name, const void *data, size_t
 /* 1 if dir/name holds exactly the n bytes at data; prints what differs otherwise. */
 static int file_is(const char *dir, const char *name, const void *data, size_t n) {
   char path[PATH_MAX];
-  join(path, dir, name);
+  test_join(path, dir, name);
   uint8_t buf[SEGMENT_SIZE];
   int fd = open(path, O_RDONLY);
   ssize_t got = fd >= 0 ? pread(fd, buf, sizeof buf, 0) : -1;
@@ -53,13 +52,13 @@ static int file_is(const char *dir, const char *name, const void *data, size_t n
 
 static int exists(const char *dir, const char *name) {
   char path[PATH_MAX];
-  join(path, dir, name);
+  test_join(path, dir, name);
   return access(path, F_OK) == 0;
 }
 
 static int open_in(const char *dir, const char *name, int flags) {
   char path[PATH_MAX];
-  join(path, dir, name);
+  test_join(path, dir, name);
   return qx_io_open(path, flags | O_CLOEXEC, 0644);
 }
 
@@ -96,8 +95,8 @@ static void *write_once(void *fd) {
 static void test_counts_and_failures(void) {
   char dir[PATH_MAX], path[PATH_MAX], moved[PATH_MAX];
   test_tmpdir(dir, "io-fail");
-  join(path, dir, "f");
-  join(moved, dir, "g");
+  test_join(path, dir, "f");
+  test_join(moved, dir, "g");
   qx_fault_reset();
   qx_fault_count_calls();
   int fd = open_in(dir, "f", O_RDWR | O_CREAT);
@@ -219,12 +218,12 @@ static void change_names(void *arg, int report_fd) {
   fd = open_in(dir, "tmp", O_WRONLY | O_CREAT);
   CHECK(qx_io_pwrite(fd, "tmp", 3, 0) == 3 && qx_io_fdatasync(fd) == 0);
   char from[PATH_MAX], to[PATH_MAX], sub[PATH_MAX];
-  join(from, dir, "tmp");
-  join(to, dir, "target");
+  test_join(from, dir, "tmp");
+  test_join(to, dir, "target");
   CHECK(qx_io_rename(from, to) == 0); /* replaces target */
-  join(from, dir, "victim");
+  test_join(from, dir, "victim");
   CHECK(qx_io_unlink(from) == 0);
-  join(sub, dir, "sub");
+  test_join(sub, dir, "sub");
   CHECK(qx_io_mkdir(sub, 0755) == 0);
   fd = open_in(dir, "unsynced", O_WRONLY | O_CREAT);
   CHECK(qx_io_pwrite(fd, "lost", 4, 0) == 4); /* data never synced */
@@ -377,7 +376,7 @@ static void count_calls(uint64_t counts[QX_IO_KINDS]) {
 }
 
 typedef struct power_stats {
-  uint64_t runs, acked_group, cut_bytes;
+  uint64_t runs, acked_group, cut_bytes, dropped_segments;
 } power_stats;
 
 /* Cuts the power once as run says, then reopens and checks every `group` acknowledgement. */
@@ -395,6 +394,7 @@ static void cut_and_check(const wal_run *run, power_stats *stats) {
   CHECK_OK(test_batch_log_read(wal, &log));
   CHECK_EQ_U64(log.replay.count, rec.last_lsn);
   CHECK_EQ_U64(log.replay.gaps + log.replay.bad_payload, 0);
+  CHECK_EQ_U64(log.partial_batches, 0);
   for (size_t i = 0; i < got / sizeof(ack); i++) {
     if (!acks[i].group) continue;
     stats->acked_group++;
@@ -407,6 +407,7 @@ static void cut_and_check(const wal_run *run, power_stats *stats) {
   }
   stats->runs++;
   stats->cut_bytes += rec.truncated_bytes;
+  stats->dropped_segments += rec.dropped_segments;
   test_batch_log_free(&log);
   CHECK_OK(qx_wal_close(wal));
 }
@@ -415,9 +416,15 @@ static const qx_io_kind trigger_kinds[] = {QX_IO_WRITE, QX_IO_SYNC, QX_IO_RENAME
                                            QX_IO_FALLOCATE};
 #define TRIGGER_KINDS (sizeof trigger_kinds / sizeof trigger_kinds[0])
 
+static size_t random_writeback(const char *path, size_t unsynced, void *seed) {
+  (void)path;
+  return (size_t)rand_r(seed) % (unsynced + 1);
+}
+
 /* One power-loss run per iteration on a log that carries over from run to run (so recovery
  * itself runs under the trigger too): the trigger kind rotates through writes, syncs, renames,
- * creates and preallocations, each at a random call. */
+ * creates and preallocations, each at a random call, and the model through strict names, kept
+ * names, and random names kept and pages written back. */
 static void power_loss_runs(const char *tag, int group_every, uint64_t iterations,
                             power_stats *stats) {
   uint64_t counts[QX_IO_KINDS] = {0};
@@ -425,25 +432,121 @@ static void power_loss_runs(const char *tag, int group_every, uint64_t iteration
   char dir[PATH_MAX];
   test_tmpdir(dir, tag);
   for (uint64_t i = 0; i < iterations && !check_failures; i++) {
+    unsigned writeback_seed = (unsigned)rand();
     wal_run run = {
         .dir = dir, .group_every = group_every, .first_batch = i * 1000, .seed = (unsigned)rand()};
     qx_io_kind kind = trigger_kinds[i % TRIGGER_KINDS];
     uint64_t calls = counts[kind] ? counts[kind] : 1;
     run.rule = (qx_fault_rule){
         .kind = kind, .nth = 1 + (uint64_t)rand() % calls, .action = QX_FAULT_POWER_LOSS};
+    switch (i / TRIGGER_KINDS % 3) {
+    case 0:
+      run.model = (qx_power_loss_model){0};
+      break;
+    case 1:
+      run.model = (qx_power_loss_model){.names_kept = QX_FAULT_KEEP_ALL_NAMES};
+      break;
+    default:
+      run.model = (qx_power_loss_model){(size_t)rand() % 4, random_writeback, &writeback_seed};
+    }
     cut_and_check(&run, stats);
   }
   if (!check_failures) test_rmtree(dir);
 }
 
+static void print_stats(const char *what, const power_stats *stats) {
+  printf("%s: %llu power losses, %llu batches acknowledged at group, all there; torn tails of "
+         "%llu bytes and %llu segments cut, never a corruption\n",
+         what, (unsigned long long)stats->runs, (unsigned long long)stats->acked_group,
+         (unsigned long long)stats->cut_bytes, (unsigned long long)stats->dropped_segments);
+}
+
 static void test_group_loses_nothing_acknowledged(uint64_t iterations) {
   power_stats stats = {0};
   power_loss_runs("power-group", 1, iterations, &stats);
-  printf("group: %llu power losses, %llu batches acknowledged, all there; %llu bytes of torn "
-         "tails cut\n",
-         (unsigned long long)stats.runs, (unsigned long long)stats.acked_group,
-         (unsigned long long)stats.cut_bytes);
+  print_stats("group", &stats);
   CHECK(stats.acked_group > 0);
+}
+
+/* Mostly `none` (every fourth batch at `group`): a cut leaves a torn tail, lost tails of full
+ * segments among them (item 7), and open never reports corruption. */
+static void test_none_reopens_with_torn_tail(uint64_t iterations) {
+  power_stats stats = {0};
+  power_loss_runs("power-none", 4, iterations, &stats);
+  print_stats("none", &stats);
+  CHECK(stats.acked_group > 0);
+}
+
+/* ---- item 7: a rename outlives the previous segment's lost tail ----------------------------- */
+
+static size_t lose_first_segment(const char *path, size_t unsynced, void *ctx) {
+  (void)ctx;
+  size_t n = strlen(path);
+  return n >= 24 && strcmp(path + n - 24, "00000000000000000001.wal") == 0 ? 0 : unsynced;
+}
+
+/* The second segment's name and header reach the disk (kept names, written back), the first
+ * segment's unsynced tail does not. A `group` batch fills most of the first segment, then a
+ * `none` batch rotates twice; the power goes at the writer's first sync in it. The second
+ * rotation always creates its segment in place and syncs it (the spare cannot be prepared while
+ * the batch holds the log), so that sync comes whether the first rotation renamed the spare
+ * into place (the usual case: the first rotation then kept the second segment's header and
+ * entries) or created the segment itself (then it is blank). */
+static void cut_after_rotation(void *dir, int report_fd) {
+  (void)report_fd;
+  qx_fault_track_power_loss(
+      &(qx_power_loss_model){QX_FAULT_KEEP_ALL_NAMES, lose_first_segment, NULL});
+  qx_wal_options opt = small_segments();
+  qx_wal *wal;
+  if (qx_wal_open(dir, &opt, &wal, NULL) != QX_OK) _exit(2);
+  test_batch acked = {0, 150, 1, 0}, rotating = {0, 300, 2, 0};
+  if (test_append_batch(wal, &acked, QX_DURABILITY_GROUP) != QX_OK) _exit(3);
+  qx_fault_arm(&(qx_fault_rule){
+      .kind = QX_IO_SYNC, .nth = 1, .action = QX_FAULT_POWER_LOSS, .this_thread = 1});
+  test_append_batch(wal, &rotating, QX_DURABILITY_NONE);
+  _exit(5); /* the cut did not come */
+}
+
+static int count_segments(const char *dir) {
+  struct dirent **names;
+  int n = scandir(dir, &names, NULL, alphasort), segments = 0;
+  for (int i = 0; i < n; i++) {
+    segments += strstr(names[i]->d_name, ".wal") != NULL;
+    free(names[i]);
+  }
+  free(names);
+  return segments;
+}
+
+static void test_none_rename_outlives_lost_tail(void) {
+  char dir[PATH_MAX], first[PATH_MAX];
+  test_tmpdir(dir, "power-item7");
+  test_join(first, dir, "00000000000000000001.wal");
+  CHECK_EQ_U64(run_cut(cut_after_rotation, dir, NULL, 0, NULL), QX_FAULT_POWER_LOSS_EXIT);
+  int segments = count_segments(dir);
+  CHECK(segments >= 2); /* a rotation's name survived the first segment's tail */
+  qx_wal_options opt = small_segments();
+  qx_wal *wal;
+  qx_wal_recovery rec;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec)); /* a torn tail, not corruption */
+  if (check_failures) return;
+  CHECK_EQ_U64(rec.last_lsn, 150);
+  CHECK_EQ_U64(rec.dropped_segments, segments - 1);
+  CHECK_STR(rec.truncated_file, first);
+  CHECK_EQ_U64(count_segments(dir), 1);
+  test_batch_log log;
+  CHECK_OK(test_batch_log_read(wal, &log));
+  test_batch acked = {0, 150, 1, 150};
+  CHECK(log.replay.count == 150 && test_batch_log_has(&log, &acked) && !log.partial_batches);
+  test_batch_log_free(&log);
+  test_batch after = {0, 100, 3, 0};
+  CHECK_OK(test_append_batch(wal, &after, QX_DURABILITY_GROUP)); /* rotates again */
+  CHECK_EQ_U64(after.last_lsn, 250);
+  CHECK_OK(qx_wal_close(wal));
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
+  CHECK(rec.last_lsn == 250 && rec.truncated_bytes == 0 && rec.dropped_segments == 0);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
 }
 
 int main(int argc, char **argv) {
@@ -456,6 +559,8 @@ int main(int argc, char **argv) {
   test_names(0);
   test_names(QX_FAULT_KEEP_ALL_NAMES);
   test_written_back();
+  test_none_rename_outlives_lost_tail();
   test_group_loses_nothing_acknowledged(iterations);
+  test_none_reopens_with_torn_tail(iterations);
   return test_finish("test_power_loss");
 }

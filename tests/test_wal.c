@@ -3,11 +3,16 @@
  * directory lock, concurrent writers, and argument errors. Damage handling is in
  * test_wal_faults.c, crashes in test_wal_crash.c. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "qaxdb/wal.h"
+#include "util/crc32c.h"
+#include "wal/format.h"
 #include "wal_util.h"
 
 static size_t count_segments(const char *dir) {
@@ -283,6 +288,134 @@ static void test_lock_and_arguments(void) {
   test_rmtree(dir);
 }
 
+/* A listing of dir: every entry's name, and for a file its size and a checksum of its bytes. */
+static void folder_state(const char *dir, char *out, size_t cap) {
+  struct dirent **names;
+  int n = scandir(dir, &names, NULL, alphasort);
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < n; i++) {
+    char path[PATH_MAX];
+    test_join(path, dir, names[i]->d_name);
+    struct stat st;
+    uint32_t crc = 0;
+    int fd = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? open(path, O_RDONLY) : -1;
+    uint8_t buf[1 << 16];
+    for (ssize_t got; fd >= 0 && (got = read(fd, buf, sizeof buf)) > 0;)
+      crc = qx_crc32c(crc, buf, (size_t)got);
+    if (fd >= 0) close(fd);
+    used += (size_t)snprintf(out + used, cap - used, "%s %lld %08x\n", names[i]->d_name,
+                             fd >= 0 ? (long long)st.st_size : -1ll, crc);
+    free(names[i]);
+  }
+  free(names);
+}
+
+/* A closed log of 500 entries in 64 KiB segments, then what a crash leaves: a spare segment
+ * prepared (open removes it) and a torn tail of 40 bytes (open cuts it). Out: the last
+ * segment's path and the torn tail's offset in it. */
+static void make_crashed_log(const char *dir, char last[PATH_MAX], uint64_t *torn_at) {
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.segment_size = 64 << 10;
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
+  CHECK_OK(test_append_n(wal, 0, 500, QX_DURABILITY_GROUP));
+  CHECK_OK(qx_wal_close(wal));
+  struct dirent **names;
+  int n = scandir(dir, &names, NULL, alphasort);
+  uint64_t first = 0;
+  for (int i = 0; i < n; i++) {
+    if (strstr(names[i]->d_name, ".wal")) {
+      test_join(last, dir, names[i]->d_name);
+      first = strtoull(names[i]->d_name, NULL, 10);
+    }
+    free(names[i]);
+  }
+  free(names);
+  CHECK(first > 1);
+  uint8_t buf[TEST_PAYLOAD_MAX];
+  *torn_at = WAL_SEGMENT_HEADER_SIZE;
+  for (uint64_t lsn = first; lsn <= 500; lsn++)
+    *torn_at += wal_entry_span(test_payload(0, lsn - 1, buf));
+  memset(buf, 0x5A, 40);
+  int fd = open(last, O_WRONLY);
+  CHECK(fd >= 0 && pwrite(fd, buf, 40, (off_t)*torn_at) == 40);
+  close(fd);
+  char spare[PATH_MAX];
+  test_join(spare, dir, "prepared.tmp");
+  fd = open(spare, O_WRONLY | O_CREAT, 0644);
+  CHECK(fd >= 0 && pwrite(fd, buf, 40, 0) == 40);
+  close(fd);
+}
+
+/* A read-only open changes no byte and no file, reports the torn tail it leaves in place, reads
+ * up to the last valid entry, shares the lock with other readers, keeps writers out, and is
+ * kept out by a writer; a scan says whether a writer holds the log. */
+static void test_read_only_open(void) {
+  char dir[PATH_MAX], last[PATH_MAX];
+  uint64_t torn_at;
+  test_tmpdir(dir, "wal-read-only");
+  make_crashed_log(dir, last, &torn_at);
+  static char before[8192], after[8192];
+  folder_state(dir, before, sizeof before);
+  qx_wal_options ro_opt;
+  qx_wal_options_init(&ro_opt);
+  ro_opt.read_only = 1;
+  qx_wal *ro, *ro2, *writer = NULL;
+  qx_wal_recovery rec;
+  CHECK_OK(qx_wal_open(dir, &ro_opt, &ro, &rec));
+  CHECK_EQ_U64(rec.last_lsn, 500);
+  CHECK_EQ_U64(rec.truncated_bytes, 40);
+  CHECK_EQ_U64(rec.truncated_offset, torn_at);
+  CHECK_STR(rec.truncated_file, last);
+  CHECK(qx_wal_last_lsn(ro) == 500 && qx_wal_durable_lsn(ro) == 500);
+  test_replay r = replay_all(ro, 1);
+  CHECK(r.count == 500 && r.gaps + r.bad_payload == 0);
+  qx_wal_reader *reader;
+  CHECK_OK(qx_wal_reader_open(ro, 400, &reader));
+  r = (test_replay){0};
+  CHECK_OK(qx_wal_reader_read(reader, UINT64_MAX, test_replay_visit, &r));
+  CHECK(r.count == 101 && r.first_lsn == 400 && r.gaps + r.bad_payload == 0);
+  qx_wal_reader_close(reader);
+  CHECK_OK(qx_wal_wait_durable(ro, 500, 0));
+  CHECK_RC(test_append_n(ro, 500, 1, QX_DURABILITY_NONE), QX_ERR_DENIED);
+  CHECK_RC(qx_wal_checkpoint(ro, 300), QX_ERR_DENIED);
+  CHECK_OK(qx_wal_open(dir, &ro_opt, &ro2, NULL)); /* readers share the lock */
+  CHECK_RC(qx_wal_open(dir, NULL, &writer, NULL), QX_ERR_LOCKED);
+  CHECK_OK(qx_wal_close(ro2));
+  CHECK_OK(qx_wal_close(ro));
+  folder_state(dir, after, sizeof after);
+  CHECK_STR(after, before);
+
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.segment_size = 64 << 10;
+  CHECK_OK(qx_wal_open(dir, &opt, &writer, &rec)); /* the writer does cut the tail */
+  CHECK_EQ_U64(rec.truncated_bytes, 40);
+  CHECK_RC(qx_wal_open(dir, &ro_opt, &ro, NULL), QX_ERR_LOCKED);
+  CHECK(strstr(qx_last_error(), "a writer holds") != NULL);
+  CHECK_OK(qx_wal_scan(dir, 1, NULL, NULL, &rec));
+  CHECK_EQ_U64(rec.live_writer, 1);
+  CHECK_OK(qx_wal_close(writer));
+  CHECK_OK(qx_wal_scan(dir, 1, NULL, NULL, &rec));
+  CHECK_EQ_U64(rec.live_writer, 0);
+
+  char lock[PATH_MAX], missing[PATH_MAX];
+  test_join(lock, dir, "LOCK");
+  CHECK(unlink(lock) == 0); /* no LOCK: no writer can hold it, and none is created */
+  folder_state(dir, before, sizeof before);
+  CHECK_OK(qx_wal_open(dir, &ro_opt, &ro, &rec));
+  CHECK_EQ_U64(rec.last_lsn, 500);
+  CHECK_OK(qx_wal_close(ro));
+  folder_state(dir, after, sizeof after);
+  CHECK_STR(after, before);
+  test_join(missing, dir, "none");
+  CHECK_RC(qx_wal_open(missing, &ro_opt, &ro, NULL), QX_ERR_NOT_FOUND);
+  CHECK(access(missing, F_OK) != 0);
+  test_rmtree(dir);
+}
+
 int main(void) {
   test_append_replay_reopen();
   test_entry_fields_and_batch();
@@ -290,5 +423,6 @@ int main(void) {
   test_rotation_and_checkpoint();
   test_concurrent_writers();
   test_lock_and_arguments();
+  test_read_only_open();
   return test_finish("test_wal");
 }

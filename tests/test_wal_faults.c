@@ -1,13 +1,23 @@
 /* Fault injection on a closed WAL, each with its documented outcome (docs/formats/wal.md):
  * a torn tail is cut and reported; damage before the tail stops open with QX_ERR_CORRUPT and
  * the file and offset; salvage cuts at the damage; zeroed unused space is normal; a bad magic
- * or version is QX_ERR_FORMAT; a missing segment is corruption. */
+ * or version is QX_ERR_FORMAT; a missing segment is corruption; a lost tail at a segment
+ * boundary (zeros, the next segment naming this one) is cut and the later segments removed,
+ * while damage there is corruption; a batch whose end is missing is cut whole. Then failures
+ * of the file I/O layer (src/util/io_fault.h) while the log is open: the Nth write, sync,
+ * rename, preallocation or create fails, and every acknowledged batch is there, no partial
+ * batch is visible before or after a reopen, and the log refuses appends after the failure,
+ * naming its cause. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "qaxdb/wal.h"
+#include "util/crc32c.h"
+#include "util/io_fault.h"
 #include "wal/format.h"
 #include "wal/segment.h"
 #include "wal_util.h"
@@ -250,6 +260,361 @@ static void test_segment_faults(void) {
   test_rmtree(dir);
 }
 
+/* ---- a lost tail at a segment boundary (item 7) ------------------------------------------ */
+
+static uint64_t segment_first_lsn(const char *path) {
+  const char *name = strrchr(path, '/') + 1;
+  return strtoull(name, NULL, 10);
+}
+
+/* A closed log of four or more 64 KiB segments; out: the 2nd and 3rd, and the offsets of the
+ * 2nd's last three entries (off[0] the earliest) and of its end of entries (off[3]); returns the
+ * LSN at off[0]. */
+static uint64_t make_segments(char dir[PATH_MAX], char second[PATH_MAX], char third[PATH_MAX],
+                              uint64_t off[4]) {
+  test_tmpdir(dir, "fault-boundary");
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.segment_size = SMALL_SEGMENT;
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
+  CHECK_OK(test_append_n(wal, 0, 1000, QX_DURABILITY_GROUP));
+  CHECK_OK(qx_wal_close(wal));
+  CHECK(nth_segment(dir, 1, second) >= 4);
+  nth_segment(dir, 2, third);
+  uint64_t entries = segment_first_lsn(third) - segment_first_lsn(second);
+  uint64_t at = WAL_SEGMENT_HEADER_SIZE;
+  uint8_t buf[TEST_PAYLOAD_MAX];
+  for (uint64_t k = 0; k < entries; k++) {
+    if (k + 3 >= entries) off[k + 3 - entries] = at;
+    at += wal_entry_span(test_payload(0, segment_first_lsn(second) - 1 + k, buf));
+  }
+  off[3] = at;
+  return segment_first_lsn(third) - 3;
+}
+
+static void zero_range(const char *path, uint64_t from, uint64_t to) {
+  uint8_t zeros[3 * (TEST_PAYLOAD_MAX + WAL_ENTRY_HEADER_SIZE)] = {0};
+  CHECK(to - from <= sizeof zeros);
+  poke(path, from, zeros, (size_t)(to - from));
+}
+
+/* The unsynced end of a full segment was lost while the next segment's name and header reached
+ * the disk (a power loss at `none`): a torn tail. The log is cut there and the later segments
+ * are removed; nothing in them was ever acknowledged at `group`. */
+static void test_lost_tail_at_boundary(void) {
+  char dir[PATH_MAX], second[PATH_MAX], third[PATH_MAX];
+  uint64_t off[4];
+  uint64_t lost_lsn = make_segments(dir, second, third, off);
+  zero_range(second, off[0], off[3]); /* its last three entries never reached the disk */
+  int segments = nth_segment(dir, 0, third);
+  qx_wal_recovery rec;
+  CHECK_OK(qx_wal_scan(dir, 1, NULL, NULL, &rec)); /* check: reported, nothing changed */
+  CHECK_EQ_U64(rec.dropped_segments, segments - 2);
+  CHECK_EQ_U64(nth_segment(dir, 0, third), segments);
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.read_only = 1; /* reports the cut, removes nothing, reads up to it */
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
+  CHECK_EQ_U64(rec.last_lsn, lost_lsn - 1);
+  CHECK_EQ_U64(rec.dropped_segments, segments - 2);
+  test_replay r = {0};
+  CHECK_OK(qx_wal_replay(wal, 1, test_replay_visit, &r));
+  CHECK(r.count == lost_lsn - 1 && r.gaps + r.bad_payload == 0);
+  CHECK_OK(qx_wal_close(wal));
+  CHECK_EQ_U64(nth_segment(dir, 0, third), segments);
+  opt.read_only = 0;
+  opt.segment_size = SMALL_SEGMENT;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
+  CHECK_STR(rec.truncated_file, second);
+  CHECK_EQ_U64(rec.truncated_offset, off[0]);
+  CHECK_EQ_U64(rec.truncated_bytes, 0);
+  CHECK_EQ_U64(rec.dropped_segments, segments - 2);
+  CHECK_EQ_U64(nth_segment(dir, 0, third), 2);
+  uint64_t last = rec.last_lsn;
+  CHECK_EQ_U64(last, lost_lsn - 1);
+  CHECK_OK(test_append_n(wal, 2000, 500, QX_DURABILITY_GROUP)); /* continues, rotates again */
+  CHECK_OK(qx_wal_close(wal));
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
+  CHECK(rec.last_lsn == last + 500 && rec.truncated_bytes == 0 && rec.dropped_segments == 0);
+  r = (test_replay){0};
+  CHECK_OK(qx_wal_replay(wal, 1, test_replay_visit, &r));
+  CHECK(r.count == last + 500 && r.gaps + r.bad_payload == 0);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+/* What no lost write leaves at a segment boundary stays corruption: a bad checksum over
+ * non-zero bytes (damage in the last entry of a full segment), a segment missing between two
+ * others (each header names the segment it follows), a header that names no predecessor (a
+ * segment written before the field existed), and a zeroed header with entries after it. */
+static void test_boundary_corruption(void) {
+  char dir[PATH_MAX], second[PATH_MAX], third[PATH_MAX];
+  uint64_t off[4];
+  make_segments(dir, second, third, off);
+  uint8_t tail[3 * (TEST_PAYLOAD_MAX + WAL_ENTRY_HEADER_SIZE)];
+  int fd = open(second, O_RDONLY);
+  CHECK(fd >= 0 && pread(fd, tail, off[3] - off[0], (off_t)off[0]) == (ssize_t)(off[3] - off[0]));
+  close(fd);
+  qx_wal *wal;
+  flip_bit(second, off[2] + WAL_ENTRY_HEADER_SIZE + 2);
+  zero_range(second, off[0], off[2]); /* lost writes before it do not excuse it */
+  CHECK_RC(qx_wal_open(dir, NULL, &wal, NULL), QX_ERR_CORRUPT);
+  CHECK(error_names(second, off[0]));
+  CHECK(strstr(qx_last_error(), "missing") != NULL);
+  zero_range(second, off[0], off[3]);
+
+  wal_segment_header h;
+  fd = open(third, O_RDWR);
+  CHECK(fd >= 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h);
+  uint64_t prev = h.prev_first_lsn;
+  CHECK_EQ_U64(prev, segment_first_lsn(second));
+  h.prev_first_lsn = 0; /* as written before the field existed */
+  h.crc = qx_crc32c(0, &h, offsetof(wal_segment_header, crc));
+  CHECK(pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h);
+  CHECK_RC(qx_wal_open(dir, NULL, &wal, NULL), QX_ERR_CORRUPT);
+  h.prev_first_lsn = prev;
+  h.crc = qx_crc32c(0, &h, offsetof(wal_segment_header, crc));
+  CHECK(pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h);
+
+  wal_segment_header blank = {0};
+  CHECK(pwrite(fd, &blank, sizeof blank, 0) == (ssize_t)sizeof blank);
+  close(fd);
+  poke(second, off[0], tail, (size_t)(off[3] - off[0]));        /* the second segment whole again */
+  CHECK_RC(qx_wal_open(dir, NULL, &wal, NULL), QX_ERR_CORRUPT); /* its entries are there */
+  CHECK(strstr(qx_last_error(), "zero but valid entries follow") != NULL);
+  test_rmtree(dir);
+}
+
+/* ---- batches ------------------------------------------------------------------------------ */
+
+static qx_wal_options small_segments(void) {
+  qx_wal_options opt;
+  qx_wal_options_init(&opt);
+  opt.segment_size = SMALL_SEGMENT;
+  return opt;
+}
+
+/* The entry header at offset off of path, and the offset of the entry after it. */
+static wal_entry_header read_entry(const char *path, uint64_t off, uint64_t *next) {
+  wal_entry_header h = {0};
+  int fd = open(path, O_RDONLY);
+  CHECK(fd >= 0 && pread(fd, &h, sizeof h, (off_t)off) == (ssize_t)sizeof h);
+  close(fd);
+  *next = off + wal_entry_span(h.size);
+  return h;
+}
+
+/* A batch whose last entry never reached the disk is cut whole, by open and in what a scan
+ * shows; the batches before it stay. */
+static void test_torn_batch_is_cut(void) {
+  char dir[PATH_MAX], segment[PATH_MAX];
+  test_tmpdir(dir, "fault-torn-batch");
+  wal_segment_path(segment, sizeof segment, dir, 1);
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, NULL, &wal, NULL));
+  test_batch first = {0, 3, 1, 0}, torn = {0, 10, 2, 0};
+  CHECK_OK(test_append_batch(wal, &first, QX_DURABILITY_GROUP));
+  CHECK_OK(test_append_batch(wal, &torn, QX_DURABILITY_GROUP));
+  CHECK_OK(qx_wal_close(wal));
+  uint64_t off = WAL_SEGMENT_HEADER_SIZE, batch_start = 0, next = 0;
+  for (uint64_t lsn = 1; lsn < torn.last_lsn; lsn++, off = next) {
+    wal_entry_header h = read_entry(segment, off, &next);
+    CHECK_EQ_U64(h.flags, lsn == 3 || lsn == torn.last_lsn ? 0 : WAL_ENTRY_BATCH_CONTINUES);
+    if (lsn == 4) batch_start = off;
+  }
+  read_entry(segment, off, &next); /* the batch's last entry, lost: */
+  uint8_t zeros[TEST_PAYLOAD_MAX + WAL_ENTRY_HEADER_SIZE] = {0};
+  poke(segment, off, zeros, (size_t)(next - off));
+
+  test_batch_log log;
+  CHECK_OK(test_batch_log_scan(dir, &log)); /* check and wal-dump show whole batches only */
+  CHECK_EQ_U64(log.replay.count, 3);
+  CHECK_EQ_U64(log.partial_batches, 0);
+  test_batch_log_free(&log);
+  qx_wal_recovery rec;
+  CHECK_OK(qx_wal_open(dir, NULL, &wal, &rec));
+  CHECK_EQ_U64(rec.last_lsn, 3);
+  CHECK_EQ_U64(rec.truncated_offset, batch_start);
+  CHECK(rec.truncated_bytes > off - batch_start - 8); /* non-zero bytes: padding aside */
+  CHECK(rec.truncated_bytes <= off - batch_start);
+  CHECK_STR(rec.truncated_file, segment);
+  CHECK_OK(test_batch_log_read(wal, &log));
+  CHECK(log.replay.count == 3 && log.partial_batches == 0 && test_batch_log_has(&log, &first));
+  test_batch_log_free(&log);
+  torn.last_lsn = 0;
+  CHECK_OK(test_append_batch(wal, &torn, QX_DURABILITY_GROUP)); /* its LSNs are given again */
+  CHECK_EQ_U64(torn.last_lsn, 13);
+  CHECK_OK(qx_wal_close(wal));
+  CHECK_OK(test_batch_log_scan(dir, &log));
+  CHECK(log.replay.count == 13 && log.partial_batches == 0 && test_batch_log_has(&log, &torn));
+  test_batch_log_free(&log);
+  test_rmtree(dir);
+}
+
+/* An entry with a flag this build does not know is from a newer writer: not read as valid. */
+static void test_unknown_flag(void) {
+  test_log log;
+  make_log(&log, "fault-flags");
+  uint64_t at = log.offset[50], next;
+  wal_entry_header h = read_entry(log.first_segment, at, &next);
+  uint8_t entry[TEST_PAYLOAD_MAX + WAL_ENTRY_HEADER_SIZE];
+  int fd = open(log.first_segment, O_RDWR);
+  CHECK(fd >= 0 && pread(fd, entry, (size_t)(next - at), (off_t)at) == (ssize_t)(next - at));
+  h.flags = 4;
+  memcpy(entry, &h, sizeof h);
+  h.crc = qx_crc32c(0, entry + 4, WAL_ENTRY_HEADER_SIZE - 4 + h.size);
+  memcpy(entry, &h, sizeof h);
+  CHECK(pwrite(fd, entry, (size_t)(next - at), (off_t)at) == (ssize_t)(next - at));
+  close(fd);
+  qx_wal *wal;
+  CHECK_RC(qx_wal_open(log.dir, NULL, &wal, NULL), QX_ERR_CORRUPT);
+  CHECK(error_names(log.first_segment, at));
+  CHECK(strstr(qx_last_error(), "unknown entry flags") != NULL);
+  test_rmtree(log.dir);
+}
+
+/* What the log must look like after a failure, in the process that saw it. */
+static void check_failed_log(qx_wal *wal, const test_batch *acked, size_t count, int error) {
+  test_batch extra = {9, 2, 0, 0};
+  CHECK_RC(test_append_batch(wal, &extra, QX_DURABILITY_NONE), QX_ERR_CLOSED);
+  const char *cause = strerror(error);
+  if (!strstr(qx_last_error(), cause))
+    fprintf(stderr, "the refusal does not name the cause (%s): %s\n", cause, qx_last_error());
+  CHECK(strstr(qx_last_error(), cause) != NULL);
+  test_batch_log log;
+  CHECK_OK(test_batch_log_read(wal, &log)); /* replay: whole batches only */
+  CHECK_EQ_U64(log.partial_batches, 0);
+  CHECK_EQ_U64(log.replay.count, qx_wal_last_lsn(wal));
+  for (size_t i = 0; i < count; i++)
+    CHECK(test_batch_log_has(&log, &acked[i]));
+  test_batch_log_free(&log);
+  CHECK_OK(test_batch_log_follow(wal, &log)); /* a reader (the Parquet converter's) too */
+  CHECK_EQ_U64(log.partial_batches, 0);
+  CHECK_EQ_U64(log.replay.count, qx_wal_last_lsn(wal));
+  test_batch_log_free(&log);
+}
+
+/* Reopened without faults: every acknowledged batch, no partial one, and appends work. */
+static void check_reopened_log(const char *dir, const test_batch *acked, size_t count) {
+  qx_fault_reset();
+  qx_wal_options opt = small_segments();
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
+  if (check_failures) return;
+  test_batch_log log;
+  CHECK_OK(test_batch_log_read(wal, &log));
+  CHECK_EQ_U64(log.partial_batches, 0);
+  CHECK_EQ_U64(log.replay.gaps + log.replay.bad_payload, 0);
+  for (size_t i = 0; i < count; i++)
+    CHECK(test_batch_log_has(&log, &acked[i]));
+  test_batch_log_free(&log);
+  test_batch more = {8, 70, 0, 0};
+  CHECK_OK(test_append_batch(wal, &more, QX_DURABILITY_GROUP));
+  CHECK_OK(qx_wal_close(wal));
+}
+
+/* Rotation fails (the spare cannot be renamed) in the middle of a batch: the part already
+ * written to the full segment is never visible, and is cut at the next open. */
+static void test_failed_rotation_cuts_half_batch(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "fault-rotation");
+  qx_wal_options opt = small_segments();
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
+  qx_fault_reset();
+  qx_fault_arm(&(qx_fault_rule){.kind = QX_IO_RENAME, .nth = 1, .error = ENOSPC});
+  test_batch acked[8];
+  size_t count = 0;
+  int rc = QX_OK;
+  uint64_t last = 0;
+  for (uint32_t k = 0; k < 8 && rc == QX_OK; k++) { /* until a batch needs the next segment */
+    last = qx_wal_last_lsn(wal);
+    acked[count] = (test_batch){0, 100, k, 0};
+    rc = test_append_batch(wal, &acked[count], QX_DURABILITY_GROUP);
+    count += rc == QX_OK;
+  }
+  CHECK_RC(rc, QX_ERR_IO);
+  CHECK(strstr(qx_last_error(), "rename") != NULL);
+  CHECK_EQ_U64(qx_wal_last_lsn(wal), last);
+  check_failed_log(wal, acked, count, ENOSPC);
+  CHECK_RC(qx_wal_close(wal), QX_ERR_IO);
+  qx_fault_reset();
+  qx_wal_recovery rec;
+  CHECK_OK(qx_wal_open(dir, &opt, &wal, &rec));
+  CHECK_EQ_U64(rec.last_lsn, last);
+  CHECK(rec.truncated_bytes > 0); /* the half batch, cut */
+  CHECK_OK(qx_wal_close(wal));
+  check_reopened_log(dir, acked, count);
+  test_rmtree(dir);
+}
+
+/* The workload of a sweep: batches of varied lengths (some over the 64 entries of one pwritev,
+ * some spanning segments), every third at `group`, the rest at `none`. */
+#define SWEEP_BATCHES 24
+static const uint32_t sweep_lengths[SWEEP_BATCHES] = {1,  30, 70, 1, 5, 100, 1,  40, 64, 2, 90, 1,
+                                                      33, 1,  80, 7, 1, 65,  20, 1,  99, 3, 50, 1};
+
+typedef struct sweep_result {
+  test_batch acked[SWEEP_BATCHES];
+  size_t count;
+  int failed; /* an append failed */
+} sweep_result;
+
+/* error: the errno an injected failure carries (a short write is reported as EIO). */
+static void run_sweep_workload(const char *dir, int error, sweep_result *out) {
+  memset(out, 0, sizeof *out);
+  qx_wal_options opt = small_segments();
+  qx_wal *wal;
+  if (qx_wal_open(dir, &opt, &wal, NULL) != QX_OK) return; /* the fault hit the open */
+  for (uint32_t k = 0; k < SWEEP_BATCHES && !out->failed; k++) {
+    test_batch b = {0, sweep_lengths[k], k, 0};
+    if (test_append_batch(wal, &b, k % 3 ? QX_DURABILITY_NONE : QX_DURABILITY_GROUP) == QX_OK)
+      out->acked[out->count++] = b;
+    else
+      out->failed = 1;
+  }
+  if (out->failed) check_failed_log(wal, out->acked, out->count, error);
+  qx_wal_close(wal);
+}
+
+typedef struct sweep {
+  qx_io_kind kind;
+  const char *name;
+  int persist; /* creates and preallocations fail from the nth on, so a rotation meets one */
+} sweep;
+
+/* Fails the nth call of a kind, for every n the workload reaches. */
+static void test_sweep(const sweep *sw) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "fault-count");
+  qx_fault_reset();
+  qx_fault_count_calls();
+  sweep_result r;
+  run_sweep_workload(dir, 0, &r);
+  uint64_t calls = qx_fault_calls(sw->kind);
+  qx_fault_reset();
+  test_rmtree(dir);
+  CHECK(calls > 0 && !r.failed);
+  uint64_t failures = 0;
+  for (uint64_t n = 1; n <= calls + 1 && !check_failures; n++) {
+    test_tmpdir(dir, "fault-sweep");
+    int error = n % 2 ? EIO : ENOSPC;
+    qx_fault_action action = sw->kind == QX_IO_WRITE && n % 3 == 0 ? QX_FAULT_SHORT : QX_FAULT_FAIL;
+    qx_fault_arm(&(qx_fault_rule){
+        .kind = sw->kind, .nth = n, .action = action, .error = error, .persist = sw->persist});
+    run_sweep_workload(dir, action == QX_FAULT_SHORT ? EIO : error, &r);
+    failures += r.failed;
+    check_reopened_log(dir, r.acked, r.count);
+    test_rmtree(dir);
+  }
+  printf("%s: failed the 1st..%llu%s call: %llu runs saw an append fail, all recovered whole\n",
+         sw->name, (unsigned long long)calls + 1, sw->persist ? " and later" : "",
+         (unsigned long long)failures);
+  CHECK(failures > 0);
+}
+
 int main(void) {
   test_torn_tail_is_truncated();
   test_damaged_last_entry_is_torn_tail();
@@ -257,5 +622,17 @@ int main(void) {
   test_zeroed_space();
   test_bad_header();
   test_segment_faults();
+  test_lost_tail_at_boundary();
+  test_boundary_corruption();
+  test_torn_batch_is_cut();
+  test_unknown_flag();
+  test_failed_rotation_cuts_half_batch();
+  static const sweep sweeps[] = {{QX_IO_WRITE, "writes", 0},
+                                 {QX_IO_SYNC, "syncs", 0},
+                                 {QX_IO_RENAME, "renames", 0},
+                                 {QX_IO_FALLOCATE, "preallocations", 1},
+                                 {QX_IO_CREATE, "creates", 1}};
+  for (size_t i = 0; i < sizeof sweeps / sizeof sweeps[0]; i++)
+    test_sweep(&sweeps[i]);
   return test_finish("test_wal_faults");
 }

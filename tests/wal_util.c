@@ -58,14 +58,20 @@ int test_append_n(qx_wal *wal, uint64_t first_seq, uint64_t count, qx_durability
 }
 
 int test_append_batch(qx_wal *wal, test_batch *b, qx_durability durability) {
-  static _Thread_local uint8_t bufs[TEST_BATCH_MAX][TEST_PAYLOAD_MAX];
-  qx_wal_record records[TEST_BATCH_MAX];
-  for (uint32_t i = 0; i < b->len; i++) {
-    uint32_t size = test_payload(b->writer << 16 | b->len, b->batch << 16 | i, bufs[i]);
-    records[i] = (qx_wal_record){1, 1, size, 0, bufs[i]};
-  }
-  return b->len == 1 ? qx_wal_append(wal, records, durability, &b->last_lsn)
+  uint8_t(*bufs)[TEST_PAYLOAD_MAX] = malloc(b->len * sizeof *bufs);
+  qx_wal_record *records = malloc(b->len * sizeof *records);
+  int rc = QX_ERR_NOMEM;
+  if (bufs && records && b->len <= TEST_BATCH_MAX) {
+    for (uint32_t i = 0; i < b->len; i++) {
+      uint32_t size = test_payload(b->writer << 16 | b->len, b->batch << 16 | i, bufs[i]);
+      records[i] = (qx_wal_record){1, 1, size, 0, bufs[i]};
+    }
+    rc = b->len == 1 ? qx_wal_append(wal, records, durability, &b->last_lsn)
                      : qx_wal_append_batch(wal, records, b->len, durability, &b->last_lsn);
+  }
+  free(bufs);
+  free(records);
+  return rc;
 }
 
 uint64_t test_entry_key(uint32_t writer, uint64_t batch, uint32_t index) {
@@ -117,6 +123,17 @@ int test_batch_log_read(qx_wal *wal, test_batch_log *log) {
 int test_batch_log_scan(const char *dir, test_batch_log *log) {
   memset(log, 0, sizeof *log);
   int rc = qx_wal_scan(dir, 1, log_visit, log, NULL);
+  log_end(log);
+  return rc;
+}
+
+int test_batch_log_follow(qx_wal *wal, test_batch_log *log) {
+  memset(log, 0, sizeof *log);
+  qx_wal_reader *reader;
+  int rc = qx_wal_reader_open(wal, 1, &reader);
+  if (rc != QX_OK) return rc;
+  rc = qx_wal_reader_read(reader, UINT64_MAX, log_visit, log);
+  qx_wal_reader_close(reader);
   log_end(log);
   return rc;
 }

@@ -32,7 +32,7 @@ int test_append_n(qx_wal *wal, uint64_t first_seq, uint64_t count, qx_durability
 
 /* Batches that a reader can tell whole from cut: entry i of batch `batch` (len entries, at most
  * TEST_BATCH_MAX) of writer w carries test_payload(w << 16 | len, batch << 16 | i). */
-#define TEST_BATCH_MAX 200u
+#define TEST_BATCH_MAX 1000u
 
 typedef struct test_batch {
   uint32_t writer, len;
@@ -61,6 +61,8 @@ uint64_t test_entry_key(uint32_t writer, uint64_t batch, uint32_t index);
 int test_batch_log_read(qx_wal *wal, test_batch_log *log);
 /* The same through qx_wal_scan of a closed log. */
 int test_batch_log_scan(const char *dir, test_batch_log *log);
+/* The same through a qx_wal_reader from LSN 1 up to the last LSN. */
+int test_batch_log_follow(qx_wal *wal, test_batch_log *log);
 void test_batch_log_free(test_batch_log *log);
 
 /* 1 if every entry of b is in log at the LSNs it was acknowledged with. */

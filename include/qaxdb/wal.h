@@ -44,13 +44,16 @@ typedef struct qx_wal_options {
   /* The LSN of the first entry of a log that holds no segment yet (0 means 1): an engine
    * whose table files already hold LSNs up to n starts a new log at n + 1. */
   uint64_t first_lsn;
+  /* 1: open read-only (see qx_wal_open); segment_size, salvage's cut and on_durable are then
+   * unused: nothing is written. */
+  int read_only;
   /* Called on the flusher thread after each sync with the highest durable LSN. Must be quick
    * and must not call back into this WAL's append. */
   void (*on_durable)(uint64_t durable_lsn, void *ctx);
   void *on_durable_ctx;
 } qx_wal_options;
 
-/* What open found and did while recovering. */
+/* What open found and did while recovering (a read-only open or a scan: what open would do). */
 typedef struct qx_wal_recovery {
   uint64_t first_lsn;        /* oldest LSN still in the log, 0 if empty */
   uint64_t last_lsn;         /* newest valid LSN, 0 if empty */
@@ -58,6 +61,11 @@ typedef struct qx_wal_recovery {
   char truncated_file[4096]; /* file where truncation happened, "" if none */
   uint64_t truncated_offset;
   int salvaged; /* 1 if salvage discarded damaged entries before the tail */
+  /* Segment files after the cut, removed whole (by open; a scan reports what open would do). */
+  uint32_t dropped_segments;
+  /* qx_wal_scan only: 1 if a writer held the log when the scan began. Its tail may then be in
+   * the middle of a write: a torn tail found is the live end of the log, not crash damage. */
+  int live_writer;
 } qx_wal_recovery;
 
 /* One record to append. data points at size bytes; ts_ns 0 means "now". */
@@ -86,7 +94,15 @@ void qx_wal_options_init(qx_wal_options *options);
 
 /* Opens (creating if needed) the log in directory dir, locks it against other processes,
  * recovers (torn tail truncated and reported in recovery, which may be NULL) and starts
- * the flusher. options may be NULL for defaults. */
+ * the flusher. options may be NULL for defaults.
+ *
+ * With options->read_only, open changes nothing: it creates, truncates, preallocates and
+ * deletes no file and starts no thread. It takes a shared lock on an existing dir/LOCK, so no
+ * writer can open the log meanwhile, and fails with QX_ERR_LOCKED if a writer holds it (there
+ * is no lock, and none is needed, if LOCK does not exist); a missing dir is QX_ERR_NOT_FOUND.
+ * A torn tail is reported in recovery as open would cut it, but left in place: replay and
+ * readers stop at the last entry recovery keeps. Appends and checkpoints fail with
+ * QX_ERR_DENIED; qx_wal_last_lsn and qx_wal_durable_lsn are that last entry's LSN. */
 int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
                 qx_wal_recovery *recovery);
 
@@ -94,14 +110,16 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
  * the flusher met, if any (then records after the last durable LSN may not be on disk). */
 int qx_wal_close(qx_wal *wal);
 
-/* Appends one record; *lsn_out (may be NULL) receives its LSN. */
+/* Appends one record (a batch of one); *lsn_out (may be NULL) receives its LSN. */
 int qx_wal_append(qx_wal *wal, const qx_wal_record *record, qx_durability durability,
                   uint64_t *lsn_out);
 
-/* Appends count records with consecutive LSNs as one unit of durability; *last_lsn_out
- * receives the LSN of the last one. If it fails part-way (a new segment cannot be created,
- * or a write fails), the records up to qx_wal_last_lsn() are in the log and the rest are not;
- * after a failed write the log takes no more appends (QX_ERR_CLOSED) and must be reopened. */
+/* Appends count records with consecutive LSNs as one batch; *last_lsn_out receives the LSN of
+ * the last one. A batch is atomic: replay, readers and recovery see all of its records or none,
+ * whatever fails (a crash, a power loss, a write error, a full disk when a new segment is
+ * needed). If the call fails, none of its records is visible (qx_wal_last_lsn() does not move)
+ * and the log takes no more appends: later ones return QX_ERR_CLOSED with the first failure's
+ * cause in qx_last_error(). Reopen to recover; open cuts what the failed batch left. */
 int qx_wal_append_batch(qx_wal *wal, const qx_wal_record *records, size_t count,
                         qx_durability durability, uint64_t *last_lsn_out);
 
@@ -116,7 +134,7 @@ const char *qx_wal_dir(const qx_wal *wal);      /* the directory the log lives i
 int qx_wal_replay(qx_wal *wal, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx);
 
 /* Declares that every entry below lsn is saved elsewhere: segments holding only such
- * entries are deleted. The active segment is never deleted. */
+ * entries are deleted. The active segment is never deleted. QX_ERR_DENIED if read-only. */
 int qx_wal_checkpoint(qx_wal *wal, uint64_t lsn);
 
 /* A reader that follows the log: it visits entries in LSN order from a starting LSN and keeps
@@ -136,9 +154,10 @@ uint64_t qx_wal_reader_position(const qx_wal_reader *reader);
 void qx_wal_reader_close(qx_wal_reader *reader);
 
 /* Read-only scan of a log directory that need not be open (wal-dump, check): verifies every
- * checksum and calls visit (may be NULL) for entries with LSN >= from_lsn. A torn tail is not
- * an error (it is reported in recovery); damage before it returns QX_ERR_CORRUPT with the file
- * and offset in qx_last_error(). */
+ * checksum and calls visit (may be NULL) for entries with LSN >= from_lsn that recovery keeps.
+ * A torn tail is not an error (it is reported in recovery); damage before it returns
+ * QX_ERR_CORRUPT with the file and offset in qx_last_error(). It takes no lock and fails on no
+ * writer: recovery->live_writer says whether one holds the log. */
 int qx_wal_scan(const char *dir, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx,
                 qx_wal_recovery *recovery);
 

@@ -10,7 +10,9 @@
  *    16  first LSN of the segment    u64
  *    24  segment size in bytes       u64
  *    32  creation time, ns           i64
- *    40  reserved, zero              20 bytes
+ *    40  previous segment's first LSN u64  (the segment this one was rotated from; 0: none, or
+ *                                          written before the field existed)
+ *    48  reserved, zero              12 bytes
  *    60  CRC32C of bytes 0..59       u32
  *
  *   entries, each starting at an 8-byte aligned offset, back to back:
@@ -20,13 +22,22 @@
  *    16  timestamp, ns                i64
  *    24  table id                     u16
  *    26  schema version               u16
- *    28  reserved, zero               u32
+ *    28  flags                        u32  (WAL_ENTRY_BATCH_CONTINUES; every other bit zero)
  *    32  payload, then zero padding to the next multiple of 8
  *
  * All integers little-endian. An entry is valid when its size is in range, it fits in the file,
- * its CRC matches, and its LSN is exactly one more than the previous entry's (the first entry of
- * a segment carries the header's first LSN). The first invalid entry ends the segment; what that
- * means (end of segment, torn tail, or corruption) is decided in scan.c. */
+ * its CRC matches, it has no unknown flag, and its LSN is exactly one more than the previous
+ * entry's (the first entry of a segment carries the header's first LSN). The first invalid entry
+ * ends the segment; what that means (end of segment, torn tail, or corruption) is decided in
+ * scan.c.
+ *
+ * Batches. The records of one append call form a batch: consecutive entries, every one but the
+ * last with WAL_ENTRY_BATCH_CONTINUES set; a batch may span segments. The log holds whole batches
+ * only: a batch whose last entry is missing where the log ends (a torn tail, a failed write or
+ * rotation) is cut with the tail, from its first entry on, and the writer never publishes an LSN
+ * inside a batch, so no reader stops in one. Logs written before the flag existed have zero
+ * there (the field was reserved), so each of their entries reads as a batch of one: the format
+ * version stays 1. */
 #ifndef QX_WAL_FORMAT_H
 #define QX_WAL_FORMAT_H
 
@@ -37,7 +48,9 @@
 #define WAL_SEGMENT_HEADER_SIZE 64u
 #define WAL_ENTRY_HEADER_SIZE 32u
 #define WAL_SEGMENT_SUFFIX ".wal"
-#define WAL_SEGMENT_NAME_LEN 24 /* 20 digits + ".wal" */
+#define WAL_SEGMENT_NAME_LEN 24      /* 20 digits + ".wal" */
+#define WAL_ENTRY_BATCH_CONTINUES 1u /* more entries of this entry's batch follow it */
+#define WAL_ENTRY_KNOWN_FLAGS WAL_ENTRY_BATCH_CONTINUES
 
 typedef struct wal_segment_header {
   char magic[8];
@@ -46,7 +59,8 @@ typedef struct wal_segment_header {
   uint64_t first_lsn;
   uint64_t segment_size;
   int64_t created_ns;
-  uint8_t reserved[20];
+  uint64_t prev_first_lsn;
+  uint8_t reserved[12];
   uint32_t crc;
 } wal_segment_header;
 _Static_assert(sizeof(wal_segment_header) == WAL_SEGMENT_HEADER_SIZE, "segment header layout");
@@ -58,7 +72,7 @@ typedef struct wal_entry_header {
   int64_t ts_ns;
   uint16_t table_id;
   uint16_t schema_version;
-  uint32_t reserved;
+  uint32_t flags;
 } wal_entry_header;
 _Static_assert(sizeof(wal_entry_header) == WAL_ENTRY_HEADER_SIZE, "entry header layout");
 

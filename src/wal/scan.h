@@ -20,7 +20,10 @@ typedef struct wal_scan_result {
 
 /* Scans dir, visiting entries with from_lsn <= LSN <= to_lsn (visit may be NULL). Damage before
  * the tail returns QX_ERR_CORRUPT, unless salvage is set: then the log is cut there and the
- * result says so. A non-zero value returned by visit stops the scan and is returned. */
+ * result says so. A non-zero value returned by visit stops the scan and is returned.
+ * REQUIRES: to_lsn is UINT64_MAX (the end of the log: then only entries recovery keeps are
+ * visited) or the last LSN of a batch (a published last LSN); only the former fills result
+ * with what the end of the log is. */
 int wal_scan_dir(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_visit_fn visit,
                  void *ctx, int salvage, wal_scan_result *result);
 

@@ -133,7 +133,7 @@ int wal_segment_zero(wal_segment *seg, uint64_t from, uint64_t to) {
   return zero_fill(seg->fd, from, to, seg->path);
 }
 
-int wal_segment_start(wal_segment *seg, uint64_t first_lsn) {
+int wal_segment_start(wal_segment *seg, uint64_t first_lsn, uint64_t prev_first_lsn) {
   wal_segment_header h;
   memset(&h, 0, sizeof h);
   memcpy(h.magic, WAL_MAGIC, 8);
@@ -142,6 +142,7 @@ int wal_segment_start(wal_segment *seg, uint64_t first_lsn) {
   h.first_lsn = first_lsn;
   h.segment_size = seg->size;
   h.created_ns = qx_wall_ns();
+  h.prev_first_lsn = prev_first_lsn;
   h.crc = qx_crc32c(0, &h, offsetof(wal_segment_header, crc));
   int rc = qx_pwrite_all(seg->fd, &h, sizeof h, 0, seg->path);
   if (rc != QX_OK) return rc;
@@ -200,6 +201,7 @@ const char *wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
     return "impossible entry size";
   if (h.crc != qx_crc32c(0, map + off + 4, WAL_ENTRY_HEADER_SIZE - 4 + h.size))
     return "checksum mismatch";
+  if (h.flags & ~WAL_ENTRY_KNOWN_FLAGS) return "unknown entry flags (a newer format?)";
   if (h.lsn != expected_lsn) return "LSN out of sequence";
   return NULL;
 }

@@ -37,9 +37,10 @@ void wal_segment_path(char *out, size_t cap, const char *dir, uint64_t first_lsn
  * mapped. The header is not written yet: see wal_segment_start. */
 int wal_segment_create(const char *path, uint64_t size, wal_segment **out);
 
-/* Writes the header for first_lsn into a created segment. Like every change to a segment other
- * than an appended entry, it goes through the file I/O layer, not the mapping. */
-int wal_segment_start(wal_segment *seg, uint64_t first_lsn);
+/* Writes the header for first_lsn into a created segment, naming the segment it follows
+ * (prev_first_lsn, 0 if none). Like every change to a segment other than an appended entry, it
+ * goes through the file I/O layer, not the mapping. */
+int wal_segment_start(wal_segment *seg, uint64_t first_lsn, uint64_t prev_first_lsn);
 
 /* Writes zeros over bytes [from, to) of a segment (a torn tail being cut). */
 int wal_segment_zero(wal_segment *seg, uint64_t from, uint64_t to);

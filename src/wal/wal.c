@@ -1,4 +1,5 @@
-/* The WAL writer: appends, group commit, segment rotation, recovery at open, checkpoints.
+/* The WAL writer: appends, group commit, segment rotation, recovery at open, checkpoints; and
+ * the read-only open, which has none of the threads below and changes no file.
  *
  * Threads and what they own (the thread-safety contract):
  *  - Appenders (any thread, usually one) hold `mu` while they reserve LSNs and write entries
@@ -11,17 +12,22 @@
  *  - The preparer thread keeps one spare segment ready (created, zero-filled, synced, mapped and
  *    paged in) so that rotation is a rename and the writer never waits for a 64 MiB file.
  * Invariants:
- *  1. last_lsn only grows; every entry <= last_lsn is completely copied into its segment.
+ *  1. last_lsn only grows, and only to the last entry of a batch; every entry <= last_lsn is
+ *     completely written into its segment. So no reader or replay ever stops inside a batch.
  *  2. durable_lsn <= last_lsn; every entry <= durable_lsn has been covered by an fdatasync of its
  *     segment and by a directory sync of the segment's name.
  *  3. Segments are synced in LSN order: a round syncs the full segments oldest first, then the
  *     active one, and publishes nothing if any sync fails. So an LSN is durable only when every
  *     segment up to it is synced, and a segment's synced entries never follow unsynced ones of
- *     an earlier segment.
+ *     an earlier segment. Hence nothing after a gap in the log (a power loss at `none` that
+ *     kept a rename but not the previous segment's tail) was acknowledged at `group`, and
+ *     recovery may cut the log at the gap (scan.c, case 3).
  *  4. Segments are freed only by the flusher (or by close, after the flusher has stopped).
  *  5. After a sync fails, durable_lsn never moves again and every append fails: the kernel may
  *     have dropped the dirty pages, so retrying the sync could falsely report them durable.
- *     A failed write does the same: it may have left a hole in the segment. */
+ *     A failed write or rotation does the same: the batch it was part of stays unpublished,
+ *     whatever of it reached a segment is cut by the next open, and the write may have left a
+ *     hole that no later entry may follow. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -30,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -76,7 +83,8 @@ struct qx_wal {
   pthread_mutex_t durable_mu;
   pthread_cond_t durable_cv;
   _Atomic uint64_t durable_lsn;
-  _Atomic int failure; /* first sync error, QX_OK while healthy */
+  _Atomic int failure;     /* first sync or write error, QX_OK while healthy */
+  char failure_cause[256]; /* its qx_last_error(); written once, under durable_mu */
 
   pthread_rwlock_t files_lock; /* replay (shared) against checkpoint deleting segments */
 };
@@ -89,10 +97,13 @@ void qx_wal_options_init(qx_wal_options *options) {
 /* ---- appending ---------------------------------------------------------------------------- */
 
 static void publish_failure(qx_wal *w, int rc);
+static int refuse_appends(qx_wal *w);
 
-static wal_entry_header entry_header(const qx_wal_record *rec, uint64_t lsn, int64_t now_ns) {
+static wal_entry_header entry_header(const qx_wal_record *rec, uint64_t lsn, int64_t now_ns,
+                                     uint32_t flags) {
   wal_entry_header h = {
-      0, rec->size, lsn, rec->ts_ns ? rec->ts_ns : now_ns, rec->table_id, rec->schema_version, 0};
+      0,    rec->size, lsn, rec->ts_ns ? rec->ts_ns : now_ns, rec->table_id, rec->schema_version,
+      flags};
   uint32_t crc = qx_crc32c(0, (const uint8_t *)&h + 4, WAL_ENTRY_HEADER_SIZE - 4);
   h.crc = qx_crc32c(crc, rec->data, rec->size);
   return h;
@@ -173,7 +184,7 @@ static int rotate(qx_wal *w, uint64_t first_lsn) {
     if (rc != QX_OK) return rc;
   }
   next->needs_dir_sync = 1;
-  int rc = wal_segment_start(next, first_lsn);
+  int rc = wal_segment_start(next, first_lsn, w->active->first_lsn);
   if (rc != QX_OK) {
     wal_segment_close(next); /* a blank segment: recovery removes it */
     return rc;
@@ -196,9 +207,36 @@ static int check_record(const qx_wal *w, const qx_wal_record *rec) {
   return QX_OK;
 }
 
+/* REQUIRES: mu held. Writes the batch at next_lsn into the log, rotating as needed. */
+static int write_batch(qx_wal *w, const qx_wal_record *records, size_t count,
+                       qx_durability durability, int64_t now) {
+  int copy = count == 1 && durability == QX_DURABILITY_NONE && w->map_appends;
+  staged_writes staged = {.entries = 0};
+  uint64_t lsn = w->next_lsn;
+  for (size_t i = 0; i < count; i++, lsn++) {
+    uint64_t span = wal_entry_span(records[i].size);
+    if (w->active->write_offset + span > w->active->size) {
+      int rc = write_staged(w->active, &staged);
+      if (rc == QX_OK) rc = rotate(w, lsn);
+      if (rc != QX_OK) return rc;
+    }
+    uint32_t flags = i + 1 < count ? WAL_ENTRY_BATCH_CONTINUES : 0;
+    wal_entry_header header = entry_header(&records[i], lsn, now, flags);
+    if (copy) {
+      copy_entry(w->active, &records[i], header);
+    } else {
+      int rc = stage_entry(w->active, &staged, &records[i], header);
+      if (rc != QX_OK) return rc;
+    }
+    w->active->write_offset += span;
+  }
+  return write_staged(w->active, &staged);
+}
+
 int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
                         qx_durability durability, uint64_t *last_lsn_out) {
   if (!w || !records || count == 0) return qx_fail(QX_ERR_INVALID_ARG, "empty WAL append");
+  if (w->options.read_only) return qx_fail(QX_ERR_DENIED, "WAL %s is open read-only", w->dir);
   for (size_t i = 0; i < count; i++) {
     int rc = check_record(w, &records[i]);
     if (rc != QX_OK) return rc;
@@ -207,41 +245,21 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
   pthread_mutex_lock(&w->mu);
   if (atomic_load_explicit(&w->failure, memory_order_relaxed) != QX_OK || w->stopping) {
     pthread_mutex_unlock(&w->mu);
-    return qx_fail(QX_ERR_CLOSED, "WAL %s takes no more appends after a failed sync or close",
-                   w->dir);
+    return refuse_appends(w);
   }
-  int copy = count == 1 && durability == QX_DURABILITY_NONE && w->map_appends;
-  staged_writes staged = {.entries = 0};
-  uint64_t lsn = w->next_lsn;
-  int rc = QX_OK, rotation_failed = 0;
-  for (size_t i = 0; i < count; i++, lsn++) {
-    uint64_t span = wal_entry_span(records[i].size);
-    if (w->active->write_offset + span > w->active->size) {
-      if ((rc = write_staged(w->active, &staged)) != QX_OK) break;
-      if ((rc = rotate(w, lsn)) != QX_OK) {
-        rotation_failed = 1; /* e.g. disk full: what came before is written, try again later */
-        break;
-      }
-    }
-    wal_entry_header header = entry_header(&records[i], lsn, now);
-    if (copy)
-      copy_entry(w->active, &records[i], header);
-    else if ((rc = stage_entry(w->active, &staged, &records[i], header)) != QX_OK)
-      break;
-    w->active->write_offset += span;
-  }
-  if (rc == QX_OK) rc = write_staged(w->active, &staged);
-  if (rc == QX_OK || rotation_failed) {
-    w->next_lsn = lsn;
-  } else { /* a failed write leaves a hole in the segment: the log takes nothing more */
-    w->next_lsn = staged.first_lsn;
+  int rc = write_batch(w, records, count, durability, now);
+  if (rc == QX_OK) {
+    w->next_lsn += count;
+    atomic_store_explicit(&w->last_lsn, w->next_lsn - 1, memory_order_release);
+  } else {
+    /* Part of the batch may be in a segment: it stays unpublished, a reopen cuts it, and the
+     * log takes nothing more (a failed write may also have left a hole). */
     publish_failure(w, rc);
   }
   uint64_t last = w->next_lsn - 1;
-  atomic_store_explicit(&w->last_lsn, last, memory_order_release);
   if (w->flusher_idle) pthread_cond_signal(&w->flusher_cv);
   pthread_mutex_unlock(&w->mu);
-  if (rc != QX_OK) return rc; /* records before the failure are in the log (LSN <= last) */
+  if (rc != QX_OK) return rc;
   if (last_lsn_out) *last_lsn_out = last;
   return durability == QX_DURABILITY_GROUP ? qx_wal_wait_durable(w, last, -1) : QX_OK;
 }
@@ -285,10 +303,10 @@ int qx_wal_wait_durable(qx_wal *w, uint64_t lsn, int64_t timeout_ns) {
       break;
     }
   }
-  pthread_mutex_unlock(&w->durable_mu);
   if (rc == QX_OK && qx_wal_durable_lsn(w) < lsn)
-    rc = qx_fail(QX_ERR_IO, "WAL %s: a sync failed; LSN %llu is not durable", w->dir,
-                 (unsigned long long)lsn);
+    rc = qx_fail(QX_ERR_IO, "WAL %s: LSN %llu is not durable: %s", w->dir, (unsigned long long)lsn,
+                 w->failure_cause);
+  pthread_mutex_unlock(&w->durable_mu);
   return rc;
 }
 
@@ -300,11 +318,24 @@ static void publish_durable(qx_wal *w, uint64_t lsn) {
   if (w->options.on_durable) w->options.on_durable(lsn, w->options.on_durable_ctx);
 }
 
+/* Records the first failure and its cause (the calling thread's qx_last_error()). */
 static void publish_failure(qx_wal *w, int rc) {
-  atomic_store(&w->failure, rc);
   pthread_mutex_lock(&w->durable_mu);
+  if (atomic_load(&w->failure) == QX_OK) {
+    snprintf(w->failure_cause, sizeof w->failure_cause, "%s", qx_last_error());
+    atomic_store(&w->failure, rc);
+  }
   pthread_cond_broadcast(&w->durable_cv);
   pthread_mutex_unlock(&w->durable_mu);
+}
+
+/* Fails with what stopped the log: QX_ERR_CLOSED, naming the first failure's cause. */
+static int refuse_appends(qx_wal *w) {
+  char cause[sizeof w->failure_cause] = "it is closing";
+  pthread_mutex_lock(&w->durable_mu);
+  if (atomic_load(&w->failure) != QX_OK) snprintf(cause, sizeof cause, "%s", w->failure_cause);
+  pthread_mutex_unlock(&w->durable_mu);
+  return qx_fail(QX_ERR_CLOSED, "WAL %s takes no more appends: %s", w->dir, cause);
 }
 
 /* Syncs (and frees) the full segments, the directory if a segment was renamed into it, then
@@ -417,7 +448,7 @@ static int recover(qx_wal *w, const wal_scan_result *r) {
   } else if (rc == QX_OK) {
     wal_segment_path(path, sizeof path, w->dir, r->next_lsn);
     rc = wal_segment_create(path, w->options.segment_size, &w->active);
-    if (rc == QX_OK) rc = wal_segment_start(w->active, r->next_lsn);
+    if (rc == QX_OK) rc = wal_segment_start(w->active, r->next_lsn, 0);
   }
   if (rc == QX_OK && qx_io_fdatasync(w->active->fd) != 0)
     rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", w->active->path);
@@ -446,6 +477,42 @@ static void free_wal(qx_wal *w) {
   free(w);
 }
 
+/* Locks the log and finds its end; a writer also recovers (see recover), a read-only open
+ * changes nothing. */
+/* A log with no segment yet starts at options.first_lsn (an engine's checkpoint + 1). */
+static void start_after_first_lsn(const qx_wal *w, wal_scan_result *r) {
+  if (!r->tail_first_lsn && w->options.first_lsn > r->next_lsn) r->next_lsn = w->options.first_lsn;
+}
+
+static int lock_and_scan(qx_wal *w, wal_scan_result *r) {
+  if (w->options.read_only) {
+    struct stat st;
+    if (stat(w->dir, &st) != 0)
+      return qx_fail_errno(errno == ENOENT ? QX_ERR_NOT_FOUND : QX_ERR_IO, errno, "WAL folder %s",
+                           w->dir);
+    int rc = qx_dirlock_acquire_shared(w->dir, &w->lock_fd);
+    if (rc == QX_OK) rc = wal_scan_dir(w->dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, r);
+    if (rc == QX_OK) start_after_first_lsn(w, r);
+    return rc;
+  }
+  int rc = qx_dirlock_acquire(w->dir, &w->lock_fd);
+  if (rc != QX_OK) return rc;
+  qx_io_unlink(w->spare_path); /* a crash's spare was never in the log */
+  rc = wal_scan_dir(w->dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, r);
+  if (rc == QX_OK) start_after_first_lsn(w, r);
+  return rc == QX_OK ? recover(w, r) : rc;
+}
+
+static int start_threads(qx_wal *w) {
+  if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0)
+    return qx_fail(QX_ERR_NOMEM, "WAL: cannot start the flusher thread");
+  if (pthread_create(&w->preparer, NULL, preparer_main, w) != 0) {
+    w->spare_failed = 1; /* rotation falls back to creating segments itself */
+    w->preparer = 0;
+  }
+  return QX_OK;
+}
+
 int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
                 qx_wal_recovery *recovery) {
   if (!dir || !out) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_open: missing argument");
@@ -462,18 +529,13 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
     qx_wal_options_init(&w->options);
   snprintf(w->spare_path, sizeof w->spare_path, "%s/%s", dir, SPARE_NAME);
   uint64_t segment_size = w->options.segment_size;
-  if (segment_size < MIN_SEGMENT_SIZE) {
+  if (segment_size < MIN_SEGMENT_SIZE && !w->options.read_only) {
     free(w);
     return qx_fail(QX_ERR_INVALID_ARG, "WAL segment size %llu is below the minimum of %llu",
                    (unsigned long long)segment_size, MIN_SEGMENT_SIZE);
   }
-  int rc = qx_dirlock_acquire(dir, &w->lock_fd);
-  if (rc == QX_OK) qx_io_unlink(w->spare_path); /* a crash's spare was never in the log */
   wal_scan_result r;
-  if (rc == QX_OK) rc = wal_scan_dir(dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, &r);
-  if (rc == QX_OK && !r.tail_first_lsn && w->options.first_lsn > r.next_lsn)
-    r.next_lsn = w->options.first_lsn; /* no segment yet: the new log starts there */
-  if (rc == QX_OK) rc = recover(w, &r);
+  int rc = lock_and_scan(w, &r);
   if (rc == QX_OK) rc = init_sync(w);
   if (rc != QX_OK) {
     free_wal(w);
@@ -485,13 +547,9 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
   atomic_store(&w->last_lsn, r.next_lsn - 1);
   atomic_store(&w->durable_lsn, r.next_lsn - 1);
   if (recovery) *recovery = r.report;
-  if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0) {
+  if (!w->options.read_only && (rc = start_threads(w)) != QX_OK) {
     free_wal(w);
-    return qx_fail(QX_ERR_NOMEM, "WAL: cannot start the flusher thread");
-  }
-  if (pthread_create(&w->preparer, NULL, preparer_main, w) != 0) {
-    w->spare_failed = 1; /* rotation falls back to creating segments itself */
-    w->preparer = 0;
+    return rc;
   }
   *out = w;
   return QX_OK;
@@ -499,14 +557,17 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
 
 int qx_wal_close(qx_wal *w) {
   if (!w) return QX_OK;
-  pthread_mutex_lock(&w->mu);
-  w->stopping = 1;
-  pthread_cond_signal(&w->flusher_cv);
-  pthread_cond_signal(&w->spare_cv);
-  pthread_mutex_unlock(&w->mu);
-  pthread_join(w->flusher, NULL);
-  if (w->preparer) pthread_join(w->preparer, NULL);
+  if (!w->options.read_only) {
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1;
+    pthread_cond_signal(&w->flusher_cv);
+    pthread_cond_signal(&w->spare_cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->flusher, NULL);
+    if (w->preparer) pthread_join(w->preparer, NULL);
+  }
   int rc = atomic_load(&w->failure);
+  if (rc != QX_OK) qx_record_failure("WAL %s failed: %s", w->dir, w->failure_cause);
   for (wal_segment *s = w->sealed, *next; s; s = next) { /* only left if the flusher failed */
     next = s->next_sealed;
     wal_segment_close(s);
@@ -533,6 +594,7 @@ int qx_wal_replay(qx_wal *w, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx
 
 int qx_wal_checkpoint(qx_wal *w, uint64_t lsn) {
   if (!w) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_checkpoint: no WAL");
+  if (w->options.read_only) return qx_fail(QX_ERR_DENIED, "WAL %s is open read-only", w->dir);
   wal_segment_list list;
   int rc = wal_list_segments(w->dir, &list);
   int removed = 0;
