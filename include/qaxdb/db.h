@@ -61,6 +61,13 @@ typedef struct qx_db_options {
   int l0_slowdown_trigger;   /* writes are delayed 1 ms each from this many L0 files; 8 */
   int l0_stop_trigger;       /* writes wait for compaction at this many L0 files; 12 */
   qx_wal_options wal;
+  /* 1: open to read only (what `qaxdb get`, `scan`, `sql`, `stats` and `check` do). Open then
+   * creates, writes and deletes nothing: it takes a shared lock (QX_ERR_LOCKED while a writer
+   * holds the folder, and no writer can open it meanwhile), replays the WAL tail into memory
+   * without cutting a torn tail, runs no flush or compaction, and the Parquet converter reads
+   * the records not yet in Parquet into memory and writes no file. Writes, flushes and
+   * compactions fail with QX_ERR_DENIED. A folder with no database is QX_ERR_NOT_FOUND. */
+  int read_only;
   /* Analytics (docs/sql.md): every committed record of a built-in table is also converted, in
    * the background, to columns and then to Parquet files under olap/, which SQL reads. */
   int olap;                        /* 1 (default) on; 0 off: nothing for SQL, WAL trimmed freely */

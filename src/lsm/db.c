@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lsm/db_impl.h"
@@ -66,6 +67,7 @@ void qx_db_fail(qx_db *db, int rc) {
 
 int qx_db_check_writable(qx_db *db) {
   QX_REQUIRE_HELD(&db->mu);
+  if (db->opt.read_only) return qx_fail(QX_ERR_DENIED, "%s is open read-only", db->dir);
   if (db->bg_error)
     return qx_fail(QX_ERR_CLOSED, "%s takes no more writes after a failure: %s", db->dir,
                    db->failure);
@@ -120,7 +122,9 @@ static int replay_wal(qx_db *db, qx_db_recovery *rec) {
                    "%s: the WAL holds LSNs %" PRIu64 "..%" PRIu64
                    " but the table files need every write after %" PRIu64,
                    db->dir, rec->wal.first_lsn, last, checkpoint);
-  int rc = qx_memtable_create(db->opt.memtable_size, &db->mem);
+  /* Read-only: nothing may be flushed, so the MemTable holds the whole tail. */
+  uint64_t limit = db->opt.read_only ? UINT64_MAX : db->opt.memtable_size;
+  int rc = qx_memtable_create(limit, &db->mem);
   if (rc == QX_OK) rc = qx_view_install(db);
   if (rc == QX_OK) rc = replay_from(db, checkpoint + 1, last);
   rec->checkpoint_lsn = checkpoint;
@@ -148,15 +152,16 @@ static int open_files(qx_db *db, qx_db_recovery *rec) {
   if (snprintf(wal_dir, sizeof wal_dir, "%s/wal", db->dir) >= (int)sizeof wal_dir)
     return qx_fail(QX_ERR_INVALID_ARG, "data folder path too long: %s", db->dir);
   qx_wal_options wal_options = db->opt.wal;
+  wal_options.read_only = db->opt.read_only;
   qx_olap_hook_wal(db, &wal_options);
   qx_version_set *vs = &db->vset;
-  int rc = qx_vset_init(vs, db->dir, 0, &db->mu);
+  int rc = qx_vset_init(vs, db->dir, db->opt.read_only, &db->mu);
   vs->sst_counters = &db->sst_counters;
   vs->counters = &db->counters;
   vs->on_install = install_view;
   vs->on_install_ctx = db;
   vs->olap_reads_wal = db->opt.olap;
-  if (rc == QX_OK) rc = qx_mkdir_p(vs->sst_dir);
+  if (rc == QX_OK && !db->opt.read_only) rc = qx_mkdir_p(vs->sst_dir);
   if (rc == QX_OK) rc = qx_block_cache_create(db->opt.block_cache_size, &db->cache);
   vs->cache = db->cache;
   if (rc == QX_OK) rc = qx_vset_recover(vs, &rec->torn_manifest_bytes, &rec->orphan_files);
@@ -182,7 +187,7 @@ static void free_db(qx_db *db) {
 
 static int start_threads(qx_db *db) {
   int rc = qx_deferred_start(&db->reclaimer);
-  if (rc != QX_OK) return rc;
+  if (rc != QX_OK || db->opt.read_only) return rc;
   if (pthread_create(&db->flush_thread, NULL, qx_flush_main, db) != 0)
     return qx_fail(QX_ERR_NOMEM, "cannot start the flush thread");
   db->threads_started = 1;
@@ -203,6 +208,16 @@ static void stop_threads(qx_db *db) {
   qx_deferred_stop(&db->reclaimer);
 }
 
+/* A writer locks the folder alone (creating it if needed); readers share the lock of an
+ * existing database, so that no writer starts under them. */
+static int lock_folder(qx_db *db) {
+  if (!db->opt.read_only) return qx_dirlock_acquire(db->dir, &db->lock_fd);
+  struct stat st;
+  if (stat(db->dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    return qx_fail(QX_ERR_NOT_FOUND, "%s: no such folder", db->dir);
+  return qx_dirlock_acquire_shared(db->dir, &db->lock_fd);
+}
+
 int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
                qx_db_recovery *recovery) {
   qx_db_recovery scratch = {0};
@@ -218,7 +233,7 @@ int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
   snprintf(db->dir, sizeof db->dir, "%s", dir);
   int rc = check_options(&db->opt);
   if (rc == QX_OK) rc = init_sync(db);
-  if (rc == QX_OK) rc = qx_dirlock_acquire(dir, &db->lock_fd);
+  if (rc == QX_OK) rc = lock_folder(db);
   if (rc == QX_OK) rc = open_files(db, rec);
   if (rc == QX_OK) rc = start_threads(db);
   if (rc == QX_OK) rc = qx_olap_start(db, rec);
@@ -236,7 +251,7 @@ int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
 static int save_totals(qx_db *db) {
   pthread_mutex_lock(&db->mu);
   qx_version_edit totals_only = {0};
-  int rc = db->bg_error ? QX_OK : qx_vset_install(&db->vset, &totals_only);
+  int rc = db->bg_error || db->opt.read_only ? QX_OK : qx_vset_install(&db->vset, &totals_only);
   pthread_mutex_unlock(&db->mu);
   return rc;
 }

@@ -68,6 +68,7 @@ int qx_olap_start(qx_db *db, qx_db_recovery *rec) {
       .flush_interval_ms = db->opt.olap_flush_interval_ms,
       .merge_min_files = db->opt.olap_merge_files,
       .compression = db->opt.parquet_compression == QX_PARQUET_SNAPPY ? "snappy" : "zstd",
+      .read_only = db->opt.read_only,
       .engine = db,
       .install = install_parquet,
       .pin = pin,

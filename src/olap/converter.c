@@ -319,7 +319,7 @@ static int merge(qx_olap *o, int all) {
 /* REQUIRES: mu. Raw key-value writes count too: olap_lsn must pass them for the WAL to be
  * trimmed. */
 static int flush_due(qx_olap *o) {
-  if (o->converted_lsn <= o->files->olap_lsn) return 0;
+  if (o->cfg.read_only || o->converted_lsn <= o->files->olap_lsn) return 0;
   return o->stopping || o->buffered_bytes >= o->cfg.buffer_bytes ||
          o->flush_target > o->files->olap_lsn ||
          qx_monotonic_ns() - o->pending_since_ns >= (int64_t)o->cfg.flush_interval_ms * 1000000;
@@ -403,6 +403,8 @@ int qx_olap_sync(qx_olap *o) {
 }
 
 int qx_olap_flush(qx_olap *o, enum qx_olap_merge merge_files) {
+  if (o->cfg.read_only)
+    return qx_fail(QX_ERR_DENIED, "%s: the database is open read-only", o->olap_dir);
   pthread_mutex_lock(&o->mu);
   uint64_t target = qx_wal_durable_lsn(o->cfg.wal);
   if (target > o->flush_target) o->flush_target = target;
@@ -476,8 +478,9 @@ int qx_olap_open(const qx_olap_config *config, qx_olap **out) {
   o->pinned = config->pin(config->engine, config->pinnable_from);
   o->pinned_lsn = config->pinnable_from;
   int rc = o->pinned ? init_sync(o) : qx_fail(QX_ERR_NOMEM, "cannot pin the engine's state");
-  if (rc == QX_OK) rc = qx_olap_remove_orphans(o->olap_dir, o->files);
-  if (rc == QX_OK) rc = qx_parquet_writer_open(o->olap_dir, config->compression, &o->writer);
+  if (rc == QX_OK && !config->read_only) rc = qx_olap_remove_orphans(o->olap_dir, o->files);
+  if (rc == QX_OK && !config->read_only)
+    rc = qx_parquet_writer_open(o->olap_dir, config->compression, &o->writer);
   if (rc == QX_OK) rc = qx_wal_reader_open(config->wal, config->start_lsn, &o->reader);
   if (rc == QX_OK && pthread_create(&o->thread, NULL, converter_main, o) != 0)
     rc = qx_fail(QX_ERR_NOMEM, "cannot start the Parquet converter");

@@ -33,6 +33,7 @@ typedef struct qx_olap_config {
   uint32_t flush_interval_ms; /* ... or when the oldest buffered row is this old */
   uint32_t merge_min_files;   /* merge a day's small files when it has this many */
   const char *compression;    /* "zstd" or "snappy" */
+  int read_only; /* the engine is open read-only: convert into memory, write and delete nothing */
   /* The engine the WAL belongs to. install makes edit durable in its MANIFEST and returns the
    * resulting set (one reference). pin holds the engine's state as of an LSN (NULL if it
    * cannot); the converter keeps a pin at the LSN it has converted, so that the engine keeps
