@@ -549,8 +549,14 @@ static void test_none_rename_outlives_lost_tail(void) {
   test_rmtree(dir);
 }
 
+#ifdef __SANITIZE_THREAD__
+#define DEFAULT_ITERATIONS 4 /* under ThreadSanitizer each forked run costs about a second */
+#else
+#define DEFAULT_ITERATIONS 30
+#endif
+
 int main(int argc, char **argv) {
-  uint64_t iterations = argc > 1 ? strtoull(argv[1], NULL, 10) : 30;
+  uint64_t iterations = argc > 1 ? strtoull(argv[1], NULL, 10) : DEFAULT_ITERATIONS;
   unsigned seed = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : (unsigned)time(NULL);
   printf("test_power_loss: %llu iterations, seed %u\n", (unsigned long long)iterations, seed);
   srand(seed);

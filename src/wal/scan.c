@@ -82,9 +82,9 @@ typedef struct scan_ctx {
   void *visit_ctx;
   int salvage;
   wal_scan_result *result;
-  int stopped;          /* reached to_lsn, or visit stopped the scan */
-  int cut;              /* the log ends before its last segment ends (salvage, a blank segment) */
-  int batch_open;       /* the last entry read has more entries of its batch after it */
+  int stopped;    /* reached to_lsn, or visit stopped the scan */
+  int cut;        /* the log ends before its last segment (salvage, a lost tail, a blank segment) */
+  int batch_open; /* the last entry read has more entries of its batch after it */
   size_t batch_segment; /* where the open batch's first entry is */
   uint64_t batch_offset, batch_lsn;
 } scan_ctx;

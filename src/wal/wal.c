@@ -3,8 +3,9 @@
  *
  * Threads and what they own (the thread-safety contract):
  *  - Appenders (any thread, usually one) hold `mu` while they reserve LSNs and write entries
- *    into the active segment (copied into its mapping, or with pwritev: see staged_writes). Either
- * puts the bytes in the page cache, which is exactly durability `none`: a process crash keeps them.
+ *    into the active segment, copied into its mapping or with pwritev (see staged_writes).
+ *    Either puts the bytes in the page cache, which is exactly durability `none`: a process
+ *    crash keeps them.
  *  - The flusher thread is the only one that syncs and the only one that closes full segments.
  *    Under `mu` it takes a snapshot (last LSN, the active segment, the list of full segments),
  *    then syncs them without the lock, then publishes durable_lsn and wakes waiters. Everything
