@@ -217,12 +217,17 @@ typedef struct qx_db_verify_report {
   uint64_t table_files;   /* live files verified block by block */
   uint64_t table_entries; /* entries in them */
   uint64_t table_bytes;
+  uint64_t parquet_files, parquet_bytes; /* live Parquet files found at their recorded size */
+  uint64_t checkpoint_lsn;               /* the table files hold every write up to here */
+  uint64_t torn_manifest_bytes;          /* a torn last MANIFEST edit (dropped by the next open) */
 } qx_db_verify_report;
 
-/* Verifies a closed (or concurrently written) database folder's MANIFEST and every live table
- * file: checksums of every block, index, bloom filter and footer, and entry order. The WAL is
- * checked separately (qx_wal_scan). QX_ERR_CORRUPT/QX_ERR_FORMAT name file and offset. A
- * folder without a MANIFEST verifies as empty. */
+/* Verifies a database folder's CURRENT and MANIFEST (every edit's checksum), every live table
+ * file (checksums of every block, index, bloom filter and footer, entry order and count) and
+ * that every live Parquet file is there at its recorded size, without opening the engine. The
+ * WAL is checked separately (qx_wal_scan). QX_ERR_CORRUPT/QX_ERR_FORMAT name file and offset;
+ * QX_ERR_NOT_FOUND: no CURRENT, or a file the MANIFEST names is gone (while a writer holds the
+ * folder, a compaction may have deleted it since the MANIFEST was read). */
 int qx_db_verify(const char *dir, qx_db_verify_report *report);
 uint64_t qx_db_last_lsn(const qx_db *db);
 

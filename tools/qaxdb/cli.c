@@ -65,14 +65,19 @@ void cli_wal_dir(const char *data_dir, char out[PATH_MAX]) {
   snprintf(out, PATH_MAX, "%s/wal", data_dir);
 }
 
-static void report_recovery(const char *cmd, const qx_db_recovery *rec) {
+static void report_recovery(const char *cmd, const qx_db_recovery *rec, int read_only) {
   const qx_wal_recovery *w = &rec->wal;
+  const char *what = w->salvaged ? "salvage discarded"
+                     : read_only ? "read up to a torn tail (left for the next writer) of"
+                                 : "cut a torn tail of";
   if (w->truncated_bytes || w->salvaged)
     fprintf(stderr,
             "qaxdb %s: recovery: %s %" PRIu64 " bytes at %s offset %" PRIu64
             "; the log ends at LSN %" PRIu64 "\n",
-            cmd, w->salvaged ? "salvage discarded" : "cut a torn tail of", w->truncated_bytes,
-            w->truncated_file, w->truncated_offset, w->last_lsn);
+            cmd, what, w->truncated_bytes, w->truncated_file, w->truncated_offset, w->last_lsn);
+  if (w->dropped_segments)
+    fprintf(stderr, "qaxdb %s: recovery: %s %u WAL segments after the cut\n", cmd,
+            read_only ? "skipped" : "removed", w->dropped_segments);
   if (rec->orphan_files || rec->torn_manifest_bytes)
     fprintf(stderr,
             "qaxdb %s: recovery: removed %" PRIu64 " unfinished table files and %" PRIu64
@@ -89,8 +94,16 @@ int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *opti
   qx_db_recovery rec;
   int rc = qx_db_open(data_dir, options, out, &rec);
   if (rc != QX_OK) return cli_fail(cmd, "cannot open the database", rc);
-  report_recovery(cmd, &rec);
+  report_recovery(cmd, &rec, options && options->read_only);
   return CLI_EXIT_OK;
+}
+
+int cli_open_db_to_read(const char *cmd, const char *data_dir, int with_sql, qx_db **out) {
+  qx_db_options o;
+  qx_db_options_init(&o);
+  o.read_only = 1;
+  o.olap = with_sql;
+  return cli_open_db(cmd, data_dir, &o, out);
 }
 
 const qx_schema *cli_table(const char *cmd, const char *name) {

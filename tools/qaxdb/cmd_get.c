@@ -38,7 +38,7 @@ int cmd_get(int argc, char **argv) {
   if (!cli_parse_key("get", table, positional + 1, count - 1, key, &key_len)) return CLI_EXIT_USAGE;
   if (cli_require_data_dir("get", data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   qx_db *db;
-  if (cli_open_db("get", data, NULL, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  if (cli_open_db_to_read("get", data, 0, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   qx_db_value v;
   int rc = qx_db_get(db, NULL, key, key_len, &v);
   int result = CLI_EXIT_OK;

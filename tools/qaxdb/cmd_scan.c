@@ -80,7 +80,7 @@ int cmd_scan(int argc, char **argv) {
   if (!a.to) to[1]++; /* the first key of the next table id: the end of this table */
   if (cli_require_data_dir("scan", a.data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   qx_db *db;
-  if (cli_open_db("scan", a.data, NULL, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  if (cli_open_db_to_read("scan", a.data, 0, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   qx_db_iter *it;
   rc = qx_db_iter_create(db, NULL, from, from_len, to, to_len, &it);
   if (rc == QX_OK) {

@@ -246,7 +246,7 @@ int cmd_sql(int argc, char **argv) {
   }
   if (cli_require_data_dir("sql", data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   qx_db *db;
-  if (cli_open_db("sql", data, NULL, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  if (cli_open_db_to_read("sql", data, 1, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   qx_sql *sql;
   int rc = qx_sql_open(db, NULL, &sql);
   int result = rc == QX_OK ? CLI_EXIT_OK : cli_fail("sql", "starting the SQL engine", rc);

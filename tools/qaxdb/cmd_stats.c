@@ -58,7 +58,7 @@ int cmd_stats(int argc, char **argv) {
   }
   if (cli_require_data_dir("stats", data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   qx_db *db;
-  if (cli_open_db("stats", data, NULL, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  if (cli_open_db_to_read("stats", data, 0, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   cli_print_db_stats(db);
   int rc = qx_db_close(db);
   return rc == QX_OK ? CLI_EXIT_OK : cli_fail("stats", "closing", rc);

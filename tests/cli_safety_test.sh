@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# End-to-end checks that no command destroys data: read-only commands change no byte and no
+# file of a folder; a folder whose CURRENT is gone is refused (nothing deleted), reported by
+# check, and brought back whole by repair; check beside a running writer says so instead of
+# calling its work in progress damage. Usage: cli_safety_test.sh PATH/TO/qaxdb
+set -uo pipefail
+QAXDB=$1
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/qaxdb-safety-XXXXXX")
+writer=
+trap '[ -n "$writer" ] && kill "$writer" 2>/dev/null; rm -rf "$TMP"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, output in $TMP/out and $TMP/err
+expect() {
+  local code=$1 what=$2
+  shift 3
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local got=$?
+  [ "$got" -eq "$code" ] || fail "$what: exit $got, expected $code; stderr: $(head -3 "$TMP/err")"
+}
+contains() { grep -q -- "$2" "$TMP/$1" || fail "$1 lacks '$2': $(head -3 "$TMP/$1")"; }
+
+# Every file under a folder with its size and checksum, and every directory.
+listing() { (cd "$1" && find . -type d | sort && find . -type f -exec md5sum {} + | sort -k2); }
+
+D=$TMP/data
+expect 0 "simulate" -- "$QAXDB" simulate --data "$D" --events 60000 --seed 5
+expect 0 "compact" -- "$QAXDB" compact --data "$D"
+# More writes after the compaction, so a tail lives only in the WAL.
+expect 0 "simulate more" -- "$QAXDB" simulate --data "$D" --events 5000 --seed 6
+
+# Read-only commands change nothing.
+listing "$D" >"$TMP/before"
+expect 0 "get" -- "$QAXDB" get accounts acct000001 --data "$D"
+cp "$TMP/out" "$TMP/account"
+expect 0 "scan" -- "$QAXDB" scan orders --data "$D" --limit 5
+expect 0 "stats" -- "$QAXDB" stats --data "$D"
+expect 0 "sql" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) FROM trades"
+cp "$TMP/out" "$TMP/trades"
+expect 0 "wal-dump" -- "$QAXDB" wal-dump --data "$D" --limit 3
+expect 0 "check" -- "$QAXDB" check --data "$D"
+contains out "open: would succeed"
+listing "$D" >"$TMP/after"
+cmp -s "$TMP/before" "$TMP/after" || fail "a read-only command changed the folder: $(diff "$TMP/before" "$TMP/after" | head -5)"
+
+# A folder without CURRENT is not new: open refuses and deletes nothing.
+rm "$D/CURRENT"
+listing "$D" >"$TMP/before"
+expect 1 "get without CURRENT" -- "$QAXDB" get accounts acct000001 --data "$D"
+contains err "CURRENT is missing"
+contains err "qaxdb repair"
+expect 1 "simulate without CURRENT" -- "$QAXDB" simulate --data "$D" --events 10
+expect 1 "check without CURRENT" -- "$QAXDB" check --data "$D"
+contains err "open would fail"
+listing "$D" >"$TMP/after"
+cmp -s "$TMP/before" "$TMP/after" || fail "a refused open changed the folder"
+
+# repair brings every record back.
+expect 0 "repair" -- "$QAXDB" repair --data "$D"
+contains out "table files:"
+[ -d "$D/lost" ] || fail "repair kept no lost/ folder for the old MANIFEST"
+expect 0 "check after repair" -- "$QAXDB" check --data "$D"
+expect 0 "get after repair" -- "$QAXDB" get accounts acct000001 --data "$D"
+cmp -s "$TMP/out" "$TMP/account" || fail "the account differs after repair"
+expect 0 "sql after repair" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) FROM trades"
+cmp -s "$TMP/out" "$TMP/trades" || fail "the trade count differs after repair"
+
+# check beside a running writer: the live tail is not crash damage.
+W=$TMP/live
+"$QAXDB" simulate --data "$W" --events 1000000000 --durability none >/dev/null 2>"$TMP/writer" &
+writer=$!
+for _ in $(seq 300); do grep -q "from LSN" "$TMP/writer" 2>/dev/null && break; sleep 0.1; done
+expect 0 "check beside a writer" -- "$QAXDB" check --data "$W"
+contains out "a writer holds this folder"
+grep -q "torn tail" "$TMP/out" && fail "check called the writer's tail a torn tail"
+expect 1 "get beside a writer" -- "$QAXDB" get accounts acct000001 --data "$W"
+contains err "a writer holds this folder"
+kill "$writer"
+wait "$writer" 2>/dev/null
+writer=
+
+if [ "$failures" -ne 0 ]; then
+  echo "cli_safety_test: $failures failure(s)" >&2
+  exit 1
+fi
+echo "cli_safety_test: all checks passed"
