@@ -53,8 +53,7 @@ int cli_fail(const char *cmd, const char *what, int status);
 
 /* Opens the database of a data folder (options may be NULL), reporting on stderr what
  * recovery cut. Returns CLI_EXIT_OK, or prints the failure and returns CLI_EXIT_FAILURE. */
-int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *options,
-                qx_db **out);
+int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *options, qx_db **out);
 
 /* The table called name, or NULL after listing the tables on stderr. */
 const qx_schema *cli_table(const char *cmd, const char *name);
