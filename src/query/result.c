@@ -3,6 +3,7 @@
 #include "query/result.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +49,12 @@ static int fill_table(duckdb_result *res, qx_result_table *t) {
     duckdb_logical_type type = duckdb_column_logical_type(res, c);
     rc = qx_value_plan_create(type, &plans[c]);
     duckdb_destroy_logical_type(&type);
-    if (rc != QX_OK) break;
+    if (rc != QX_OK) {
+      char why[256];
+      snprintf(why, sizeof why, "%s", qx_last_error());
+      rc = qx_fail(rc, "column %s: %s", duckdb_column_name(res, c), why);
+      break;
+    }
     t->kinds[c] = (uint8_t)qx_value_plan_kind(plans[c]);
     t->names[c] = strdup(duckdb_column_name(res, c));
     if (!t->names[c]) rc = out_of_memory();

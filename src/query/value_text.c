@@ -113,11 +113,13 @@ static int plan_build(duckdb_logical_type t, value_plan *p) {
   case DUCKDB_TYPE_STRUCT:
   case DUCKDB_TYPE_UNION:
     return plan_fields(t, p);
-  case DUCKDB_TYPE_INVALID:
+  case DUCKDB_TYPE_INVALID: /* what the C API of DuckDB 1.4 says of TIME_NS, for one */
   case DUCKDB_TYPE_ANY:
   case DUCKDB_TYPE_STRING_LITERAL:
   case DUCKDB_TYPE_INTEGER_LITERAL:
-    return qx_fail(QX_ERR_SQL, "a result column has DuckDB type id %d, which has no values",
+    return qx_fail(QX_ERR_SQL,
+                   "its type (DuckDB type id %d) is not one DuckDB's C API can read values of "
+                   "(TIME_NS is one such); cast it to VARCHAR or another type",
                    (int)p->id);
   default:
     return QX_OK;

@@ -12,7 +12,7 @@
 /* How to print the values of one logical type, worked out once for a column. */
 typedef struct qx_value_plan qx_value_plan;
 
-/* Fails with QX_ERR_SQL for a type that has no values (ANY, a literal's type). */
+/* Fails with QX_ERR_SQL for a type whose values the C API cannot read (TIME_NS in DuckDB 1.4). */
 int qx_value_plan_create(duckdb_logical_type type, qx_value_plan **out);
 void qx_value_plan_destroy(qx_value_plan *plan);
 qx_sql_value_kind qx_value_plan_kind(const qx_value_plan *plan);
