@@ -671,3 +671,7 @@ void qx_value_plan_destroy(qx_value_plan *p) {
 qx_sql_value_kind qx_value_plan_kind(const qx_value_plan *p) {
   return plan_kind(p);
 }
+
+void qx_value_text_timestamp_ns(int64_t ns, char *out, size_t cap) {
+  format_timestamp(ns, 1000000000, "", out, cap);
+}

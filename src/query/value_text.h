@@ -21,4 +21,8 @@ qx_sql_value_kind qx_value_plan_kind(const qx_value_plan *plan);
  * SQL NULL. */
 int qx_value_text(const qx_value_plan *plan, duckdb_vector v, idx_t row, char **out);
 
+/* A TIMESTAMP_NS (nanoseconds since the epoch) as qx_value_text writes one, for those who print
+ * records in SQL's forms ("2026-11-24 09:30:00.5"; cap of 48 is enough). */
+void qx_value_text_timestamp_ns(int64_t ns, char *out, size_t cap);
+
 #endif
