@@ -307,8 +307,8 @@ static void format_offset(int32_t offset, char *out, size_t cap) {
 
 static void format_time_tz(duckdb_time_tz value, char *out, size_t cap) {
   duckdb_time_tz_struct t = duckdb_from_time_tz(value);
-  int64_t micros =
-      ((int64_t)t.time.hour * 3600 + t.time.min * 60 + t.time.sec) * 1000000 + t.time.micros;
+  int64_t seconds = (int64_t)t.time.hour * 3600 + (int64_t)t.time.min * 60 + t.time.sec;
+  int64_t micros = seconds * 1000000 + t.time.micros;
   size_t n = format_time_of_day(micros, 1000000, out, cap);
   format_offset(t.offset, out + n, cap - n);
 }

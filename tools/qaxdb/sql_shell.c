@@ -132,6 +132,7 @@ static int run_dot_command(shell *sh, char *line) {
   for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w && count <= MAX_DOT_WORDS;
        w = strtok_r(NULL, " \t\r", &save))
     words[count++] = w;
+  if (count == 0) return CLI_EXIT_OK; /* not reached: the line starts with '.' */
   for (size_t i = 0; i < DOT_COMMANDS; i++) {
     const dot_command *d = &dot_commands[i];
     if (strcmp(words[0], d->name) != 0) continue;
