@@ -147,6 +147,31 @@ wait "$shell_pid"
 contains err "query cancelled (Ctrl-C)"
 contains out "after"
 
+# The shell on a terminal (under script): Ctrl-C at the prompt abandons the line, Ctrl-C in a
+# query cancels it, Ctrl-D leaves. Each key is sent once the terminal shows what came before.
+mkfifo "$TMP/keys"
+HOME=$TMP script -q -e -c "$QAXDB sql --data $D" /dev/null <"$TMP/keys" >"$TMP/tty" 2>&1 &
+tty_pid=$!
+exec 3>"$TMP/keys"
+shown() { for _ in $(seq 300); do tr -d '\r' <"$TMP/tty" | grep -q -- "$1" && return 0; sleep 0.1; done; return 1; }
+shown 'qaxdb> ' || fail "terminal shell: no prompt"
+printf 'SELECT 12' >&3
+shown 'SELECT 12' && printf '\003' >&3
+shown '\^C' && printf 'SELECT 5 AS five;\r' >&3
+shown '^ *5$' || fail "terminal shell: the line after Ctrl-C at the prompt did not run alone"
+printf 'SELECT count(*) FROM range(10000000000000) t(x) WHERE x %% 7 = 3;\r' >&3
+shown 'x % 7 = 3;$' # accepted: the query starts
+for _ in $(seq 300); do
+  tr -d '\r' <"$TMP/tty" | grep -q "query cancelled" && break
+  printf '\003' >&3
+  sleep 0.1
+done
+shown "query cancelled" || fail "terminal shell: Ctrl-C did not cancel the query"
+printf '\004' >&3
+exec 3>&-
+wait "$tty_pid" || fail "terminal shell: exit status $? after Ctrl-D"
+grep -q "syntax error" "$TMP/tty" && fail "terminal shell: an abandoned line was kept: $(cat "$TMP/tty")"
+
 # What sql --csv exports loads back as it is: the derived lsn and date columns are skipped.
 R=$TMP/reloaded
 both="SELECT * EXCLUDE (lsn) FROM trades ORDER BY ALL; SELECT * EXCLUDE (lsn) FROM orders ORDER BY ALL"
