@@ -1,5 +1,6 @@
 /* Ctrl-C in qaxdb sql (see sql_shell.h): it cancels the running query, and at the shell's
- * prompt it abandons the line being typed; it never ends the process.
+ * prompt it abandons the line being typed; it does not end the process (but one pressed while
+ * the data folder opens ends qaxdb sql once it is open).
  *
  * SIGINT is blocked in every thread but the main one (the engine's and DuckDB's threads start
  * after cli_sigint_block and inherit the mask), so the handler always runs on the main thread:
@@ -33,9 +34,9 @@ static void *cancel_queries(void *arg) {
   qx_sql *sql = arg;
   char byte;
   ssize_t n;
-  while ((n = read(wake[0], &byte, 1)) != 0)
+  while ((n = read(wake[0], &byte, 1)) > 0 || (n < 0 && errno == EINTR))
     if (n == 1) qx_sql_interrupt(sql);
-  return NULL;
+  return NULL; /* the write end closed: cli_sigint_stop */
 }
 
 static void set_handler(int restart_reads) {
@@ -58,9 +59,15 @@ void cli_sigint_block(void) {
 }
 
 int cli_sigint_start(qx_sql *sql) {
+  sigset_t pending;
+  if (sigpending(&pending) == 0 && sigismember(&pending, SIGINT)) {
+    fprintf(stderr, "qaxdb sql: interrupted (Ctrl-C) while opening the data folder\n");
+    return -1; /* the signal stays blocked and pending until the process exits */
+  }
   if (pipe(wake) != 0 || fcntl(wake[1], F_SETFL, O_NONBLOCK) != 0 ||
       pthread_create(&canceller, NULL, cancel_queries, sql) != 0) {
     perror("qaxdb sql: cannot set up Ctrl-C");
+    cli_sigint_stop();
     return -1;
   }
   canceller_running = 1;

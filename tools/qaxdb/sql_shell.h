@@ -23,10 +23,10 @@ int cli_sql_complete(const char *text);
 int cli_sql_blank(const char *text);
 
 /* Ctrl-C (sql_interrupt.c). cli_sigint_block comes first, before any thread starts;
- * cli_sigint_start makes Ctrl-C cancel sql's query; cli_sigint_stop undoes it before sql is
- * closed. While reads are broken (the shell's prompt), Ctrl-C makes a blocking read fail with
- * EINTR instead of resuming. cli_sigint_take says whether Ctrl-C was pressed since its last
- * call. */
+ * cli_sigint_start makes Ctrl-C cancel sql's query (it fails, saying so, if Ctrl-C was pressed
+ * since cli_sigint_block: the user wants out); cli_sigint_stop undoes it before sql is closed.
+ * While reads are broken (the shell's prompt), Ctrl-C makes a blocking read fail with EINTR instead
+ * of resuming. cli_sigint_take says whether Ctrl-C was pressed since its last call. */
 void cli_sigint_block(void);
 int cli_sigint_start(qx_sql *sql);
 void cli_sigint_stop(void);
