@@ -114,11 +114,13 @@ contains err "unknown command '.frobnicate'"
 contains out "^ *7$"
 shell "SELECT nosuch;\nSELECT 'went on' AS s;\n" && fail "shell: a failed statement exited 0"
 contains out "went on"
-shell ".mode csv\nSELECT 1 AS x, 'a;b' AS y; SELECT 2 AS z;\n.mode json\nSELECT [1] AS l;\n.mode line\nSELECT 3 AS w;\n.timer on\nSELECT 4 AS v;\n.help\n.schema trades\n.tables\n.quit\nSELECT 'after quit';\n" ||
+shell ".mode csv\nSELECT 1 AS x, 'a;b' AS y; SELECT 2 AS z;\nSELECT 'c;' AS q -- a comment;\n, 3 AS r;\nSELECT \$\$d;\$\$ AS dollar /* ; */\n;\n.mode json\nSELECT [1] AS l;\n.mode line\nSELECT 3 AS w;\n.timer on\nSELECT 4 AS v;\n.help\n.schema trades\n.tables\n.quit\nSELECT 'after quit';\n" ||
   fail "shell dot-commands: $(cat "$TMP/err")"
 contains out '^x,y$'
 contains out '^1,a;b$'
 contains out '^z$'
+contains out '^c;,3$'
+contains out '^d;$'
 contains out '^{"l":\[1\]}$'
 contains out '^w = 3$'
 contains out '^Run Time (s): real'
