@@ -4,7 +4,7 @@
  * Ctrl-C cancels the running query, or abandons the line being typed at the prompt; Ctrl-D at
  * an empty prompt leaves. */
 #include <editline/readline.h>
-#include <errno.h>
+#include <langinfo.h>
 #include <limits.h>
 #include <locale.h>
 #include <stdio.h>
@@ -156,9 +156,11 @@ static int read_byte(FILE *in) {
 
 /* libedit reads keys through this rather than on its own, so that Ctrl-C ends readline(); it
  * edits wide characters, so UTF-8 sequences are decoded here as libedit's own reader would. */
+static int utf8_terminal; /* the locale's characters are UTF-8 */
+
 static int read_key(FILE *in) {
   int c = read_byte(in);
-  if (c < 0xC0 || MB_CUR_MAX == 1) return c; /* EOF, ASCII, a stray byte, or not a UTF-8 locale */
+  if (c < 0xC0 || !utf8_terminal) return c; /* EOF, ASCII, a stray byte, or a byte to pass on */
   int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
   int code = c & (0x3F >> more);
   for (int i = 0; i < more; i++) {
@@ -231,7 +233,8 @@ static void take_line(shell *sh, char *line) {
 
 static void start_line_editing(char *hist, size_t cap) {
   setlocale(LC_CTYPE, ""); /* libedit edits characters of the terminal's encoding */
-  rl_catch_signals = 0;    /* Ctrl-C is handled by sql_interrupt.c */
+  utf8_terminal = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+  rl_catch_signals = 0; /* Ctrl-C is handled by sql_interrupt.c */
   rl_getc_function = read_key;
   history_path(hist, cap);
   using_history();
