@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end checks of the qaxdb command-line tool: help and usage errors, simulate, check,
-# wal-dump, load (good and bad CSV), detection of a damaged segment with file and offset,
-# and the directory lock. Usage: cli_test.sh PATH/TO/qaxdb
+# End-to-end checks of the qaxdb command-line tool: help and usage errors, global options,
+# simulate, check, wal-dump, load (good and bad CSV, and what sql --csv exports), the SQL shell
+# (statements, dot-commands, Ctrl-C), get and scan in every format, detection of a damaged
+# segment with file and offset, and the directory lock. Usage: cli_test.sh PATH/TO/qaxdb
 set -uo pipefail
 QAXDB=$1
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/qaxdb-cli-XXXXXX")
@@ -22,7 +23,7 @@ contains() { grep -q -- "$2" "$TMP/$1" || fail "$1 lacks '$2': $(head -3 "$TMP/$
 
 expect 0 "help" -- "$QAXDB" --help
 cp "$TMP/out" "$TMP/help"
-for c in simulate load get scan stats compact wal-dump check schema version; do
+for c in simulate load get scan stats compact sql wal-dump check schema version; do
   contains help "$c"
   expect 0 "$c --help" -- "$QAXDB" "$c" --help
   contains out "usage: qaxdb $c"
@@ -37,6 +38,11 @@ contains err "not a data folder"
 expect 1 "wal-dump without data" -- "$QAXDB" wal-dump --data "$TMP/none"
 expect 0 "version" -- "$QAXDB" version
 contains out "DuckDB v1.4.4"
+expect 0 "--version" -- "$QAXDB" --version
+contains out "DuckDB v1.4.4"
+expect 2 "unknown global option" -- "$QAXDB" --frobnicate version
+contains err "unknown option '--frobnicate' before the command"
+expect 2 "global option without a command" -- "$QAXDB" --data "$TMP/none"
 
 D=$TMP/data
 expect 0 "simulate" -- "$QAXDB" simulate --data "$D" --events 20000 --seed 3
@@ -48,6 +54,11 @@ expect 0 "wal-dump" -- "$QAXDB" wal-dump --data "$D" --from 2 --limit 2
 [ "$(wc -l <"$TMP/out")" -eq 2 ] || fail "wal-dump --limit 2 printed $(wc -l <"$TMP/out") lines"
 contains out "lsn=2 "
 contains out "table=instruments" # the reference data comes first
+[ -s "$TMP/err" ] && fail "wal-dump from a kept LSN printed a note: $(cat "$TMP/err")"
+expect 0 "wal-dump --limit 0" -- "$QAXDB" wal-dump --data "$D" --limit 0
+[ -s "$TMP/out" ] && fail "wal-dump --limit 0 printed entries"
+expect 0 "wal-dump past the end" -- "$QAXDB" wal-dump --data "$D" --from 999999999
+contains err "no entries from LSN 999999999 on"
 
 # SQL over what simulate wrote: the trade count equals the WAL's trades entries.
 wal_trades=$("$QAXDB" wal-dump --data "$D" | grep -c "table=trades")
@@ -70,6 +81,111 @@ contains err "disabled by configuration"
 printf 'SELECT count(*)\n  FROM orders;\n.quit\n' | "$QAXDB" sql --data "$D" >"$TMP/out" 2>"$TMP/err" ||
   fail "sql shell from a pipe failed: $(cat "$TMP/err")"
 contains out "(1 row, at LSN"
+
+# Every type prints as its value, in every format; JSON keeps numbers, lists and structs typed.
+types="SELECT max(ts) - min(ts) AS span, now() AS t, [1, 2] AS l, {'a': 1, 'b': 'x,y'} AS s,
+  'ab'::BLOB AS b, TIME '09:30:00.5' AS tm, 1.50::DECIMAL(38,2) AS d, true AS ok FROM trades"
+for format in "" --csv --json; do
+  expect 0 "sql types $format" -- "$QAXDB" sql --data "$D" $format "$types"
+  grep -q "value of" "$TMP/out" && fail "sql $format printed a placeholder: $(cat "$TMP/out")"
+  contains out "[1,2]"
+  contains out "09:30:00.5"
+done
+contains out '"l":\[1,2\],"s":{"a":1,"b":"x,y"},"b":"ab","tm":"09:30:00.5","d":1.50,"ok":true}'
+grep -Eq '"span":"[0-9:.]+","t":"[0-9-]+ [0-9:.]+\+00"' "$TMP/out" || fail "interval or now(): $(cat "$TMP/out")"
+expect 0 "sql csv nested" -- "$QAXDB" sql --data "$D" --csv "SELECT {'a': 1, 'b': 'x,y'} AS s"
+contains out '^"{""a"":1,""b"":""x,y""}"$'
+
+# Several statements: each result is printed; statements are split by DuckDB's parser.
+expect 0 "sql two statements" -- "$QAXDB" sql --data "$D" --csv "SELECT 1 AS a; SELECT ';' AS b"
+[ "$(tr '\n' ' ' <"$TMP/out")" = "a 1 b ; " ] || fail "two statements printed: $(cat "$TMP/out")"
+expect 1 "sql stops at a failing statement" -- "$QAXDB" sql --data "$D" --csv "SELECT 1 AS a; SELECT nosuch; SELECT 3 AS c"
+contains out "^a$"
+contains err "nosuch"
+grep -q "^c$" "$TMP/out" && fail "a statement after a failing one ran"
+
+# The shell from a pipe: a last statement without ';', dot-commands that swallow nothing, a
+# failure that does not stop the rest but sets the exit status.
+shell() { printf "$1" | "$QAXDB" sql --data "$D" >"$TMP/out" 2>"$TMP/err"; }
+shell 'SELECT 41 + 1 AS answer\n' || fail "shell: a last statement without ';': $(cat "$TMP/err")"
+contains out "^ *42$"
+shell '.frobnicate\nSELECT 7 AS seven;\n' && fail "shell: an unknown dot-command exited 0"
+contains err "unknown command '.frobnicate'"
+contains out "^ *7$"
+shell "SELECT nosuch;\nSELECT 'went on' AS s;\n" && fail "shell: a failed statement exited 0"
+contains out "went on"
+shell ".mode csv\nSELECT 1 AS x, 'a;b' AS y; SELECT 2 AS z;\nSELECT 'c;' AS q -- a comment;\n, 3 AS r;\nSELECT \$\$d;\$\$ AS dollar /* ; */\n;\n.mode json\nSELECT [1] AS l;\n.mode line\nSELECT 3 AS w;\n.timer on\nSELECT 4 AS v;\n.help\n.schema trades\n.tables\n.quit\nSELECT 'after quit';\n" ||
+  fail "shell dot-commands: $(cat "$TMP/err")"
+contains out '^x,y$'
+contains out '^1,a;b$'
+contains out '^z$'
+contains out '^c;,3$'
+contains out '^d;$'
+contains out '^{"l":\[1\]}$'
+contains out '^w = 3$'
+contains out '^Run Time (s): real'
+contains out '^\.schema \[TABLE\]'
+contains out 'trade_id UBIGINT, instrument_id VARCHAR'
+contains out 'name = orderbook_snapshots'
+grep -q "after quit" "$TMP/out" && fail "shell: .quit did not leave"
+shell '.schema nosuch\n.timer maybe\n.mode html\n' && fail "shell: bad dot-command arguments exited 0"
+contains err "no table or view named 'nosuch'"
+contains err "on or off"
+contains err "unknown mode 'html'"
+
+# Ctrl-C during a query cancels that query and the shell goes on with the next statement.
+printf "SELECT 'ready' AS state;\nSELECT count(*) FROM range(10000000000000) t(x) WHERE x %% 7 = 3;\nSELECT 'after' AS state;\n" |
+  "$QAXDB" sql --data "$D" >"$TMP/out" 2>"$TMP/err" &
+shell_pid=$!
+for _ in $(seq 300); do grep -q ready "$TMP/out" && break; sleep 0.1; done
+for _ in $(seq 300); do
+  grep -q "cancelled" "$TMP/err" && break
+  kill -INT "$shell_pid" 2>/dev/null
+  sleep 0.1
+done
+grep -q "cancelled" "$TMP/err" || kill -KILL "$shell_pid" 2>/dev/null
+wait "$shell_pid"
+[ $? -eq 1 ] || fail "shell after a cancelled query: exit status not 1"
+contains err "query cancelled (Ctrl-C)"
+contains out "after"
+
+# The shell on a terminal (under script): Ctrl-C at the prompt abandons the line, Ctrl-C in a
+# query cancels it, Ctrl-D leaves. Each key is sent once the terminal shows what came before.
+mkfifo "$TMP/keys"
+HOME=$TMP script -q -e -c "$QAXDB sql --data $D" /dev/null <"$TMP/keys" >"$TMP/tty" 2>&1 &
+tty_pid=$!
+exec 3>"$TMP/keys"
+shown() { for _ in $(seq 300); do tr -d '\r' <"$TMP/tty" | grep -q -- "$1" && return 0; sleep 0.1; done; return 1; }
+shown 'qaxdb> ' || fail "terminal shell: no prompt"
+printf 'SELECT 12' >&3
+shown 'SELECT 12' && printf '\003' >&3
+shown '\^C' && printf 'SELECT 5 AS five;\r' >&3
+shown '^ *5$' || fail "terminal shell: the line after Ctrl-C at the prompt did not run alone"
+printf 'SELECT count(*) FROM range(10000000000000) t(x) WHERE x %% 7 = 3;\r' >&3
+shown 'x % 7 = 3;$' # accepted: the query starts
+for _ in $(seq 300); do
+  tr -d '\r' <"$TMP/tty" | grep -q "query cancelled" && break
+  printf '\003' >&3
+  sleep 0.1
+done
+shown "query cancelled" || fail "terminal shell: Ctrl-C did not cancel the query"
+printf '\004' >&3
+exec 3>&-
+wait "$tty_pid" || fail "terminal shell: exit status $? after Ctrl-D"
+grep -q "syntax error" "$TMP/tty" && fail "terminal shell: an abandoned line was kept: $(cat "$TMP/tty")"
+
+# What sql --csv exports loads back as it is: the derived lsn and date columns are skipped.
+R=$TMP/reloaded
+both="SELECT * EXCLUDE (lsn) FROM trades ORDER BY ALL; SELECT * EXCLUDE (lsn) FROM orders ORDER BY ALL"
+for t in trades orders; do
+  "$QAXDB" sql --data "$D" --csv "SELECT * FROM $t" >"$TMP/$t.csv"
+  expect 0 "load $t exported by sql" -- "$QAXDB" load "$t" "$TMP/$t.csv" --data "$R"
+  contains err "skipped the columns lsn, date"
+done
+"$QAXDB" sql --data "$D" --csv "$both" >"$TMP/exported"
+"$QAXDB" sql --data "$R" --csv "$both" >"$TMP/reloaded.csv"
+[ "$(wc -l <"$TMP/exported")" -gt 1000 ] || fail "too little exported: $(head -3 "$TMP/exported")"
+cmp -s "$TMP/exported" "$TMP/reloaded.csv" || fail "trades or orders differ after sql --csv | load"
 
 # Same seed, same records: a second data folder gets byte-identical payloads.
 expect 0 "simulate again" -- "$QAXDB" simulate --data "$TMP/again" --events 20000 --seed 3
@@ -101,7 +217,40 @@ head -1 "$TMP/out" >"$TMP/first_order"
 expect 0 "get order" -- "$QAXDB" get orders "$order_id" --data "$E"
 cmp -s "$TMP/out" "$TMP/first_order" || fail "get and scan disagree on order $order_id"
 expect 1 "get missing order" -- "$QAXDB" get orders 999999999999 --data "$E"
-contains err "no orders record"
+contains err "no orders record with key (999999999999)"
+expect 1 "get missing position" -- "$QAXDB" get positions acct000001 nosuch --data "$E"
+contains err "no positions record with key (acct000001, nosuch)"
+# A global --data before the command, as well as after it.
+expect 0 "get with --data first" -- "$QAXDB" --data "$E" get orders "$order_id"
+cmp -s "$TMP/out" "$TMP/first_order" || fail "--data before get changed the answer"
+expect 0 "get with --data= first" -- "$QAXDB" --data="$E" get orders "$order_id" --data "$E"
+cmp -s "$TMP/out" "$TMP/first_order" || fail "--data= before get changed the answer"
+# get and scan in sql's formats: the same columns and text as SELECT * FROM orders.
+expect 0 "get --csv" -- "$QAXDB" get orders "$order_id" --data "$E" --csv
+cp "$TMP/out" "$TMP/get.csv"
+expect 0 "sql by key --csv" -- "$QAXDB" sql --data "$E" --csv "SELECT * FROM orders_by_key($order_id)"
+cmp -s "$TMP/out" "$TMP/get.csv" || fail "get --csv differs from sql --csv: $(cat "$TMP/get.csv")"
+expect 0 "get --json" -- "$QAXDB" get orders "$order_id" --data "$E" --json
+cp "$TMP/out" "$TMP/get.json"
+expect 0 "sql by key --json" -- "$QAXDB" sql --data "$E" --json "SELECT * FROM orders_by_key($order_id)"
+cmp -s "$TMP/out" "$TMP/get.json" || fail "get --json differs from sql --json: $(cat "$TMP/get.json")"
+contains out "\"order_id\":$order_id,"
+expect 0 "scan --csv" -- "$QAXDB" scan orders --data "$E" --limit 2 --csv
+[ "$(wc -l <"$TMP/out")" -eq 3 ] || fail "scan --csv --limit 2 printed $(wc -l <"$TMP/out") lines"
+expect 0 "scan --json" -- "$QAXDB" scan orders --data "$E" --limit 1 --json
+contains out '^{"order_id":'
+# scan prints 100 records unless told otherwise, and says when more exist.
+orders=$("$QAXDB" sql --data "$E" --csv "SELECT count(*) FROM orders" | tail -1)
+expect 0 "scan by default" -- "$QAXDB" scan orders --data "$E"
+[ "$(wc -l <"$TMP/out")" -eq 100 ] || fail "scan printed $(wc -l <"$TMP/out") lines by default"
+contains err "100 orders records; more exist"
+expect 0 "scan --all" -- "$QAXDB" scan orders --data "$E" --all
+[ "$(wc -l <"$TMP/out")" -eq "$orders" ] || fail "scan --all printed $(wc -l <"$TMP/out") of $orders"
+grep -q "more exist" "$TMP/err" && fail "scan --all says more exist"
+expect 0 "scan --limit 0" -- "$QAXDB" scan orders --data "$E" --limit 0
+[ -s "$TMP/out" ] && fail "scan --limit 0 printed records"
+contains err "0 orders records; more exist"
+expect 2 "scan --limit with --all" -- "$QAXDB" scan orders --data "$E" --limit 5 --all
 expect 2 "get with a bad key" -- "$QAXDB" get orders abc --data "$E"
 expect 2 "get with too few key values" -- "$QAXDB" get positions acct1 --data "$E"
 expect 0 "scan positions of one account" -- "$QAXDB" scan positions --data "$E" --from acct000001 --to acct000002
@@ -119,6 +268,16 @@ printf '\xff' | dd of="$sst" bs=1 seek=100 conv=notrunc status=none
 expect 1 "check finds a damaged table file" -- "$QAXDB" check --data "$E"
 contains err "$(basename "$sst")"
 contains err "offset"
+
+# Entries checkpointed into table files are trimmed from the log; wal-dump says so.
+W=$TMP/trimmed
+expect 0 "simulate two segments" -- "$QAXDB" simulate --data "$W" --events 150000 --durability none
+expect 0 "compact" -- "$QAXDB" compact --data "$W"
+expect 0 "wal-dump below the log" -- "$QAXDB" wal-dump --data "$W" --from 5 --limit 1
+first=$(sed 's/^lsn=\([0-9]*\) .*/\1/' "$TMP/out")
+[ "${first:-0}" -gt 5 ] || fail "expected the log to start after LSN 5, got '$first'"
+contains err "the log starts at LSN $first: entries 5..$((first - 1)) were trimmed"
+rm -rf "$W"
 
 # Two writers on one data folder: the second is refused while the first holds the lock.
 "$QAXDB" simulate --data "$TMP/locked" --events 1000000000 --durability none 2>"$TMP/first" >/dev/null &

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1058,6 +1059,256 @@ static void test_olap_compact(void) {
   test_rmtree(dir);
 }
 
+/* ---- the text of every type, statements one by one, interrupts ---- */
+
+/* Scalars print as DuckDB's own VARCHAR cast prints them (DuckDB is the reference here). */
+static const char *const as_duckdb_prints[] = {
+    "INTERVAL 1 DAY",
+    "INTERVAL '-1 year -2 months 3 days 04:05:06.5'",
+    "INTERVAL 14 MONTH",
+    "INTERVAL 0 SECOND",
+    "INTERVAL '-00:00:01.000001'",
+    "INTERVAL 100 HOUR",
+    "INTERVAL 1 MONTH - INTERVAL 2 MONTH",
+    "TIMESTAMP_NS '2026-03-02 09:30:00.5' - TIMESTAMP_NS '2026-03-01 09:29:58.25'",
+    "DATE '2026-03-02'",
+    "DATE '0044-03-15 (BC)'",
+    "DATE 'infinity'",
+    "DATE '-infinity'",
+    "DATE '12345-01-01'",
+    "TIME '09:30:00'",
+    "TIME '12:00:00.000005'",
+    "TIME '24:00:00'",
+    "TIMETZ '12:00:00.5+05:30'",
+    "TIMETZ '12:00:00-07'",
+    "TIMESTAMP_S '2026-03-02 09:30:00'",
+    "TIMESTAMP_MS '2026-03-02 09:30:00.12'",
+    "TIMESTAMP '2026-03-02 09:30:00.000001'",
+    "TIMESTAMP_NS '2026-03-02 09:30:00.123456789'",
+    "TIMESTAMP_NS '1969-12-31 23:59:59.999999999'",
+    "TIMESTAMP '0044-03-15 (BC) 12:00:00.5'",
+    "TIMESTAMP 'infinity'",
+    "TIMESTAMP '-infinity'",
+    "'ab'::BLOB",
+    "'\\x00\\xFFa''b\"\\x5C'::BLOB",
+    "''::BLOB",
+    "'00000000-0000-0000-0000-000000000001'::UUID",
+    "'ffffffff-ffff-ffff-ffff-ffffffffffff'::UUID",
+    "'7b0c2a3e-9f1d-4c55-8e0a-1234567890ab'::UUID",
+    "'101'::BIT",
+    "'000000001'::BIT",
+    "'sad'::ENUM('sad', 'happy')",
+    "0::VARINT",
+    "255::VARINT",
+    "(-256)::VARINT",
+    "12345678901234567890123456789012345678901234567890::VARINT",
+    "(-99999999999999999999999999999999999999)::VARINT",
+    "170141183460469231731687303715884105727::HUGEINT",
+    "340282366920938463463374607431768211455::UHUGEINT",
+    "1.5::DECIMAL(4,1)",
+    "(-1.5)::DECIMAL(9,3)",
+    "(-0.05)::DECIMAL(18,4)",
+    "0.00001::DECIMAL(38,10)",
+    "(-99999999999999999999999999999.999999999)::DECIMAL(38,9)",
+    "true",
+    "'text, with a comma'",
+};
+
+/* What every other value prints as, and the kind of its column. */
+static const struct {
+  const char *expr, *text;
+  qx_sql_value_kind kind;
+} value_texts[] = {
+    {"TIMESTAMPTZ '2026-03-02 09:30:00.5+08'", "2026-03-02 01:30:00.5+00", QX_SQL_VALUE_TEXT},
+    {"0.1::FLOAT", "0.1", QX_SQL_VALUE_NUMBER},
+    {"123456789::FLOAT", "1.2345679e+08", QX_SQL_VALUE_NUMBER},
+    {"(1 / 3)::DOUBLE", "0.3333333333333333", QX_SQL_VALUE_NUMBER},
+    {"1e20::DOUBLE", "1e+20", QX_SQL_VALUE_NUMBER},
+    {"'-inf'::FLOAT", "-inf", QX_SQL_VALUE_NUMBER},
+    {"'nan'::DOUBLE", "nan", QX_SQL_VALUE_NUMBER},
+    {"(-5)::TINYINT", "-5", QX_SQL_VALUE_NUMBER},
+    {"false", "false", QX_SQL_VALUE_BOOLEAN},
+    {"INTERVAL 1 DAY", "1 day", QX_SQL_VALUE_TEXT},
+    {"'ab'::BLOB", "ab", QX_SQL_VALUE_TEXT},
+    {"[1, 2]", "[1,2]", QX_SQL_VALUE_JSON},
+    {"[]::INTEGER[]", "[]", QX_SQL_VALUE_JSON},
+    {"[NULL, 'a']", "[null,\"a\"]", QX_SQL_VALUE_JSON},
+    {"[[1], [2, 3]]", "[[1],[2,3]]", QX_SQL_VALUE_JSON},
+    {"[1, 2]::INTEGER[2]", "[1,2]", QX_SQL_VALUE_JSON},
+    {"[['a', 'b']]::VARCHAR[2][]", "[[\"a\",\"b\"]]", QX_SQL_VALUE_JSON},
+    {"{'a': 1, 'b': 'x\"y\\z'}", "{\"a\":1,\"b\":\"x\\\"y\\\\z\"}", QX_SQL_VALUE_JSON},
+    {"{'a': NULL}", "{\"a\":null}", QX_SQL_VALUE_JSON},
+    {"map([1, 2], ['a', 'b'])", "{\"1\":\"a\",\"2\":\"b\"}", QX_SQL_VALUE_JSON},
+    {"map(['k'], [[1.5]])", "{\"k\":[1.5]}", QX_SQL_VALUE_JSON},
+    {"union_value(num := 2)", "2", QX_SQL_VALUE_JSON},
+    {"union_value(s := 'x')::UNION(n INTEGER, s VARCHAR)", "\"x\"", QX_SQL_VALUE_JSON},
+    {"[INTERVAL 1 DAY, INTERVAL 90 MINUTE]", "[\"1 day\",\"01:30:00\"]", QX_SQL_VALUE_JSON},
+    {"[TIMESTAMP_NS '2026-03-02 09:30:00.000000001']", "[\"2026-03-02 09:30:00.000000001\"]",
+     QX_SQL_VALUE_JSON},
+    {"['sad'::ENUM('sad', 'happy')]", "[\"sad\"]", QX_SQL_VALUE_JSON},
+    {"[chr(10) || chr(1)]", "[\"\\u000a\\u0001\"]", QX_SQL_VALUE_JSON},
+    {"{'t': true, 'd': 1.50::DECIMAL(4,2), 'h': "
+     "(-170141183460469231731687303715884105728)::HUGEINT,"
+     " 'f': 'inf'::DOUBLE, 'b': '\\xFF'::BLOB, 'u': '00000000-0000-0000-0000-000000000001'::UUID,"
+     " 'v': (-256)::VARINT, 'bits': '01'::BIT}",
+     "{\"t\":true,\"d\":1.50,\"h\":-170141183460469231731687303715884105728,\"f\":\"inf\","
+     "\"b\":\"\\\\xFF\",\"u\":\"00000000-0000-0000-0000-000000000001\",\"v\":-256,\"bits\":\"01\"}",
+     QX_SQL_VALUE_JSON},
+    {"[{'k': map([1], [[2]])}]", "[{\"k\":{\"1\":[2]}}]", QX_SQL_VALUE_JSON},
+    {"'{\"a\": [1]}'::JSON", "{\"a\": [1]}", QX_SQL_VALUE_JSON},
+    {"[{'a': 1}::JSON]", "[{\"a\":1}]", QX_SQL_VALUE_JSON},
+};
+
+static void check_value_texts(qx_sql *sql) {
+  for (size_t i = 0; i < sizeof as_duckdb_prints / sizeof *as_duckdb_prints; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "SELECT %s, (%s)::VARCHAR", as_duckdb_prints[i],
+             as_duckdb_prints[i]);
+    qx_sql_result *r = must_query(sql, text);
+    if (r) CHECK_STR(cell(r, 0, 0), cell(r, 0, 1));
+    qx_sql_result_destroy(r);
+  }
+  for (size_t i = 0; i < sizeof value_texts / sizeof *value_texts; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "SELECT %s, NULL::INTEGER[]", value_texts[i].expr);
+    qx_sql_result *r = must_query(sql, text);
+    if (!r) continue;
+    CHECK_STR(cell(r, 0, 0), value_texts[i].text);
+    CHECK_EQ_U64(qx_sql_result_column_kind(r, 0), value_texts[i].kind);
+    CHECK(qx_sql_result_text(r, 0, 1) == NULL);
+    qx_sql_result_destroy(r);
+  }
+  /* DuckDB's C API does not describe TIME_NS: an error says so rather than print a guess. */
+  qx_sql_result *r = NULL;
+  CHECK_RC(qx_sql_query(sql, "SELECT '12:00:00.5'::TIME_NS AS t", &r), QX_ERR_SQL);
+  CHECK(strstr(qx_last_error(), "column t") && strstr(qx_last_error(), "cast it"));
+  /* Nested values in every chunk of a long result (each chunk's list offsets start again). */
+  r = must_query(sql, "SELECT [i, i + 1], {'i': i} FROM range(5000) t(i)");
+  if (r) {
+    CHECK_EQ_U64(qx_sql_result_row_count(r), 5000);
+    CHECK_STR(cell(r, 4999, 0), "[4999,5000]");
+    CHECK_STR(cell(r, 2048, 1), "{\"i\":2048}");
+  }
+  qx_sql_result_destroy(r);
+}
+
+typedef struct collected {
+  qx_sql_result *results[4];
+  int count;
+  int refuse_after; /* each's answer is QX_ERR_CLOSED once this many came */
+} collected;
+
+static int collect(qx_sql_result *r, void *ctx) {
+  collected *c = ctx;
+  if (c->count == 4) {
+    qx_sql_result_destroy(r);
+    return QX_ERR_INVALID_ARG;
+  }
+  c->results[c->count++] = r;
+  return c->refuse_after && c->count >= c->refuse_after ? QX_ERR_CLOSED : QX_OK;
+}
+
+static void collected_free(collected *c) {
+  for (int i = 0; i < c->count; i++)
+    qx_sql_result_destroy(c->results[i]);
+  *c = (collected){0};
+}
+
+/* Each statement's result in order; a failing one stops the rest after handing out those
+ * before it; one statement alone goes through the result cache. */
+static void check_query_each(qx_sql *sql) {
+  collected c = {0};
+  CHECK_OK(qx_sql_query_each(sql, "SELECT 1 AS a; SELECT 'x' AS b, 2 AS c;", collect, &c));
+  CHECK(c.count == 2);
+  if (c.count == 2) {
+    CHECK_STR(qx_sql_result_column_name(c.results[0], 0), "a");
+    CHECK_STR(cell(c.results[1], 0, 1), "2");
+    CHECK_EQ_U64(qx_sql_result_lsn(c.results[0]), qx_sql_result_lsn(c.results[1]));
+  }
+  collected_free(&c);
+  CHECK_RC(qx_sql_query_each(sql, "SELECT 1; SELECT nosuch; SELECT 3", collect, &c), QX_ERR_SQL);
+  CHECK(strstr(qx_last_error(), "nosuch") != NULL);
+  CHECK(c.count == 1);
+  collected_free(&c);
+  c.refuse_after = 1;
+  CHECK_RC(qx_sql_query_each(sql, "SELECT 1; SELECT 2", collect, &c), QX_ERR_CLOSED);
+  CHECK(c.count == 1);
+  collected_free(&c);
+  CHECK(qx_sql_query_each(sql, "SELECT 1; COPY (SELECT 1) TO '/tmp/x.csv'", collect, &c) != QX_OK);
+  CHECK(c.count == 1);
+  collected_free(&c);
+  CHECK_RC(qx_sql_query_each(sql, "-- nothing", collect, &c), QX_ERR_SQL);
+  CHECK(c.count == 0);
+  for (int i = 0; i < 2; i++)
+    CHECK_OK(qx_sql_query_each(sql, "SELECT 41 + 1", collect, &c));
+  CHECK(c.count == 2);
+  if (c.count == 2) CHECK(qx_sql_result_cached(c.results[1]));
+  collected_free(&c);
+}
+
+typedef struct slow_query {
+  qx_sql *sql;
+  atomic_int done;
+  int rc;
+  char error[256];
+} slow_query;
+
+static void *run_slow_query(void *arg) {
+  slow_query *q = arg;
+  qx_sql_result *r = NULL;
+  q->rc =
+      qx_sql_query(q->sql, "SELECT count(*) FROM range(10000000000000) t(x) WHERE x % 7 = 3", &r);
+  snprintf(q->error, sizeof q->error, "%s", qx_last_error());
+  qx_sql_result_destroy(r);
+  atomic_store(&q->done, 1);
+  return NULL;
+}
+
+/* qx_sql_interrupt from another thread cancels a query that would run for hours; the engine
+ * goes on, and an interrupt while nothing runs does not touch the next query. */
+static void check_interrupt(qx_sql *sql) {
+  slow_query q = {.sql = sql};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, run_slow_query, &q) == 0);
+  /* Interrupts until the query ends: one that comes before it starts is not its to take. */
+  for (int i = 0; i < 600000 && !atomic_load(&q.done); i++) {
+    qx_sql_interrupt(sql);
+    usleep(100);
+  }
+  if (!atomic_load(&q.done)) {
+    fprintf(stderr, "the slow query was not interrupted\n");
+    abort();
+  }
+  pthread_join(t, NULL);
+  CHECK_RC(q.rc, QX_ERR_SQL);
+  CHECK(strstr(q.error, "Interrupted") != NULL);
+  qx_sql_interrupt(sql);
+  qx_sql_result *r = must_query(sql, "SELECT count(*) FROM range(100000)");
+  if (r) CHECK_STR(cell(r, 0, 0), "100000");
+  qx_sql_result_destroy(r);
+}
+
+static void test_types_statements_interrupts(void) {
+  char dir[PATH_MAX];
+  test_tmpdir(dir, "sql-types");
+  qx_db_options o = test_options();
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  for (int background = 0; background <= 1; background++) {
+    qx_sql_options so;
+    qx_sql_options_init(&so);
+    so.background = background;
+    qx_sql *sql;
+    CHECK_OK(qx_sql_open(db, &so, &sql));
+    if (!background) check_value_texts(sql);
+    check_query_each(sql);
+    check_interrupt(sql);
+    qx_sql_close(sql);
+  }
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
 int main(void) {
   sim_instruments_init(instruments, SIM_MAX_INSTRUMENTS);
   test_predefined();
@@ -1068,5 +1319,6 @@ int main(void) {
   test_current_state_in_parts();
   test_schema_evolution();
   test_olap_compact();
+  test_types_statements_interrupts();
   return test_finish("test_sql");
 }

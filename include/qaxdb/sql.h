@@ -55,18 +55,56 @@ void qx_sql_close(qx_sql *sql);
  * returns QX_ERR_SQL (DuckDB's message, with the line and a caret under the position, in
  * qx_last_error()) or QX_ERR_DENIED for a statement user SQL may not run. */
 int qx_sql_query(qx_sql *sql, const char *text, qx_sql_result **out);
+
 /* As qx_sql_query, at the snapshot of an earlier result: the same LSN and files. */
 int qx_sql_query_at(qx_sql *sql, const qx_sql_result *at, const char *text, qx_sql_result **out);
+
+/* Receives the result of one statement, which it owns (qx_sql_result_destroy); a status other
+ * than QX_OK stops qx_sql_query_each. */
+typedef int (*qx_sql_result_fn)(qx_sql_result *result, void *ctx);
+
+/* Runs every statement of text in order, at one snapshot, as DuckDB's parser splits them, and
+ * hands each statement's result to each in that order once the statements have run. A
+ * statement that fails stops the rest: the results of those before it are handed out, then its
+ * error is returned (as qx_sql_query's). */
+int qx_sql_query_each(qx_sql *sql, const char *text, qx_sql_result_fn each, void *ctx);
+
+/* Cancels the statements running on sql now, if any: the query returns QX_ERR_SQL with
+ * "Interrupted" in qx_last_error(), and sql stays usable. A call while no query runs has no
+ * effect on later ones. Thread-safe (meant to be called from another thread than the query's);
+ * not async-signal-safe: from a signal handler, hand it to a thread. */
+void qx_sql_interrupt(qx_sql *sql);
 
 uint64_t qx_sql_result_lsn(const qx_sql_result *r); /* every record up to here, none after */
 int qx_sql_result_cached(const qx_sql_result *r);   /* 1 if served from the result cache */
 uint32_t qx_sql_result_column_count(const qx_sql_result *r);
 const char *qx_sql_result_column_name(const qx_sql_result *r, uint32_t col);
-/* 1 if the column holds numbers (printed right-aligned). */
+
+/* What the text of a column's cells is, for writers of typed formats such as JSON. */
+typedef enum qx_sql_value_kind {
+  QX_SQL_VALUE_TEXT,    /* a string: VARCHAR, dates, times, intervals, UUIDs, BLOBs, enums... */
+  QX_SQL_VALUE_NUMBER,  /* a number in decimal digits; floats may also be nan, inf or -inf */
+  QX_SQL_VALUE_BOOLEAN, /* true or false */
+  QX_SQL_VALUE_JSON,    /* JSON: lists, arrays, structs, maps, unions, and the JSON type */
+} qx_sql_value_kind;
+
+qx_sql_value_kind qx_sql_result_column_kind(const qx_sql_result *r, uint32_t col);
+/* 1 if the column holds numbers (printed right-aligned): its kind is QX_SQL_VALUE_NUMBER. */
 int qx_sql_result_column_numeric(const qx_sql_result *r, uint32_t col);
 uint64_t qx_sql_result_row_count(const qx_sql_result *r);
-/* The cell as text (numbers exact, timestamps ISO 8601 UTC with their precision), or NULL for
- * SQL NULL. Valid until the result is destroyed. */
+/* The cell as text, or NULL for SQL NULL; valid until the result is destroyed. Every type
+ * prints as its value:
+ *   - integers of every width and decimals exactly, with the decimal's scale ("-0.0500");
+ *     floats as the shortest text that reads back as the same value ("0.1", "1e+20", "nan");
+ *   - DATE "2026-11-24", TIME "09:30:00.5", TIMESTAMP (any precision) "2026-11-24
+ *     09:30:00.123456789" with the stored precision and no trailing zeros, TIMESTAMPTZ in UTC
+ *     "2026-11-24 01:30:00+00", TIMETZ "09:30:00+08", INTERVAL "1 year 2 days 00:00:01.5";
+ *     years before 1 as "0044-03-15 (BC)", and infinity, -infinity;
+ *   - BLOB with printable ASCII as itself and every other byte (quotes and backslash
+ *     included) as \xHH; UUID, ENUM, BIT ("0101"), BIGNUM as DuckDB writes them;
+ *   - lists and arrays as JSON arrays, structs and maps as JSON objects (a map's keys as
+ *     their text), unions as their member's value, all with the scalars above inside: numbers
+ *     and booleans bare, everything else as JSON strings, SQL NULL as null. */
 const char *qx_sql_result_text(qx_sql_result *r, uint64_t row, uint32_t col);
 /* Results may outlive their qx_sql but not the database: each holds the engine's state at its
  * LSN (the engine keeps every version overwritten since, as for any snapshot), so destroy them

@@ -25,6 +25,20 @@ typedef struct importer {
   csv_import_result *result;
 } importer;
 
+#define SKIPPED_COLUMN (-1) /* column_of_field of a derived column */
+
+/* The columns every SQL view adds to a table's own (see qaxdb/sql.h): a file exported from a
+ * view names them, and their values follow from the record and where it lands in the log. */
+static int is_derived_column(const char *name) {
+  return strcmp(name, "lsn") == 0 || strcmp(name, "date") == 0;
+}
+
+static void note_skipped(importer *im, const char *name) {
+  csv_import_result *r = im->result;
+  size_t n = strlen(r->skipped);
+  snprintf(r->skipped + n, sizeof r->skipped - n, "%s%s", n ? ", " : "", name);
+}
+
 static int map_header(importer *im, const csv_row *header) {
   im->field_count = header->count;
   im->column_of_field = calloc(header->count, sizeof(int));
@@ -33,6 +47,14 @@ static int map_header(importer *im, const csv_row *header) {
     char name[128];
     snprintf(name, sizeof name, "%.*s", (int)header->lengths[i], header->fields[i]);
     int column = qx_schema_column_index(im->table, name);
+    if (column < 0 && is_derived_column(name)) {
+      if (strstr(im->result->skipped, name))
+        return qx_fail(QX_ERR_PARSE, "%s:%llu: column '%s' appears twice in the header", im->path,
+                       (unsigned long long)header->line, name);
+      im->column_of_field[i] = SKIPPED_COLUMN;
+      note_skipped(im, name);
+      continue;
+    }
     if (column < 0)
       return qx_fail(QX_ERR_PARSE, "%s:%llu: table %s has no column '%s' (see qaxdb schema %s)",
                      im->path, (unsigned long long)header->line, im->table->name, name,
@@ -65,7 +87,7 @@ static int parse_row(importer *im, const csv_row *row, uint8_t *record) {
                    (unsigned long long)row->line, row->count, im->field_count);
   memset(record, 0, im->table->record_size);
   for (size_t i = 0; i < row->count; i++) {
-    if (row->lengths[i] == 0) continue; /* empty: the column default */
+    if (row->lengths[i] == 0 || im->column_of_field[i] == SKIPPED_COLUMN) continue; /* default */
     const qx_column *col = &im->table->columns[im->column_of_field[i]];
     if (qx_parse_column(col, row->fields[i], row->lengths[i], record) != QX_OK) {
       char reason[400];

@@ -1,5 +1,10 @@
 /* Query results turned into text cells, independent of DuckDB once built: a result outlives
- * the query, can sit in the result cache and be handed out more than once. */
+ * the query, can sit in the result cache and be handed out more than once.
+ *
+ * Every DuckDB type becomes text (the forms are listed at qx_sql_result_text in qaxdb/sql.h):
+ * scalars as DuckDB casts them to VARCHAR, except that decimals and integers are exact at any
+ * width, floats are the shortest text that reads back as the same value and TIMESTAMPTZ is
+ * always UTC; lists, arrays, structs, maps and unions as JSON. */
 #ifndef QX_QUERY_RESULT_H
 #define QX_QUERY_RESULT_H
 
@@ -7,13 +12,15 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "qaxdb/sql.h"
+
 typedef struct qx_result_table {
   atomic_int refs;
   uint32_t columns;
   uint64_t rows;
   char **names;
-  uint8_t *numeric;
-  char **cells; /* rows * columns, row-major; NULL for SQL NULL */
+  uint8_t *kinds; /* qx_sql_value_kind of each column */
+  char **cells;   /* rows * columns, row-major; NULL for SQL NULL */
 } qx_result_table;
 
 /* Converts a materialized DuckDB result; *out has one reference. */

@@ -25,6 +25,7 @@
 #include "query/result.h"
 #include "query/udf.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 typedef struct cache_entry {
   char *text;
@@ -41,6 +42,9 @@ struct qx_sql {
   qx_engine_source engine_source; /* for qx_lookup and qx_current */
   qx_idle_runner *runner;         /* options.background: where DuckDB runs */
   pthread_mutex_t mu;             /* one query at a time on con */
+  pthread_mutex_t interrupt_mu;   /* guards running and interrupted */
+  int running;                    /* statements are running on con */
+  int interrupted;                /* qx_sql_interrupt was called while they ran */
   qx_parquet_set *views_for;      /* the set the views were last defined over */
   uint64_t cache_lsn;             /* the LSN every cached result was computed at */
   cache_entry *cache;
@@ -171,7 +175,8 @@ int qx_sql_open(qx_db *db, const qx_sql_options *options, qx_sql **out) {
   else
     qx_sql_options_init(&s->opt);
   int rc = qx_scan_registry_init(&s->registry);
-  if (rc == QX_OK && pthread_mutex_init(&s->mu, NULL) != 0)
+  if (rc == QX_OK &&
+      (pthread_mutex_init(&s->mu, NULL) != 0 || pthread_mutex_init(&s->interrupt_mu, NULL) != 0))
     rc = qx_fail(QX_ERR_NOMEM, "cannot create the SQL engine's lock");
   if (rc == QX_OK && s->opt.cache_entries) {
     s->cache = calloc(s->opt.cache_entries, sizeof *s->cache);
@@ -206,6 +211,7 @@ void qx_sql_close(qx_sql *s) {
   if (s->duck) duckdb_close(&s->duck);
   qx_scan_registry_destroy(&s->registry);
   pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->interrupt_mu);
   free(s);
 }
 
@@ -279,29 +285,106 @@ static int prepare_checked(qx_sql *s, duckdb_extracted_statements st, idx_t i,
   return QX_OK;
 }
 
-/* Runs every statement of text; the last one's result goes to *out. *all_select: every
- * statement was a SELECT (no EXPLAIN, whose ANALYZE form reports timings). */
-static int run_statements(qx_sql *s, const char *text, qx_result_table **out, int *all_select) {
+/* ---- interrupting ---- */
+
+static void set_running(qx_sql *s, int running) {
+  pthread_mutex_lock(&s->interrupt_mu);
+  s->running = running;
+  s->interrupted = 0;
+  pthread_mutex_unlock(&s->interrupt_mu);
+}
+
+static int interrupted(qx_sql *s) {
+  pthread_mutex_lock(&s->interrupt_mu);
+  int yes = s->interrupted;
+  pthread_mutex_unlock(&s->interrupt_mu);
+  return yes;
+}
+
+void qx_sql_interrupt(qx_sql *s) {
+  pthread_mutex_lock(&s->interrupt_mu);
+  if (s->running) {
+    s->interrupted = 1;
+    duckdb_interrupt(s->con);
+  }
+  pthread_mutex_unlock(&s->interrupt_mu);
+}
+
+/* Executes p. DuckDB forgets an interrupt that comes before its query starts, so one that came
+ * earlier is repeated once the query is pending (and every later one reaches it directly). */
+static int execute(qx_sql *s, duckdb_prepared_statement p, duckdb_result *res) {
+  duckdb_pending_result pending = NULL;
+  int rc = QX_OK;
+  if (duckdb_pending_prepared(p, &pending) == DuckDBError) {
+    rc = qx_fail(QX_ERR_SQL, "%s", duckdb_pending_error(pending));
+  } else {
+    if (interrupted(s)) duckdb_interrupt(s->con);
+    if (duckdb_execute_pending(pending, res) == DuckDBError) {
+      rc = qx_fail(QX_ERR_SQL, "%s", duckdb_result_error(res));
+      duckdb_destroy_result(res);
+    }
+  }
+  duckdb_destroy_pending(&pending);
+  return rc;
+}
+
+/* ---- statements ---- */
+
+typedef struct table_list {
+  qx_result_table **items;
+  size_t count, cap;
+} table_list;
+
+static int table_list_add(table_list *l, qx_result_table *t) {
+  int rc = qx_grow((void **)&l->items, &l->cap, l->count + 1, sizeof *l->items, "query results");
+  if (rc != QX_OK) {
+    qx_result_table_unref(t);
+    return rc;
+  }
+  l->items[l->count++] = t;
+  return QX_OK;
+}
+
+static void table_list_free(table_list *l) {
+  for (size_t i = 0; i < l->count; i++)
+    qx_result_table_unref(l->items[i]);
+  free(l->items);
+  *l = (table_list){0};
+}
+
+/* Runs statement i of st: its result goes to all if that is not NULL, else to *last if it is
+ * the final statement (n of them). *all_select is cleared if it is not a SELECT (an EXPLAIN,
+ * whose ANALYZE form reports timings, is no result to cache). */
+static int run_statement(qx_sql *s, duckdb_extracted_statements st, idx_t i, idx_t n,
+                         table_list *all, qx_result_table **last, int *all_select) {
+  if (interrupted(s)) return qx_fail(QX_ERR_SQL, "INTERRUPT Error: Interrupted!");
+  duckdb_prepared_statement p = NULL;
+  int rc = prepare_checked(s, st, i, &p);
+  if (rc == QX_OK && duckdb_prepared_statement_type(p) != DUCKDB_STATEMENT_TYPE_SELECT)
+    *all_select = 0;
+  duckdb_result res;
+  if (rc == QX_OK) rc = execute(s, p, &res);
+  duckdb_destroy_prepare(&p);
+  if (rc != QX_OK) return rc;
+  qx_result_table *t = NULL;
+  if (all || i + 1 == n) rc = qx_result_table_build(&res, all ? &t : last);
+  duckdb_destroy_result(&res);
+  return rc == QX_OK && all ? table_list_add(all, t) : rc;
+}
+
+/* Runs every statement of text. Their results go to all if it is not NULL, in order (those
+ * before a failing statement too); otherwise the last one's goes to *last. */
+static int run_statements(qx_sql *s, const char *text, table_list *all, qx_result_table **last,
+                          int *all_select) {
   duckdb_extracted_statements st = NULL;
   idx_t n = duckdb_extract_statements(s->con, text, &st);
   const char *parse_error = n == 0 ? duckdb_extract_statements_error(st) : NULL;
   int rc =
       n > 0 ? QX_OK : qx_fail(QX_ERR_SQL, "%s", parse_error ? parse_error : "no statement to run");
-  for (idx_t i = 0; i < n && rc == QX_OK; i++) {
-    duckdb_prepared_statement p = NULL;
-    rc = prepare_checked(s, st, i, &p);
-    if (rc == QX_OK && duckdb_prepared_statement_type(p) != DUCKDB_STATEMENT_TYPE_SELECT)
-      *all_select = 0;
-    if (rc == QX_OK) {
-      duckdb_result res;
-      if (duckdb_execute_prepared(p, &res) == DuckDBError)
-        rc = qx_fail(QX_ERR_SQL, "%s", duckdb_result_error(&res));
-      else if (i + 1 == n)
-        rc = qx_result_table_build(&res, out);
-      duckdb_destroy_result(&res);
-    }
-    duckdb_destroy_prepare(&p);
-  }
+  set_running(s, 1);
+  for (idx_t i = 0; i < n && rc == QX_OK; i++)
+    rc = run_statement(s, st, i, n, all, last, all_select);
+  set_running(s, 0);
   duckdb_destroy_extracted(&st);
   return rc;
 }
@@ -403,6 +486,16 @@ static int names_volatile(const qx_sql *s, const char *text) {
   return 0;
 }
 
+/* Runs the statements of text with the connection bound to snap (see run_statements). */
+static int run_bound(qx_sql *s, qx_olap_snapshot *snap, const char *text, table_list *all,
+                     qx_result_table **last, int *all_select) {
+  int rc = qx_scan_bind(&s->registry, s->con, snap);
+  if (rc == QX_OK) rc = views_at(s, snap);
+  if (rc == QX_OK) rc = run_statements(s, text, all, last, all_select);
+  qx_scan_bind(&s->registry, s->con, NULL);
+  return rc;
+}
+
 /* Runs text at snap (one reference handed over to the result). REQUIRES: mu. */
 static int run_at(qx_sql *s, qx_olap_snapshot *snap, const char *text, qx_sql_result *r) {
   r->snapshot = snap;
@@ -412,11 +505,8 @@ static int run_at(qx_sql *s, qx_olap_snapshot *snap, const char *text, qx_sql_re
     r->cached = 1;
     return QX_OK;
   }
-  int rc = qx_scan_bind(&s->registry, s->con, snap);
   int all_select = 1;
-  if (rc == QX_OK) rc = views_at(s, snap);
-  if (rc == QX_OK) rc = run_statements(s, text, &r->table, &all_select);
-  qx_scan_bind(&s->registry, s->con, NULL);
+  int rc = run_bound(s, snap, text, NULL, &r->table, &all_select);
   if (rc == QX_OK && all_select && s->volatile_names && !names_volatile(s, text))
     cache_put(s, text, r->table);
   return rc;
@@ -452,8 +542,8 @@ static int query(qx_sql *s, qx_olap_snapshot *snap, const char *text, qx_sql_res
   return QX_OK;
 }
 
-int qx_sql_query(qx_sql *s, const char *text, qx_sql_result **out) {
-  if (!s || !text || !out) return qx_fail(QX_ERR_INVALID_ARG, "qx_sql_query: missing argument");
+/* The snapshot a new query runs at. */
+static int query_snapshot(qx_sql *s, qx_olap_snapshot **out) {
   qx_olap_snapshot *snap;
   int rc = s->opt.see_latest ? qx_olap_sync(s->olap) : QX_OK;
   if (rc == QX_OK) rc = qx_olap_snapshot_acquire(s->olap, &snap);
@@ -464,6 +554,14 @@ int qx_sql_query(qx_sql *s, const char *text, qx_sql_result **out) {
     rc = qx_olap_sync(s->olap);
     if (rc == QX_OK) rc = qx_olap_snapshot_acquire(s->olap, &snap);
   }
+  if (rc == QX_OK) *out = snap;
+  return rc;
+}
+
+int qx_sql_query(qx_sql *s, const char *text, qx_sql_result **out) {
+  if (!s || !text || !out) return qx_fail(QX_ERR_INVALID_ARG, "qx_sql_query: missing argument");
+  qx_olap_snapshot *snap;
+  int rc = query_snapshot(s, &snap);
   return rc == QX_OK ? query(s, snap, text, out) : rc;
 }
 
@@ -472,6 +570,70 @@ int qx_sql_query_at(qx_sql *s, const qx_sql_result *at, const char *text, qx_sql
     return qx_fail(QX_ERR_INVALID_ARG, "qx_sql_query_at: missing argument");
   qx_olap_snapshot_ref(at->snapshot);
   return query(s, at->snapshot, text, out);
+}
+
+/* ---- every statement's result ---- */
+
+typedef struct each_job {
+  qx_sql *s;
+  qx_olap_snapshot *snap;
+  const char *text;
+  table_list tables;
+  int cached; /* the one statement's result came from the cache */
+} each_job;
+
+static idx_t statement_count(qx_sql *s, const char *text) {
+  duckdb_extracted_statements st = NULL;
+  idx_t n = duckdb_extract_statements(s->con, text, &st);
+  duckdb_destroy_extracted(&st);
+  return n;
+}
+
+/* REQUIRES: mu. */
+static int run_each_job(void *arg) {
+  each_job *j = arg;
+  int all_select;
+  if (statement_count(j->s, j->text) != 1)
+    return run_bound(j->s, j->snap, j->text, &j->tables, NULL, &all_select);
+  qx_sql_result one = {0}; /* one statement: through the result cache */
+  int rc = run_at(j->s, j->snap, j->text, &one);
+  j->cached = one.cached;
+  return rc == QX_OK ? table_list_add(&j->tables, one.table) : rc;
+}
+
+/* Hands the tables of job out as results, in order, until each refuses one. */
+static int hand_out(each_job *job, qx_sql_result_fn each, void *ctx) {
+  int rc = QX_OK;
+  for (size_t i = 0; i < job->tables.count && rc == QX_OK; i++) {
+    qx_sql_result *r = calloc(1, sizeof *r);
+    if (!r) {
+      rc = qx_fail(QX_ERR_NOMEM, "out of memory for a query result");
+      break;
+    }
+    *r = (qx_sql_result){job->tables.items[i], job->snap, job->cached};
+    job->tables.items[i] = NULL; /* now the result's */
+    qx_olap_snapshot_ref(job->snap);
+    rc = each(r, ctx);
+  }
+  return rc;
+}
+
+int qx_sql_query_each(qx_sql *s, const char *text, qx_sql_result_fn each, void *ctx) {
+  if (!s || !text || !each)
+    return qx_fail(QX_ERR_INVALID_ARG, "qx_sql_query_each: missing argument");
+  each_job job = {s, NULL, text, {0}, 0};
+  int rc = query_snapshot(s, &job.snap);
+  if (rc != QX_OK) return rc;
+  pthread_mutex_lock(&s->mu);
+  rc = s->runner ? qx_idle_runner_run(s->runner, run_each_job, &job) : run_each_job(&job);
+  pthread_mutex_unlock(&s->mu);
+  char error[1024]; /* the statements' failure, reported after the results before it */
+  snprintf(error, sizeof error, "%s", rc == QX_OK ? "" : qx_last_error());
+  int handed = hand_out(&job, each, ctx);
+  table_list_free(&job.tables);
+  qx_olap_snapshot_release(job.snap);
+  if (rc != QX_OK) return qx_fail(rc, "%s", error);
+  return handed;
 }
 
 /* ---- results ---- */
@@ -492,8 +654,12 @@ const char *qx_sql_result_column_name(const qx_sql_result *r, uint32_t col) {
   return col < r->table->columns ? r->table->names[col] : NULL;
 }
 
+qx_sql_value_kind qx_sql_result_column_kind(const qx_sql_result *r, uint32_t col) {
+  return col < r->table->columns ? (qx_sql_value_kind)r->table->kinds[col] : QX_SQL_VALUE_TEXT;
+}
+
 int qx_sql_result_column_numeric(const qx_sql_result *r, uint32_t col) {
-  return col < r->table->columns && r->table->numeric[col];
+  return qx_sql_result_column_kind(r, col) == QX_SQL_VALUE_NUMBER;
 }
 
 uint64_t qx_sql_result_row_count(const qx_sql_result *r) {

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "output.h"
 #include "qaxdb/db.h"
 #include "qaxdb/schema.h"
 
@@ -67,6 +68,15 @@ const qx_schema *cli_table(const char *cmd, const char *name);
  * space separated, without a newline. Returns 0, printing nothing, if size is not the record
  * size of any version of table. */
 int cli_print_fields(const qx_schema *table, const void *record, size_t size);
+
+/* Records of a table as get and scan print them (record_rows.c): in CLI_FORMAT_TABLE the
+ * "lsn=N name=value ..." line, in CSV and JSON the columns and text of `SELECT * FROM table` in
+ * qaxdb sql (lsn and date included). start prints the CSV header; it returns CLI_EXIT_OK or
+ * prints why not and returns CLI_EXIT_FAILURE. */
+typedef struct cli_record_rows cli_record_rows;
+int cli_record_rows_start(const qx_schema *table, cli_format format, cli_record_rows **out);
+void cli_record_rows_print(cli_record_rows *rows, const void *record, size_t size, uint64_t lsn);
+void cli_record_rows_end(cli_record_rows *rows);
 
 /* Encodes the key of table from text values of its first count key columns (count may be less
  * than the number of key columns: a key prefix). Prints the problem and returns 0 if a value

@@ -5,26 +5,61 @@
 #include "cli.h"
 #include "qaxdb/key.h"
 
+#define MAX_ARGS 8
+
 static int usage(void) {
-  printf("usage: qaxdb get [--data DIR] TABLE KEY...\n\n"
+  printf("usage: qaxdb get [--data DIR] [--csv | --json] TABLE KEY...\n\n"
          "Prints the current record of TABLE whose key columns have the values KEY... (one\n"
          "argument per key column, in key order: see qaxdb schema TABLE), with the LSN of the\n"
-         "write that produced it. Exits 1 if there is no such record.\n"
+         "write that produced it. --csv and --json print it as qaxdb sql prints\n"
+         "SELECT * FROM TABLE (lsn and date included). Exits 1 if there is no such record.\n"
          "examples: qaxdb get orders 8812\n"
-         "          qaxdb get positions acct000001 rb2501\n");
+         "          qaxdb get positions acct000001 rb2501 --json\n");
   return CLI_EXIT_OK;
+}
+
+/* "(acct000001, rb2501)": the key as the user gave it. */
+static void print_key(FILE *out, const char *const *values, int count) {
+  fputc('(', out);
+  for (int i = 0; i < count; i++)
+    fprintf(out, "%s%s", i ? ", " : "", values[i]);
+  fputc(')', out);
+}
+
+static int print_record(qx_db *db, const qx_schema *table, const uint8_t *key, size_t key_len,
+                        const char *const *values, int count, cli_format format) {
+  qx_db_value v;
+  int rc = qx_db_get(db, NULL, key, key_len, &v);
+  if (rc == QX_ERR_NOT_FOUND) {
+    fprintf(stderr, "qaxdb get: no %s record with key ", table->name);
+    print_key(stderr, values, count);
+    fputc('\n', stderr);
+    return CLI_EXIT_FAILURE;
+  }
+  if (rc != QX_OK) return cli_fail("get", "reading", rc);
+  cli_record_rows *rows;
+  int result = cli_record_rows_start(table, format, &rows);
+  if (result == CLI_EXIT_OK) {
+    cli_record_rows_print(rows, v.data, v.size, v.lsn);
+    cli_record_rows_end(rows);
+  }
+  qx_db_value_release(&v);
+  return result;
 }
 
 int cmd_get(int argc, char **argv) {
   const char *data = CLI_DEFAULT_DATA;
-  const char *positional[8];
+  const char *positional[MAX_ARGS];
   int count = 0;
+  cli_format format = CLI_FORMAT_TABLE;
   for (int i = 1; i < argc; i++) {
     if (cli_is_help(argv[i])) return usage();
     int f = cli_flag_value(argc, argv, &i, "--data", &data);
     if (f < 0) return CLI_EXIT_USAGE;
-    if (f > 0) continue;
-    if (count == 8) return cli_usage_error("get", "too many arguments");
+    if (f > 0 || cli_format_flag(argv[i], &format)) continue;
+    if (argv[i][0] == '-' && argv[i][1] == '-')
+      return cli_usage_error("get", "unknown option '%s'", argv[i]);
+    if (count == MAX_ARGS) return cli_usage_error("get", "too many arguments");
     positional[count++] = argv[i];
   }
   if (count < 1) return cli_usage_error("get", "needs a TABLE and its KEY values");
@@ -39,22 +74,8 @@ int cmd_get(int argc, char **argv) {
   if (cli_require_data_dir("get", data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   qx_db *db;
   if (cli_open_db_to_read("get", data, 0, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
-  qx_db_value v;
-  int rc = qx_db_get(db, NULL, key, key_len, &v);
-  int result = CLI_EXIT_OK;
-  if (rc == QX_OK) {
-    printf("lsn=%" PRIu64 " ", v.lsn);
-    if (!cli_print_fields(table, v.data, v.size))
-      printf("(%zu bytes, not a %s record)", v.size, table->name);
-    putchar('\n');
-    qx_db_value_release(&v);
-  } else if (rc == QX_ERR_NOT_FOUND) {
-    fprintf(stderr, "qaxdb get: no %s record with that key\n", table->name);
-    result = CLI_EXIT_FAILURE;
-  } else {
-    result = cli_fail("get", "reading", rc);
-  }
-  rc = qx_db_close(db);
+  int result = print_record(db, table, key, key_len, positional + 1, count - 1, format);
+  int rc = qx_db_close(db);
   if (rc != QX_OK && result == CLI_EXIT_OK) result = cli_fail("get", "closing", rc);
   return result;
 }

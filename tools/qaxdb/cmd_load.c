@@ -9,14 +9,15 @@
 #include "qaxdb/schema.h"
 
 static int usage(void) {
-  printf(
-      "usage: qaxdb load TABLE FILE.csv [--data DIR]\n\n"
-      "Imports FILE.csv into TABLE. The first line names the columns (any subset of the\n"
-      "table's, any order; see qaxdb schema TABLE); columns left out and empty fields take\n"
-      "their defaults (0, empty, first enum value). Values: decimals as text (3850.25),\n"
-      "timestamps as ISO-8601 UTC (2026-11-24T09:30:00.5Z) or integer nanoseconds, enums\n"
-      "by name (buy, sell, open, close, ...). The first bad line stops the import with its\n"
-      "line number and column; the rows before it are kept and made durable. See docs/csv.md.\n");
+  printf("usage: qaxdb load TABLE FILE.csv [--data DIR]\n\n"
+         "Imports FILE.csv into TABLE. The first line names the columns (any subset of the\n"
+         "table's, any order; see qaxdb schema TABLE); columns left out and empty fields take\n"
+         "their defaults (0, empty, first enum value). Values: decimals as text (3850.25),\n"
+         "timestamps as ISO-8601 UTC (2026-11-24T09:30:00.5Z) or integer nanoseconds, enums\n"
+         "by name (buy, sell, open, close, ...). The columns lsn and date, which the SQL views\n"
+         "add, are skipped: the output of qaxdb sql --csv \"SELECT * FROM TABLE\" loads as it is.\n"
+         "The first bad line stops the import with its line number and column; the rows before\n"
+         "it are kept and made durable. See docs/csv.md.\n");
   return CLI_EXIT_OK;
 }
 
@@ -49,6 +50,9 @@ int cmd_load(int argc, char **argv) {
   if (cli_open_db("load", data, NULL, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   csv_import_result result;
   int rc = csv_import(db, table, positional[1], &result);
+  if (result.skipped[0])
+    fprintf(stderr, "qaxdb load: skipped the columns %s, which the SQL views derive\n",
+            result.skipped);
   if (rc != QX_OK) fprintf(stderr, "qaxdb load: %s\n", qx_last_error());
   int close_rc = qx_db_close(db);
   if (close_rc != QX_OK && rc == QX_OK) rc = cli_fail("load", "closing the database", close_rc);

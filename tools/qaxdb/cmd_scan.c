@@ -1,4 +1,5 @@
-/* qaxdb scan: the current records of a table in key order, optionally within key bounds. */
+/* qaxdb scan: the current records of a table in key order, optionally within key bounds; the
+ * first 100 unless told otherwise, with a note when more exist. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,14 +8,20 @@
 #include "qaxdb/key.h"
 
 #define MAX_KEY_VALUES 8
+#define DEFAULT_LIMIT 100
 
 static int usage(void) {
-  printf("usage: qaxdb scan [--data DIR] TABLE [--from KEY] [--to KEY] [--limit N]\n\n"
+  printf("usage: qaxdb scan [--data DIR] TABLE [--from KEY] [--to KEY] [--limit N | --all]\n"
+         "                  [--csv | --json]\n\n"
          "Prints the current records of TABLE in key order, one per line with the LSN of the\n"
-         "write that produced each. KEY is the values of the leading key columns separated by\n"
-         "commas (a prefix of the key is allowed): --from is inclusive, --to exclusive.\n"
+         "write that produced each; --csv and --json print them as qaxdb sql prints\n"
+         "SELECT * FROM TABLE (lsn and date included). KEY is the values of the leading key\n"
+         "columns separated by commas (a prefix of the key is allowed): --from is inclusive,\n"
+         "--to exclusive. Prints the first %d records (--limit N: the first N, 0 included;\n"
+         "--all: every one) and says on stderr when more exist.\n"
          "examples: qaxdb scan orders --from 1000 --to 2000\n"
-         "          qaxdb scan positions --from acct000001 --to acct000002 --limit 10\n");
+         "          qaxdb scan positions --from acct000001 --to acct000002 --all --csv\n",
+         DEFAULT_LIMIT);
   return CLI_EXIT_OK;
 }
 
@@ -30,15 +37,27 @@ static int parse_bound(const qx_schema *table, const char *text, uint8_t *key, s
   return cli_parse_key("scan", table, values, count, key, len);
 }
 
-static int print_rows(qx_db_iter *it, const qx_schema *table, uint64_t limit, uint64_t *printed) {
-  for (; qx_db_iter_valid(it) && (!limit || *printed < limit); qx_db_iter_next(it)) {
+/* Skips entries that are not records of table (raw puts); 1 if the iterator is at one. */
+static int at_record(qx_db_iter *it, const qx_schema *table) {
+  for (; qx_db_iter_valid(it); qx_db_iter_next(it)) {
+    size_t len;
+    qx_db_iter_value(it, &len);
+    if (len <= UINT32_MAX && qx_schema_version_of_size(table, (uint32_t)len)) return 1;
+  }
+  return 0;
+}
+
+/* Prints up to limit records (all if unlimited); *more says whether another one follows. */
+static int print_rows(qx_db_iter *it, const qx_schema *table, cli_record_rows *rows, uint64_t limit,
+                      int unlimited, uint64_t *printed, int *more) {
+  for (; at_record(it, table); qx_db_iter_next(it)) {
+    if (!unlimited && *printed == limit) {
+      *more = 1;
+      break;
+    }
     size_t len;
     const void *record = qx_db_iter_value(it, &len);
-    /* a raw entry that is not a record of the table is skipped */
-    if (!qx_schema_version_of_size(table, (uint32_t)len)) continue;
-    printf("lsn=%" PRIu64 " ", qx_db_iter_lsn(it));
-    cli_print_fields(table, record, len);
-    putchar('\n');
+    cli_record_rows_print(rows, record, len, qx_db_iter_lsn(it));
     (*printed)++;
   }
   return qx_db_iter_status(it);
@@ -46,6 +65,8 @@ static int print_rows(qx_db_iter *it, const qx_schema *table, uint64_t limit, ui
 
 typedef struct scan_args {
   const char *data, *table, *from, *to, *limit;
+  int all;
+  cli_format format;
 } scan_args;
 
 static int parse_args(int argc, char **argv, scan_args *a) {
@@ -56,39 +77,62 @@ static int parse_args(int argc, char **argv, scan_args *a) {
     if (f == 0) f = cli_flag_value(argc, argv, &i, "--to", &a->to);
     if (f == 0) f = cli_flag_value(argc, argv, &i, "--limit", &a->limit);
     if (f < 0) return CLI_EXIT_USAGE;
-    if (f > 0) continue;
+    if (f > 0 || cli_format_flag(argv[i], &a->format)) continue;
+    if (strcmp(argv[i], "--all") == 0) {
+      a->all = 1;
+      continue;
+    }
     if (a->table || argv[i][0] == '-')
       return cli_usage_error("scan", "unexpected argument '%s'", argv[i]);
     a->table = argv[i];
   }
+  if (a->all && a->limit) return cli_usage_error("scan", "--limit and --all exclude each other");
   return a->table ? CLI_EXIT_OK : cli_usage_error("scan", "needs a TABLE");
 }
 
+typedef struct key_range {
+  uint8_t from[QX_KEY_MAX], to[QX_KEY_MAX];
+  size_t from_len, to_len;
+} key_range;
+
+static int scan(qx_db *db, const qx_schema *table, const scan_args *a, uint64_t limit,
+                const key_range *range) {
+  qx_db_iter *it;
+  cli_record_rows *rows = NULL;
+  uint64_t printed = 0;
+  int more = 0;
+  int rc = qx_db_iter_create(db, NULL, range->from, range->from_len, range->to, range->to_len, &it);
+  if (rc != QX_OK) return cli_fail("scan", "reading", rc);
+  int result = cli_record_rows_start(table, a->format, &rows);
+  if (result == CLI_EXIT_OK) {
+    rc = print_rows(it, table, rows, limit, a->all, &printed, &more);
+    result = rc == QX_OK ? CLI_EXIT_OK : cli_fail("scan", "reading", rc);
+  }
+  cli_record_rows_end(rows);
+  qx_db_iter_destroy(it);
+  fflush(stdout);
+  fprintf(stderr, "%" PRIu64 " %s records", printed, table->name);
+  fprintf(stderr, "%s\n", more ? "; more exist (--limit N or --all to see them)" : "");
+  return result;
+}
+
 int cmd_scan(int argc, char **argv) {
-  scan_args a = {CLI_DEFAULT_DATA, NULL, NULL, NULL, NULL};
+  scan_args a = {CLI_DEFAULT_DATA, NULL, NULL, NULL, NULL, 0, CLI_FORMAT_TABLE};
   int rc = parse_args(argc, argv, &a);
   if (rc != CLI_EXIT_OK) return rc < 0 ? CLI_EXIT_OK : rc;
   const qx_schema *table = cli_table("scan", a.table);
   if (!table) return CLI_EXIT_USAGE;
-  uint8_t from[QX_KEY_MAX], to[QX_KEY_MAX];
-  size_t from_len = 0, to_len = 0;
-  uint64_t limit = 0, printed = 0;
+  key_range range;
+  uint64_t limit = DEFAULT_LIMIT;
   if ((a.limit && !cli_parse_u64(a.limit, "--limit", &limit)) ||
-      !parse_bound(table, a.from ? a.from : "", from, &from_len) ||
-      !parse_bound(table, a.to ? a.to : "", to, &to_len))
+      !parse_bound(table, a.from ? a.from : "", range.from, &range.from_len) ||
+      !parse_bound(table, a.to ? a.to : "", range.to, &range.to_len))
     return CLI_EXIT_USAGE;
-  if (!a.to) to[1]++; /* the first key of the next table id: the end of this table */
+  if (!a.to) range.to[1]++; /* the first key of the next table id: the end of this table */
   if (cli_require_data_dir("scan", a.data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   qx_db *db;
   if (cli_open_db_to_read("scan", a.data, 0, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
-  qx_db_iter *it;
-  rc = qx_db_iter_create(db, NULL, from, from_len, to, to_len, &it);
-  if (rc == QX_OK) {
-    rc = print_rows(it, table, limit, &printed);
-    qx_db_iter_destroy(it);
-  }
-  int result = rc == QX_OK ? CLI_EXIT_OK : cli_fail("scan", "reading", rc);
-  fprintf(stderr, "%" PRIu64 " %s records\n", printed, table->name);
+  int result = scan(db, table, &a, limit, &range);
   rc = qx_db_close(db);
   if (rc != QX_OK && result == CLI_EXIT_OK) result = cli_fail("scan", "closing", rc);
   return result;

@@ -1,5 +1,8 @@
-/* qaxdb: the command-line tool. Dispatches `qaxdb COMMAND [options]` to tools/qaxdb/cmd_*.c. */
+/* qaxdb: the command-line tool. Dispatches `qaxdb [--data DIR] COMMAND [options]` to
+ * tools/qaxdb/cmd_*.c; --data before the command is handed to it, and --version and --help
+ * stand alone. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -21,27 +24,71 @@ const cli_command cli_commands[] = {
 };
 
 static void print_help(FILE *out) {
-  fprintf(out, "usage: qaxdb COMMAND [options]\n\n"
+  fprintf(out, "usage: qaxdb [--data DIR] COMMAND [options]\n"
+               "       qaxdb --version\n\n"
                "qaxdb is the system of record for a trading venue.\n\ncommands:\n");
   for (const cli_command *c = cli_commands; c->name; c++)
     fprintf(out, "  %-10s %s\n", c->name, c->summary);
   fprintf(out,
           "\nEvery command takes --help, and --data DIR (default %s) where it reads or "
-          "writes data.\n",
+          "writes data,\nbefore or after the command's name.\n",
           CLI_DEFAULT_DATA);
 }
 
+static const cli_command *command_named(const char *name) {
+  for (const cli_command *c = cli_commands; c->name; c++)
+    if (strcmp(name, c->name) == 0) return c;
+  return NULL;
+}
+
+/* Runs command with --data DIR (a global option) put in front of its own arguments, where an
+ * option of its own after it still wins. */
+static int run_with_data(const cli_command *command, const char *data, int argc, char **argv) {
+  char **args = calloc((size_t)argc + 3, sizeof *args);
+  if (!args) {
+    fprintf(stderr, "qaxdb: out of memory\n");
+    return CLI_EXIT_FAILURE;
+  }
+  int n = 0;
+  args[n++] = argv[0];
+  args[n++] = "--data";
+  args[n++] = (char *)data;
+  for (int i = 1; i < argc; i++)
+    args[n++] = argv[i];
+  int rc = command->run(n, args);
+  free(args);
+  return rc;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
+  const char *data = NULL;
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) { /* global options, before the command */
+    if (cli_is_help(argv[i])) {
+      print_help(stdout);
+      return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[i], "--version") == 0) return cmd_version(1, argv + i);
+    int f = cli_flag_value(argc, argv, &i, "--data", &data);
+    if (f < 0) return CLI_EXIT_USAGE;
+    if (f == 0) {
+      fprintf(stderr, "qaxdb: unknown option '%s' before the command (see qaxdb --help)\n",
+              argv[i]);
+      return CLI_EXIT_USAGE;
+    }
+  }
+  if (i == argc) {
     print_help(stderr);
     return CLI_EXIT_USAGE;
   }
-  if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+  if (strcmp(argv[i], "help") == 0) {
     print_help(stdout);
     return CLI_EXIT_OK;
   }
-  for (const cli_command *c = cli_commands; c->name; c++)
-    if (strcmp(argv[1], c->name) == 0) return c->run(argc - 1, argv + 1);
-  fprintf(stderr, "qaxdb: unknown command '%s' (see qaxdb --help)\n", argv[1]);
-  return CLI_EXIT_USAGE;
+  const cli_command *command = command_named(argv[i]);
+  if (!command) {
+    fprintf(stderr, "qaxdb: unknown command '%s' (see qaxdb --help)\n", argv[i]);
+    return CLI_EXIT_USAGE;
+  }
+  return data ? run_with_data(command, data, argc - i, argv + i) : command->run(argc - i, argv + i);
 }
