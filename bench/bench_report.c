@@ -15,16 +15,16 @@ static double throughput(const bench_side *s) {
   return s->records_per_s;
 }
 static double p50(const bench_side *s) {
-  return histogram_quantile_us(&s->latency, 0.50);
+  return qx_histogram_quantile_us(&s->latency, 0.50);
 }
 static double p99(const bench_side *s) {
-  return histogram_quantile_us(&s->latency, 0.99);
+  return qx_histogram_quantile_us(&s->latency, 0.99);
 }
 static double p999(const bench_side *s) {
-  return histogram_quantile_us(&s->latency, 0.999);
+  return qx_histogram_quantile_us(&s->latency, 0.999);
 }
 static double max_latency(const bench_side *s) {
-  return histogram_max_us(&s->latency);
+  return qx_histogram_max_us(&s->latency);
 }
 
 static const metric metrics[] = {

@@ -73,7 +73,7 @@ typedef struct run {
 } run;
 
 static void run_start(run *r) {
-  histogram_reset(&r->latency);
+  qx_histogram_reset(&r->latency);
   r->ops = 0;
   r->start = qx_monotonic_ns();
 }
@@ -97,7 +97,7 @@ static void timed_put(void *db, const kv_engine *e, uint64_t n, uint64_t version
   make_value(n, version, value);
   int64_t t0 = qx_monotonic_ns();
   e->put(db, key, KEY_LEN, value, VALUE_LEN);
-  histogram_record(&r->latency, (uint64_t)(qx_monotonic_ns() - t0));
+  qx_histogram_record(&r->latency, (uint64_t)(qx_monotonic_ns() - t0));
   r->ops++;
 }
 
@@ -106,7 +106,7 @@ static int timed_get(void *db, const kv_engine *e, uint64_t key_number, run *r) 
   make_key(key_number, key);
   int64_t t0 = qx_monotonic_ns();
   int found = e->get(db, key, KEY_LEN);
-  histogram_record(&r->latency, (uint64_t)(qx_monotonic_ns() - t0));
+  qx_histogram_record(&r->latency, (uint64_t)(qx_monotonic_ns() - t0));
   r->ops++;
   return found;
 }
@@ -154,7 +154,7 @@ static bench_side read_seq(void *db, const kv_engine *e, uint64_t keys) {
   e->iter_seek(it, NULL, 0);
   for (int64_t t0 = qx_monotonic_ns(); e->iter_valid(it); t0 = qx_monotonic_ns()) {
     e->iter_next(it);
-    histogram_record(&r.latency, (uint64_t)(qx_monotonic_ns() - t0));
+    qx_histogram_record(&r.latency, (uint64_t)(qx_monotonic_ns() - t0));
     r.ops++;
   }
   e->iter_destroy(it);
@@ -178,7 +178,7 @@ static bench_side seek_random(void *db, const kv_engine *e, uint64_t n, uint64_t
     e->iter_seek(it, key, KEY_LEN);
     for (int j = 0; j < 10 && e->iter_valid(it); j++)
       e->iter_next(it);
-    histogram_record(&r.latency, (uint64_t)(qx_monotonic_ns() - t0));
+    qx_histogram_record(&r.latency, (uint64_t)(qx_monotonic_ns() - t0));
     r.ops++;
   }
   e->iter_destroy(it);
@@ -208,8 +208,8 @@ typedef struct skiplist_result {
 static void run_skiplist(skiplist_result *out) {
   qx_memtable *mt;
   if (qx_memtable_create(256u << 20, &mt) != QX_OK) exit(1);
-  histogram_reset(&out->insert);
-  histogram_reset(&out->get);
+  qx_histogram_reset(&out->insert);
+  qx_histogram_reset(&out->get);
   uint32_t *order = malloc(SMALL_KEYS * sizeof *order);
   uint64_t s = 5;
   for (uint32_t i = 0; i < SMALL_KEYS; i++)
@@ -220,7 +220,7 @@ static void run_skiplist(skiplist_result *out) {
     make_value(order[i], 1, value);
     int64_t t0 = qx_monotonic_ns();
     qx_memtable_add(mt, (const uint8_t *)key, KEY_LEN, i + 1, QX_KIND_PUT, value, VALUE_LEN);
-    histogram_record(&out->insert, (uint64_t)(qx_monotonic_ns() - t0));
+    qx_histogram_record(&out->insert, (uint64_t)(qx_monotonic_ns() - t0));
   }
   for (uint32_t i = 0; i < SMALL_KEYS; i++) {
     char key[KEY_LEN];
@@ -228,7 +228,7 @@ static void run_skiplist(skiplist_result *out) {
     make_key(order[rng_next(&s) % SMALL_KEYS], key);
     int64_t t0 = qx_monotonic_ns();
     qx_memtable_get(mt, (const uint8_t *)key, KEY_LEN, UINT64_MAX, &e);
-    histogram_record(&out->get, (uint64_t)(qx_monotonic_ns() - t0));
+    qx_histogram_record(&out->get, (uint64_t)(qx_monotonic_ns() - t0));
   }
   free(order);
   qx_memtable_unref(mt);
@@ -240,11 +240,11 @@ static void print_skiplist(const skiplist_result *r) {
   printf("\nMemTable alone (%d entries, no WAL, no read view):\n", SMALL_KEYS);
   for (int i = 0; i < 2; i++) {
     printf("%-16s p50 %.2f us, p99 %.2f us, p999 %.2f us, max %.2f us\n", names[i],
-           histogram_quantile_us(h[i], 0.5), histogram_quantile_us(h[i], 0.99),
-           histogram_quantile_us(h[i], 0.999), histogram_max_us(h[i]));
+           qx_histogram_quantile_us(h[i], 0.5), qx_histogram_quantile_us(h[i], 0.99),
+           qx_histogram_quantile_us(h[i], 0.999), qx_histogram_max_us(h[i]));
     printf("{\"bench\":\"lsm\",\"case\":\"%s\",\"metric\":\"p99_us\",\"qaxdb\":%.4g,"
            "\"peer\":null,\"peer_value\":null,\"ratio\":null}\n",
-           names[i], histogram_quantile_us(h[i], 0.99));
+           names[i], qx_histogram_quantile_us(h[i], 0.99));
   }
 }
 

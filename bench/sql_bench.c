@@ -55,7 +55,7 @@ typedef struct market {
 } market;
 
 static void market_init(market *m) {
-  sim_instruments_init(m->instruments, SIM_MAX_INSTRUMENTS);
+  qx_sim_instruments_init(m->instruments, SIM_MAX_INSTRUMENTS);
   for (int i = 0; i < INSTRUMENTS; i++)
     m->price[i] = m->instruments[i].start_price;
   sim_rng_seed(&m->rng, 42);
@@ -251,7 +251,7 @@ static int time_run(const sides *s, const query_case *q, int native_side, sim_rn
             *rows);
     return 0;
   }
-  histogram_record(&out->latency, (uint64_t)dt);
+  qx_histogram_record(&out->latency, (uint64_t)dt);
   *total += dt;
   return 1;
 }
@@ -269,7 +269,7 @@ static int measure(const sides *s, const query_case *q, int runs, uint64_t rows_
   out->name = q->name;
   for (int k = 0; k < 2; k++) {
     sim_rng_seed(&rng[k], 7);
-    histogram_reset(&side[k]->latency);
+    qx_histogram_reset(&side[k]->latency);
   }
   for (int i = 0; i < runs; i++)
     for (int k = 0; k < 2; k++)
@@ -284,7 +284,7 @@ static int measure(const sides *s, const query_case *q, int runs, uint64_t rows_
 static int measure_point_get(qx_db *db, native *peer, const settings *s, bench_case *out) {
   const qx_schema *trades = qx_schema_by_id(QX_TABLE_TRADES);
   out->name = "point_trade_id_get";
-  histogram_reset(&out->qaxdb.latency);
+  qx_histogram_reset(&out->qaxdb.latency);
   sim_rng rng;
   sim_rng_seed(&rng, 7);
   int64_t total = 0;
@@ -301,7 +301,7 @@ static int measure_point_get(qx_db *db, native *peer, const settings *s, bench_c
       return 0;
     }
     qx_db_value_release(&v);
-    histogram_record(&out->qaxdb.latency, (uint64_t)dt);
+    qx_histogram_record(&out->qaxdb.latency, (uint64_t)dt);
     total += dt;
   }
   out->qaxdb.records_per_s = (double)s->point_runs * 1e9 / (double)total;
@@ -309,7 +309,7 @@ static int measure_point_get(qx_db *db, native *peer, const settings *s, bench_c
   sides native_only = {NULL, peer};
   uint64_t rows = 1;
   sim_rng_seed(&rng, 7);
-  histogram_reset(&out->peer.latency);
+  qx_histogram_reset(&out->peer.latency);
   total = 0;
   for (int i = 0; i < s->point_runs; i++)
     if (!time_run(&native_only, &point, 1, &rng, s->trades, &rows, &out->peer, &total)) return 0;
@@ -334,7 +334,7 @@ static void *writer_main(void *arg) {
   writer_run *w = arg;
   market m;
   market_init(&m);
-  histogram_reset(&w->latency);
+  qx_histogram_reset(&w->latency);
   int per_ms = w->rate / 1000 > 0 ? w->rate / 1000 : 1;
   int64_t start = qx_monotonic_ns(), next = start;
   uint64_t id = w->first_id, written = 0;
@@ -346,7 +346,7 @@ static void *writer_main(void *arg) {
       int64_t t0 = qx_monotonic_ns();
       if (qx_db_put_record(w->db, QX_TABLE_TRADES, &t, QX_DURABILITY_NONE, NULL) != QX_OK)
         w->failed = 1;
-      histogram_record(&w->latency, (uint64_t)(qx_monotonic_ns() - t0));
+      qx_histogram_record(&w->latency, (uint64_t)(qx_monotonic_ns() - t0));
       written++;
     }
     next += 1000000;
@@ -384,8 +384,8 @@ static int writer_phase(writer_run *w, qx_sql *sql, const char *query, histogram
   writer_main(w);
   atomic_store(&q.stop, 1);
   if (sql) pthread_join(reader, NULL);
-  histogram_merge(into, &w->latency);
-  *round_p99_us = histogram_quantile_us(&w->latency, 0.99);
+  qx_histogram_merge(into, &w->latency);
+  *round_p99_us = qx_histogram_quantile_us(&w->latency, 0.99);
   *records_per_s += w->records_per_s;
   *queries += q.queries;
   w->first_id += (uint64_t)w->rate * (uint64_t)w->seconds;
@@ -426,9 +426,9 @@ static int measure_writer(qx_db *db, const settings *s, const char *query, bench
                    .seconds = 1,
                    .rate = s->writer_rate};
   static bench_side alone, background, normal;
-  histogram_reset(&alone.latency);
-  histogram_reset(&background.latency);
-  histogram_reset(&normal.latency);
+  qx_histogram_reset(&alone.latency);
+  qx_histogram_reset(&background.latency);
+  qx_histogram_reset(&normal.latency);
   uint64_t queries[2] = {0, 0};
   static double p99[3][MAX_WRITER_ROUNDS];
   int ok = s->writer_rounds <= MAX_WRITER_ROUNDS;
@@ -549,7 +549,7 @@ static int open_engine(const settings *s, qx_db **db, qx_sql **sql) {
 static int run_queries(const settings *s, qx_db *db, const sides *both, bench_case *scans,
                        bench_case *lookups) {
   sim_instrument ins[SIM_MAX_INSTRUMENTS];
-  sim_instruments_init(ins, SIM_MAX_INSTRUMENTS);
+  qx_sim_instruments_init(ins, SIM_MAX_INSTRUMENTS);
   static char ohlcv[512], ohlcv_view[512];
   snprintf(ohlcv, sizeof ohlcv, OHLCV_FROM_TRADES, ins[0].id);
   snprintf(ohlcv_view, sizeof ohlcv_view, OHLCV_FROM_VIEW, ins[0].id);
@@ -635,8 +635,8 @@ int main(int argc, char **argv) {
   bench_print(stdout, "sql", "duckdb", "queries", lookups, LOOKUP_CASES);
   bench_print(stdout, "sql", "alone", "records", writer, 2);
   /* Medians: one slow run on this shared machine moves a mean by half. */
-  print_storage(&s, &peer, histogram_quantile_us(&scans[0].qaxdb.latency, 0.5) / 1e6,
-                histogram_quantile_us(&scans[0].peer.latency, 0.5) / 1e6);
+  print_storage(&s, &peer, qx_histogram_quantile_us(&scans[0].qaxdb.latency, 0.5) / 1e6,
+                qx_histogram_quantile_us(&scans[0].peer.latency, 0.5) / 1e6);
   print_round_p99(&s, round_p99_us);
   if (s.dir == tmp) bench_remove_tree(tmp);
   return 0;

@@ -133,7 +133,7 @@ static void *writer_main(void *arg) {
     int64_t start = qx_monotonic_ns();
     write_records(w->target, record, 1);
     int64_t end = qx_monotonic_ns();
-    histogram_record(&w->latency, (uint64_t)(end - start));
+    qx_histogram_record(&w->latency, (uint64_t)(end - start));
     w->done++;
     if ((n & 63) == 0 && end >= w->deadline) break;
   }
@@ -149,15 +149,15 @@ static bench_side run_writers(target *t, int threads, uint64_t records, int64_t 
                           .id = (uint32_t)i,
                           .records = records / (uint64_t)threads,
                           .deadline = duration_ns ? start + duration_ns : INT64_MAX};
-    histogram_reset(&writers[i].latency);
+    qx_histogram_reset(&writers[i].latency);
     pthread_create(&tids[i], NULL, writer_main, &writers[i]);
   }
   bench_side side = {0};
-  histogram_reset(&side.latency);
+  qx_histogram_reset(&side.latency);
   uint64_t total = 0;
   for (int i = 0; i < threads; i++) {
     pthread_join(tids[i], NULL);
-    histogram_merge(&side.latency, &writers[i].latency);
+    qx_histogram_merge(&side.latency, &writers[i].latency);
     total += writers[i].done;
   }
   side.records_per_s = (double)total * 1e9 / (double)(qx_monotonic_ns() - start);
@@ -202,7 +202,7 @@ static void *acker_main(void *arg) {
     sync_appended(p, count);
     int64_t now = qx_monotonic_ns();
     for (; p->acked < count; p->acked++)
-      histogram_record(&p->latency, (uint64_t)(now - p->append_ns[p->acked % ACK_RING]));
+      qx_histogram_record(&p->latency, (uint64_t)(now - p->append_ns[p->acked % ACK_RING]));
   }
   return NULL;
 }
@@ -211,7 +211,7 @@ static bench_side run_pipelined(target *t, int64_t duration_ns, int batch) {
   static pipeline p;
   p = (pipeline){.target = t, .deadline = qx_monotonic_ns() + duration_ns};
   p.append_ns = malloc(sizeof(int64_t) * ACK_RING);
-  histogram_reset(&p.latency);
+  qx_histogram_reset(&p.latency);
   t->durability = QX_DURABILITY_NONE;
   pthread_t acker;
   int64_t start = qx_monotonic_ns();

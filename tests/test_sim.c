@@ -26,16 +26,16 @@ static void hash_record(void *ctx, uint16_t table, const void *record, uint32_t 
 
 static uint64_t run_hash(uint64_t seed, uint64_t events) {
   sim_config c;
-  sim_config_init(&c);
+  qx_sim_config_init(&c);
   c.seed = seed;
   c.instruments = INSTRUMENTS;
   c.accounts = ACCOUNTS;
   sim *s;
-  CHECK_OK(sim_create(&c, &s));
+  CHECK_OK(qx_sim_create(&c, &s));
   uint64_t h = 0xcbf29ce484222325ull;
   for (uint64_t e = 0; e < events; e++)
-    sim_next(s, hash_record, &h);
-  sim_destroy(s);
+    qx_sim_next(s, hash_record, &h);
+  qx_sim_destroy(s);
   return h;
 }
 
@@ -113,21 +113,21 @@ static void observe(void *ctx, uint16_t table, const void *record, uint32_t size
 
 static void test_invariants(void) {
   static ledger_check lc;
-  sim_instruments_init(lc.instruments, INSTRUMENTS);
+  qx_sim_instruments_init(lc.instruments, INSTRUMENTS);
   lc.order_capacity = 4 * EVENTS;
   lc.order_volume = calloc(lc.order_capacity, sizeof(int64_t));
   lc.order_filled = calloc(lc.order_capacity, sizeof(int64_t));
   lc.order_traded = calloc(lc.order_capacity, sizeof(int64_t));
   sim_config c;
-  sim_config_init(&c);
+  qx_sim_config_init(&c);
   c.seed = 42;
   c.instruments = INSTRUMENTS;
   c.accounts = ACCOUNTS;
   sim *s;
-  CHECK_OK(sim_create(&c, &s));
+  CHECK_OK(qx_sim_create(&c, &s));
   for (int e = 0; e < EVENTS; e++)
-    sim_next(s, observe, &lc);
-  sim_destroy(s);
+    qx_sim_next(s, observe, &lc);
+  qx_sim_destroy(s);
 
   CHECK(lc.trades > EVENTS / 50); /* the matcher does match */
   CHECK_EQ_U64(lc.overfilled, 0);
@@ -181,16 +181,16 @@ static void collect_reference(void *ctx, uint16_t table, const void *record, uin
  * the terms the ledger applies (margin from margin_ratio equals the simulator's margin). */
 static void test_reference_data(void) {
   sim_config c;
-  sim_config_init(&c);
+  qx_sim_config_init(&c);
   c.instruments = 40;
   sim *s;
-  CHECK_OK(sim_create(&c, &s));
+  CHECK_OK(qx_sim_create(&c, &s));
   static reference_data r;
   CHECK_EQ_U64(qx_sim_reference_data(s, collect_reference, &r), 40);
   CHECK_EQ_U64(r.count, 40);
   CHECK_EQ_U64(r.other_tables, 0);
   sim_instrument ins[40];
-  sim_instruments_init(ins, 40);
+  qx_sim_instruments_init(ins, 40);
   for (int i = 0; i < 40; i++) {
     const qx_instrument *q = &r.records[i];
     CHECK(strncmp(q->instrument_id, ins[i].id, QX_INSTRUMENT_ID_LEN) == 0);
@@ -199,22 +199,23 @@ static void test_reference_data(void) {
     CHECK(q->settlement_price == ins[i].start_price && q->ts == c.start_ns);
     CHECK(q->exchange[0] != 0 && strncmp(q->instrument_id, q->product, strlen(q->product)) == 0);
     int64_t price = ins[i].start_price;
-    CHECK(price * q->multiplier * q->margin_ratio / 1000000 == sim_margin_per_lot(&ins[i], price));
+    CHECK(price * q->multiplier * q->margin_ratio / 1000000 ==
+          qx_sim_margin_per_lot(&ins[i], price));
   }
   CHECK(strncmp(r.records[32].instrument_id, "rb2502", QX_INSTRUMENT_ID_LEN) == 0);
   CHECK(strcmp(r.records[21].exchange, "CFFEX") == 0); /* IF */
-  sim_destroy(s);
+  qx_sim_destroy(s);
 }
 
 static void test_bad_config(void) {
   sim_config c;
-  sim_config_init(&c);
+  qx_sim_config_init(&c);
   c.instruments = 0;
   sim *s;
-  CHECK_RC(sim_create(&c, &s), QX_ERR_INVALID_ARG);
+  CHECK_RC(qx_sim_create(&c, &s), QX_ERR_INVALID_ARG);
   c.instruments = 5;
   c.accounts = 0;
-  CHECK_RC(sim_create(&c, &s), QX_ERR_INVALID_ARG);
+  CHECK_RC(qx_sim_create(&c, &s), QX_ERR_INVALID_ARG);
 }
 
 int main(void) {

@@ -1310,7 +1310,7 @@ static void test_types_statements_interrupts(void) {
 }
 
 int main(void) {
-  sim_instruments_init(instruments, SIM_MAX_INSTRUMENTS);
+  qx_sim_instruments_init(instruments, SIM_MAX_INSTRUMENTS);
   test_predefined();
   test_consistency();
   test_crash_exactly_once();

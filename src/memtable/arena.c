@@ -12,7 +12,7 @@ struct arena_chunk {
 
 #define CHUNK_HEADER ((sizeof(arena_chunk) + 7) & ~(size_t)7)
 
-void arena_init(arena *a, size_t chunk_size) {
+void qx_arena_init(arena *a, size_t chunk_size) {
   a->chunks = NULL;
   a->next = NULL;
   a->left = 0;
@@ -20,7 +20,7 @@ void arena_init(arena *a, size_t chunk_size) {
   atomic_init(&a->usage, 0);
 }
 
-void arena_free(arena *a) {
+void qx_arena_free(arena *a) {
   for (arena_chunk *c = a->chunks, *next; c; c = next) {
     next = c->next;
     free(c);
@@ -39,7 +39,7 @@ static char *new_chunk(arena *a, size_t size) {
   return (char *)c + CHUNK_HEADER;
 }
 
-void *arena_alloc(arena *a, size_t size) {
+void *qx_arena_alloc(arena *a, size_t size) {
   size = (size + 7) & ~(size_t)7;
   if (size > a->chunk_size / 4) return new_chunk(a, size);
   if (size > a->left) {
@@ -54,6 +54,6 @@ void *arena_alloc(arena *a, size_t size) {
   return p;
 }
 
-size_t arena_usage(const arena *a) {
+size_t qx_arena_usage(const arena *a) {
   return atomic_load_explicit(&((arena *)a)->usage, memory_order_relaxed);
 }

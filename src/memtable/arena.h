@@ -17,10 +17,10 @@ typedef struct arena {
   atomic_size_t usage; /* bytes taken from the system */
 } arena;
 
-void arena_init(arena *a, size_t chunk_size);
-void arena_free(arena *a);
+void qx_arena_init(arena *a, size_t chunk_size);
+void qx_arena_free(arena *a);
 /* size bytes, 8-byte aligned, or NULL if the system is out of memory. */
-void *arena_alloc(arena *a, size_t size);
-size_t arena_usage(const arena *a);
+void *qx_arena_alloc(arena *a, size_t size);
+size_t qx_arena_usage(const arena *a);
 
 #endif

@@ -82,7 +82,7 @@ static node *new_node(qx_memtable *mt, int height, const uint8_t *key, size_t ke
                       const void *value, size_t value_len) {
   size_t header = sizeof(node) + (size_t)height * sizeof(_Atomic(node *));
   size_t key_at = (header + 7) & ~(size_t)7, value_at = key_at + ((key_len + 7) & ~(size_t)7);
-  uint8_t *p = arena_alloc(&mt->arena, value_at + value_len);
+  uint8_t *p = qx_arena_alloc(&mt->arena, value_at + value_len);
   if (!p) return NULL;
   node *n = (node *)p;
   if (key_len) memcpy(p + key_at, key, key_len);
@@ -101,14 +101,14 @@ int qx_memtable_create(size_t size_limit, qx_memtable **out) {
   if (!mt) return qx_fail(QX_ERR_NOMEM, "out of memory for a MemTable");
   size_t chunk = size_limit / 16;
   chunk = chunk < (16u << 10) ? (16u << 10) : chunk > (1u << 20) ? (1u << 20) : chunk;
-  arena_init(&mt->arena, chunk);
+  qx_arena_init(&mt->arena, chunk);
   atomic_init(&mt->refs, 1);
   atomic_init(&mt->max_height, 1);
   mt->size_limit = size_limit;
   mt->rng = 0x9E3779B97F4A7C15u;
   mt->head = new_node(mt, MAX_HEIGHT, NULL, 0, NULL, 0);
   if (!mt->head) {
-    arena_free(&mt->arena);
+    qx_arena_free(&mt->arena);
     free(mt);
     return qx_fail(QX_ERR_NOMEM, "out of memory for a MemTable");
   }
@@ -122,7 +122,7 @@ void qx_memtable_ref(qx_memtable *mt) {
 
 void qx_memtable_unref(qx_memtable *mt) {
   if (!mt || atomic_fetch_sub_explicit(&mt->refs, 1, memory_order_acq_rel) != 1) return;
-  arena_free(&mt->arena);
+  qx_arena_free(&mt->arena);
   free(mt);
 }
 
@@ -164,7 +164,7 @@ int qx_memtable_get(const qx_memtable *mt, const uint8_t *key, size_t key_len,
 }
 
 size_t qx_memtable_memory_usage(const qx_memtable *mt) {
-  return arena_usage(&mt->arena);
+  return qx_arena_usage(&mt->arena);
 }
 
 int qx_memtable_full(const qx_memtable *mt) {

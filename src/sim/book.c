@@ -7,11 +7,11 @@
 
 #include "qaxdb/records.h"
 
-int sim_pool_init(sim_order_pool *pool, uint32_t capacity) {
+int qx_sim_pool_init(sim_order_pool *pool, uint32_t capacity) {
   pool->orders = calloc(capacity, sizeof *pool->orders);
   pool->resting = calloc(capacity, sizeof *pool->resting);
   if (!pool->orders || !pool->resting) {
-    sim_pool_free(pool);
+    qx_sim_pool_free(pool);
     return 0;
   }
   pool->capacity = capacity;
@@ -22,25 +22,25 @@ int sim_pool_init(sim_order_pool *pool, uint32_t capacity) {
   return 1;
 }
 
-void sim_pool_free(sim_order_pool *pool) {
+void qx_sim_pool_free(sim_order_pool *pool) {
   free(pool->orders);
   free(pool->resting);
   pool->orders = NULL;
   pool->resting = NULL;
 }
 
-uint32_t sim_pool_take(sim_order_pool *pool) {
+uint32_t qx_sim_pool_take(sim_order_pool *pool) {
   uint32_t slot = pool->free_head;
   if (slot != SIM_NONE) pool->free_head = pool->orders[slot].next;
   return slot;
 }
 
-void sim_pool_give(sim_order_pool *pool, uint32_t slot) {
+void qx_sim_pool_give(sim_order_pool *pool, uint32_t slot) {
   pool->orders[slot].next = pool->free_head;
   pool->free_head = slot;
 }
 
-void sim_book_init(sim_book *book) {
+void qx_sim_book_init(sim_book *book) {
   for (int i = 0; i < SIM_LADDER; i++) {
     book->bids[i] = (sim_level){SIM_NONE, SIM_NONE, 0};
     book->asks[i] = (sim_level){SIM_NONE, SIM_NONE, 0};
@@ -53,7 +53,7 @@ static sim_level *level_of(sim_book *book, const sim_order *o) {
   return o->side == QX_SIDE_BUY ? &book->bids[o->level] : &book->asks[o->level];
 }
 
-void sim_book_rest(sim_book *book, sim_order_pool *pool, uint32_t index) {
+void qx_sim_book_rest(sim_book *book, sim_order_pool *pool, uint32_t index) {
   sim_order *o = &pool->orders[index];
   sim_level *lv = level_of(book, o);
   o->prev = lv->tail;
@@ -77,7 +77,7 @@ static void update_best(sim_book *book) {
     book->best_ask++;
 }
 
-void sim_book_remove(sim_book *book, sim_order_pool *pool, uint32_t index) {
+void qx_sim_book_remove(sim_book *book, sim_order_pool *pool, uint32_t index) {
   sim_order *o = &pool->orders[index];
   sim_level *lv = level_of(book, o);
   if (o->prev != SIM_NONE)
@@ -94,10 +94,10 @@ void sim_book_remove(sim_book *book, sim_order_pool *pool, uint32_t index) {
   uint32_t last = pool->resting[--pool->resting_count];
   pool->resting[o->resting_slot] = last;
   pool->orders[last].resting_slot = o->resting_slot;
-  sim_pool_give(pool, index);
+  qx_sim_pool_give(pool, index);
 }
 
-uint32_t sim_book_match_candidate(const sim_book *book, int side, int32_t limit_level) {
+uint32_t qx_sim_book_match_candidate(const sim_book *book, int side, int32_t limit_level) {
   if (side == QX_SIDE_BUY)
     return book->best_ask < SIM_LADDER && book->best_ask <= limit_level
                ? book->asks[book->best_ask].head
@@ -106,14 +106,14 @@ uint32_t sim_book_match_candidate(const sim_book *book, int side, int32_t limit_
                                                               : SIM_NONE;
 }
 
-int sim_book_fill(sim_book *book, sim_order_pool *pool, uint32_t index, int64_t volume) {
+int qx_sim_book_fill(sim_book *book, sim_order_pool *pool, uint32_t index, int64_t volume) {
   sim_order *o = &pool->orders[index];
   o->filled += volume;
   level_of(book, o)->volume -= volume;
   return o->filled == o->volume;
 }
 
-int sim_book_depth(const sim_book *book, int side, int n, int32_t *levels, int64_t *volumes) {
+int qx_sim_book_depth(const sim_book *book, int side, int n, int32_t *levels, int64_t *volumes) {
   int found = 0;
   if (side == QX_SIDE_BUY) {
     for (int32_t l = book->best_bid; l >= 0 && found < n; l--)

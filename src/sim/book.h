@@ -41,31 +41,31 @@ typedef struct sim_book {
   int32_t best_bid, best_ask; /* -1 / SIM_LADDER when that side is empty */
 } sim_book;
 
-int sim_pool_init(sim_order_pool *pool, uint32_t capacity);
-void sim_pool_free(sim_order_pool *pool);
+int qx_sim_pool_init(sim_order_pool *pool, uint32_t capacity);
+void qx_sim_pool_free(sim_order_pool *pool);
 /* A free slot, or SIM_NONE when the pool is full. */
-uint32_t sim_pool_take(sim_order_pool *pool);
+uint32_t qx_sim_pool_take(sim_order_pool *pool);
 /* Returns a slot that holds no resting order to the pool. */
-void sim_pool_give(sim_order_pool *pool, uint32_t slot);
+void qx_sim_pool_give(sim_order_pool *pool, uint32_t slot);
 
-void sim_book_init(sim_book *book);
+void qx_sim_book_init(sim_book *book);
 
 /* Puts order (a pool index with level, side and volumes set) at the back of its level. */
-void sim_book_rest(sim_book *book, sim_order_pool *pool, uint32_t order);
+void qx_sim_book_rest(sim_book *book, sim_order_pool *pool, uint32_t order);
 
 /* Removes a resting order from its level and returns its slot to the pool. */
-void sim_book_remove(sim_book *book, sim_order_pool *pool, uint32_t order);
+void qx_sim_book_remove(sim_book *book, sim_order_pool *pool, uint32_t order);
 
 /* The resting order an incoming order of side at limit level would trade with next (best
  * price, then oldest), or SIM_NONE. A market order passes level -1 (sell) or SIM_LADDER (buy). */
-uint32_t sim_book_match_candidate(const sim_book *book, int side, int32_t limit_level);
+uint32_t qx_sim_book_match_candidate(const sim_book *book, int side, int32_t limit_level);
 
 /* Records a fill of volume on a resting order; returns 1 when it is now completely filled
  * (the caller then removes it, after using its fields). */
-int sim_book_fill(sim_book *book, sim_order_pool *pool, uint32_t order, int64_t volume);
+int qx_sim_book_fill(sim_book *book, sim_order_pool *pool, uint32_t order, int64_t volume);
 
 /* Total volume at the best n levels of a side, for ticks and snapshots: fills levels[] and
  * volumes[] (best first) and returns how many levels were found. */
-int sim_book_depth(const sim_book *book, int side, int n, int32_t *levels, int64_t *volumes);
+int qx_sim_book_depth(const sim_book *book, int side, int n, int32_t *levels, int64_t *volumes);
 
 #endif

@@ -33,7 +33,7 @@ static const product products[] = {
 };
 #define PRODUCT_COUNT ((int)(sizeof products / sizeof products[0]))
 
-void sim_instruments_init(sim_instrument *out, int count) {
+void qx_sim_instruments_init(sim_instrument *out, int count) {
   for (int i = 0; i < count; i++) {
     const product *p = &products[i % PRODUCT_COUNT];
     sim_instrument *ins = &out[i];

@@ -22,7 +22,7 @@ typedef struct sim_instrument {
 #define SIM_MAX_INSTRUMENTS 64
 
 /* Fills out with count instruments (count <= SIM_MAX_INSTRUMENTS), the same for every run. */
-void sim_instruments_init(sim_instrument *out, int count);
+void qx_sim_instruments_init(sim_instrument *out, int count);
 
 /* The reference-data record (table instruments) of ins, effective at ts. */
 void qx_sim_instrument_record(const sim_instrument *ins, int64_t ts, qx_instrument *out);

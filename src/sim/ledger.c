@@ -3,25 +3,25 @@
 
 #include <string.h>
 
-int64_t sim_account_balance(const sim_account *a) {
+int64_t qx_sim_account_balance(const sim_account *a) {
   return a->deposit + a->close_profit - a->commission;
 }
 
-int64_t sim_account_available(const sim_account *a) {
-  return sim_account_balance(a) - a->margin - a->frozen_margin;
+int64_t qx_sim_account_available(const sim_account *a) {
+  return qx_sim_account_balance(a) - a->margin - a->frozen_margin;
 }
 
-int64_t sim_margin_per_lot(const sim_instrument *ins, int64_t price) {
+int64_t qx_sim_margin_per_lot(const sim_instrument *ins, int64_t price) {
   return price * ins->multiplier * ins->margin_percent / 100;
 }
 
-int64_t sim_ledger_fill(sim_account *account, sim_position *position, const sim_instrument *ins,
-                        int side, int offset, int64_t price, int64_t volume) {
+int64_t qx_sim_ledger_fill(sim_account *account, sim_position *position, const sim_instrument *ins,
+                           int side, int offset, int64_t price, int64_t volume) {
   int64_t value = price * volume * ins->multiplier;
   account->commission += ins->commission_lot * volume;
   if (offset == QX_OFFSET_OPEN) {
     sim_side_position *p = &position->side[side]; /* a buy opens long, a sell opens short */
-    int64_t margin = sim_margin_per_lot(ins, price) * volume;
+    int64_t margin = qx_sim_margin_per_lot(ins, price) * volume;
     p->volume += volume;
     p->cost += value;
     p->margin += margin;
@@ -42,23 +42,23 @@ int64_t sim_ledger_fill(sim_account *account, sim_position *position, const sim_
   return side == QX_SIDE_SELL ? -volume : 0;
 }
 
-void sim_account_record(const sim_account *a, int64_t ts, qx_account *out) {
+void qx_sim_account_record(const sim_account *a, int64_t ts, qx_account *out) {
   memset(out, 0, sizeof *out);
   memcpy(out->account_id, a->id, sizeof out->account_id);
   memcpy(out->currency, "CNY", 4);
   out->deposit = a->deposit;
   out->close_profit = a->close_profit;
   out->commission = a->commission;
-  out->balance = sim_account_balance(a);
+  out->balance = qx_sim_account_balance(a);
   out->margin = a->margin;
   out->frozen_margin = a->frozen_margin;
-  out->available = sim_account_available(a);
+  out->available = qx_sim_account_available(a);
   out->risk_ratio = out->balance > 0 ? (int64_t)((__int128)a->margin * 1000000 / out->balance) : 0;
   out->ts = ts;
 }
 
-void sim_position_record(const sim_account *a, const sim_instrument *ins, const sim_position *p,
-                         int64_t ts, qx_position *out) {
+void qx_sim_position_record(const sim_account *a, const sim_instrument *ins, const sim_position *p,
+                            int64_t ts, qx_position *out) {
   memset(out, 0, sizeof *out);
   memcpy(out->account_id, a->id, sizeof out->account_id);
   memcpy(out->instrument_id, ins->id, sizeof out->instrument_id);

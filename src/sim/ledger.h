@@ -26,20 +26,20 @@ typedef struct sim_account {
   int64_t deposit, close_profit, commission, margin, frozen_margin;
 } sim_account;
 
-int64_t sim_account_balance(const sim_account *a);
-int64_t sim_account_available(const sim_account *a);
+int64_t qx_sim_account_balance(const sim_account *a);
+int64_t qx_sim_account_available(const sim_account *a);
 
 /* A fill of volume at price for an order of side and offset: updates the position, the
  * account's margin, commission and close profit. Returns the change in open interest (long
  * volume of the instrument). */
-int64_t sim_ledger_fill(sim_account *account, sim_position *position, const sim_instrument *ins,
-                        int side, int offset, int64_t price, int64_t volume);
+int64_t qx_sim_ledger_fill(sim_account *account, sim_position *position, const sim_instrument *ins,
+                           int side, int offset, int64_t price, int64_t volume);
 
 /* Margin one lot at price needs. */
-int64_t sim_margin_per_lot(const sim_instrument *ins, int64_t price);
+int64_t qx_sim_margin_per_lot(const sim_instrument *ins, int64_t price);
 
-void sim_account_record(const sim_account *a, int64_t ts, qx_account *out);
-void sim_position_record(const sim_account *a, const sim_instrument *ins, const sim_position *p,
-                         int64_t ts, qx_position *out);
+void qx_sim_account_record(const sim_account *a, int64_t ts, qx_account *out);
+void qx_sim_position_record(const sim_account *a, const sim_instrument *ins, const sim_position *p,
+                            int64_t ts, qx_position *out);
 
 #endif

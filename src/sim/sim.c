@@ -42,7 +42,7 @@ struct sim {
   uint32_t emitted;
 };
 
-void sim_config_init(sim_config *c) {
+void qx_sim_config_init(sim_config *c) {
   c->seed = 1;
   c->instruments = 50;
   c->accounts = 1000;
@@ -50,7 +50,7 @@ void sim_config_init(sim_config *c) {
   c->first_id = 1;
 }
 
-int sim_create(const sim_config *config, sim **out) {
+int qx_sim_create(const sim_config *config, sim **out) {
   if (config->instruments < 1 || config->instruments > SIM_MAX_INSTRUMENTS || !config->accounts)
     return qx_fail(QX_ERR_INVALID_ARG, "simulate: 1..%d instruments and at least 1 account",
                    SIM_MAX_INSTRUMENTS);
@@ -58,18 +58,18 @@ int sim_create(const sim_config *config, sim **out) {
   if (!s) return qx_fail(QX_ERR_NOMEM, "simulate");
   s->config = *config;
   sim_rng_seed(&s->rng, config->seed);
-  sim_instruments_init(s->instruments, config->instruments);
+  qx_sim_instruments_init(s->instruments, config->instruments);
   s->markets = calloc((size_t)config->instruments, sizeof *s->markets);
   s->accounts = calloc(config->accounts, sizeof *s->accounts);
   s->positions =
       calloc((size_t)config->accounts * (size_t)config->instruments, sizeof *s->positions);
-  if (!s->markets || !s->accounts || !s->positions || !sim_pool_init(&s->pool, POOL_CAPACITY)) {
-    sim_destroy(s);
+  if (!s->markets || !s->accounts || !s->positions || !qx_sim_pool_init(&s->pool, POOL_CAPACITY)) {
+    qx_sim_destroy(s);
     return qx_fail(QX_ERR_NOMEM, "simulate: state for %u accounts", config->accounts);
   }
   for (int i = 0; i < config->instruments; i++) {
     sim_market *m = &s->markets[i];
-    sim_book_init(&m->book);
+    qx_sim_book_init(&m->book);
     m->mid = SIM_LADDER / 2;
     m->ladder_base = s->instruments[i].start_price - (int64_t)m->mid * s->instruments[i].tick;
   }
@@ -80,9 +80,9 @@ int sim_create(const sim_config *config, sim **out) {
   return QX_OK;
 }
 
-void sim_destroy(sim *s) {
+void qx_sim_destroy(sim *s) {
   if (!s) return;
-  sim_pool_free(&s->pool);
+  qx_sim_pool_free(&s->pool);
   free(s->markets);
   free(s->accounts);
   free(s->positions);
@@ -130,14 +130,14 @@ static sim_position *position_of(sim *s, uint32_t account, uint32_t instrument) 
 
 static void emit_account(sim *s, uint32_t account) {
   qx_account r;
-  sim_account_record(&s->accounts[account], s->now, &r);
+  qx_sim_account_record(&s->accounts[account], s->now, &r);
   emit(s, QX_TABLE_ACCOUNTS, &r, sizeof r);
 }
 
 static void emit_position(sim *s, uint32_t account, uint32_t instrument) {
   qx_position r;
-  sim_position_record(&s->accounts[account], &s->instruments[instrument],
-                      position_of(s, account, instrument), s->now, &r);
+  qx_sim_position_record(&s->accounts[account], &s->instruments[instrument],
+                         position_of(s, account, instrument), s->now, &r);
   emit(s, QX_TABLE_POSITIONS, &r, sizeof r);
 }
 
@@ -149,9 +149,9 @@ static void emit_tick(sim *s, uint32_t instrument) {
   t.ts = s->now;
   t.last_price = m->last_price;
   int32_t level;
-  if (sim_book_depth(&m->book, QX_SIDE_BUY, 1, &level, &t.bid_volume))
+  if (qx_sim_book_depth(&m->book, QX_SIDE_BUY, 1, &level, &t.bid_volume))
     t.bid_price = price_of(s, instrument, level);
-  if (sim_book_depth(&m->book, QX_SIDE_SELL, 1, &level, &t.ask_volume))
+  if (qx_sim_book_depth(&m->book, QX_SIDE_SELL, 1, &level, &t.ask_volume))
     t.ask_price = price_of(s, instrument, level);
   t.volume = m->volume;
   t.turnover = m->turnover;
@@ -169,10 +169,10 @@ static void emit_snapshot(sim *s, uint32_t instrument) {
   memcpy(r.instrument_id, s->instruments[instrument].id, sizeof r.instrument_id);
   r.ts = s->now;
   int32_t levels[QX_BOOK_LEVELS];
-  int n = sim_book_depth(&m->book, QX_SIDE_BUY, QX_BOOK_LEVELS, levels, r.bid_volume);
+  int n = qx_sim_book_depth(&m->book, QX_SIDE_BUY, QX_BOOK_LEVELS, levels, r.bid_volume);
   for (int i = 0; i < n; i++)
     r.bid_price[i] = price_of(s, instrument, levels[i]);
-  n = sim_book_depth(&m->book, QX_SIDE_SELL, QX_BOOK_LEVELS, levels, r.ask_volume);
+  n = qx_sim_book_depth(&m->book, QX_SIDE_SELL, QX_BOOK_LEVELS, levels, r.ask_volume);
   for (int i = 0; i < n; i++)
     r.ask_price[i] = price_of(s, instrument, levels[i]);
   emit(s, QX_TABLE_ORDERBOOK_SNAPSHOTS, &r, sizeof r);
@@ -193,8 +193,8 @@ static void book_fill(sim *s, sim_order *o, int64_t price, int64_t volume) {
   sim_account *a = &s->accounts[o->account];
   a->frozen_margin -= o->frozen_per_lot * volume;
   s->markets[o->instrument].open_interest +=
-      sim_ledger_fill(a, position_of(s, o->account, o->instrument), &s->instruments[o->instrument],
-                      o->side, o->offset, price, volume);
+      qx_sim_ledger_fill(a, position_of(s, o->account, o->instrument),
+                         &s->instruments[o->instrument], o->side, o->offset, price, volume);
 }
 
 static void emit_trade(sim *s, const sim_order *taker, const sim_order *maker, int64_t price,
@@ -221,14 +221,14 @@ static int match(sim *s, sim_order *taker, int32_t limit_level) {
   sim_market *m = &s->markets[taker->instrument];
   int traded = 0;
   while (taker->filled < taker->volume) {
-    uint32_t maker_index = sim_book_match_candidate(&m->book, taker->side, limit_level);
+    uint32_t maker_index = qx_sim_book_match_candidate(&m->book, taker->side, limit_level);
     if (maker_index == SIM_NONE) break;
     sim_order *maker = &s->pool.orders[maker_index];
     int64_t volume = taker->volume - taker->filled;
     if (maker->volume - maker->filled < volume) volume = maker->volume - maker->filled;
     int64_t price = price_of(s, taker->instrument, maker->level);
     emit_trade(s, taker, maker, price, volume);
-    int complete = sim_book_fill(&m->book, &s->pool, maker_index, volume);
+    int complete = qx_sim_book_fill(&m->book, &s->pool, maker_index, volume);
     book_fill(s, maker, price, volume);
     taker->filled += volume;
     book_fill(s, taker, price, volume);
@@ -238,7 +238,7 @@ static int match(sim *s, sim_order *taker, int32_t limit_level) {
     emit_order(s, maker, fill_status(maker));
     emit_account(s, maker->account);
     emit_position(s, maker->account, maker->instrument);
-    if (complete) sim_book_remove(&m->book, &s->pool, maker_index);
+    if (complete) qx_sim_book_remove(&m->book, &s->pool, maker_index);
     traded = 1;
   }
   return traded;
@@ -268,10 +268,10 @@ static int admit(sim *s, sim_order *o, int64_t reference_price, int reducing) {
   }
   o->offset = QX_OFFSET_OPEN;
   const sim_instrument *ins = &s->instruments[o->instrument];
-  o->frozen_per_lot = sim_margin_per_lot(ins, reference_price);
+  o->frozen_per_lot = qx_sim_margin_per_lot(ins, reference_price);
   sim_account *a = &s->accounts[o->account];
   int64_t needed = (o->frozen_per_lot + ins->commission_lot) * o->volume;
-  if (sim_account_available(a) < needed) return 0;
+  if (qx_sim_account_available(a) < needed) return 0;
   a->frozen_margin += o->frozen_per_lot * o->volume;
   return 1;
 }
@@ -280,7 +280,7 @@ static int admit(sim *s, sim_order *o, int64_t reference_price, int reducing) {
  * few instruments are tried, and the order side is the one that closes. Otherwise -1. */
 static int reducing_side(sim *s, uint32_t account, uint32_t *instrument) {
   const sim_account *a = &s->accounts[account];
-  if (a->margin * 2 < sim_account_balance(a)) return -1;
+  if (a->margin * 2 < qx_sim_account_balance(a)) return -1;
   for (int attempt = 0; attempt < 8; attempt++) {
     uint32_t i =
         attempt ? (uint32_t)sim_rng_below(&s->rng, (uint64_t)s->config.instruments) : *instrument;
@@ -306,7 +306,7 @@ static void new_order(sim *s, int market) {
     if (m->mid < MID_MARGIN) m->mid = MID_MARGIN;
     if (m->mid > SIM_LADDER - MID_MARGIN) m->mid = SIM_LADDER - MID_MARGIN;
   }
-  uint32_t slot = sim_pool_take(&s->pool);
+  uint32_t slot = qx_sim_pool_take(&s->pool);
   if (slot == SIM_NONE) return;
   sim_order *o = &s->pool.orders[slot];
   memset(o, 0, sizeof *o);
@@ -323,7 +323,7 @@ static void new_order(sim *s, int market) {
   int32_t reference = market ? m->mid + (o->side == QX_SIDE_BUY ? 20 : -20) : o->level;
   if (!admit(s, o, price_of(s, instrument, reference), reducing)) {
     emit_order(s, o, QX_STATUS_REJECTED);
-    sim_pool_give(&s->pool, slot);
+    qx_sim_pool_give(&s->pool, slot);
     return;
   }
   emit_order(s, o, QX_STATUS_NEW);
@@ -341,9 +341,9 @@ static void new_order(sim *s, int market) {
     emit_tick(s, instrument);
   }
   if (done) {
-    sim_pool_give(&s->pool, slot);
+    qx_sim_pool_give(&s->pool, slot);
   } else {
-    sim_book_rest(&m->book, &s->pool, slot);
+    qx_sim_book_rest(&m->book, &s->pool, slot);
   }
 }
 
@@ -353,7 +353,7 @@ static void cancel_order(sim *s) {
   release_unfilled(s, o);
   emit_order(s, o, QX_STATUS_CANCELLED);
   emit_account(s, o->account);
-  sim_book_remove(&s->markets[o->instrument].book, &s->pool, slot);
+  qx_sim_book_remove(&s->markets[o->instrument].book, &s->pool, slot);
 }
 
 uint32_t qx_sim_reference_data(sim *s, sim_emit_fn emit_fn, void *ctx) {
@@ -365,7 +365,7 @@ uint32_t qx_sim_reference_data(sim *s, sim_emit_fn emit_fn, void *ctx) {
   return (uint32_t)s->config.instruments;
 }
 
-uint32_t sim_next(sim *s, sim_emit_fn emit_fn, void *ctx) {
+uint32_t qx_sim_next(sim *s, sim_emit_fn emit_fn, void *ctx) {
   s->emit = emit_fn;
   s->emit_ctx = ctx;
   s->emitted = 0;

@@ -22,15 +22,15 @@ typedef struct sim_config {
 typedef void (*sim_emit_fn)(void *ctx, uint16_t table_id, const void *record, uint32_t size);
 
 /* 50 instruments, 1000 accounts, seed 1, ids from 1, clock at 2026-11-24T01:00:00Z. */
-void sim_config_init(sim_config *config);
-int sim_create(const sim_config *config, sim **out);
-void sim_destroy(sim *s);
+void qx_sim_config_init(sim_config *config);
+int qx_sim_create(const sim_config *config, sim **out);
+void qx_sim_destroy(sim *s);
 
 /* Emits the reference data of the configured instruments (one instruments record each,
  * effective at the clock's start); returns how many. Written before the first event. */
 uint32_t qx_sim_reference_data(sim *s, sim_emit_fn emit, void *ctx);
 
 /* Runs one event, emitting its records; returns how many. */
-uint32_t sim_next(sim *s, sim_emit_fn emit, void *ctx);
+uint32_t qx_sim_next(sim *s, sim_emit_fn emit, void *ctx);
 
 #endif

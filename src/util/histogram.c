@@ -16,24 +16,24 @@ static uint64_t bucket_floor(unsigned b) {
   return (uint64_t)(b - 64 * shift) << shift;
 }
 
-void histogram_reset(histogram *h) {
+void qx_histogram_reset(histogram *h) {
   memset(h, 0, sizeof *h);
 }
 
-void histogram_record(histogram *h, uint64_t value_ns) {
+void qx_histogram_record(histogram *h, uint64_t value_ns) {
   h->counts[bucket_of(value_ns)]++;
   h->total++;
   if (value_ns > h->max) h->max = value_ns;
 }
 
-void histogram_merge(histogram *into, const histogram *from) {
+void qx_histogram_merge(histogram *into, const histogram *from) {
   for (unsigned b = 0; b < HISTOGRAM_BUCKETS; b++)
     into->counts[b] += from->counts[b];
   into->total += from->total;
   if (from->max > into->max) into->max = from->max;
 }
 
-double histogram_quantile_us(const histogram *h, double q) {
+double qx_histogram_quantile_us(const histogram *h, double q) {
   if (h->total == 0) return 0;
   uint64_t rank = (uint64_t)(q * (double)h->total);
   if (rank >= h->total) rank = h->total - 1;
@@ -48,6 +48,6 @@ double histogram_quantile_us(const histogram *h, double q) {
   return (double)h->max / 1000.0;
 }
 
-double histogram_max_us(const histogram *h) {
+double qx_histogram_max_us(const histogram *h) {
   return (double)h->max / 1000.0;
 }

@@ -14,11 +14,11 @@ typedef struct histogram {
   uint64_t max;
 } histogram;
 
-void histogram_reset(histogram *h);
-void histogram_record(histogram *h, uint64_t value_ns);
-void histogram_merge(histogram *into, const histogram *from);
+void qx_histogram_reset(histogram *h);
+void qx_histogram_record(histogram *h, uint64_t value_ns);
+void qx_histogram_merge(histogram *into, const histogram *from);
 /* The value below which a fraction q (0..1) of the recorded values lie, in microseconds. */
-double histogram_quantile_us(const histogram *h, double q);
-double histogram_max_us(const histogram *h);
+double qx_histogram_quantile_us(const histogram *h, double q);
+double qx_histogram_max_us(const histogram *h);
 
 #endif

@@ -75,7 +75,7 @@ static int parse_options(int argc, char **argv, simulate_options *o) {
   o->data = CLI_DEFAULT_DATA;
   o->events = DEFAULT_EVENTS;
   o->durability = QX_DURABILITY_GROUP;
-  sim_config_init(&o->sim);
+  qx_sim_config_init(&o->sim);
   for (int i = 1; i < argc; i++) {
     if (cli_is_help(argv[i])) return usage(), -1;
     const char *v = NULL;
@@ -130,9 +130,10 @@ static void print_summary(const run_stats *st, qx_db *db, qx_durability durabili
     printf(" %s=%" PRIu64, qx_schema_by_id(id)->name, st->per_table[id]);
   printf(
       "\nappend      p50 %.2f us, p99 %.2f us, p999 %.2f us, max %.2f us (one batch per event)\n",
-      histogram_quantile_us(&st->append_latency, 0.5),
-      histogram_quantile_us(&st->append_latency, 0.99),
-      histogram_quantile_us(&st->append_latency, 0.999), histogram_max_us(&st->append_latency));
+      qx_histogram_quantile_us(&st->append_latency, 0.5),
+      qx_histogram_quantile_us(&st->append_latency, 0.99),
+      qx_histogram_quantile_us(&st->append_latency, 0.999),
+      qx_histogram_max_us(&st->append_latency));
   printf("wal         last LSN %" PRIu64 " (durability %s)\n", qx_db_last_lsn(db),
          durability == QX_DURABILITY_GROUP ? "group: all synced" : "none");
   cli_print_db_stats(db);
@@ -155,13 +156,13 @@ static int run(const simulate_options *o, sim *s, qx_db *db, run_stats *st) {
   if (write_reference_data(s, db, &batch, st) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   for (uint64_t e = 0; e < o->events; e++) {
     batch.count = 0;
-    sim_next(s, collect, &batch);
+    qx_sim_next(s, collect, &batch);
     int64_t t0 = qx_monotonic_ns();
     uint64_t last = 0;
     int rc = qx_db_write_records(db, batch.records, batch.count, QX_DURABILITY_NONE, &last);
     int64_t t1 = qx_monotonic_ns();
     if (rc != QX_OK) return cli_fail("simulate", "append", rc);
-    histogram_record(&st->append_latency, (uint64_t)(t1 - t0));
+    qx_histogram_record(&st->append_latency, (uint64_t)(t1 - t0));
     st->events++;
     st->records += batch.count;
     if (o->durability == QX_DURABILITY_GROUP && e % GROUP_WAIT_EVENTS == GROUP_WAIT_EVENTS - 1 &&
@@ -191,7 +192,7 @@ int cmd_simulate(int argc, char **argv) {
   /* Each order and trade consumes at least one LSN, so ids above the last LSN are new. */
   o.sim.first_id = qx_db_last_lsn(db) + 1;
   sim *s;
-  if ((rc = sim_create(&o.sim, &s)) != QX_OK) {
+  if ((rc = qx_sim_create(&o.sim, &s)) != QX_OK) {
     qx_db_close(db);
     return cli_fail("simulate", "setting up", rc);
   }
@@ -201,12 +202,12 @@ int cmd_simulate(int argc, char **argv) {
           o.events, o.sim.seed, o.sim.instruments, o.sim.accounts,
           o.durability == QX_DURABILITY_GROUP ? "group" : "none", o.data, qx_db_last_lsn(db) + 1);
   static run_stats st;
-  histogram_reset(&st.append_latency);
+  qx_histogram_reset(&st.append_latency);
   st.start_ns = qx_monotonic_ns();
   int result = run(&o, s, db, &st);
   if (result == CLI_EXIT_OK) print_summary(&st, db, o.durability);
   rc = qx_db_close(db);
-  sim_destroy(s);
+  qx_sim_destroy(s);
   if (rc != QX_OK && result == CLI_EXIT_OK)
     result = cli_fail("simulate", "closing the database", rc);
   return result;
