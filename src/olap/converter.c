@@ -14,6 +14,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/grow.h"
+#include "util/require.h"
 
 #define FIRST_CHUNK_ROWS 1024u
 #define MAX_CHUNK_ROWS 65536u
@@ -175,6 +176,7 @@ static int snapshot_table(const chunk_list *l, uint64_t after, uint64_t upto, qx
 
 /* REQUIRES: mu. */
 static int snapshot_locked(qx_olap *o, qx_olap_snapshot **out) {
+  QX_REQUIRE_HELD(&o->mu);
   qx_olap_snapshot *s = calloc(1, sizeof *s);
   if (!s) return qx_fail(QX_ERR_NOMEM, "out of memory for a snapshot");
   atomic_init(&s->refs, 1);
@@ -319,6 +321,7 @@ static int merge(qx_olap *o, int all) {
 /* REQUIRES: mu. Raw key-value writes count too: olap_lsn must pass them for the WAL to be
  * trimmed. */
 static int flush_due(qx_olap *o) {
+  QX_REQUIRE_HELD(&o->mu);
   if (o->cfg.read_only || o->converted_lsn <= o->files->olap_lsn) return 0;
   return o->stopping || o->buffered_bytes >= o->cfg.buffer_bytes ||
          o->flush_target > o->files->olap_lsn ||
@@ -327,6 +330,7 @@ static int flush_due(qx_olap *o) {
 
 /* One round of work. REQUIRES: mu; released while working. */
 static void work(qx_olap *o) {
+  QX_REQUIRE_HELD(&o->mu);
   uint64_t merge_ask = o->merge_asked;
   int merge_all = o->merge_all_asked > o->merge_done;
   pthread_mutex_unlock(&o->mu);
@@ -377,6 +381,7 @@ static void *converter_main(void *arg) {
 
 /* Waits until done(o) holds, or a round that started after the call failed. REQUIRES: mu. */
 static int wait_for(qx_olap *o, int (*done)(qx_olap *, uint64_t), uint64_t arg) {
+  QX_REQUIRE_HELD(&o->mu);
   uint64_t round = o->rounds;
   pthread_cond_signal(&o->work_cv);
   while (!done(o, arg)) {

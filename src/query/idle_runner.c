@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "util/error.h"
+#include "util/require.h"
 
 struct qx_idle_runner {
   pthread_t thread;
@@ -21,6 +22,7 @@ struct qx_idle_runner {
 
 /* REQUIRES: mu. Runs the pending job without the lock and publishes its outcome. */
 static void run_pending(qx_idle_runner *r) {
+  QX_REQUIRE_HELD(&r->mu);
   qx_idle_job job = r->job;
   void *arg = r->arg;
   pthread_mutex_unlock(&r->mu);

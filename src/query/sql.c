@@ -26,6 +26,7 @@
 #include "query/udf.h"
 #include "util/error.h"
 #include "util/grow.h"
+#include "util/require.h"
 
 typedef struct cache_entry {
   char *text;
@@ -498,6 +499,7 @@ static int run_bound(qx_sql *s, qx_olap_snapshot *snap, const char *text, table_
 
 /* Runs text at snap (one reference handed over to the result). REQUIRES: mu. */
 static int run_at(qx_sql *s, qx_olap_snapshot *snap, const char *text, qx_sql_result *r) {
+  QX_REQUIRE_HELD(&s->mu);
   r->snapshot = snap;
   r->table = cache_find(s, text, snap->lsn);
   if (r->table) {
@@ -592,6 +594,7 @@ static idx_t statement_count(qx_sql *s, const char *text) {
 /* REQUIRES: mu. */
 static int run_each_job(void *arg) {
   each_job *j = arg;
+  QX_REQUIRE_HELD(&j->s->mu);
   int all_select;
   if (statement_count(j->s, j->text) != 1)
     return run_bound(j->s, j->snap, j->text, &j->tables, NULL, &all_select);

@@ -48,6 +48,7 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/io.h"
+#include "util/require.h"
 #include "wal/format.h"
 #include "wal/scan.h"
 #include "wal/segment.h"
@@ -169,6 +170,7 @@ static void copy_entry(wal_segment *seg, const qx_wal_record *rec, wal_entry_hea
 
 /* REQUIRES: mu held. Seals the active segment and starts the next one at first_lsn. */
 static int rotate(qx_wal *w, uint64_t first_lsn) {
+  QX_REQUIRE_HELD(&w->mu);
   char path[PATH_MAX];
   wal_segment_path(path, sizeof path, w->dir, first_lsn);
   wal_segment *next = w->spare;
@@ -211,6 +213,7 @@ static int check_record(const qx_wal *w, const qx_wal_record *rec) {
 /* REQUIRES: mu held. Writes the batch at next_lsn into the log, rotating as needed. */
 static int write_batch(qx_wal *w, const qx_wal_record *records, size_t count,
                        qx_durability durability, int64_t now) {
+  QX_REQUIRE_HELD(&w->mu);
   int copy = count == 1 && durability == QX_DURABILITY_NONE && w->map_appends;
   staged_writes staged = {.entries = 0};
   uint64_t lsn = w->next_lsn;
