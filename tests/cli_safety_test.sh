@@ -5,22 +5,10 @@
 # calling its work in progress damage. Usage: cli_safety_test.sh PATH/TO/qaxdb
 set -uo pipefail
 QAXDB=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/qaxdb-safety-XXXXXX")
+# shellcheck source=cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 writer=
-trap '[ -n "$writer" ] && kill "$writer" 2>/dev/null; rm -rf "$TMP"' EXIT
-failures=0
-
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, output in $TMP/out and $TMP/err
-expect() {
-  local code=$1 what=$2
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local got=$?
-  [ "$got" -eq "$code" ] || fail "$what: exit $got, expected $code; stderr: $(head -3 "$TMP/err")"
-}
-contains() { grep -q -- "$2" "$TMP/$1" || fail "$1 lacks '$2': $(head -3 "$TMP/$1")"; }
+trap '[ -n "$writer" ] && kill "$writer" 2>/dev/null; cli_cleanup' EXIT
 
 # Every file under a folder with its size and checksum, and every directory.
 listing() { (cd "$1" && find . -type d | sort && find . -type f -exec md5sum {} + | sort -k2); }
@@ -81,8 +69,4 @@ kill "$writer"
 wait "$writer" 2>/dev/null
 writer=
 
-if [ "$failures" -ne 0 ]; then
-  echo "cli_safety_test: $failures failure(s)" >&2
-  exit 1
-fi
-echo "cli_safety_test: all checks passed"
+cli_finish cli_safety_test

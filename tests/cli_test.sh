@@ -5,21 +5,8 @@
 # segment with file and offset, and the directory lock. Usage: cli_test.sh PATH/TO/qaxdb
 set -uo pipefail
 QAXDB=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/qaxdb-cli-XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, output in $TMP/out and $TMP/err
-expect() {
-  local code=$1 what=$2
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local got=$?
-  [ "$got" -eq "$code" ] || fail "$what: exit $got, expected $code; stderr: $(head -3 "$TMP/err")"
-}
-contains() { grep -q -- "$2" "$TMP/$1" || fail "$1 lacks '$2': $(head -3 "$TMP/$1")"; }
+# shellcheck source=cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 
 expect 0 "help" -- "$QAXDB" --help
 cp "$TMP/out" "$TMP/help"
@@ -313,8 +300,4 @@ done
 expect 0 "sql after compact" -- "$QAXDB" sql --data "$P" --csv "SELECT count(*) AS n FROM instruments"
 contains out "^50\$"
 
-if [ "$failures" -gt 0 ]; then
-  echo "cli_test: $failures failure(s)" >&2
-  exit 1
-fi
-echo "cli_test: all checks passed"
+cli_finish cli_test

@@ -91,6 +91,25 @@ static int lost_files(const char *dir, const char *prefix) {
   return n;
 }
 
+/* The path of the file in dir/sub ending in suffix whose name sorts last (or, !highest,
+ * first); 0 if there is none. */
+static int last_named(const char *dir, const char *sub, const char *suffix, int highest,
+                      char out[PATH_MAX + 300]) {
+  char folder[PATH_MAX + 8];
+  snprintf(folder, sizeof folder, "%s/%s", dir, sub);
+  DIR *d = opendir(folder);
+  struct dirent *de;
+  out[0] = 0;
+  while (d && (de = readdir(d)) != NULL) {
+    if (!strstr(de->d_name, suffix)) continue;
+    int order = out[0] ? strcmp(de->d_name, strrchr(out, '/') + 1) : 0;
+    if (!out[0] || (highest ? order > 0 : order < 0))
+      snprintf(out, PATH_MAX + 300, "%s/%s", folder, de->d_name);
+  }
+  if (d) closedir(d);
+  return out[0] != 0;
+}
+
 static void current_manifest(const char *dir, char out[PATH_MAX + 80]) {
   char path[PATH_MAX + 16], name[64] = "";
   snprintf(path, sizeof path, "%s/CURRENT", dir);
@@ -139,18 +158,10 @@ static void test_damaged_manifest(void) {
 /* The newest table file is damaged: it goes to lost/; with the WAL trimmed past it, the keys
  * only it held are reported lost, every other key comes back. */
 static void test_damaged_table_file(void) {
-  char dir[PATH_MAX], sst[PATH_MAX + 8], newest[PATH_MAX + 300] = "";
+  char dir[PATH_MAX], newest[PATH_MAX + 300];
   test_tmpdir(dir, "repair-sst");
   make_db(dir);
-  snprintf(sst, sizeof sst, "%s/sst", dir);
-  DIR *d = opendir(sst);
-  struct dirent *de;
-  while (d && (de = readdir(d)) != NULL)
-    if (strstr(de->d_name, ".sst") &&
-        (!newest[0] || strcmp(strrchr(newest, '/') + 1, de->d_name) < 0))
-      snprintf(newest, sizeof newest, "%s/%s", sst, de->d_name);
-  if (d) closedir(d);
-  CHECK(newest[0] != 0);
+  CHECK(last_named(dir, "sst", ".sst", 1, newest));
   test_flip_byte(newest, 100);
   remove_current(dir);
   qx_db_options o = options();
@@ -168,20 +179,11 @@ static void test_damaged_table_file(void) {
 /* Damage in the WAL's oldest segment: every entry before it is kept, and as the WAL then ends
  * below the table files, it continues after them. */
 static void test_damaged_wal(void) {
-  char dir[PATH_MAX], segment[PATH_MAX + 300] = "";
+  char dir[PATH_MAX], segment[PATH_MAX + 300];
   test_tmpdir(dir, "repair-wal");
   make_db(dir);
-  char wal[PATH_MAX + 8];
-  snprintf(wal, sizeof wal, "%s/wal", dir);
-  DIR *d = opendir(wal);
-  struct dirent *de;
-  while (d && (de = readdir(d)) != NULL) /* the oldest segment: all after it goes too */
-    if (strstr(de->d_name, ".wal") &&
-        (!segment[0] || strcmp(strrchr(segment, '/') + 1, de->d_name) > 0))
-      snprintf(segment, sizeof segment, "%s/%s", wal, de->d_name);
-  if (d) closedir(d);
-  CHECK(segment[0] != 0);
-  test_flip_byte(segment, 64 + 40); /* the first entry's payload */
+  CHECK(last_named(dir, "wal", ".wal", 0, segment)); /* the oldest: all after it goes too */
+  test_flip_byte(segment, 64 + 40);                  /* the first entry's payload */
   qx_db_options o = options();
   qx_db *db;
   CHECK_RC(qx_db_open(dir, &o, &db, NULL), QX_ERR_CORRUPT);

@@ -190,12 +190,7 @@ static int open_inputs(const compaction *c, qx_iter **out) {
       rc = qx_sst_iter_create(c->inputs[side][i]->sst, &children[made]);
       if (rc == QX_OK) made++;
     }
-  if (rc == QX_OK) {
-    rc = qx_merge_iter_create(children, made, out);
-  } else {
-    for (size_t i = 0; i < made; i++)
-      qx_iter_destroy(children[i]);
-  }
+  rc = qx_merge_iter_finish(rc, children, made, out);
   free(children);
   return rc;
 }

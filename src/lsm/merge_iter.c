@@ -98,6 +98,13 @@ static void merge_destroy(qx_iter *it) {
 static const qx_iter_ops merge_ops = {merge_seek,  merge_seek_first, merge_next,   merge_valid,
                                       merge_entry, merge_status,     merge_destroy};
 
+int qx_merge_iter_finish(int status, qx_iter **children, size_t count, qx_iter **out) {
+  if (status == QX_OK) return qx_merge_iter_create(children, count, out);
+  for (size_t i = 0; i < count; i++)
+    qx_iter_destroy(children[i]);
+  return status;
+}
+
 int qx_merge_iter_create(qx_iter **children, size_t count, qx_iter **out) {
   merge_iter *m = calloc(1, sizeof *m);
   if (m) {

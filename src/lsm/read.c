@@ -281,12 +281,7 @@ static int open_merged(const qx_read_view *rv, qx_iter **out) {
   qx_iter **children = calloc(cap, sizeof *children);
   if (!children) return qx_fail(QX_ERR_NOMEM, "out of memory for an iterator");
   int rc = build_children(rv, children, &n);
-  if (rc == QX_OK) {
-    rc = qx_merge_iter_create(children, n, out);
-  } else {
-    for (size_t i = 0; i < n; i++)
-      qx_iter_destroy(children[i]);
-  }
+  rc = qx_merge_iter_finish(rc, children, n, out);
   free(children);
   return rc;
 }

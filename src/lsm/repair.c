@@ -90,6 +90,23 @@ static int move_to_lost(repair *r, const char *path, const char *why) {
   return QX_OK;
 }
 
+/* Moves every file of dir whose name matches to lost/. */
+static int move_all_to_lost(repair *r, const char *dir, int (*matches)(const char *name),
+                            const char *why) {
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT ? QX_OK : qx_fail_errno(QX_ERR_IO, errno, "open %s", dir);
+  int rc = QX_OK;
+  struct dirent *de;
+  while (rc == QX_OK && (de = readdir(d)) != NULL) {
+    if (!matches(de->d_name)) continue;
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    rc = move_to_lost(r, path, why);
+  }
+  closedir(d);
+  return rc;
+}
+
 /* ---- 1. the WAL ---- */
 
 static int repair_wal(repair *r) {
@@ -181,20 +198,8 @@ static int add_wal_entry(const qx_wal_entry *e, void *ctx) {
                      : rc;
 }
 
-/* Moves every WAL segment to lost/ after its entries joined the merge. */
-static int retire_wal(repair *r) {
-  DIR *d = opendir(r->wal_dir);
-  if (!d) return QX_OK;
-  int rc = QX_OK;
-  struct dirent *de;
-  while (rc == QX_OK && (de = readdir(d)) != NULL) {
-    if (!strstr(de->d_name, ".wal")) continue;
-    char path[PATH_MAX + 300];
-    snprintf(path, sizeof path, "%s/%s", r->wal_dir, de->d_name);
-    rc = move_to_lost(r, path, "its entries are now in the table files");
-  }
-  closedir(d);
-  return rc;
+static int is_wal_segment(const char *name) {
+  return strstr(name, ".wal") != NULL;
 }
 
 /* If the WAL ends below the table files' highest LSN, reads it into wal_entries. */
@@ -211,7 +216,8 @@ static int fold_wal_if_behind(repair *r) {
        r->report->wal_last_lsn, tables);
   int rc = qx_memtable_create(UINT64_MAX, &r->wal_entries);
   if (rc == QX_OK) rc = qx_wal_scan(r->wal_dir, 1, add_wal_entry, r->wal_entries, NULL);
-  if (rc == QX_OK) rc = retire_wal(r);
+  if (rc == QX_OK)
+    rc = move_all_to_lost(r, r->wal_dir, is_wal_segment, "its entries are now in the table files");
   r->report->wal_first_lsn = r->report->wal_last_lsn = 0;
   return rc;
 }
@@ -225,12 +231,7 @@ static int open_merge_input(repair *r, qx_iter **out) {
   for (size_t i = 0; i < r->input_count && rc == QX_OK; i++)
     rc = qx_sst_iter_create(r->inputs[i], &children[i]);
   if (rc == QX_OK && r->wal_entries) rc = qx_memtable_iter_create(r->wal_entries, &children[n - 1]);
-  if (rc == QX_OK) {
-    rc = qx_merge_iter_create(children, n, out);
-  } else {
-    for (size_t i = 0; i < n; i++)
-      qx_iter_destroy(children[i]);
-  }
+  rc = qx_merge_iter_finish(rc, children, n, out); /* unbuilt children are NULL */
   free(children);
   return rc;
 }
@@ -349,20 +350,8 @@ static int open_outputs(repair *r, qx_file **opened) {
   return QX_OK;
 }
 
-/* Moves CURRENT and every MANIFEST to lost/: the new MANIFEST replaces them. */
-static int retire_manifests(repair *r) {
-  DIR *d = opendir(r->dir);
-  if (!d) return qx_fail_errno(QX_ERR_IO, errno, "open %s", r->dir);
-  int rc = QX_OK;
-  struct dirent *de;
-  while (rc == QX_OK && (de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, "CURRENT") != 0 && strncmp(de->d_name, "MANIFEST-", 9) != 0) continue;
-    char path[PATH_MAX + 300];
-    snprintf(path, sizeof path, "%s/%s", r->dir, de->d_name);
-    rc = move_to_lost(r, path, "replaced by the repaired MANIFEST");
-  }
-  closedir(d);
-  return rc;
+static int is_manifest(const char *name) {
+  return strcmp(name, "CURRENT") == 0 || strncmp(name, "MANIFEST-", 9) == 0;
 }
 
 static int write_manifest(repair *r) {
@@ -375,7 +364,8 @@ static int write_manifest(repair *r) {
   if (!empty && rc == QX_OK) rc = qx_fail(QX_ERR_NOMEM, "out of memory repairing");
   if (rc == QX_OK) rc = qx_version_apply(empty, &edit, opened, r->merge.count, r->vs.olap_dir, &v);
   if (rc == QX_OK) rc = qx_fsync_dir(r->vs.sst_dir);
-  if (rc == QX_OK) rc = retire_manifests(r);
+  if (rc == QX_OK)
+    rc = move_all_to_lost(r, r->dir, is_manifest, "replaced by the repaired MANIFEST");
   uint64_t number = qx_vset_new_file_number(&r->vs);
   if (rc == QX_OK)
     rc = qx_manifest_create(r->dir, number, v, qx_vset_new_file_number(&r->vs), &r->totals,
