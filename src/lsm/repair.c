@@ -459,7 +459,7 @@ static int run(repair *r) {
 
 int qx_db_repair(const char *dir, const qx_db_options *options, qx_repair_note_fn note_fn,
                  void *note_ctx, qx_db_repair_report *report) {
-  qx_db_repair_report scratch;
+  qx_db_repair_report scratch = {0};
   repair r = {.note = note_fn, .note_ctx = note_ctx, .report = report ? report : &scratch};
   *r.report = (qx_db_repair_report){0};
   struct stat st;
