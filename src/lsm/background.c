@@ -8,20 +8,14 @@
  * a k-way merge into new files split at sst_file_size (table_merge.c has the drop rules) and
  * installs them through the version set. Work runs without the mutex; only picking and
  * installing hold it (see db_impl.h). */
-#include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "lsm/db_impl.h"
 #include "lsm/merge_iter.h"
 #include "lsm/table_merge.h"
 #include "util/error.h"
-#include "util/fileio.h"
-#include "util/grow.h"
 #include "util/require.h"
 
 typedef struct compaction {

@@ -1,25 +1,19 @@
-/* The engine's life cycle and write path: open (MANIFEST, then WAL replay from the checkpoint),
- * close, puts, deletes and batches (WAL append, then MemTable insert, under one mutex), the
- * MemTable switch and write stalls, qx_db_flush/qx_db_compact, and statistics. */
-#include <errno.h>
+/* The engine's life cycle: options, open (a writer's or a reader's lock, the version set from
+ * the MANIFEST, then WAL replay from the checkpoint), close, the failure that stops writes, and
+ * statistics. The write path is in write.c. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lsm/db_impl.h"
 #include "lsm/wal_codec.h"
-#include "lsm/write_batch.h"
-#include "util/clock.h"
 #include "util/dirlock.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/require.h"
-
-#define WAL_BATCH_MAX 64 /* records handed to the WAL per call from a write batch */
 
 void qx_db_options_init(qx_db_options *o) {
   *o = (qx_db_options){.memtable_size = 128u << 20,
