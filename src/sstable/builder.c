@@ -3,6 +3,7 @@
  * written through a 1 MiB buffer; the index, the bloom filter and the footer follow. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <lz4.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,12 +77,17 @@ void qx_sst_options_init(qx_sst_options *o) {
 
 int qx_sst_builder_create(const char *path, uint64_t file_number, const qx_sst_options *options,
                           qx_sst_builder **out) {
+  qx_sst_options opt;
+  if (options)
+    opt = *options;
+  else
+    qx_sst_options_init(&opt);
+  if (opt.block_size > SST_MAX_BLOCK_SIZE / 2) /* readers refuse larger blocks */
+    return qx_fail(QX_ERR_INVALID_ARG, "%s: block size %" PRIu32 " is above the maximum of %u",
+                   path, opt.block_size, SST_MAX_BLOCK_SIZE / 2);
   qx_sst_builder *b = calloc(1, sizeof *b);
   if (!b) return qx_fail(QX_ERR_NOMEM, "out of memory building %s", path);
-  if (options)
-    b->opt = *options;
-  else
-    qx_sst_options_init(&b->opt);
+  b->opt = opt;
   snprintf(b->path, sizeof b->path, "%s", path);
   b->meta.file_number = file_number;
   b->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -54,7 +54,13 @@ static void iter_seek(qx_iter *i, const uint8_t *key, size_t len, uint64_t lsn) 
     it->block = it->t->blocks;
     return;
   }
-  uint32_t at = sst_find_in_block(it->t, &it->ref, key, len, lsn);
+  uint32_t at = 0;
+  it->status = sst_find_in_block(it->t, &it->ref, key, len, lsn, &at);
+  if (it->status != QX_OK) {
+    leave_block(it);
+    it->block = it->t->blocks;
+    return;
+  }
   if (at == it->ref.count) {
     position(it, b + 1, 0);
     return;
