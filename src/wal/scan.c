@@ -89,7 +89,12 @@ static int classify_end(scan_ctx *sc, size_t i, const char *path, const uint8_t 
                         uint64_t off, const char *problem) {
   wal_scan_result *r = sc->result;
   int last = i + 1 == sc->segments->count;
-  if (!last && sc->segments->first_lsns[i + 1] == r->next_lsn) return QX_OK;
+  if (!last && sc->segments->first_lsns[i + 1] == r->next_lsn) {
+    /* Appends continue here if the next segment turns out blank and is dropped: what follows
+     * the last entry (a full segment's unused space, normally zero) is then cleared. */
+    r->tail_dirty_end = nonzero_end(map, size, off);
+    return QX_OK;
+  }
   if (last && !valid_entry_after(map, size, off + 8, r->next_lsn)) {
     uint64_t end = nonzero_end(map, size, off);
     r->tail_dirty_end = end;
@@ -155,6 +160,8 @@ static int scan_segment(scan_ctx *sc, size_t i) {
   uint64_t first_lsn = sc->segments->first_lsns[i];
   char path[PATH_MAX];
   wal_segment_path(path, sizeof path, sc->dir, first_lsn);
+  if (first_lsn == 0) /* the name is all the scan knows the LSN by: LSNs start at 1 */
+    return qx_fail(QX_ERR_CORRUPT, "%s: a segment for LSN 0 (LSNs start at 1) at offset 0", path);
   if (i == 0) r->next_lsn = first_lsn;
   if (first_lsn != r->next_lsn)
     return qx_fail(QX_ERR_CORRUPT,
