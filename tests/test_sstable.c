@@ -255,11 +255,13 @@ typedef struct table_image {
 
 static table_image load_image(const char *path) {
   table_image t = {0};
-  FILE *f = fopen(path, "rb");
-  CHECK(f != NULL);
   t.size = (size_t)test_file_size(path);
   t.p = malloc(t.size);
-  CHECK(t.p && fread(t.p, 1, t.size, f) == t.size);
+  FILE *f = fopen(path, "rb");
+  if (!f || !t.p || fread(t.p, 1, t.size, f) != t.size) {
+    fprintf(stderr, "cannot read %s\n", path);
+    exit(1);
+  }
   fclose(f);
   memcpy(&t.footer, t.p + t.size - SST_FOOTER_SIZE, sizeof t.footer);
   t.index_at = t.footer.index_offset;
@@ -275,7 +277,7 @@ static void save_image(table_image *t, const char *name, char *path, size_t cap)
   snprintf(path, cap, "%s/%s.sst", dir, name);
   FILE *f = fopen(path, "wb");
   CHECK(f && fwrite(t->p, 1, t->size, f) == t->size);
-  fclose(f);
+  if (f) fclose(f);
   free(t->p);
 }
 
@@ -363,7 +365,7 @@ static void test_malformed_entry_in_lookup(const char *raw) {
   uint8_t *block = t.p + t.block0.offset;
   uint32_t count, middle;
   memcpy(&count, block + t.block0.stored_size - 4, 4);
-  memcpy(&middle, block + t.block0.stored_size - 4 - 4 * count + 4 * (count / 2), 4);
+  memcpy(&middle, block + t.block0.stored_size - 4 - (size_t)4 * (count - count / 2), 4);
   uint16_t no_key = 0;
   memcpy(block + middle + offsetof(sst_entry_header, key_len), &no_key, 2);
   char path[PATH_MAX + 32];

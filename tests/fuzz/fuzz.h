@@ -12,7 +12,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Reports a broken rule on stderr and aborts, so that libFuzzer keeps the input as a crash. */
-_Noreturn void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fuzz_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* Makes <scratch directory>/name empty (creating the scratch directory on first use, under
  * $TMPDIR, else /dev/shm, else /tmp; it is removed at exit) and writes its path to out. */

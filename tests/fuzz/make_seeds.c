@@ -335,7 +335,7 @@ static void finding_malformed_entry(image raw) {
   uint32_t count, middle;
   memcpy(&count, block + ie.stored_size - 4, 4);
   if (count < 3) fuzz_fail("block 0 has %u entries", count);
-  memcpy(&middle, block + ie.stored_size - 4 - 4 * count + 4 * (count / 2), 4);
+  memcpy(&middle, block + ie.stored_size - 4 - (size_t)4 * (count - count / 2), 4);
   uint16_t zero = 0;
   memcpy(block + middle + offsetof(sst_entry_header, key_len), &zero, 2);
   put_finding("finding-malformed-entry-absent", t);
