@@ -15,12 +15,19 @@
 #include "fuzz.h"
 
 #define ALLOCATION_CAP_MB 512
+#define TEXT_OF(x) #x
+#define AS_TEXT(x) TEXT_OF(x)
 
+/* A sanitizer's runtime owns the address space: no rlimit then. */
 #if defined(__SANITIZE_ADDRESS__)
 #define REPLAY_UNDER_ASAN 1
+#elif defined(__SANITIZE_THREAD__)
+#define REPLAY_UNDER_TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define REPLAY_UNDER_ASAN 1
+#elif __has_feature(thread_sanitizer)
+#define REPLAY_UNDER_TSAN 1
 #endif
 #endif
 
@@ -28,13 +35,13 @@
 /* Read by the ASan runtime at start-up; ASAN_OPTIONS can still override it. */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) {
-  return "max_allocation_size_mb=512";
+  return "max_allocation_size_mb=" AS_TEXT(ALLOCATION_CAP_MB);
 }
 #endif
 
-/* Without ASan: at most ALLOCATION_CAP_MB more address space than the process has now. */
+/* Without a sanitizer: at most ALLOCATION_CAP_MB more address space than the process has. */
 static void cap_memory(void) {
-#ifndef REPLAY_UNDER_ASAN
+#if !defined(REPLAY_UNDER_ASAN) && !defined(REPLAY_UNDER_TSAN)
   unsigned long pages = 0;
   FILE *f = fopen("/proc/self/statm", "r");
   if (!f) return;
