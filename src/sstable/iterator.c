@@ -120,9 +120,13 @@ int qx_sst_iter_create(qx_sst *t, qx_iter **out) {
 
 /* ---- verification ---- */
 
-static int check_order(qx_sst *t, const qx_ientry *prev, const qx_ientry *e, uint64_t n) {
+static int check_order(qx_sst *t, const sst_iter *it, const qx_ientry *prev, uint64_t n) {
+  const qx_ientry *e = &it->entry;
   if (n && qx_ikey_cmp(prev->key, prev->key_len, prev->lsn, e->key, e->key_len, e->lsn) >= 0)
-    return qx_fail(QX_ERR_CORRUPT, "%s: entry %" PRIu64 " is out of order", t->path, n);
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: entry %" PRIu64 " is out of order (entry %" PRIu32
+                   " of the block at offset %" PRIu64 ")",
+                   t->path, n, it->at, it->ref.file_offset);
   return QX_OK;
 }
 
@@ -135,7 +139,7 @@ static int walk(qx_sst *t, uint64_t *entries) {
   uint64_t n = 0;
   for (qx_iter_seek_first(it); qx_iter_valid(it) && rc == QX_OK; qx_iter_next(it), n++) {
     const qx_ientry *e = qx_iter_entry(it);
-    rc = check_order(t, &prev, e, n);
+    rc = check_order(t, (const sst_iter *)it, &prev, n);
     memcpy(prev_key, e->key, e->key_len);
     prev.key_len = e->key_len;
     prev.lsn = e->lsn;
@@ -143,8 +147,9 @@ static int walk(qx_sst *t, uint64_t *entries) {
   if (rc == QX_OK) rc = qx_iter_status(it);
   qx_iter_destroy(it);
   if (rc == QX_OK && n != t->footer.entry_count)
-    rc = qx_fail(QX_ERR_CORRUPT, "%s: %" PRIu64 " entries, the footer says %" PRIu64, t->path, n,
-                 t->footer.entry_count);
+    rc = qx_fail(QX_ERR_CORRUPT,
+                 "%s: %" PRIu64 " entries, the footer at offset %" PRIu64 " says %" PRIu64, t->path,
+                 n, t->size - SST_FOOTER_SIZE, t->footer.entry_count);
   *entries = n;
   return rc;
 }

@@ -58,8 +58,8 @@ static int check_footer(qx_sst *t) {
                    t->path, at + 56);
   if (f->footer_crc != qx_crc32c(0, f, 52)) return corrupt(t, at, "footer checksum mismatch");
   if (f->format_version != SST_FORMAT_VERSION)
-    return qx_fail(QX_ERR_FORMAT, "%s: unsupported table format version %u", t->path,
-                   f->format_version);
+    return qx_fail(QX_ERR_FORMAT, "%s: unsupported table format version %u at offset %" PRIu64,
+                   t->path, f->format_version, at + 48);
   if (!ends_by(f->index_offset, f->index_size, f->bloom_offset) ||
       !ends_by(f->bloom_offset, f->bloom_size, at))
     return corrupt(t, at, "footer points outside the file");
