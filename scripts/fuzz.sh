@@ -67,8 +67,8 @@ echo "== summary"
 printf '%s\n' "${summary[@]}"
 cat <<MSG
 
-To add the new inputs that cover new code to the checked-in corpus (then commit them):
-  build-fuzz/bin/qaxdb-fuzz-TARGET -merge=1 tests/fuzz/corpus/TARGET build-fuzz/corpus/TARGET
+To add the new inputs that reach new code to the checked-in corpus (then commit them):
+  build-fuzz/bin/qaxdb-fuzz-TARGET -merge=1 -use_counters=0 tests/fuzz/corpus/TARGET build-fuzz/corpus/TARGET
 A finding: reproduce it with build/bin/qaxdb-fuzz-TARGET FILE (the replay driver), copy it to
 tests/fuzz/corpus/TARGET/finding-<what-it-breaks>, fix the bug, and record the run in
 docs/fuzzing.md.
