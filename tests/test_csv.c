@@ -27,40 +27,40 @@ static void test_reader(void) {
              "last,,\"\"",
              path);
   csv_reader *r;
-  CHECK_OK(csv_reader_open(path, &r));
+  CHECK_OK(qx_csv_reader_open(path, &r));
   csv_row row;
-  CHECK_EQ_U64(csv_next(r, &row), 1);
+  CHECK_EQ_U64(qx_csv_next(r, &row), 1);
   CHECK_EQ_U64(row.count, 3);
   CHECK_EQ_U64(row.line, 1);
   CHECK(row.lengths[2] == 1 && row.fields[2][0] == 'c'); /* CR dropped */
-  CHECK_EQ_U64(csv_next(r, &row), 1);
+  CHECK_EQ_U64(qx_csv_next(r, &row), 1);
   CHECK_EQ_U64(row.count, 3);
   CHECK(row.lengths[0] == 4 && memcmp(row.fields[0], "x, y", 4) == 0);
   CHECK(row.lengths[1] == 8 && memcmp(row.fields[1], "say \"hi\"", 8) == 0);
   CHECK_EQ_U64(row.lengths[2], 0);
-  CHECK_EQ_U64(csv_next(r, &row), 1); /* the empty line 3 is skipped */
+  CHECK_EQ_U64(qx_csv_next(r, &row), 1); /* the empty line 3 is skipped */
   CHECK_EQ_U64(row.line, 4);
   CHECK(row.lengths[0] == 10 && memcmp(row.fields[0], "multi\nline", 10) == 0);
-  CHECK_EQ_U64(csv_next(r, &row), 1);
+  CHECK_EQ_U64(qx_csv_next(r, &row), 1);
   CHECK_EQ_U64(row.line, 6);
   CHECK_EQ_U64(row.count, 3);
   CHECK(row.lengths[1] == 0 && row.lengths[2] == 0);
-  CHECK_EQ_U64(csv_next(r, &row), 0);
-  csv_reader_close(r);
+  CHECK_EQ_U64(qx_csv_next(r, &row), 0);
+  qx_csv_reader_close(r);
 
   write_file("open.csv", "a,b\n1,\"never closed\n2,3\n", path);
-  CHECK_OK(csv_reader_open(path, &r));
-  CHECK_EQ_U64(csv_next(r, &row), 1);
-  CHECK_RC(csv_next(r, &row), QX_ERR_PARSE);
+  CHECK_OK(qx_csv_reader_open(path, &r));
+  CHECK_EQ_U64(qx_csv_next(r, &row), 1);
+  CHECK_RC(qx_csv_next(r, &row), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "open.csv:2") && strstr(qx_last_error(), "never closed"));
-  csv_reader_close(r);
+  qx_csv_reader_close(r);
 
   write_file("after.csv", "\"a\"b,c\n", path);
-  CHECK_OK(csv_reader_open(path, &r));
-  CHECK_RC(csv_next(r, &row), QX_ERR_PARSE);
+  CHECK_OK(qx_csv_reader_open(path, &r));
+  CHECK_RC(qx_csv_next(r, &row), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "after a closing quote") != NULL);
-  csv_reader_close(r);
-  CHECK_RC(csv_reader_open("/nonexistent/x.csv", &r), QX_ERR_IO);
+  qx_csv_reader_close(r);
+  CHECK_RC(qx_csv_reader_open("/nonexistent/x.csv", &r), QX_ERR_IO);
 
   /* A byte order mark belongs to no field; one later in the file is data. */
   write_file("bom.csv",
@@ -68,12 +68,12 @@ static void test_reader(void) {
              "a,b\n\xEF\xBB\xBF"
              "x,y\n",
              path);
-  CHECK_OK(csv_reader_open(path, &r));
-  CHECK_EQ_U64(csv_next(r, &row), 1);
+  CHECK_OK(qx_csv_reader_open(path, &r));
+  CHECK_EQ_U64(qx_csv_next(r, &row), 1);
   CHECK(row.lengths[0] == 1 && row.fields[0][0] == 'a');
-  CHECK_EQ_U64(csv_next(r, &row), 1);
+  CHECK_EQ_U64(qx_csv_next(r, &row), 1);
   CHECK(row.lengths[0] == 4 && memcmp(row.fields[0], "\xEF\xBB\xBFx", 4) == 0);
-  csv_reader_close(r);
+  qx_csv_reader_close(r);
 }
 
 typedef struct collected {
@@ -102,7 +102,7 @@ static void test_import(void) {
              "1795512600000000001,-1.5,2,\"cu,2502\",buy,\r\n",
              path);
   csv_import_result res;
-  CHECK_OK(csv_import(db, trades, path, &res));
+  CHECK_OK(qx_csv_import(db, trades, path, &res));
   CHECK_EQ_U64(res.rows, 2);
   CHECK_EQ_U64(res.first_lsn, 1);
   CHECK_EQ_U64(res.last_lsn, 2);
@@ -117,7 +117,7 @@ static void test_import(void) {
   p += sprintf(p, "9999,1.23456\n10000,1\n");
   write_file("bad.csv", text, path);
   free(text);
-  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(qx_csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "bad.csv:2502: column price") != NULL);
   CHECK_EQ_U64(res.rows, 2500);
   CHECK_EQ_U64(res.first_lsn, 3);
@@ -125,21 +125,21 @@ static void test_import(void) {
   CHECK_OK(qx_db_wait_durable(db, 2502, 0));
 
   write_file("unknown.csv", "trade_id,colour\n1,red\n", path);
-  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(qx_csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "unknown.csv:1") && strstr(qx_last_error(), "'colour'"));
   CHECK_EQ_U64(res.rows, 0);
   write_file("dup.csv", "trade_id,price,trade_id\n", path);
-  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(qx_csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "twice") != NULL);
   write_file("fields.csv", "trade_id,price\n1,2\n3\n", path);
-  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(qx_csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "fields.csv:3: 1 fields, the header has 2") != NULL);
   CHECK_EQ_U64(res.rows, 1);
   write_file("empty.csv", "", path);
-  CHECK_RC(csv_import(db, trades, path, &res), QX_ERR_PARSE);
+  CHECK_RC(qx_csv_import(db, trades, path, &res), QX_ERR_PARSE);
   CHECK(strstr(qx_last_error(), "empty") != NULL);
   write_file("header.csv", "trade_id,price\n", path);
-  CHECK_OK(csv_import(db, trades, path, &res));
+  CHECK_OK(qx_csv_import(db, trades, path, &res));
   CHECK_EQ_U64(res.rows, 0);
   uint8_t key[QX_KEY_MAX];
   qx_trade probe = {.trade_id = 2};
@@ -177,7 +177,7 @@ static void test_instruments(void) {
   CHECK_OK(qx_db_open(data, NULL, &db, NULL));
   const qx_schema *instruments = qx_schema_by_name("instruments");
   csv_import_result res;
-  CHECK_OK(csv_import(db, instruments, path, &res));
+  CHECK_OK(qx_csv_import(db, instruments, path, &res));
   CHECK_EQ_U64(res.rows, 2);
   uint8_t key[QX_KEY_MAX];
   qx_instrument probe = {.instrument_id = "sc2607"};

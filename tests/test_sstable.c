@@ -1,6 +1,7 @@
 /* Table files on their own: building and reading back (raw, LZ4, Zstd) against a model, values
- * in place and aligned, seeks, the bloom filter's false-positive rate, the block cache, and
- * damage to a data block, the index, the bloom filter and the footer. */
+ * in place and aligned, seeks, the bloom filter's false-positive rate, the block cache,
+ * damage to a data block, the index, the bloom filter and the footer, and crafted files whose
+ * lengths and counts lie (each a defect the fuzz target found, tests/fuzz). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fix_checksums.h"
+#include "sstable/format.h"
 #include "sstable/sstable.h"
 
 #define KEYS 20000
@@ -221,6 +224,183 @@ static void test_damage(void) {
   CHECK(strstr(qx_last_error(), cut) != NULL);
 }
 
+/* ---- hostile table files (issue #12): well-formed but for one defect, checksums valid ---- */
+
+#define SMALL_KEYS 300
+
+static void build_small(const char *path, int compression) {
+  qx_sst_options o;
+  qx_sst_options_init(&o);
+  o.compression = compression;
+  qx_sst_builder *b;
+  CHECK_OK(qx_sst_builder_create(path, 1, &o, &b));
+  static const char value[] = "value-value-value-value!";
+  for (int k = 0; k < SMALL_KEYS; k++) {
+    char key[16];
+    int n = sprintf(key, "key%05d", k);
+    qx_ientry e = {(const uint8_t *)key, (uint32_t)n, QX_KIND_PUT, (uint64_t)k + 1, value, 24};
+    CHECK_OK(qx_sst_builder_add(b, &e));
+  }
+  qx_sst_meta m;
+  CHECK_OK(qx_sst_builder_finish(b, &m));
+}
+
+typedef struct table_image {
+  uint8_t *p;
+  size_t size;
+  sst_footer footer;
+  uint64_t index_at; /* where block 0's index entry lies */
+  sst_index_entry block0;
+} table_image;
+
+static table_image load_image(const char *path) {
+  table_image t = {0};
+  t.size = (size_t)test_file_size(path);
+  t.p = malloc(t.size);
+  FILE *f = fopen(path, "rb");
+  if (!f || !t.p || fread(t.p, 1, t.size, f) != t.size) {
+    fprintf(stderr, "cannot read %s\n", path);
+    exit(1);
+  }
+  fclose(f);
+  memcpy(&t.footer, t.p + t.size - SST_FOOTER_SIZE, sizeof t.footer);
+  t.index_at = t.footer.index_offset;
+  memcpy(&t.block0, t.p + t.index_at, sizeof t.block0);
+  return t;
+}
+
+/* Writes the patched image as dir/name.sst with every checksum made valid again. */
+static void save_image(table_image *t, const char *name, char *path, size_t cap) {
+  memcpy(t->p + t->index_at, &t->block0, sizeof t->block0);
+  memcpy(t->p + t->size - SST_FOOTER_SIZE, &t->footer, sizeof t->footer);
+  fuzz_fix_sstable(t->p, t->size);
+  snprintf(path, cap, "%s/%s.sst", dir, name);
+  FILE *f = fopen(path, "wb");
+  CHECK(f && fwrite(t->p, 1, t->size, f) == t->size);
+  if (f) fclose(f);
+  free(t->p);
+}
+
+static void put_trailer(table_image *t, uint64_t at, uint8_t compression, uint32_t raw_size) {
+  sst_block_trailer tr = {.compression = compression, .raw_size = raw_size};
+  memcpy(t->p + at, &tr, sizeof tr);
+}
+
+/* The first entry of the file through an iterator: the status the walk ends with. */
+static int first_entry_status(const char *path, qx_block_cache *cache) {
+  qx_sst *t;
+  int rc = qx_sst_open(path, 7, cache, NULL, &t);
+  CHECK_OK(rc);
+  if (rc != QX_OK) return rc;
+  qx_iter *it;
+  CHECK_OK(qx_sst_iter_create(t, &it));
+  qx_iter_seek_first(it);
+  rc = qx_iter_status(it);
+  qx_iter_destroy(it);
+  qx_sst_unref(t);
+  qx_block_cache_erase_file(cache, 7);
+  return rc;
+}
+
+static void expect_error_names(const char *path, const char *words) {
+  int ok = strstr(qx_last_error(), path) && strstr(qx_last_error(), words);
+  if (!ok) fprintf(stderr, "expected '%s' about %s: %s\n", words, path, qx_last_error());
+  CHECK(ok);
+}
+
+/* A footer claiming 0xFFFFFFFF blocks (its CRC valid) made the index allocation wrap to 0. */
+static void test_block_count_wraps(const char *raw) {
+  table_image t = load_image(raw);
+  t.footer.block_count = 0xFFFFFFFFu;
+  char path[PATH_MAX + 32];
+  save_image(&t, "block-count", path, sizeof path);
+  qx_sst *s;
+  CHECK_RC(qx_sst_open(path, 7, NULL, NULL, &s), QX_ERR_CORRUPT);
+  expect_error_names(path, "cannot hold 4294967295 blocks");
+}
+
+/* A compressed block whose trailer claims almost 4 GiB was allocated that size. */
+static void test_raw_size_bounded(const char *lz4, qx_block_cache *cache) {
+  table_image t = load_image(lz4);
+  put_trailer(&t, t.block0.offset + t.block0.stored_size, QX_SST_LZ4, 0xFFFFFFF0u);
+  char path[PATH_MAX + 32];
+  save_image(&t, "raw-size", path, sizeof path);
+  CHECK_RC(first_entry_status(path, cache), QX_ERR_CORRUPT);
+  expect_error_names(path, "exceeds the format's maximum");
+}
+
+/* A raw block 2 bytes shorter (ending in offsets {0} and count 1) put its offset array off a
+ * 4-byte boundary, and the reader loaded it as uint32_t. */
+static void test_misaligned_block(const char *raw, qx_block_cache *cache) {
+  table_image t = load_image(raw);
+  uint32_t stored = t.block0.stored_size - 2, zero = 0, one = 1;
+  memcpy(t.p + t.block0.offset + stored - 8, &zero, 4);
+  memcpy(t.p + t.block0.offset + stored - 4, &one, 4);
+  put_trailer(&t, t.block0.offset + stored, QX_SST_NONE, stored);
+  t.block0.stored_size = stored;
+  char path[PATH_MAX + 32];
+  save_image(&t, "misaligned", path, sizeof path);
+  CHECK_RC(first_entry_status(path, cache), QX_ERR_CORRUPT);
+  expect_error_names(path, "not a multiple of 4");
+}
+
+/* A block of 2 bytes (3 bytes of LZ4): its entry count was read 2 bytes before the block. */
+static void test_block_too_short(const char *lz4, qx_block_cache *cache) {
+  table_image t = load_image(lz4);
+  memcpy(t.p + t.block0.offset,
+         "\x20"
+         "ab",
+         3); /* LZ4: a token for 2 literals, then them */
+  put_trailer(&t, t.block0.offset + 3, QX_SST_LZ4, 2);
+  t.block0.stored_size = 3;
+  char path[PATH_MAX + 32];
+  save_image(&t, "short-block", path, sizeof path);
+  CHECK_RC(first_entry_status(path, cache), QX_ERR_CORRUPT);
+  expect_error_names(path, "too short");
+}
+
+/* A malformed entry met by a lookup's binary search ended it as "absent". */
+static void test_malformed_entry_in_lookup(const char *raw) {
+  table_image t = load_image(raw);
+  uint8_t *block = t.p + t.block0.offset;
+  uint32_t count, middle;
+  memcpy(&count, block + t.block0.stored_size - 4, 4);
+  memcpy(&middle, block + t.block0.stored_size - 4 - (size_t)4 * (count - count / 2), 4);
+  uint16_t no_key = 0;
+  memcpy(block + middle + offsetof(sst_entry_header, key_len), &no_key, 2);
+  char path[PATH_MAX + 32];
+  save_image(&t, "malformed-entry", path, sizeof path);
+  qx_sst *s;
+  CHECK_OK(qx_sst_open(path, 7, NULL, NULL, &s));
+  qx_ientry e;
+  qx_cache_handle *pin;
+  CHECK_RC(qx_sst_get(s, (const uint8_t *)"key00000", 8, UINT64_MAX, &e, &pin), QX_ERR_CORRUPT);
+  expect_error_names(path, "malformed entry");
+  qx_iter *it;
+  CHECK_OK(qx_sst_iter_create(s, &it));
+  qx_iter_seek(it, (const uint8_t *)"key00000", 8, UINT64_MAX);
+  CHECK(!qx_iter_valid(it));
+  CHECK_RC(qx_iter_status(it), QX_ERR_CORRUPT);
+  qx_iter_destroy(it);
+  qx_sst_unref(s);
+}
+
+static void test_hostile_files(void) {
+  char raw[PATH_MAX + 32], lz4[PATH_MAX + 32];
+  snprintf(raw, sizeof raw, "%s/small-raw.sst", dir);
+  snprintf(lz4, sizeof lz4, "%s/small-lz4.sst", dir);
+  build_small(raw, QX_SST_NONE);
+  build_small(lz4, QX_SST_LZ4);
+  qx_block_cache *cache;
+  CHECK_OK(qx_block_cache_create(1u << 20, &cache));
+  test_block_count_wraps(raw);
+  test_raw_size_bounded(lz4, cache);
+  test_misaligned_block(raw, cache);
+  test_block_too_short(lz4, cache);
+  test_malformed_entry_in_lookup(raw);
+  qx_block_cache_destroy(cache);
+}
+
 int main(void) {
   test_tmpdir(dir, "sstable");
   test_round_trip(QX_SST_NONE, "none");
@@ -228,6 +408,7 @@ int main(void) {
   test_round_trip(QX_SST_ZSTD, "zstd");
   test_bloom_rate();
   test_damage();
+  test_hostile_files();
   test_rmtree(dir);
   return test_finish("test_sstable");
 }

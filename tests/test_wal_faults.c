@@ -34,7 +34,7 @@ typedef struct test_log {
 /* A closed log of ENTRIES entries (LSN 1..ENTRIES, seq = LSN - 1) in one segment. */
 static void make_log(test_log *log, const char *tag) {
   test_tmpdir(log->dir, tag);
-  wal_segment_path(log->first_segment, PATH_MAX, log->dir, 1);
+  qx_wal_segment_path(log->first_segment, PATH_MAX, log->dir, 1);
   qx_wal *wal;
   CHECK_OK(qx_wal_open(log->dir, NULL, &wal, NULL));
   CHECK_OK(test_append_n(wal, 0, ENTRIES, QX_DURABILITY_GROUP));
@@ -230,7 +230,7 @@ static void test_segment_faults(void) {
 
   /* A blank segment after the last one (renamed in, header never written) is dropped. */
   char blank[PATH_MAX];
-  wal_segment_path(blank, sizeof blank, dir, 1001);
+  qx_wal_segment_path(blank, sizeof blank, dir, 1001);
   int fd = open(blank, O_CREAT | O_WRONLY, 0644);
   CHECK(fd >= 0 && ftruncate(fd, SMALL_SEGMENT) == 0);
   close(fd);
@@ -411,7 +411,7 @@ static wal_entry_header read_entry(const char *path, uint64_t off, uint64_t *nex
 static void test_torn_batch_is_cut(void) {
   char dir[PATH_MAX], segment[PATH_MAX];
   test_tmpdir(dir, "fault-torn-batch");
-  wal_segment_path(segment, sizeof segment, dir, 1);
+  qx_wal_segment_path(segment, sizeof segment, dir, 1);
   qx_wal *wal;
   CHECK_OK(qx_wal_open(dir, NULL, &wal, NULL));
   test_batch first = {0, 3, 1, 0}, torn = {0, 10, 2, 0};

@@ -100,11 +100,11 @@ static int parse_row(importer *im, const csv_row *row, uint8_t *record) {
 
 static int import_rows(importer *im, csv_reader *reader) {
   csv_row row;
-  int rc = csv_next(reader, &row);
+  int rc = qx_csv_next(reader, &row);
   if (rc == 0) return qx_fail(QX_ERR_PARSE, "%s: the file is empty (expected a header)", im->path);
   if (rc < 0) return rc;
   if ((rc = map_header(im, &row)) != QX_OK) return rc;
-  while ((rc = csv_next(reader, &row)) == 1) {
+  while ((rc = qx_csv_next(reader, &row)) == 1) {
     uint8_t *record = im->records[im->pending];
     if ((rc = parse_row(im, &row, record)) != QX_OK) return rc;
     im->batch[im->pending++] = (qx_wal_record){(uint16_t)im->table->table_id, im->table->version,
@@ -114,7 +114,7 @@ static int import_rows(importer *im, csv_reader *reader) {
   return rc;
 }
 
-int csv_import(qx_db *db, const qx_schema *table, const char *path, csv_import_result *result) {
+int qx_csv_import(qx_db *db, const qx_schema *table, const char *path, csv_import_result *result) {
   memset(result, 0, sizeof *result);
   if (table->record_size > MAX_RECORD)
     return qx_fail(QX_ERR_TOO_LARGE, "table %s: records too large to import", table->name);
@@ -122,10 +122,10 @@ int csv_import(qx_db *db, const qx_schema *table, const char *path, csv_import_r
   if (!im) return qx_fail(QX_ERR_NOMEM, "importing %s", path);
   *im = (importer){.db = db, .table = table, .path = path, .result = result};
   csv_reader *reader;
-  int rc = csv_reader_open(path, &reader);
+  int rc = qx_csv_reader_open(path, &reader);
   if (rc == QX_OK) {
     rc = import_rows(im, reader);
-    csv_reader_close(reader);
+    qx_csv_reader_close(reader);
   }
   /* Rows before a bad one are kept: append them and make everything appended durable. */
   char error[512];

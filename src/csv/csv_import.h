@@ -23,6 +23,6 @@ typedef struct csv_import_result {
 
 /* Imports path into table through db. On a bad header or row returns QX_ERR_PARSE with
  * "FILE:LINE: column NAME: reason" in qx_last_error(); result says what was written before. */
-int csv_import(qx_db *db, const qx_schema *table, const char *path, csv_import_result *result);
+int qx_csv_import(qx_db *db, const qx_schema *table, const char *path, csv_import_result *result);
 
 #endif

@@ -23,7 +23,7 @@ struct csv_reader {
   size_t fields_cap;
 };
 
-int csv_reader_open(const char *path, csv_reader **out) {
+int qx_csv_reader_open(const char *path, csv_reader **out) {
   csv_reader *r = calloc(1, sizeof *r);
   if (!r) return qx_fail(QX_ERR_NOMEM, "reading %s", path);
   r->file = fopen(path, "r");
@@ -38,7 +38,7 @@ int csv_reader_open(const char *path, csv_reader **out) {
   return QX_OK;
 }
 
-void csv_reader_close(csv_reader *r) {
+void qx_csv_reader_close(csv_reader *r) {
   if (!r) return;
   fclose(r->file);
   free(r->line);
@@ -139,7 +139,7 @@ static int split_record(csv_reader *r, ssize_t n, uint64_t first_line) {
   return QX_OK;
 }
 
-int csv_next(csv_reader *r, csv_row *row) {
+int qx_csv_next(csv_reader *r, csv_row *row) {
   ssize_t n;
   do {
     n = read_line(r);

@@ -16,12 +16,12 @@ typedef struct csv_row {
   uint64_t line; /* line number (from 1) where the record starts */
 } csv_row;
 
-int csv_reader_open(const char *path, csv_reader **out);
-void csv_reader_close(csv_reader *reader);
+int qx_csv_reader_open(const char *path, csv_reader **out);
+void qx_csv_reader_close(csv_reader *reader);
 
 /* Reads the next record into row: returns 1, 0 at the end of the file, or QX_ERR_PARSE (an
  * unterminated quote, text after a closing quote) / QX_ERR_IO with the line in qx_last_error().
  * Lines that are entirely empty are skipped. */
-int csv_next(csv_reader *reader, csv_row *row);
+int qx_csv_next(csv_reader *reader, csv_row *row);
 
 #endif

@@ -141,10 +141,17 @@ static int parse_iso8601(const qx_column *col, span s, int64_t *out) {
   }
   if (at < s.n && s.p[at] == 'Z') at++;
   if (at != s.n) return bad(col, s, "has unexpected text after the timestamp (only UTC 'Z')");
-  int64_t days = days_from_civil(y, (int)mo, (int)d);
-  /* int64 nanoseconds reach from 1677-09-21 to 2262-04-11; whole days inside that range. */
-  if (days < -106751 || days > 106750) return bad(col, s, "is outside 1677..2262");
-  *out = ((days * 86400 + h * 3600 + mi * 60 + sec) * 1000000000) + frac_ns;
+  /* int64 nanoseconds reach from 1677-09-21T00:12:43.145224192 to 2262-04-11T23:47:16.854775807.
+   * The seconds of a 4-digit year fit easily; a negative time is built from the next second
+   * down, so that the earliest instant does not overflow on the way. */
+  int64_t secs = days_from_civil(y, (int)mo, (int)d) * 86400 + h * 3600 + mi * 60 + sec, ns;
+  if (secs < 0 && frac_ns > 0) {
+    secs += 1;
+    frac_ns -= 1000000000;
+  }
+  if (__builtin_mul_overflow(secs, 1000000000, &ns) || __builtin_add_overflow(ns, frac_ns, &ns))
+    return bad(col, s, "is outside 1677..2262");
+  *out = ns;
   return QX_OK;
 }
 

@@ -102,7 +102,7 @@ static qx_cache_handle *find(qx_block_cache *c, uint64_t file, uint64_t offset) 
   return NULL;
 }
 
-qx_cache_handle *block_cache_lookup(qx_block_cache *c, uint64_t file, uint64_t offset) {
+qx_cache_handle *qx_block_cache_lookup(qx_block_cache *c, uint64_t file, uint64_t offset) {
   pthread_mutex_lock(&c->mu);
   qx_cache_handle *h = find(c, file, offset);
   if (h) {
@@ -115,8 +115,8 @@ qx_cache_handle *block_cache_lookup(qx_block_cache *c, uint64_t file, uint64_t o
   return h;
 }
 
-qx_cache_handle *block_cache_insert(qx_block_cache *c, uint64_t file, uint64_t offset, void *data,
-                                    size_t size) {
+qx_cache_handle *qx_block_cache_insert(qx_block_cache *c, uint64_t file, uint64_t offset,
+                                       void *data, size_t size) {
   qx_cache_handle *fresh = calloc(1, sizeof *fresh);
   if (!fresh) {
     free(data);
@@ -143,7 +143,7 @@ qx_cache_handle *block_cache_insert(qx_block_cache *c, uint64_t file, uint64_t o
   return h;
 }
 
-const void *block_cache_data(const qx_cache_handle *h) {
+const void *qx_block_cache_data(const qx_cache_handle *h) {
   return h->data;
 }
 

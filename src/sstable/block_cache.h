@@ -9,12 +9,12 @@
 #include "sstable/sstable.h"
 
 /* A pinned block, or NULL (a miss, counted). */
-qx_cache_handle *block_cache_lookup(qx_block_cache *cache, uint64_t file, uint64_t offset);
+qx_cache_handle *qx_block_cache_lookup(qx_block_cache *cache, uint64_t file, uint64_t offset);
 /* Inserts data (malloc'd, ownership passes to the cache) and returns it pinned. If another
  * thread inserted the same block meanwhile, data is freed and that block returned. NULL only
  * when out of memory (data is freed then too). */
-qx_cache_handle *block_cache_insert(qx_block_cache *cache, uint64_t file, uint64_t offset,
-                                    void *data, size_t size);
-const void *block_cache_data(const qx_cache_handle *h);
+qx_cache_handle *qx_block_cache_insert(qx_block_cache *cache, uint64_t file, uint64_t offset,
+                                       void *data, size_t size);
+const void *qx_block_cache_data(const qx_cache_handle *h);
 
 #endif

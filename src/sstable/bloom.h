@@ -8,13 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t bloom_hash(const uint8_t *key, size_t len);
+uint64_t qx_bloom_hash(const uint8_t *key, size_t len);
 
 /* Bytes of a filter for n keys. */
-size_t bloom_size(size_t n, int bits_per_key);
-/* Writes the filter of hashes[0..n) into out (bloom_size bytes). */
-void bloom_build(const uint64_t *hashes, size_t n, int bits_per_key, uint8_t *out);
+size_t qx_bloom_size(size_t n, int bits_per_key);
+/* Writes the filter of hashes[0..n) into out (qx_bloom_size bytes). */
+void qx_bloom_build(const uint64_t *hashes, size_t n, int bits_per_key, uint8_t *out);
 /* 0 if the key is certainly absent, 1 if it may be present. */
-int bloom_may_contain(const uint8_t *filter, size_t size, uint64_t hash);
+int qx_bloom_may_contain(const uint8_t *filter, size_t size, uint64_t hash);
 
 #endif

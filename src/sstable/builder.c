@@ -3,6 +3,7 @@
  * written through a 1 MiB buffer; the index, the bloom filter and the footer follow. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <lz4.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,12 +78,17 @@ void qx_sst_options_init(qx_sst_options *o) {
 
 int qx_sst_builder_create(const char *path, uint64_t file_number, const qx_sst_options *options,
                           qx_sst_builder **out) {
+  qx_sst_options opt;
+  if (options)
+    opt = *options;
+  else
+    qx_sst_options_init(&opt);
+  if (opt.block_size > SST_MAX_BLOCK_SIZE / 2) /* readers refuse larger blocks */
+    return qx_fail(QX_ERR_INVALID_ARG, "%s: block size %" PRIu32 " is above the maximum of %u",
+                   path, opt.block_size, SST_MAX_BLOCK_SIZE / 2);
   qx_sst_builder *b = calloc(1, sizeof *b);
   if (!b) return qx_fail(QX_ERR_NOMEM, "out of memory building %s", path);
-  if (options)
-    b->opt = *options;
-  else
-    qx_sst_options_init(&b->opt);
+  b->opt = opt;
   snprintf(b->path, sizeof b->path, "%s", path);
   b->meta.file_number = file_number;
   b->fd = qx_io_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -176,7 +182,7 @@ static int check_order(const qx_sst_builder *b, const qx_ientry *e) {
 static int add_hash(qx_sst_builder *b, const qx_ientry *e) {
   if (b->has_last && qx_user_key_cmp(b->meta.largest, b->meta.largest_len, e->key, e->key_len) == 0)
     return QX_OK;
-  uint64_t h = bloom_hash(e->key, e->key_len);
+  uint64_t h = qx_bloom_hash(e->key, e->key_len);
   return append(&b->hashes, &h, sizeof h);
 }
 
@@ -233,12 +239,12 @@ static int write_tail(qx_sst_builder *b) {
   f.index_size = (uint32_t)b->index.len;
   f.index_crc = qx_crc32c(0, b->index.p, b->index.len);
   int rc = emit(b, b->index.p, b->index.len);
-  size_t n = b->hashes.len / 8, size = bloom_size(n, b->opt.bloom_bits_per_key);
+  size_t n = b->hashes.len / 8, size = qx_bloom_size(n, b->opt.bloom_bits_per_key);
   uint8_t *filter = malloc(size);
   if (!filter) return qx_fail(QX_ERR_NOMEM, "out of memory building %s", b->path);
-  bloom_build((const uint64_t *)(void *)b->hashes.p, n, b->opt.bloom_bits_per_key, filter);
+  qx_bloom_build((const uint64_t *)(void *)b->hashes.p, n, b->opt.bloom_bits_per_key, filter);
   f.bloom_offset = b->file_offset;
-  f.bloom_size = (uint32_t)size;
+  f.qx_bloom_size = (uint32_t)size;
   f.bloom_crc = qx_crc32c(0, filter, size);
   if (rc == QX_OK) rc = emit(b, filter, size);
   free(filter);

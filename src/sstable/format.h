@@ -16,6 +16,12 @@
 #define SST_FORMAT_VERSION 1u
 #define SST_FOOTER_SIZE 64u
 #define SST_TRAILER_SIZE 16u
+/* The largest data block, before compression, that a reader accepts. The builder's target
+ * block size is at most half of it, and a block over its target holds one entry (at most
+ * 16 + 256 + 65536 bytes, its offset and the count), so a valid file never comes near it. */
+#define SST_MAX_BLOCK_SIZE (4u << 20)
+/* The smallest index entry: its header and a key of 1 byte padded to 8. */
+#define SST_MIN_INDEX_ENTRY 32u
 
 typedef struct sst_entry_header {
   uint64_t lsn;
@@ -48,7 +54,7 @@ typedef struct sst_footer {
   uint32_t index_size;
   uint32_t index_crc;
   uint64_t bloom_offset;
-  uint32_t bloom_size;
+  uint32_t qx_bloom_size;
   uint32_t bloom_crc;
   uint64_t entry_count;
   uint32_t block_count;

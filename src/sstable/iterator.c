@@ -18,7 +18,7 @@ typedef struct sst_iter {
 } sst_iter;
 
 static void leave_block(sst_iter *it) {
-  sst_release_block(it->t, &it->ref);
+  qx_sst_release_block(it->t, &it->ref);
   it->ref = (block_ref){0};
 }
 
@@ -26,12 +26,12 @@ static void leave_block(sst_iter *it) {
 static void position(sst_iter *it, uint32_t b, uint32_t at) {
   leave_block(it);
   for (; b < it->t->blocks; b++, at = 0) {
-    it->status = sst_load_block(it->t, b, &it->ref);
+    it->status = qx_sst_load_block(it->t, b, &it->ref);
     if (it->status != QX_OK) break;
     if (at < it->ref.count) {
       it->block = b;
       it->at = at;
-      it->status = sst_block_entry(it->t, &it->ref, at, &it->entry);
+      it->status = qx_sst_block_entry(it->t, &it->ref, at, &it->entry);
       if (it->status == QX_OK) return;
       break;
     }
@@ -43,25 +43,31 @@ static void position(sst_iter *it, uint32_t b, uint32_t at) {
 
 static void iter_seek(qx_iter *i, const uint8_t *key, size_t len, uint64_t lsn) {
   sst_iter *it = (sst_iter *)i;
-  uint32_t b = sst_find_block(it->t, key, len, lsn);
+  uint32_t b = qx_sst_find_block(it->t, key, len, lsn);
   if (b == it->t->blocks) {
     position(it, b, 0);
     return;
   }
   leave_block(it);
-  it->status = sst_load_block(it->t, b, &it->ref);
+  it->status = qx_sst_load_block(it->t, b, &it->ref);
   if (it->status != QX_OK) {
     it->block = it->t->blocks;
     return;
   }
-  uint32_t at = sst_find_in_block(it->t, &it->ref, key, len, lsn);
+  uint32_t at = 0;
+  it->status = qx_sst_find_in_block(it->t, &it->ref, key, len, lsn, &at);
+  if (it->status != QX_OK) {
+    leave_block(it);
+    it->block = it->t->blocks;
+    return;
+  }
   if (at == it->ref.count) {
     position(it, b + 1, 0);
     return;
   }
   it->block = b;
   it->at = at;
-  it->status = sst_block_entry(it->t, &it->ref, at, &it->entry);
+  it->status = qx_sst_block_entry(it->t, &it->ref, at, &it->entry);
 }
 
 static void iter_seek_first(qx_iter *i) {
@@ -72,7 +78,7 @@ static void iter_next(qx_iter *i) {
   sst_iter *it = (sst_iter *)i;
   if (it->at + 1 < it->ref.count) {
     it->at++;
-    it->status = sst_block_entry(it->t, &it->ref, it->at, &it->entry);
+    it->status = qx_sst_block_entry(it->t, &it->ref, it->at, &it->entry);
     if (it->status != QX_OK) position(it, it->t->blocks, 0);
     return;
   }
@@ -114,9 +120,13 @@ int qx_sst_iter_create(qx_sst *t, qx_iter **out) {
 
 /* ---- verification ---- */
 
-static int check_order(qx_sst *t, const qx_ientry *prev, const qx_ientry *e, uint64_t n) {
+static int check_order(qx_sst *t, const sst_iter *it, const qx_ientry *prev, uint64_t n) {
+  const qx_ientry *e = &it->entry;
   if (n && qx_ikey_cmp(prev->key, prev->key_len, prev->lsn, e->key, e->key_len, e->lsn) >= 0)
-    return qx_fail(QX_ERR_CORRUPT, "%s: entry %" PRIu64 " is out of order", t->path, n);
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: entry %" PRIu64 " is out of order (entry %" PRIu32
+                   " of the block at offset %" PRIu64 ")",
+                   t->path, n, it->at, it->ref.file_offset);
   return QX_OK;
 }
 
@@ -129,7 +139,7 @@ static int walk(qx_sst *t, uint64_t *entries) {
   uint64_t n = 0;
   for (qx_iter_seek_first(it); qx_iter_valid(it) && rc == QX_OK; qx_iter_next(it), n++) {
     const qx_ientry *e = qx_iter_entry(it);
-    rc = check_order(t, &prev, e, n);
+    rc = check_order(t, (const sst_iter *)it, &prev, n);
     memcpy(prev_key, e->key, e->key_len);
     prev.key_len = e->key_len;
     prev.lsn = e->lsn;
@@ -137,8 +147,9 @@ static int walk(qx_sst *t, uint64_t *entries) {
   if (rc == QX_OK) rc = qx_iter_status(it);
   qx_iter_destroy(it);
   if (rc == QX_OK && n != t->footer.entry_count)
-    rc = qx_fail(QX_ERR_CORRUPT, "%s: %" PRIu64 " entries, the footer says %" PRIu64, t->path, n,
-                 t->footer.entry_count);
+    rc = qx_fail(QX_ERR_CORRUPT,
+                 "%s: %" PRIu64 " entries, the footer at offset %" PRIu64 " says %" PRIu64, t->path,
+                 n, t->size - SST_FOOTER_SIZE, t->footer.entry_count);
   *entries = n;
   return rc;
 }

@@ -24,6 +24,12 @@ static int corrupt(const qx_sst *t, uint64_t offset, const char *what) {
   return qx_fail(QX_ERR_CORRUPT, "%s: %s at offset %" PRIu64, t->path, what, offset);
 }
 
+/* Does [offset, offset + length) end at or before limit? Without overflow: both come from
+ * the file. */
+static int ends_by(uint64_t offset, uint64_t length, uint64_t limit) {
+  return offset <= limit && length <= limit - offset;
+}
+
 /* ---- open ---- */
 
 static int map_file(qx_sst *t) {
@@ -52,36 +58,54 @@ static int check_footer(qx_sst *t) {
                    t->path, at + 56);
   if (f->footer_crc != qx_crc32c(0, f, 52)) return corrupt(t, at, "footer checksum mismatch");
   if (f->format_version != SST_FORMAT_VERSION)
-    return qx_fail(QX_ERR_FORMAT, "%s: unsupported table format version %u", t->path,
-                   f->format_version);
-  if (f->index_offset + f->index_size > f->bloom_offset || f->bloom_offset + f->bloom_size > at)
+    return qx_fail(QX_ERR_FORMAT, "%s: unsupported table format version %u at offset %" PRIu64,
+                   t->path, f->format_version, at + 48);
+  if (!ends_by(f->index_offset, f->index_size, f->bloom_offset) ||
+      !ends_by(f->bloom_offset, f->qx_bloom_size, at))
     return corrupt(t, at, "footer points outside the file");
   if (qx_crc32c(0, t->map + f->index_offset, f->index_size) != f->index_crc)
     return corrupt(t, f->index_offset, "index checksum mismatch");
-  if (qx_crc32c(0, t->map + f->bloom_offset, f->bloom_size) != f->bloom_crc)
+  if (qx_crc32c(0, t->map + f->bloom_offset, f->qx_bloom_size) != f->bloom_crc)
     return corrupt(t, f->bloom_offset, "bloom filter checksum mismatch");
   t->bloom = t->map + f->bloom_offset;
   return QX_OK;
 }
 
+/* An index entry describes a block at an 8-byte aligned offset after the previous block's
+ * trailer, no larger than the format allows, with its trailer before the index. */
+static int index_entry_ok(const sst_index_entry *ie, uint64_t room, uint64_t previous_end,
+                          uint64_t index_offset) {
+  return ie->key_len > 0 && ie->key_len <= QX_DB_MAX_KEY && sst_pad8(ie->key_len) <= room &&
+         ie->offset % 8 == 0 && ie->offset >= previous_end &&
+         ie->stored_size <= SST_MAX_BLOCK_SIZE &&
+         ends_by(ie->offset, (uint64_t)ie->stored_size + SST_TRAILER_SIZE, index_offset);
+}
+
 static int load_index(qx_sst *t) {
   const sst_footer *f = &t->footer;
+  /* The block count sizes two allocations: bound it by what the index can hold first. */
+  if (f->block_count > f->index_size / SST_MIN_INDEX_ENTRY)
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: an index of %" PRIu32 " bytes cannot hold %" PRIu32
+                   " blocks (footer at offset %" PRIu64 ")",
+                   t->path, f->index_size, f->block_count, t->size - SST_FOOTER_SIZE);
   t->blocks = f->block_count;
-  t->index = calloc(t->blocks + 1, sizeof *t->index);
-  t->verified = calloc(t->blocks / 64 + 1, sizeof *t->verified);
+  t->index = calloc((size_t)t->blocks + 1, sizeof *t->index);
+  t->verified = calloc((size_t)t->blocks / 64 + 1, sizeof *t->verified);
   if (!t->index || !t->verified) return qx_fail(QX_ERR_NOMEM, "out of memory opening %s", t->path);
-  uint64_t at = f->index_offset, end = f->index_offset + f->index_size;
+  uint64_t at = f->index_offset, end = f->index_offset + f->index_size, previous_end = 0;
   for (uint32_t i = 0; i < t->blocks; i++) {
     sst_index_entry ie;
     if (end - at < sizeof ie) return corrupt(t, at, "index shorter than its block count");
     memcpy(&ie, t->map + at, sizeof ie);
-    if (ie.key_len == 0 || ie.key_len > QX_DB_MAX_KEY || end - at - sizeof ie < ie.key_len ||
-        ie.offset + ie.stored_size + SST_TRAILER_SIZE > f->index_offset)
+    if (!index_entry_ok(&ie, end - at - sizeof ie, previous_end, f->index_offset))
       return corrupt(t, at, "malformed index entry");
     t->index[i] =
         (index_entry){ie.offset, ie.stored_size, ie.key_len, ie.last_lsn, t->map + at + sizeof ie};
+    previous_end = ie.offset + ie.stored_size + SST_TRAILER_SIZE;
     at += sizeof ie + sst_pad8(ie.key_len);
   }
+  if (at != end) return corrupt(t, at, "index longer than its block count");
   return QX_OK;
 }
 
@@ -149,7 +173,12 @@ static int verify_block(qx_sst *t, uint32_t b, const sst_block_trailer *trailer)
 
 static int decompress(qx_sst *t, uint32_t b, const sst_block_trailer *tr, block_ref *out) {
   const index_entry *ie = &t->index[b];
-  out->pin = block_cache_lookup(t->cache, t->number, ie->offset);
+  if (tr->raw_size > SST_MAX_BLOCK_SIZE) /* before it sizes an allocation */
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: block at offset %" PRIu64 ": %" PRIu32
+                   " bytes before compression exceeds the format's maximum (%u)",
+                   t->path, ie->offset, tr->raw_size, SST_MAX_BLOCK_SIZE);
+  out->pin = qx_block_cache_lookup(t->cache, t->number, ie->offset);
   if (!out->pin) {
     uint8_t *raw = malloc(tr->raw_size ? tr->raw_size : 1);
     if (!raw) return qx_fail(QX_ERR_NOMEM, "out of memory reading %s", t->path);
@@ -162,15 +191,32 @@ static int decompress(qx_sst *t, uint32_t b, const sst_block_trailer *tr, block_
       free(raw);
       return corrupt(t, ie->offset, "block does not decompress");
     }
-    out->pin = block_cache_insert(t->cache, t->number, ie->offset, raw, tr->raw_size);
+    out->pin = qx_block_cache_insert(t->cache, t->number, ie->offset, raw, tr->raw_size);
     if (!out->pin) return qx_fail(QX_ERR_NOMEM, "out of memory reading %s", t->path);
   }
-  out->data = block_cache_data(out->pin);
+  out->data = qx_block_cache_data(out->pin);
   out->size = tr->raw_size;
   return QX_OK;
 }
 
-int sst_load_block(qx_sst *t, uint32_t b, block_ref *out) {
+/* A block ends in u32 offsets[count] and u32 count; its size is a multiple of 4, so in an
+ * 8-byte aligned block (the mapping at an aligned offset, or the cache's allocation) the
+ * offsets are aligned. */
+static int check_block_shape(const qx_sst *t, block_ref *ref) {
+  if (ref->size < 4 || ref->size % 4 != 0)
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: block at offset %" PRIu64 ": %" PRIu32
+                   " bytes is too short or not a multiple of 4",
+                   t->path, ref->file_offset, ref->size);
+  memcpy(&ref->count, ref->data + ref->size - 4, 4);
+  if ((uint64_t)ref->count * 4 + 4 > ref->size)
+    return corrupt(t, ref->file_offset, "malformed block");
+  ref->offsets =
+      (const uint32_t *)(const void *)(ref->data + ref->size - 4 - (size_t)ref->count * 4);
+  return QX_OK;
+}
+
+int qx_sst_load_block(qx_sst *t, uint32_t b, block_ref *out) {
   const index_entry *ie = &t->index[b];
   sst_block_trailer tr;
   memcpy(&tr, t->map + ie->offset + ie->stored_size, sizeof tr);
@@ -186,28 +232,24 @@ int sst_load_block(qx_sst *t, uint32_t b, block_ref *out) {
   } else {
     return corrupt(t, ie->offset, "unknown block compression");
   }
-  memcpy(&out->count, out->data + out->size - 4, 4);
-  if (out->size < 4 || (uint64_t)out->count * 4 + 4 > out->size) {
-    sst_release_block(t, out);
-    return corrupt(t, ie->offset, "malformed block");
-  }
-  out->offsets =
-      (const uint32_t *)(const void *)(out->data + out->size - 4 - (size_t)out->count * 4);
-  return QX_OK;
+  rc = check_block_shape(t, out);
+  if (rc != QX_OK) qx_sst_release_block(t, out);
+  return rc;
 }
 
-void sst_release_block(qx_sst *t, block_ref *ref) {
+void qx_sst_release_block(qx_sst *t, block_ref *ref) {
   if (ref->pin) qx_block_cache_release(t->cache, ref->pin);
   ref->pin = NULL;
 }
 
-int sst_block_entry(const qx_sst *t, const block_ref *ref, uint32_t i, qx_ientry *out) {
+int qx_sst_block_entry(const qx_sst *t, const block_ref *ref, uint32_t i, qx_ientry *out) {
   uint32_t at = ref->offsets[i], limit = ref->size - 4 - ref->count * 4;
   sst_entry_header h = {0};
   int ok = at % 8 == 0 && at <= limit && limit - at >= sizeof h;
   if (ok) memcpy(&h, ref->data + at, sizeof h);
   uint64_t key_at = (uint64_t)at + sizeof h, value_at = key_at + sst_pad8(h.key_len);
-  ok = ok && h.key_len > 0 && h.key_len <= QX_DB_MAX_KEY && value_at + h.value_len <= limit;
+  ok = ok && h.key_len > 0 && h.key_len <= QX_DB_MAX_KEY && h.value_len <= QX_DB_MAX_VALUE &&
+       h.kind <= QX_KIND_PUT && value_at + h.value_len <= limit;
   if (!ok)
     return qx_fail(QX_ERR_CORRUPT, "%s: malformed entry %u in the block at offset %" PRIu64,
                    t->path, i, ref->file_offset);
@@ -216,7 +258,7 @@ int sst_block_entry(const qx_sst *t, const block_ref *ref, uint32_t i, qx_ientry
   return QX_OK;
 }
 
-uint32_t sst_find_block(const qx_sst *t, const uint8_t *key, size_t len, uint64_t lsn) {
+uint32_t qx_sst_find_block(const qx_sst *t, const uint8_t *key, size_t len, uint64_t lsn) {
   uint32_t lo = 0, hi = t->blocks;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
@@ -229,26 +271,28 @@ uint32_t sst_find_block(const qx_sst *t, const uint8_t *key, size_t len, uint64_
   return lo;
 }
 
-uint32_t sst_find_in_block(const qx_sst *t, const block_ref *ref, const uint8_t *key, size_t len,
-                           uint64_t lsn) {
+int qx_sst_find_in_block(const qx_sst *t, const block_ref *ref, const uint8_t *key, size_t len,
+                         uint64_t lsn, uint32_t *at) {
   uint32_t lo = 0, hi = ref->count;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
     qx_ientry e;
-    if (sst_block_entry(t, ref, mid, &e) != QX_OK) return ref->count;
+    int rc = qx_sst_block_entry(t, ref, mid, &e);
+    if (rc != QX_OK) return rc; /* damage, not absence */
     if (qx_ikey_cmp(e.key, e.key_len, e.lsn, key, len, lsn) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return lo;
+  *at = lo;
+  return QX_OK;
 }
 
 /* ---- point lookups ---- */
 
 static int bloom_says_absent(qx_sst *t, const uint8_t *key, size_t len) {
   if (t->counters) COUNT(t->counters->bloom_checks);
-  if (bloom_may_contain(t->bloom, t->footer.bloom_size, bloom_hash(key, len))) return 0;
+  if (qx_bloom_may_contain(t->bloom, t->footer.qx_bloom_size, qx_bloom_hash(key, len))) return 0;
   if (t->counters) COUNT(t->counters->bloom_negatives);
   return 1;
 }
@@ -257,20 +301,21 @@ int qx_sst_get(qx_sst *t, const uint8_t *key, size_t key_len, uint64_t snapshot_
                qx_cache_handle **pin) {
   *pin = NULL;
   if (bloom_says_absent(t, key, key_len)) return 0;
-  uint32_t b = sst_find_block(t, key, key_len, snapshot_lsn);
+  uint32_t b = qx_sst_find_block(t, key, key_len, snapshot_lsn);
   if (b < t->blocks) {
     block_ref ref;
-    int rc = sst_load_block(t, b, &ref);
+    int rc = qx_sst_load_block(t, b, &ref);
     if (rc != QX_OK) return rc;
-    uint32_t i = sst_find_in_block(t, &ref, key, key_len, snapshot_lsn);
+    uint32_t i = 0;
+    rc = qx_sst_find_in_block(t, &ref, key, key_len, snapshot_lsn, &i);
     qx_ientry e;
-    if (i < ref.count && (rc = sst_block_entry(t, &ref, i, &e)) == QX_OK &&
+    if (rc == QX_OK && i < ref.count && (rc = qx_sst_block_entry(t, &ref, i, &e)) == QX_OK &&
         qx_user_key_cmp(e.key, e.key_len, key, key_len) == 0) {
       *out = e;
       *pin = ref.pin;
       return 1;
     }
-    sst_release_block(t, &ref);
+    qx_sst_release_block(t, &ref);
     if (rc != QX_OK) return rc;
   }
   /* Absent at this snapshot; counted as a false positive although a newer version may exist. */

@@ -43,14 +43,15 @@ typedef struct block_ref {
 } block_ref;
 
 /* Loads block b (checksum verified on first use). QX_ERR_CORRUPT names file and offset. */
-int sst_load_block(qx_sst *t, uint32_t b, block_ref *out);
-void sst_release_block(qx_sst *t, block_ref *ref);
+int qx_sst_load_block(qx_sst *t, uint32_t b, block_ref *out);
+void qx_sst_release_block(qx_sst *t, block_ref *ref);
 /* Decodes entry i of a block. */
-int sst_block_entry(const qx_sst *t, const block_ref *ref, uint32_t i, qx_ientry *out);
+int qx_sst_block_entry(const qx_sst *t, const block_ref *ref, uint32_t i, qx_ientry *out);
 /* The first block whose last entry is >= (key, lsn); t->blocks if none. */
-uint32_t sst_find_block(const qx_sst *t, const uint8_t *key, size_t len, uint64_t lsn);
-/* The first entry of the block >= (key, lsn); ref->count if none. */
-uint32_t sst_find_in_block(const qx_sst *t, const block_ref *ref, const uint8_t *key, size_t len,
-                           uint64_t lsn);
+uint32_t qx_sst_find_block(const qx_sst *t, const uint8_t *key, size_t len, uint64_t lsn);
+/* Sets *at to the first entry of the block >= (key, lsn), ref->count if none. QX_ERR_CORRUPT
+ * (naming file and block) if the search meets a malformed entry. */
+int qx_sst_find_in_block(const qx_sst *t, const block_ref *ref, const uint8_t *key, size_t len,
+                         uint64_t lsn, uint32_t *at);
 
 #endif

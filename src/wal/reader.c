@@ -31,7 +31,7 @@ static void unmap_segment(qx_wal_reader *r) {
 
 static int map_segment(qx_wal_reader *r, uint64_t first_lsn) {
   unmap_segment(r);
-  wal_segment_path(r->path, sizeof r->path, qx_wal_dir(r->wal), first_lsn);
+  qx_wal_segment_path(r->path, sizeof r->path, qx_wal_dir(r->wal), first_lsn);
   if (access(r->path, F_OK) != 0 && errno == ENOENT) return QX_ERR_NOT_FOUND; /* caller says */
   int fd;
   uint64_t size;
@@ -45,13 +45,13 @@ static int map_segment(qx_wal_reader *r, uint64_t first_lsn) {
   r->map = map;
   r->size = size;
   r->offset = WAL_SEGMENT_HEADER_SIZE;
-  return wal_check_header(map, size, first_lsn, r->path);
+  return qx_wal_check_header(map, size, first_lsn, r->path);
 }
 
 /* Maps the segment holding lsn and walks to its entry. */
 static int seek(qx_wal_reader *r, uint64_t lsn) {
   wal_segment_list list;
-  int rc = wal_list_segments(qx_wal_dir(r->wal), &list);
+  int rc = qx_wal_list_segments(qx_wal_dir(r->wal), &list);
   if (rc != QX_OK) return rc;
   size_t i = list.count;
   while (i > 0 && list.first_lsns[i - 1] > lsn)
@@ -60,9 +60,9 @@ static int seek(qx_wal_reader *r, uint64_t lsn) {
                         (unsigned long long)lsn, qx_wal_dir(r->wal))
               : map_segment(r, list.first_lsns[i - 1]);
   if (rc == QX_OK) r->next_lsn = list.first_lsns[i - 1];
-  wal_segment_list_free(&list);
+  qx_wal_segment_list_free(&list);
   while (rc == QX_OK && r->next_lsn < lsn) {
-    if (wal_entry_problem(r->map, r->size, r->offset, r->next_lsn) != NULL)
+    if (qx_wal_entry_problem(r->map, r->size, r->offset, r->next_lsn) != NULL)
       return qx_fail(QX_ERR_NOT_FOUND, "LSN %llu is not in %s", (unsigned long long)lsn, r->path);
     wal_entry_header h;
     memcpy(&h, r->map + r->offset, sizeof h);
@@ -108,8 +108,8 @@ int qx_wal_reader_read(qx_wal_reader *r, uint64_t to_lsn, qx_wal_visit_fn visit,
   uint64_t last = qx_wal_last_lsn(r->wal);
   if (to_lsn > last) to_lsn = last;
   while (r->next_lsn <= to_lsn) {
-    const char *problem =
-        r->map ? wal_entry_problem(r->map, r->size, r->offset, r->next_lsn) : "no segment mapped";
+    const char *problem = r->map ? qx_wal_entry_problem(r->map, r->size, r->offset, r->next_lsn)
+                                 : "no segment mapped";
     if (problem) {
       int rc = next_segment(r, problem);
       if (rc != QX_OK) return rc;

@@ -125,7 +125,7 @@ static void track_batch(scan_ctx *sc, size_t i, uint64_t off, const wal_entry_he
 static int next_follows(const scan_ctx *sc, size_t i) {
   uint64_t first_lsn = sc->segments->first_lsns[i + 1];
   char path[PATH_MAX];
-  wal_segment_path(path, sizeof path, sc->dir, first_lsn);
+  qx_wal_segment_path(path, sizeof path, sc->dir, first_lsn);
   int fd;
   uint64_t size;
   if (qx_open_sized(path, O_RDONLY, &fd, &size) != QX_OK) return 0;
@@ -140,7 +140,7 @@ static int next_follows(const scan_ctx *sc, size_t i) {
   memcpy(&h, map, sizeof h);
   int follows = all_zero(map, WAL_SEGMENT_HEADER_SIZE)
                     ? !valid_entry_after(map, size, WAL_SEGMENT_HEADER_SIZE, first_lsn)
-                    : wal_check_header(map, size, first_lsn, path) == QX_OK &&
+                    : qx_wal_check_header(map, size, first_lsn, path) == QX_OK &&
                           h.prev_first_lsn == sc->segments->first_lsns[i];
   munmap((void *)map, size);
   return follows;
@@ -152,7 +152,12 @@ static int classify_end(scan_ctx *sc, size_t i, const char *path, const uint8_t 
   wal_scan_result *r = sc->result;
   int last = i + 1 == sc->segments->count;
   uint64_t next_first = last ? 0 : sc->segments->first_lsns[i + 1];
-  if (!last && next_first == r->next_lsn) return QX_OK; /* case 1 */
+  if (!last && next_first == r->next_lsn) { /* case 1 */
+    /* Appends continue here if the next segment turns out blank and is dropped: what follows
+     * the last entry (a full segment's unused space, normally zero) is then cleared. */
+    r->tail_dirty_end = nonzero_end(map, size, off);
+    return QX_OK;
+  }
   int tail_like = !valid_entry_after(map, size, off + 8, r->next_lsn);
   if (last && tail_like) { /* case 2 */
     uint64_t end = nonzero_end(map, size, off);
@@ -195,7 +200,7 @@ static int scan_entries(scan_ctx *sc, size_t i, const char *path, const uint8_t 
   r->tail_first_lsn = sc->segments->first_lsns[i];
   r->tail_dirty_end = 0;
   for (;;) {
-    const char *problem = wal_entry_problem(map, size, off, r->next_lsn);
+    const char *problem = qx_wal_entry_problem(map, size, off, r->next_lsn);
     if (problem) {
       r->tail_offset = off;
       return classify_end(sc, i, path, map, size, off, problem);
@@ -227,7 +232,9 @@ static int scan_segment(scan_ctx *sc, size_t i) {
   wal_scan_result *r = sc->result;
   uint64_t first_lsn = sc->segments->first_lsns[i];
   char path[PATH_MAX];
-  wal_segment_path(path, sizeof path, sc->dir, first_lsn);
+  qx_wal_segment_path(path, sizeof path, sc->dir, first_lsn);
+  if (first_lsn == 0) /* the name is all the scan knows the LSN by: LSNs start at 1 */
+    return qx_fail(QX_ERR_CORRUPT, "%s: a segment for LSN 0 (LSNs start at 1) at offset 0", path);
   if (i == 0) r->next_lsn = first_lsn; /* a later one is reached only if it starts there */
   int fd;
   uint64_t size;
@@ -250,7 +257,7 @@ static int scan_segment(scan_ctx *sc, size_t i) {
       cut_blank_segment(sc, path, nonzero_end(map, size, 0));
     r->report.salvaged |= damaged;
   } else {
-    rc = wal_check_header(map, size, first_lsn, path);
+    rc = qx_wal_check_header(map, size, first_lsn, path);
     if (rc == QX_OK) rc = scan_entries(sc, i, path, map, size);
   }
   munmap((void *)map, size);
@@ -260,7 +267,7 @@ static int scan_segment(scan_ctx *sc, size_t i) {
 /* The end of segment i's non-zero bytes at or after from. */
 static int nonzero_end_in(const scan_ctx *sc, size_t i, uint64_t from, uint64_t *end) {
   char path[PATH_MAX];
-  wal_segment_path(path, sizeof path, sc->dir, sc->segments->first_lsns[i]);
+  qx_wal_segment_path(path, sizeof path, sc->dir, sc->segments->first_lsns[i]);
   int fd;
   uint64_t size;
   int rc = qx_open_sized(path, O_RDONLY, &fd, &size);
@@ -282,7 +289,7 @@ static int cut_open_batch(scan_ctx *sc) {
   int rc = nonzero_end_in(sc, i, sc->batch_offset, &end);
   if (rc != QX_OK) return rc;
   char path[PATH_MAX];
-  wal_segment_path(path, sizeof path, sc->dir, sc->segments->first_lsns[i]);
+  qx_wal_segment_path(path, sizeof path, sc->dir, sc->segments->first_lsns[i]);
   note_cut(r, path, sc->batch_offset, end - sc->batch_offset);
   r->tail_first_lsn = sc->segments->first_lsns[i];
   r->tail_offset = sc->batch_offset;
@@ -305,7 +312,7 @@ static int scan(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_visi
   memset(result, 0, sizeof *result);
   result->next_lsn = 1;
   wal_segment_list segments;
-  int rc = wal_list_segments(dir, &segments);
+  int rc = qx_wal_list_segments(dir, &segments);
   if (rc != QX_OK) return rc;
   scan_ctx sc = {.dir = dir,
                  .segments = &segments,
@@ -320,14 +327,14 @@ static int scan(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_visi
   if (rc == QX_OK && !sc.stopped && sc.batch_open) rc = cut_open_batch(&sc);
   if (result->drop_later_segments)
     result->report.dropped_segments = segments_after(&segments, result->tail_first_lsn);
-  wal_segment_list_free(&segments);
+  qx_wal_segment_list_free(&segments);
   result->report.first_lsn = result->first_lsn;
   result->report.last_lsn = result->next_lsn - 1;
   return rc;
 }
 
-int wal_scan_dir(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_visit_fn visit,
-                 void *ctx, int salvage, wal_scan_result *result) {
+int qx_wal_scan_dir(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_visit_fn visit,
+                    void *ctx, int salvage, wal_scan_result *result) {
   if (!visit || to_lsn != UINT64_MAX)
     return scan(dir, from_lsn, to_lsn, visit, ctx, salvage, result);
   int rc = scan(dir, 1, UINT64_MAX, NULL, NULL, salvage, result);
@@ -341,7 +348,7 @@ int qx_wal_scan(const char *dir, uint64_t from_lsn, qx_wal_visit_fn visit, void 
   if (!dir) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_scan: no directory");
   int live_writer = qx_dirlock_writer_holds(dir);
   wal_scan_result r;
-  int rc = wal_scan_dir(dir, from_lsn, UINT64_MAX, visit, ctx, 0, &r);
+  int rc = qx_wal_scan_dir(dir, from_lsn, UINT64_MAX, visit, ctx, 0, &r);
   r.report.live_writer = live_writer;
   if (recovery) *recovery = r.report;
   return rc;

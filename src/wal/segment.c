@@ -19,7 +19,7 @@
 #include "util/fileio.h"
 #include "util/io.h"
 
-void wal_segment_path(char *out, size_t cap, const char *dir, uint64_t first_lsn) {
+void qx_wal_segment_path(char *out, size_t cap, const char *dir, uint64_t first_lsn) {
   snprintf(out, cap, "%s/%020llu%s", dir, (unsigned long long)first_lsn, WAL_SEGMENT_SUFFIX);
 }
 
@@ -39,7 +39,7 @@ static int compare_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-int wal_list_segments(const char *dir, wal_segment_list *out) {
+int qx_wal_list_segments(const char *dir, wal_segment_list *out) {
   out->first_lsns = NULL;
   out->count = 0;
   DIR *d = opendir(dir);
@@ -57,7 +57,7 @@ int wal_list_segments(const char *dir, wal_segment_list *out) {
       uint64_t *grown = realloc(out->first_lsns, cap * sizeof *grown);
       if (!grown) {
         closedir(d);
-        wal_segment_list_free(out);
+        qx_wal_segment_list_free(out);
         return qx_fail(QX_ERR_NOMEM, "listing %s", dir);
       }
       out->first_lsns = grown;
@@ -69,7 +69,7 @@ int wal_list_segments(const char *dir, wal_segment_list *out) {
   return QX_OK;
 }
 
-void wal_segment_list_free(wal_segment_list *list) {
+void qx_wal_segment_list_free(wal_segment_list *list) {
   free(list->first_lsns);
   list->first_lsns = NULL;
   list->count = 0;
@@ -110,7 +110,7 @@ static int zero_fill(int fd, uint64_t from, uint64_t to, const char *path) {
   return QX_OK;
 }
 
-int wal_segment_create(const char *path, uint64_t size, wal_segment **out) {
+int qx_wal_segment_create(const char *path, uint64_t size, wal_segment **out) {
   int fd = qx_io_open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "create %s", path);
   int rc = QX_OK;
@@ -129,11 +129,11 @@ int wal_segment_create(const char *path, uint64_t size, wal_segment **out) {
   return map_segment(fd, path, size, 0, out);
 }
 
-int wal_segment_zero(wal_segment *seg, uint64_t from, uint64_t to) {
+int qx_wal_segment_zero(wal_segment *seg, uint64_t from, uint64_t to) {
   return zero_fill(seg->fd, from, to, seg->path);
 }
 
-int wal_segment_start(wal_segment *seg, uint64_t first_lsn, uint64_t prev_first_lsn) {
+int qx_wal_segment_start(wal_segment *seg, uint64_t first_lsn, uint64_t prev_first_lsn) {
   wal_segment_header h;
   memset(&h, 0, sizeof h);
   memcpy(h.magic, WAL_MAGIC, 8);
@@ -151,8 +151,8 @@ int wal_segment_start(wal_segment *seg, uint64_t first_lsn, uint64_t prev_first_
   return QX_OK;
 }
 
-int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,
-                     const char *path) {
+int qx_wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,
+                        const char *path) {
   wal_segment_header h;
   if (file_size < WAL_SEGMENT_HEADER_SIZE)
     return qx_fail(QX_ERR_FORMAT, "%s: file of %llu bytes is too short for a segment header", path,
@@ -176,14 +176,14 @@ int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_f
   return QX_OK;
 }
 
-int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment **out) {
+int qx_wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment **out) {
   int fd;
   uint64_t size;
   int rc = qx_open_sized(path, O_RDWR, &fd, &size);
   if (rc != QX_OK) return rc;
   wal_segment_header h;
   rc = size >= sizeof h ? qx_pread_all(fd, &h, sizeof h, 0, path) : QX_OK;
-  if (rc == QX_OK) rc = wal_check_header(&h, size, expected_first_lsn, path);
+  if (rc == QX_OK) rc = qx_wal_check_header(&h, size, expected_first_lsn, path);
   if (rc != QX_OK) {
     close(fd);
     return rc;
@@ -191,8 +191,8 @@ int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment 
   return map_segment(fd, path, size, expected_first_lsn, out);
 }
 
-const char *wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
-                              uint64_t expected_lsn) {
+const char *qx_wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
+                                 uint64_t expected_lsn) {
   if (off + WAL_ENTRY_HEADER_SIZE > size) return "end of file";
   wal_entry_header h;
   memcpy(&h, map + off, sizeof h);
@@ -206,7 +206,7 @@ const char *wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
   return NULL;
 }
 
-void wal_segment_close(wal_segment *seg) {
+void qx_wal_segment_close(wal_segment *seg) {
   if (!seg) return;
   munmap(seg->map, seg->size);
   close(seg->fd);

@@ -28,36 +28,36 @@ typedef struct wal_segment_list {
   size_t count;
 } wal_segment_list;
 
-int wal_list_segments(const char *dir, wal_segment_list *out);
-void wal_segment_list_free(wal_segment_list *list);
-void wal_segment_path(char *out, size_t cap, const char *dir, uint64_t first_lsn);
+int qx_wal_list_segments(const char *dir, wal_segment_list *out);
+void qx_wal_segment_list_free(wal_segment_list *list);
+void qx_wal_segment_path(char *out, size_t cap, const char *dir, uint64_t first_lsn);
 
 /* Creates path with size bytes, reserved with fallocate and zero-filled so that later
  * fdatasyncs write only data blocks (no extent conversions, no size changes), synced and
- * mapped. The header is not written yet: see wal_segment_start. */
-int wal_segment_create(const char *path, uint64_t size, wal_segment **out);
+ * mapped. The header is not written yet: see qx_wal_segment_start. */
+int qx_wal_segment_create(const char *path, uint64_t size, wal_segment **out);
 
 /* Writes the header for first_lsn into a created segment, naming the segment it follows
  * (prev_first_lsn, 0 if none). Like every change to a segment other than an appended entry, it
  * goes through the file I/O layer, not the mapping. */
-int wal_segment_start(wal_segment *seg, uint64_t first_lsn, uint64_t prev_first_lsn);
+int qx_wal_segment_start(wal_segment *seg, uint64_t first_lsn, uint64_t prev_first_lsn);
 
 /* Writes zeros over bytes [from, to) of a segment (a torn tail being cut). */
-int wal_segment_zero(wal_segment *seg, uint64_t from, uint64_t to);
+int qx_wal_segment_zero(wal_segment *seg, uint64_t from, uint64_t to);
 
 /* Opens and maps an existing segment read-write after checking its header. */
-int wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment **out);
+int qx_wal_segment_open(const char *path, uint64_t expected_first_lsn, wal_segment **out);
 
 /* Checks the header at the start of a segment file of file_size bytes named for
  * expected_first_lsn: magic, version, sizes, CRC, first LSN. Fails with QX_ERR_FORMAT naming path.
  */
-int wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,
-                     const char *path);
+int qx_wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,
+                        const char *path);
 
 /* Why the entry at offset off of a mapped segment of size bytes is not the valid entry with
  * LSN expected_lsn ("checksum mismatch", "unwritten space", ...); NULL if it is. */
-const char *wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
-                              uint64_t expected_lsn);
-void wal_segment_close(wal_segment *seg);
+const char *qx_wal_entry_problem(const uint8_t *map, uint64_t size, uint64_t off,
+                                 uint64_t expected_lsn);
+void qx_wal_segment_close(wal_segment *seg);
 
 #endif

@@ -172,24 +172,24 @@ static void copy_entry(wal_segment *seg, const qx_wal_record *rec, wal_entry_hea
 static int rotate(qx_wal *w, uint64_t first_lsn) {
   QX_REQUIRE_HELD(&w->mu);
   char path[PATH_MAX];
-  wal_segment_path(path, sizeof path, w->dir, first_lsn);
+  qx_wal_segment_path(path, sizeof path, w->dir, first_lsn);
   wal_segment *next = w->spare;
   w->spare = NULL;
   if (next) {
     if (qx_io_rename(next->path, path) != 0) {
       int e = errno;
-      wal_segment_close(next);
+      qx_wal_segment_close(next);
       return qx_fail_errno(QX_ERR_IO, e, "rename spare segment to %s", path);
     }
     snprintf(next->path, sizeof next->path, "%s", path);
   } else {
-    int rc = wal_segment_create(path, w->options.segment_size, &next); /* slow path */
+    int rc = qx_wal_segment_create(path, w->options.segment_size, &next); /* slow path */
     if (rc != QX_OK) return rc;
   }
   next->needs_dir_sync = 1;
-  int rc = wal_segment_start(next, first_lsn, w->active->first_lsn);
+  int rc = qx_wal_segment_start(next, first_lsn, w->active->first_lsn);
   if (rc != QX_OK) {
-    wal_segment_close(next); /* a blank segment: recovery removes it */
+    qx_wal_segment_close(next); /* a blank segment: recovery removes it */
     return rc;
   }
   w->map_appends = qx_io_mapped_writes_allowed();
@@ -350,7 +350,7 @@ static int sync_round(qx_wal *w, wal_segment *sealed, wal_segment *active, int d
     wal_segment *next = sealed->next_sealed;
     if (rc == QX_OK && qx_io_fdatasync(sealed->fd) != 0)
       rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", sealed->path);
-    wal_segment_close(sealed);
+    qx_wal_segment_close(sealed);
     sealed = next;
   }
   if (rc == QX_OK && dir_sync) rc = qx_fsync_dir(w->dir);
@@ -410,7 +410,7 @@ static void *preparer_main(void *arg) {
     }
     pthread_mutex_unlock(&w->mu);
     wal_segment *seg = NULL;
-    int rc = wal_segment_create(w->spare_path, w->options.segment_size, &seg);
+    int rc = qx_wal_segment_create(w->spare_path, w->options.segment_size, &seg);
     pthread_mutex_lock(&w->mu);
     if (rc == QX_OK)
       w->spare = seg;
@@ -425,14 +425,14 @@ static void *preparer_main(void *arg) {
 
 static int drop_segments_after(const char *dir, uint64_t keep_up_to) {
   wal_segment_list list;
-  int rc = wal_list_segments(dir, &list);
+  int rc = qx_wal_list_segments(dir, &list);
   for (size_t i = 0; rc == QX_OK && i < list.count; i++) {
     if (list.first_lsns[i] <= keep_up_to) continue;
     char path[PATH_MAX];
-    wal_segment_path(path, sizeof path, dir, list.first_lsns[i]);
+    qx_wal_segment_path(path, sizeof path, dir, list.first_lsns[i]);
     if (qx_io_unlink(path) != 0) rc = qx_fail_errno(QX_ERR_IO, errno, "remove %s", path);
   }
-  wal_segment_list_free(&list);
+  qx_wal_segment_list_free(&list);
   return rc;
 }
 
@@ -442,17 +442,17 @@ static int recover(qx_wal *w, const wal_scan_result *r) {
   int rc = r->drop_later_segments ? drop_segments_after(w->dir, r->tail_first_lsn) : QX_OK;
   char path[PATH_MAX];
   if (rc == QX_OK && r->tail_first_lsn) {
-    wal_segment_path(path, sizeof path, w->dir, r->tail_first_lsn);
-    rc = wal_segment_open(path, r->tail_first_lsn, &w->active);
+    qx_wal_segment_path(path, sizeof path, w->dir, r->tail_first_lsn);
+    rc = qx_wal_segment_open(path, r->tail_first_lsn, &w->active);
     if (rc == QX_OK) {
       w->active->write_offset = r->tail_offset;
       if (r->tail_dirty_end > r->tail_offset)
-        rc = wal_segment_zero(w->active, r->tail_offset, r->tail_dirty_end);
+        rc = qx_wal_segment_zero(w->active, r->tail_offset, r->tail_dirty_end);
     }
   } else if (rc == QX_OK) {
-    wal_segment_path(path, sizeof path, w->dir, r->next_lsn);
-    rc = wal_segment_create(path, w->options.segment_size, &w->active);
-    if (rc == QX_OK) rc = wal_segment_start(w->active, r->next_lsn, 0);
+    qx_wal_segment_path(path, sizeof path, w->dir, r->next_lsn);
+    rc = qx_wal_segment_create(path, w->options.segment_size, &w->active);
+    if (rc == QX_OK) rc = qx_wal_segment_start(w->active, r->next_lsn, 0);
   }
   if (rc == QX_OK && qx_io_fdatasync(w->active->fd) != 0)
     rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", w->active->path);
@@ -472,10 +472,10 @@ static int init_sync(qx_wal *w) {
 }
 
 static void free_wal(qx_wal *w) {
-  wal_segment_close(w->active);
+  qx_wal_segment_close(w->active);
   if (w->spare) {
     qx_io_unlink(w->spare->path);
-    wal_segment_close(w->spare);
+    qx_wal_segment_close(w->spare);
   }
   qx_dirlock_release(w->lock_fd);
   free(w);
@@ -495,14 +495,14 @@ static int lock_and_scan(qx_wal *w, wal_scan_result *r) {
       return qx_fail_errno(errno == ENOENT ? QX_ERR_NOT_FOUND : QX_ERR_IO, errno, "WAL folder %s",
                            w->dir);
     int rc = qx_dirlock_acquire_shared(w->dir, &w->lock_fd);
-    if (rc == QX_OK) rc = wal_scan_dir(w->dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, r);
+    if (rc == QX_OK) rc = qx_wal_scan_dir(w->dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, r);
     if (rc == QX_OK) start_after_first_lsn(w, r);
     return rc;
   }
   int rc = qx_dirlock_acquire(w->dir, &w->lock_fd);
   if (rc != QX_OK) return rc;
   qx_io_unlink(w->spare_path); /* a crash's spare was never in the log */
-  rc = wal_scan_dir(w->dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, r);
+  rc = qx_wal_scan_dir(w->dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, r);
   if (rc == QX_OK) start_after_first_lsn(w, r);
   return rc == QX_OK ? recover(w, r) : rc;
 }
@@ -574,7 +574,7 @@ int qx_wal_close(qx_wal *w) {
   if (rc != QX_OK) qx_record_failure("WAL %s failed: %s", w->dir, w->failure_cause);
   for (wal_segment *s = w->sealed, *next; s; s = next) { /* only left if the flusher failed */
     next = s->next_sealed;
-    wal_segment_close(s);
+    qx_wal_segment_close(s);
   }
   free_wal(w);
   return rc;
@@ -588,7 +588,7 @@ int qx_wal_replay(qx_wal *w, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx
   if (from_lsn > to) return QX_OK;
   wal_scan_result r;
   pthread_rwlock_rdlock(&w->files_lock);
-  int rc = wal_scan_dir(w->dir, from_lsn, to, visit, ctx, 0, &r);
+  int rc = qx_wal_scan_dir(w->dir, from_lsn, to, visit, ctx, 0, &r);
   pthread_rwlock_unlock(&w->files_lock);
   if (rc == QX_OK && r.first_lsn > from_lsn && from_lsn > 0)
     rc = qx_fail(QX_ERR_NOT_FOUND, "LSN %llu is below the oldest LSN kept (%llu)",
@@ -600,20 +600,20 @@ int qx_wal_checkpoint(qx_wal *w, uint64_t lsn) {
   if (!w) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_checkpoint: no WAL");
   if (w->options.read_only) return qx_fail(QX_ERR_DENIED, "WAL %s is open read-only", w->dir);
   wal_segment_list list;
-  int rc = wal_list_segments(w->dir, &list);
+  int rc = qx_wal_list_segments(w->dir, &list);
   int removed = 0;
   pthread_rwlock_wrlock(&w->files_lock);
   /* Segment i holds LSNs below segment i+1's first; the newest segment is never removed. */
   for (size_t i = 0; rc == QX_OK && i + 1 < list.count && list.first_lsns[i + 1] <= lsn; i++) {
     char path[PATH_MAX];
-    wal_segment_path(path, sizeof path, w->dir, list.first_lsns[i]);
+    qx_wal_segment_path(path, sizeof path, w->dir, list.first_lsns[i]);
     if (qx_io_unlink(path) != 0)
       rc = qx_fail_errno(QX_ERR_IO, errno, "remove %s", path);
     else
       removed++;
   }
   pthread_rwlock_unlock(&w->files_lock);
-  wal_segment_list_free(&list);
+  qx_wal_segment_list_free(&list);
   if (rc == QX_OK && removed) rc = qx_fsync_dir(w->dir);
   return rc;
 }

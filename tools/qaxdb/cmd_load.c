@@ -49,7 +49,7 @@ int cmd_load(int argc, char **argv) {
   qx_db *db;
   if (cli_open_db("load", data, NULL, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   csv_import_result result;
-  int rc = csv_import(db, table, positional[1], &result);
+  int rc = qx_csv_import(db, table, positional[1], &result);
   if (result.skipped[0])
     fprintf(stderr, "qaxdb load: skipped the columns %s, which the SQL views derive\n",
             result.skipped);
