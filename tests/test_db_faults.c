@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "qaxdb/db.h"
+#include "qaxdb/wal.h"
 #include "util/io_fault.h"
 
 static qx_db_options small_options(void) {
@@ -203,6 +204,35 @@ static void test_write_records_limits(void) {
   test_rmtree(dir);
 }
 
+/* A WAL entry beyond the engine's limits (written by something other than the engine) is
+ * refused at replay with its LSN, not taken into the MemTable to fail a flush later. */
+static void test_replay_limits(void) {
+  char dir[PATH_MAX], wal_dir[PATH_MAX + 8];
+  test_tmpdir(dir, "faults-replay");
+  qx_db_options o = small_options();
+  qx_db *db;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  CHECK_OK(qx_db_close(db));
+  snprintf(wal_dir, sizeof wal_dir, "%s/wal", dir);
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(wal_dir, NULL, &wal, NULL));
+  size_t size = 16 + QX_DB_MAX_VALUE + 1;
+  uint8_t *payload = calloc(1, size);
+  uint32_t key_len = 3;
+  memcpy(payload, &key_len, 4);
+  memcpy(payload + 8, "big", 3);
+  qx_wal_record r = {0x7F01, 1, (uint32_t)size, 0, payload}; /* a raw put */
+  uint64_t lsn = 0;
+  CHECK_OK(qx_wal_append(wal, &r, QX_DURABILITY_GROUP, &lsn));
+  CHECK_OK(qx_wal_close(wal));
+  free(payload);
+  CHECK_RC(qx_db_open(dir, &o, &db, NULL), QX_ERR_TOO_LARGE);
+  char want[64];
+  snprintf(want, sizeof want, "lsn %llu", (unsigned long long)lsn);
+  CHECK(strstr(qx_last_error(), want) != NULL);
+  test_rmtree(dir);
+}
+
 /* ---- failed file calls ---- */
 
 #define SWEEP_KEYS 600
@@ -354,6 +384,7 @@ int main(int argc, char **argv) {
   test_table_files();
   test_missing_current();
   test_write_records_limits();
+  test_replay_limits();
   sweep(QX_IO_SYNC, "failed syncs");
   sweep(QX_IO_WRITE, "failed writes");
   sweep(QX_IO_CREATE, "failed creates");

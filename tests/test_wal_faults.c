@@ -201,6 +201,22 @@ static void test_bad_header(void) {
   test_rmtree(log.dir);
 }
 
+/* A file named like a segment but for an LSN beyond 2^64 - 1 is no segment (the name used to
+ * wrap around to a small LSN); the log beside it opens as before. */
+static void test_name_beyond_any_lsn(void) {
+  test_log log;
+  make_log(&log, "fault-name");
+  char stray[PATH_MAX + 32];
+  snprintf(stray, sizeof stray, "%s/99999999999999999999.wal", log.dir);
+  FILE *f = fopen(stray, "w");
+  CHECK(f != NULL);
+  if (f) fclose(f);
+  qx_wal_recovery rec;
+  CHECK_OK(qx_wal_scan(log.dir, 1, NULL, NULL, &rec));
+  CHECK(rec.first_lsn == 1 && rec.last_lsn > 0);
+  test_rmtree(log.dir);
+}
+
 static int is_segment(const struct dirent *de) {
   return strlen(de->d_name) == 24 && strcmp(de->d_name + 20, ".wal") == 0;
 }
@@ -621,6 +637,7 @@ int main(void) {
   test_flipped_bit_in_middle();
   test_zeroed_space();
   test_bad_header();
+  test_name_beyond_any_lsn();
   test_segment_faults();
   test_lost_tail_at_boundary();
   test_boundary_corruption();

@@ -81,6 +81,9 @@ static int replay_entry(const qx_wal_entry *e, void *ctx) {
   replay_state *st = ctx;
   qx_decoded_write w;
   int rc = qx_wal_entry_decode(e, &w);
+  /* The engine writes nothing beyond its limits; an entry that is came from elsewhere. */
+  if (rc == QX_OK && qx_kv_check(w.key_len, w.value_len) != QX_OK)
+    rc = qx_fail(QX_ERR_TOO_LARGE, "WAL entry lsn %" PRIu64 ": %s", e->lsn, qx_last_error());
   if (rc == QX_OK) rc = qx_db_insert(st->db, &w, e->lsn);
   if (rc != QX_OK) return rc;
   st->applied = e->lsn;

@@ -28,7 +28,9 @@ static int parse_segment_name(const char *name, uint64_t *first_lsn) {
   uint64_t v = 0;
   for (int i = 0; i < 20; i++) {
     if (name[i] < '0' || name[i] > '9') return 0;
-    v = v * 10 + (uint64_t)(name[i] - '0');
+    uint64_t digit = (uint64_t)(name[i] - '0');
+    if (v > (UINT64_MAX - digit) / 10) return 0; /* beyond any LSN: not a segment's name */
+    v = v * 10 + digit;
   }
   *first_lsn = v;
   return 1;
@@ -168,11 +170,12 @@ int qx_wal_check_header(const void *header, uint64_t file_size, uint64_t expecte
   if (h.crc != qx_crc32c(0, &h, offsetof(wal_segment_header, crc)))
     return qx_fail(QX_ERR_CORRUPT, "%s: segment header checksum mismatch at offset 60", path);
   if (h.header_size != WAL_SEGMENT_HEADER_SIZE || h.segment_size != file_size)
-    return qx_fail(QX_ERR_CORRUPT, "%s: header says %llu bytes, file has %llu", path,
-                   (unsigned long long)h.segment_size, (unsigned long long)file_size);
+    return qx_fail(QX_ERR_CORRUPT, "%s: the header at offset 0 says %llu bytes, the file has %llu",
+                   path, (unsigned long long)h.segment_size, (unsigned long long)file_size);
   if (h.first_lsn != expected_first_lsn)
-    return qx_fail(QX_ERR_CORRUPT, "%s: header first LSN %llu does not match the file name", path,
-                   (unsigned long long)h.first_lsn);
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: the header's first LSN %llu at offset 16 does not match the file name",
+                   path, (unsigned long long)h.first_lsn);
   return QX_OK;
 }
 
