@@ -1,8 +1,9 @@
 /* Randomized model test of the engine: a seeded sequence of puts, deletes, batches, gets,
  * range and prefix scans, snapshots, flushes, compactions and reopens, each read checked
  * against a simple in-memory model that keeps every version of every key.
- * Usage: test_db_model [OPS [SEED [none|lz4|zstd]]] (the default suite runs short sequences,
- * uncompressed and with Zstd table files). */
+ * Usage: test_db_model [OPS [SEED [none|lz4|zstd [tracked]]]] (the default suite runs short
+ * sequences, uncompressed and with Zstd table files, and once with every file call going through
+ * the fault layer's power-loss tracking, which must change nothing the engine sees). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "check.h"
 #include "qaxdb/db.h"
+#include "util/io_fault.h"
 
 #define KEYS 1500
 #define MAX_VERSIONS 4096
@@ -258,6 +260,8 @@ int main(int argc, char **argv) {
                         : strcmp(argv[3], "zstd") == 0 ? QX_COMPRESSION_ZSTD
                                                        : QX_COMPRESSION_NONE;
   h.opt.block_cache_size = 256 << 10; /* small: blocks are evicted and read again */
+  if (argc > 4 && strcmp(argv[4], "tracked") == 0)
+    qx_fault_track_power_loss(&(qx_power_loss_model){0});
   CHECK_OK(qx_db_open(h.dir, &h.opt, &h.db, NULL));
   for (long i = 0; i < ops && check_failures == 0; i++)
     step(&h);
