@@ -247,7 +247,7 @@ static int run_compaction(qx_db *db, compaction *c) {
   if (rc == QX_OK) rc = edit_for(c, &m, &edit);
   if (rc == QX_OK) rc = qx_vset_install(&db->vset, &edit);
   qx_edit_free(&edit);
-  qx_version_unref(pinned);
+  qx_version_unref_later(pinned, &db->reclaimer); /* may retire files: not under mu */
   qx_table_merge_free(&m); /* a failed install may have named the files: open sorts it out */
   if (rc != QX_OK) return rc;
   qx_count(&db->counters, QX_TOTAL_COMPACTION_READ, bytes_read);

@@ -155,6 +155,7 @@ static int open_files(qx_db *db, qx_db_recovery *rec) {
   int rc = qx_vset_init(vs, db->dir, db->opt.read_only, &db->mu);
   vs->sst_counters = &db->sst_counters;
   vs->counters = &db->counters;
+  vs->reclaimer = &db->reclaimer;
   vs->on_install = install_view;
   vs->on_install_ctx = db;
   vs->olap_reads_wal = db->opt.olap;

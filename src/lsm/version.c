@@ -3,6 +3,7 @@
 #include "lsm/version.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,8 +57,7 @@ void qx_file_unref(qx_file *f) {
   free(f);
 }
 
-void qx_version_unref(qx_version *v) {
-  if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1) return;
+static void version_free(qx_version *v) {
   for (int l = 0; l < QX_DB_LEVELS; l++) {
     for (uint32_t i = 0; i < v->count[l]; i++)
       qx_file_unref(v->files[l][i]);
@@ -65,6 +65,20 @@ void qx_version_unref(qx_version *v) {
   }
   qx_parquet_set_unref(v->parquet);
   free(v);
+}
+
+void qx_version_unref(qx_version *v) {
+  if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) version_free(v);
+}
+
+static void version_free_deferred(qx_deferred *item) {
+  version_free((qx_version *)((char *)item - offsetof(qx_version, deferred)));
+}
+
+void qx_version_unref_later(qx_version *v, qx_deferred_queue *q) {
+  if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1) return;
+  v->deferred.free_fn = version_free_deferred;
+  qx_defer_free(q, &v->deferred);
 }
 
 uint64_t qx_level_bytes(const qx_version *v, int level) {

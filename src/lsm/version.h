@@ -19,6 +19,7 @@
 #include "olap/parquet_set.h"
 #include "qaxdb/db.h"
 #include "sstable/sstable.h"
+#include "util/deferred.h"
 
 typedef struct qx_file {
   atomic_int refs;
@@ -31,6 +32,7 @@ typedef struct qx_file {
 
 typedef struct qx_version {
   atomic_int refs;
+  qx_deferred deferred; /* for qx_version_unref_later */
   qx_file **files[QX_DB_LEVELS];
   uint32_t count[QX_DB_LEVELS];
   uint64_t checkpoint_lsn; /* every write up to this LSN is in these files */
@@ -93,6 +95,10 @@ void qx_edit_free(qx_version_edit *e);
 qx_version *qx_version_create(void);
 void qx_version_ref(qx_version *v);
 void qx_version_unref(qx_version *v);
+/* Drops a reference; the last one frees the version on q's thread: unmapping and deleting the
+ * table files a compaction retired takes tens of milliseconds, which a thread holding the
+ * engine's mutex must not spend (writers would wait for it). */
+void qx_version_unref_later(qx_version *v, qx_deferred_queue *q);
 
 /* Builds base + edit into *out. Added files are looked up in opened[] (files the caller
  * opened for this edit, referenced once each and handed over); Parquet files live under

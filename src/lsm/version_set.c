@@ -156,7 +156,7 @@ int qx_vset_install(qx_version_set *vs, qx_version_edit *edit) {
   if (rc == QX_OK) {
     retire_removed(base, edit);
     vs->current = next;
-    qx_version_unref(base);
+    qx_version_unref_later(base, vs->reclaimer);
     rc = vs->on_install ? vs->on_install(vs->on_install_ctx) : QX_OK;
   } else {
     vs->failure = rc;

@@ -59,7 +59,8 @@ typedef struct qx_version_set {
   atomic_uint_fast64_t next_file_number;
   qx_block_cache *cache;
   qx_sst_counters *sst_counters;
-  qx_counters *counters; /* the engine's, restored at recovery and logged with every edit */
+  qx_counters *counters;        /* the engine's, restored at recovery and logged with every edit */
+  qx_deferred_queue *reclaimer; /* frees replaced versions off the mutex */
   /* The WAL and whether the Parquet converter also reads it (so trimming keeps its part). */
   qx_wal *wal;
   int olap_reads_wal;
