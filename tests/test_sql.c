@@ -661,6 +661,16 @@ static void check_refused(qx_sql *sql, const char *text, const char *needle) {
   }
 }
 
+/* DuckDB on the caller's thread (background 0) or on the engine's idle-priority thread. */
+static qx_sql *open_sql(qx_db *db, int background) {
+  qx_sql_options so;
+  qx_sql_options_init(&so);
+  so.background = background;
+  qx_sql *sql = NULL;
+  CHECK_OK(qx_sql_open(db, &so, &sql));
+  return sql;
+}
+
 static void test_safety(void) {
   char dir[PATH_MAX];
   test_tmpdir(dir, "sql-safety");
@@ -669,11 +679,7 @@ static void test_safety(void) {
   CHECK_OK(qx_db_open(dir, &o, &db, NULL));
   /* The same on an engine running DuckDB on its idle-priority thread: the messages cross. */
   for (int background = 0; background <= 1; background++) {
-    qx_sql_options so;
-    qx_sql_options_init(&so);
-    so.background = background;
-    qx_sql *sql;
-    CHECK_OK(qx_sql_open(db, &so, &sql));
+    qx_sql *sql = open_sql(db, background);
     qx_sql_result *r = must_query(sql, "SELECT 6 * 7");
     if (r) CHECK_STR(cell(r, 0, 0), "42");
     qx_sql_result_destroy(r);
@@ -1295,11 +1301,7 @@ static void test_types_statements_interrupts(void) {
   qx_db *db;
   CHECK_OK(qx_db_open(dir, &o, &db, NULL));
   for (int background = 0; background <= 1; background++) {
-    qx_sql_options so;
-    qx_sql_options_init(&so);
-    so.background = background;
-    qx_sql *sql;
-    CHECK_OK(qx_sql_open(db, &so, &sql));
+    qx_sql *sql = open_sql(db, background);
     if (!background) check_value_texts(sql);
     check_query_each(sql);
     check_interrupt(sql);

@@ -233,9 +233,9 @@ static int nth_segment(const char *dir, int index, char out[PATH_MAX]) {
   return n;
 }
 
-static void test_segment_faults(void) {
-  char dir[PATH_MAX];
-  test_tmpdir(dir, "fault-segments");
+/* A closed log of 1000 entries in 64 KiB segments, in a new folder. */
+static qx_wal_options write_small_log(char dir[PATH_MAX], const char *tag) {
+  test_tmpdir(dir, tag);
   qx_wal_options opt;
   qx_wal_options_init(&opt);
   opt.segment_size = SMALL_SEGMENT;
@@ -243,6 +243,13 @@ static void test_segment_faults(void) {
   CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
   CHECK_OK(test_append_n(wal, 0, 1000, QX_DURABILITY_GROUP));
   CHECK_OK(qx_wal_close(wal));
+  return opt;
+}
+
+static void test_segment_faults(void) {
+  char dir[PATH_MAX];
+  qx_wal_options opt = write_small_log(dir, "fault-segments");
+  qx_wal *wal;
 
   /* A blank segment after the last one (renamed in, header never written) is dropped. */
   char blank[PATH_MAX];
@@ -288,14 +295,7 @@ static uint64_t segment_first_lsn(const char *path) {
  * LSN at off[0]. */
 static uint64_t make_segments(char dir[PATH_MAX], char second[PATH_MAX], char third[PATH_MAX],
                               uint64_t off[4]) {
-  test_tmpdir(dir, "fault-boundary");
-  qx_wal_options opt;
-  qx_wal_options_init(&opt);
-  opt.segment_size = SMALL_SEGMENT;
-  qx_wal *wal;
-  CHECK_OK(qx_wal_open(dir, &opt, &wal, NULL));
-  CHECK_OK(test_append_n(wal, 0, 1000, QX_DURABILITY_GROUP));
-  CHECK_OK(qx_wal_close(wal));
+  write_small_log(dir, "fault-boundary");
   CHECK(nth_segment(dir, 1, second) >= 4);
   nth_segment(dir, 2, third);
   uint64_t entries = segment_first_lsn(third) - segment_first_lsn(second);
