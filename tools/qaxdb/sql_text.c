@@ -33,7 +33,7 @@ static int last_significant(const char *p) {
   while (*p) {
     size_t tag;
     if (*p == '\'' || *p == '"') {
-      last = *p;
+      last = (unsigned char)*p;
       if (!(p = skip_quoted(p))) return -1;
     } else if (p[0] == '-' && p[1] == '-') {
       if (!(p = strchr(p, '\n'))) return last;
