@@ -41,6 +41,12 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQAXDB_FUZZ
 ninja -C build-fuzz -j2 "${targets[@]/#/qaxdb-fuzz-}" >/dev/null ||
   ninja -C build-fuzz -j2 "${targets[@]/#/qaxdb-fuzz-}"
 
+# libFuzzer ends a timed run without the targets' exit handlers: their scratch folders go with
+# this one.
+scratch=$(mktemp -d "$( [ -w /dev/shm ] && echo /dev/shm || echo /tmp)/qaxdb-fuzzing-XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR=$scratch
+
 summary=()
 for t in "${targets[@]}"; do
   work=build-fuzz/corpus/$t findings=build-fuzz/findings/$t

@@ -1,7 +1,11 @@
 # The harness the command-line tests share (sourced, not run): a temporary folder $TMP, and
 # checks that count failures. The sourcing script sets QAXDB and calls cli_finish NAME last.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/qaxdb-cli-XXXXXX")
-cli_cleanup() { rm -rf "$TMP"; }
+# Log rings of the writers a test kills stay behind (docs/formats/ring.md): keep them in a
+# folder of the test's own, removed with it.
+QAXDB_SHM_DIR=$(mktemp -d /dev/shm/qaxdb-cli-XXXXXX)
+export QAXDB_SHM_DIR
+cli_cleanup() { rm -rf "$TMP" "$QAXDB_SHM_DIR"; }
 trap cli_cleanup EXIT
 failures=0
 

@@ -31,7 +31,9 @@ QAXDB=$(realpath "$1")
 ROOT=$(realpath "$2")
 DOCS="README.md docs/sql.md docs/operations.md docs/simulate.md docs/csv.md"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/qaxdb-docs-XXXXXX")
-trap '[ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
+QAXDB_SHM_DIR=$(mktemp -d /dev/shm/qaxdb-docs-XXXXXX) # rings of killed writers go with it
+export QAXDB_SHM_DIR
+trap '[ -n "${KEEP:-}" ] || rm -rf "$TMP" "$QAXDB_SHM_DIR"' EXIT
 failures=0
 ran=0
 fail() {

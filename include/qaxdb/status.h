@@ -23,6 +23,7 @@ enum qx_status {
   QX_ERR_TOO_LARGE = -11,  /* a record or batch exceeds a size limit */
   QX_ERR_SQL = -12,        /* the SQL engine rejected or failed a query (message in detail) */
   QX_ERR_DENIED = -13,     /* the statement or access is not permitted to user SQL */
+  QX_ERR_LAPPED = -14,     /* a record read in place was overwritten while the caller held it */
 };
 
 /* A short, static description of a status code ("corruption detected", ...). */

@@ -35,6 +35,7 @@ typedef enum qx_durability {
 } qx_durability;
 
 #define QX_WAL_MAX_RECORD (1u << 20) /* largest payload of one entry */
+#define QX_WAL_DEFAULT_RING_SIZE (64ull << 20) /* what a database opens its WAL with */
 
 typedef struct qx_wal_options {
   uint64_t segment_size; /* bytes per segment file; default 64 MiB, minimum 64 KiB */
@@ -47,6 +48,10 @@ typedef struct qx_wal_options {
   /* 1: open read-only (see qx_wal_open); segment_size, salvage's cut and on_durable are then
    * unused: nothing is written. */
   int read_only;
+  /* Bytes of the shared-memory log ring that subscribers in other processes read
+   * (docs/formats/ring.md, qaxdb/sub.h); 0 (the default of this call) means no ring. A writer
+   * open creates it, paged in, under /dev/shm (or $QAXDB_SHM_DIR) and fails if it cannot. */
+  uint64_t ring_size;
   /* Called on the flusher thread after each sync with the highest durable LSN. Must be quick
    * and must not call back into this WAL's append. */
   void (*on_durable)(uint64_t durable_lsn, void *ctx);

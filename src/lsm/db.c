@@ -31,6 +31,7 @@ void qx_db_options_init(qx_db_options *o) {
                        .olap_merge_files = 16,
                        .parquet_compression = QX_PARQUET_ZSTD};
   qx_wal_options_init(&o->wal);
+  o->wal.ring_size = QX_WAL_DEFAULT_RING_SIZE;
 }
 
 static int check_options(const qx_db_options *o) {

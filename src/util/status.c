@@ -37,6 +37,8 @@ const char *qx_strerror(int status) {
     return "SQL error";
   case QX_ERR_DENIED:
     return "not permitted";
+  case QX_ERR_LAPPED:
+    return "record overwritten while held";
   default:
     return "unknown status";
   }

@@ -87,6 +87,7 @@ typedef struct scan_ctx {
   int batch_open; /* the last entry read has more entries of its batch after it */
   size_t batch_segment; /* where the open batch's first entry is */
   uint64_t batch_offset, batch_lsn;
+  size_t first_segment; /* where the scan starts (see first_segment_for) */
 } scan_ctx;
 
 static void note_cut(wal_scan_result *r, const char *path, uint64_t offset, uint64_t bytes) {
@@ -235,7 +236,7 @@ static int scan_segment(scan_ctx *sc, size_t i) {
   qx_wal_segment_path(path, sizeof path, sc->dir, first_lsn);
   if (first_lsn == 0) /* the name is all the scan knows the LSN by: LSNs start at 1 */
     return qx_fail(QX_ERR_CORRUPT, "%s: a segment for LSN 0 (LSNs start at 1) at offset 0", path);
-  if (i == 0) r->next_lsn = first_lsn; /* a later one is reached only if it starts there */
+  if (i == sc->first_segment) r->next_lsn = first_lsn; /* later ones must start there */
   int fd;
   uint64_t size;
   int rc = qx_open_sized(path, O_RDONLY, &fd, &size);
@@ -307,6 +308,17 @@ static uint32_t segments_after(const wal_segment_list *list, uint64_t first_lsn)
   return n;
 }
 
+/* A scan that ends at the log's end verifies every segment from the first. One that ends at a
+ * published LSN reads entries the writer has already verified: it starts at the segment holding
+ * from_lsn, so a reader that follows the log (a lapped subscriber) costs what it reads. */
+static size_t first_segment_for(const wal_segment_list *list, uint64_t from_lsn, uint64_t to_lsn) {
+  size_t i = 0;
+  if (to_lsn == UINT64_MAX) return 0;
+  while (i + 1 < list->count && list->first_lsns[i + 1] <= from_lsn)
+    i++;
+  return i;
+}
+
 static int scan(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_visit_fn visit,
                 void *ctx, int salvage, wal_scan_result *result) {
   memset(result, 0, sizeof *result);
@@ -321,8 +333,10 @@ static int scan(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_visi
                  .visit = visit,
                  .visit_ctx = ctx,
                  .salvage = salvage,
-                 .result = result};
-  for (size_t i = 0; i < segments.count && rc == QX_OK && !sc.stopped && !sc.cut; i++)
+                 .result = result,
+                 .first_segment = first_segment_for(&segments, from_lsn, to_lsn)};
+  for (size_t i = sc.first_segment; i < segments.count && rc == QX_OK && !sc.stopped && !sc.cut;
+       i++)
     rc = scan_segment(&sc, i);
   if (rc == QX_OK && !sc.stopped && sc.batch_open) rc = cut_open_batch(&sc);
   if (result->drop_later_segments)

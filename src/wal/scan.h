@@ -23,7 +23,8 @@ typedef struct wal_scan_result {
  * result says so. A non-zero value returned by visit stops the scan and is returned.
  * REQUIRES: to_lsn is UINT64_MAX (the end of the log: then only entries recovery keeps are
  * visited) or the last LSN of a batch (a published last LSN); only the former fills result
- * with what the end of the log is. */
+ * with what the end of the log is; the latter starts at the segment holding from_lsn and does
+ * not verify the segments before it. */
 int qx_wal_scan_dir(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_visit_fn visit,
                     void *ctx, int salvage, wal_scan_result *result);
 

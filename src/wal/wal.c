@@ -41,6 +41,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "dist/ring.h"
 #include "qaxdb/wal.h"
 #include "util/clock.h"
 #include "util/crc32c.h"
@@ -89,6 +90,8 @@ struct qx_wal {
   char failure_cause[256]; /* its qx_last_error(); written once, under durable_mu */
 
   pthread_rwlock_t files_lock; /* replay (shared) against checkpoint deleting segments */
+
+  qx_ring *ring; /* NULL without one; written by appenders under mu, heartbeat by the flusher */
 };
 
 void qx_wal_options_init(qx_wal_options *options) {
@@ -217,6 +220,7 @@ static int write_batch(qx_wal *w, const qx_wal_record *records, size_t count,
   int copy = count == 1 && durability == QX_DURABILITY_NONE && w->map_appends;
   staged_writes staged = {.entries = 0};
   uint64_t lsn = w->next_lsn;
+  if (w->ring) qx_ring_reserve(w->ring, qx_ring_batch_span(w->ring, records, count));
   for (size_t i = 0; i < count; i++, lsn++) {
     uint64_t span = wal_entry_span(records[i].size);
     if (w->active->write_offset + span > w->active->size) {
@@ -226,6 +230,7 @@ static int write_batch(qx_wal *w, const qx_wal_record *records, size_t count,
     }
     uint32_t flags = i + 1 < count ? WAL_ENTRY_BATCH_CONTINUES : 0;
     wal_entry_header header = entry_header(&records[i], lsn, now, flags);
+    if (w->ring) qx_ring_put(w->ring, &header, records[i].data, records[i].size);
     if (copy) {
       copy_entry(w->active, &records[i], header);
     } else {
@@ -255,6 +260,7 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
   if (rc == QX_OK) {
     w->next_lsn += count;
     atomic_store_explicit(&w->last_lsn, w->next_lsn - 1, memory_order_release);
+    if (w->ring) qx_ring_publish(w->ring, w->next_lsn - 1);
   } else {
     /* Part of the batch may be in a segment: it stays unpublished, a reopen cuts it, and the
      * log takes nothing more (a failed write may also have left a hole). */
@@ -367,13 +373,27 @@ static int needs_dir_sync(wal_segment *sealed, wal_segment *active) {
   return any;
 }
 
+/* REQUIRES: mu held. Waits for appends; with a ring, wakes every heartbeat period to tell its
+ * readers that the writer lives (docs/formats/ring.md). */
+static void wait_for_work(qx_wal *w) {
+  QX_REQUIRE_HELD(&w->mu);
+  if (!w->ring) {
+    pthread_cond_wait(&w->flusher_cv, &w->mu);
+    return;
+  }
+  qx_ring_heartbeat(w->ring);
+  int64_t at = qx_monotonic_ns() + QX_RING_HEARTBEAT_NS;
+  struct timespec ts = {at / 1000000000, at % 1000000000};
+  pthread_cond_timedwait(&w->flusher_cv, &w->mu, &ts);
+}
+
 static void *flusher_main(void *arg) {
   qx_wal *w = arg;
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->stopping && !w->sealed && w->synced_lsn == w->next_lsn - 1) {
       w->flusher_idle = 1;
-      pthread_cond_wait(&w->flusher_cv, &w->mu);
+      wait_for_work(w);
       w->flusher_idle = 0;
     }
     uint64_t target = w->next_lsn - 1;
@@ -465,13 +485,14 @@ static int init_sync(qx_wal *w) {
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   int rc = pthread_mutex_init(&w->mu, NULL) || pthread_mutex_init(&w->durable_mu, NULL) ||
-           pthread_cond_init(&w->flusher_cv, NULL) || pthread_cond_init(&w->spare_cv, NULL) ||
+           pthread_cond_init(&w->flusher_cv, &ca) || pthread_cond_init(&w->spare_cv, NULL) ||
            pthread_cond_init(&w->durable_cv, &ca) || pthread_rwlock_init(&w->files_lock, NULL);
   pthread_condattr_destroy(&ca);
   return rc ? qx_fail(QX_ERR_NOMEM, "WAL: cannot create locks") : QX_OK;
 }
 
 static void free_wal(qx_wal *w) {
+  qx_ring_close(w->ring);
   qx_wal_segment_close(w->active);
   if (w->spare) {
     qx_io_unlink(w->spare->path);
@@ -505,6 +526,14 @@ static int lock_and_scan(qx_wal *w, wal_scan_result *r) {
   rc = qx_wal_scan_dir(w->dir, 1, UINT64_MAX, NULL, NULL, w->options.salvage, r);
   if (rc == QX_OK) start_after_first_lsn(w, r);
   return rc == QX_OK ? recover(w, r) : rc;
+}
+
+static int create_ring(qx_wal *w, uint64_t next_lsn) {
+  int rc = qx_ring_create(w->dir, w->options.ring_size, next_lsn, &w->ring);
+  if (rc == QX_OK) return QX_OK;
+  char cause[512];
+  snprintf(cause, sizeof cause, "%s", qx_last_error());
+  return qx_fail(rc, "WAL %s: %s (a ring_size of 0 opens without a ring)", w->dir, cause);
 }
 
 static int start_threads(qx_wal *w) {
@@ -551,7 +580,9 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
   atomic_store(&w->last_lsn, r.next_lsn - 1);
   atomic_store(&w->durable_lsn, r.next_lsn - 1);
   if (recovery) *recovery = r.report;
-  if (!w->options.read_only && (rc = start_threads(w)) != QX_OK) {
+  if (!w->options.read_only && w->options.ring_size) rc = create_ring(w, r.next_lsn);
+  if (rc == QX_OK && !w->options.read_only) rc = start_threads(w);
+  if (rc != QX_OK) {
     free_wal(w);
     return rc;
   }

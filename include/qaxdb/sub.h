@@ -1,0 +1,72 @@
+/* Subscribers: follow a data folder's log from another process, record by record, in LSN order,
+ * with no gap and no duplicate, while a writer appends to it.
+ *
+ * A subscriber reads the writer's shared-memory log ring in place (docs/formats/ring.md): the
+ * writer never waits for it. When it falls a whole ring behind (it is "lapped"), or starts at
+ * an LSN the ring no longer holds, it reads the WAL segment files instead and rejoins the ring
+ * where they meet. It sees a writer die or stall through the ring's heartbeat, and follows the
+ * next writer that opens the folder.
+ *
+ * One thread per subscriber. Records are handed out in place: see qx_sub_next. */
+#ifndef QAXDB_SUB_H
+#define QAXDB_SUB_H
+
+#include <stdint.h>
+
+#include "qaxdb/status.h"
+#include "qaxdb/wal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct qx_sub qx_sub;
+
+typedef enum qx_sub_start {
+  QX_SUB_LIVE = 0,     /* the next record appended after the open */
+  QX_SUB_FROM_LSN = 1, /* from_lsn, which must still be in the WAL */
+  QX_SUB_OLDEST = 2,   /* the oldest record still in the WAL */
+} qx_sub_start;
+
+typedef struct qx_sub_options {
+  qx_sub_start start;
+  uint64_t from_lsn; /* with QX_SUB_FROM_LSN */
+  uint16_t table_id; /* only records of this table (qaxdb/record.h ids); 0: every table */
+} qx_sub_options;
+
+/* What a subscriber knows about the writer. */
+typedef struct qx_sub_status {
+  int writer_alive;          /* a writer has the folder open and its heartbeat is recent */
+  uint64_t writer_last_lsn;  /* the newest LSN the writer published in the ring */
+  int64_t heartbeat_age_ns;  /* how old the writer's last heartbeat is; -1 without a ring */
+  uint64_t next_lsn;         /* the LSN this subscriber reads next (filtered records count) */
+  uint64_t records_from_wal; /* records read from segment files rather than the ring */
+  uint64_t laps;             /* times the writer lapped this subscriber */
+  uint64_t writer_restarts;  /* times it followed a new writer */
+} qx_sub_status;
+
+void qx_sub_options_init(qx_sub_options *options);
+
+/* Opens a subscriber on data folder dir; it needs no lock and works while a writer holds the
+ * folder. options may be NULL (live). QX_ERR_NOT_FOUND if the folder has no WAL, or from_lsn is
+ * below the oldest LSN the WAL keeps or beyond its end + 1. */
+int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out);
+
+/* Waits up to timeout_ns (0: do not wait, negative: no limit) for the next record and fills
+ * *record; record->data points into the ring (or into the subscriber's buffer for records read
+ * from the WAL files) and stays valid until the next call on this subscriber.
+ * Returns QX_OK, QX_ERR_TIMEOUT when nothing came in time, QX_ERR_LAPPED when the record handed
+ * out by the previous call was overwritten by the writer while the caller held it (the caller
+ * may have read torn bytes; the subscriber continues after it, so call again), QX_ERR_CORRUPT
+ * for a damaged frame or file (named in qx_last_error(); nothing damaged is handed out), and
+ * QX_ERR_NOT_FOUND when the records it needs next are neither in the ring nor in the WAL any more
+ * (trimmed by a checkpoint). */
+int qx_sub_next(qx_sub *sub, qx_wal_entry *record, int64_t timeout_ns);
+
+void qx_sub_get_status(qx_sub *sub, qx_sub_status *status);
+void qx_sub_close(qx_sub *sub);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

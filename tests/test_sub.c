@@ -1,0 +1,187 @@
+/* Subscribers and the log ring: start positions, filters, a subscriber the writer laps (it goes
+ * on from the WAL files with no gap), a record overwritten while held, a damaged frame, the
+ * writer's heartbeat, and a writer that dies and restarts. The cross-process cases are in
+ * test_sub_procs.c. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dist/ring.h"
+#include "qaxdb/sub.h"
+#include "qaxdb/wal.h"
+#include "sub_util.h"
+#include "wal/format.h"
+
+static void test_starts_and_filters(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-starts");
+  CHECK_OK(sub_test_append(wal, 1, 10));
+  qx_sub *live, *oldest, *from, *table2;
+  qx_sub_options o;
+  qx_sub_options_init(&o);
+  CHECK_OK(qx_sub_open(dir, &o, &live));
+  o.start = QX_SUB_OLDEST;
+  CHECK_OK(qx_sub_open(dir, &o, &oldest));
+  o.start = QX_SUB_FROM_LSN;
+  o.from_lsn = 5;
+  CHECK_OK(qx_sub_open(dir, &o, &from));
+  o.from_lsn = 12;
+  qx_sub *beyond;
+  CHECK_RC(qx_sub_open(dir, &o, &beyond), QX_ERR_NOT_FOUND);
+  o.start = QX_SUB_OLDEST;
+  o.table_id = 2;
+  CHECK_OK(qx_sub_open(dir, &o, &table2));
+
+  qx_wal_entry e;
+  CHECK_RC(qx_sub_next(live, &e, 0), QX_ERR_TIMEOUT);
+  CHECK_OK(sub_test_append(wal, 11, 90));
+  CHECK_EQ_U64(sub_test_read(live, 11, 90), 90);
+  CHECK_EQ_U64(sub_test_read(oldest, 1, 100), 100);
+  CHECK_EQ_U64(sub_test_read(from, 5, 96), 96);
+  for (uint64_t lsn = 2; lsn <= 100; lsn += 2) { /* sub_test_append: even LSNs are table 2 */
+    CHECK_OK(qx_sub_next(table2, &e, 1000000000));
+    CHECK_EQ_U64(e.lsn, lsn);
+    CHECK_EQ_U64(e.table_id, 2);
+  }
+  CHECK_RC(qx_sub_next(table2, &e, 0), QX_ERR_TIMEOUT);
+  qx_sub_status st;
+  qx_sub_get_status(live, &st);
+  CHECK(st.writer_alive);
+  CHECK_EQ_U64(st.writer_last_lsn, 100);
+  CHECK_EQ_U64(st.next_lsn, 101);
+  CHECK_EQ_U64(st.records_from_wal, 0); /* all from the ring */
+  qx_sub_close(live);
+  qx_sub_close(oldest);
+  qx_sub_close(from);
+  qx_sub_close(table2);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+/* The writer writes three rings' worth while the subscriber sleeps: it reads the lost part from
+ * the segment files, then rejoins the ring. */
+static void test_lapped(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-lapped");
+  qx_sub *sub;
+  CHECK_OK(qx_sub_open(dir, NULL, &sub));
+  uint64_t n = sub_test_records_for(3 * QX_RING_MIN_CAPACITY);
+  CHECK_OK(sub_test_append(wal, 1, n));
+  CHECK_EQ_U64(sub_test_read(sub, 1, n), n);
+  qx_sub_status st;
+  qx_sub_get_status(sub, &st);
+  CHECK(st.laps >= 1);
+  CHECK(st.records_from_wal > 0);
+  uint64_t from_wal = st.records_from_wal;
+  CHECK_OK(sub_test_append(wal, n + 1, 100));
+  CHECK_EQ_U64(sub_test_read(sub, n + 1, 100), 100);
+  qx_sub_get_status(sub, &st);
+  CHECK_EQ_U64(st.records_from_wal, from_wal); /* back in the ring */
+  qx_sub_close(sub);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+/* A record held while the writer overwrites it is reported by the next call, which then goes on
+ * with the record after it. */
+static void test_overwritten_while_held(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-held");
+  qx_sub *sub;
+  CHECK_OK(qx_sub_open(dir, NULL, &sub));
+  CHECK_OK(sub_test_append(wal, 1, 1));
+  qx_wal_entry e;
+  CHECK_OK(qx_sub_next(sub, &e, 1000000000));
+  uint64_t n = sub_test_records_for(2 * QX_RING_MIN_CAPACITY);
+  CHECK_OK(sub_test_append(wal, 2, n));
+  CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_LAPPED);
+  CHECK(strstr(qx_last_error(), "LSN 1 ") != NULL);
+  CHECK_EQ_U64(sub_test_read(sub, 2, n), n);
+  qx_sub_close(sub);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+/* A damaged frame in the ring is named (ring, position, LSN) and never handed out. */
+static void test_damaged_frame(void) {
+  char dir[PATH_MAX], wal_dir[PATH_MAX + 8], ring_path[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-damaged");
+  qx_sub *sub;
+  CHECK_OK(qx_sub_open(dir, NULL, &sub));
+  CHECK_OK(sub_test_append(wal, 1, 3));
+  snprintf(wal_dir, sizeof wal_dir, "%s/wal", dir);
+  CHECK_OK(qx_ring_path(wal_dir, ring_path, sizeof ring_path));
+  /* the second frame's payload: the first frame's span further on */
+  uint8_t payload[TEST_PAYLOAD_MAX];
+  uint64_t second = wal_entry_span(test_payload(0, 1, payload));
+  test_flip_byte(ring_path, QX_RING_HEADER_SIZE + second + WAL_ENTRY_HEADER_SIZE + 3);
+  qx_wal_entry e;
+  CHECK_OK(qx_sub_next(sub, &e, 1000000000));
+  CHECK_EQ_U64(e.lsn, 1);
+  CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_CORRUPT);
+  CHECK(strstr(qx_last_error(), ring_path) && strstr(qx_last_error(), "LSN 2"));
+  CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_CORRUPT); /* still not handed out */
+  qx_sub_close(sub);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+/* A clean close is seen at once; the next writer's records follow without a gap. */
+static void test_writer_restart(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-restart");
+  qx_sub *sub;
+  CHECK_OK(qx_sub_open(dir, NULL, &sub));
+  CHECK_OK(sub_test_append(wal, 1, 20));
+  CHECK_OK(qx_wal_close(wal));
+  qx_sub_status st;
+  qx_sub_get_status(sub, &st);
+  CHECK(!st.writer_alive);
+  CHECK_EQ_U64(sub_test_read(sub, 1, 20), 20);
+  wal = sub_test_reopen_writer(dir);
+  CHECK_OK(sub_test_append(wal, 21, 20));
+  CHECK_EQ_U64(sub_test_read(sub, 21, 20), 20);
+  qx_sub_get_status(sub, &st);
+  CHECK(st.writer_alive);
+  CHECK_EQ_U64(st.writer_restarts, 1);
+  qx_sub_close(sub);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+/* Without a writer a subscriber reads the log as the files hold it. */
+static void test_no_writer(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-nowriter");
+  CHECK_OK(sub_test_append(wal, 1, 50));
+  CHECK_OK(qx_wal_close(wal));
+  qx_sub_options o;
+  qx_sub_options_init(&o);
+  o.start = QX_SUB_OLDEST;
+  qx_sub *sub;
+  CHECK_OK(qx_sub_open(dir, &o, &sub));
+  CHECK_EQ_U64(sub_test_read(sub, 1, 50), 50);
+  qx_wal_entry e;
+  CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_TIMEOUT);
+  qx_sub_status st;
+  qx_sub_get_status(sub, &st);
+  CHECK(!st.writer_alive);
+  CHECK_EQ_U64(st.heartbeat_age_ns, (uint64_t)-1);
+  qx_sub_close(sub);
+  test_rmtree(dir);
+}
+
+int main(void) {
+  sub_test_private_shm();
+  test_starts_and_filters();
+  test_lapped();
+  test_overwritten_while_held();
+  test_damaged_frame();
+  test_writer_restart();
+  test_no_writer();
+  sub_test_remove_shm();
+  return test_finish("test_sub");
+}
