@@ -63,16 +63,25 @@ int sub_test_record_ok(const qx_wal_entry *e) {
          e->table_id == (e->lsn % 2 ? 1 : 2);
 }
 
+uint64_t held_overwritten;
+
 uint64_t sub_test_read(qx_sub *sub, uint64_t first_lsn, uint64_t count) {
   for (uint64_t i = 0; i < count; i++) {
     qx_wal_entry e;
     int rc = qx_sub_next(sub, &e, 10000000000);
+    if (rc == QX_ERR_LAPPED) /* the record before, checked already, was overwritten since */
+      rc = qx_sub_next(sub, &e, 10000000000);
     if (rc != QX_OK) {
       fprintf(stderr, "sub_test_read: LSN %llu: %s: %s\n", (unsigned long long)(first_lsn + i),
               qx_strerror(rc), qx_last_error());
       return i;
     }
-    if (e.lsn != first_lsn + i || !sub_test_record_ok(&e)) {
+    int ok = e.lsn == first_lsn + i && sub_test_record_ok(&e);
+    if (!ok && e.lsn == first_lsn + i && !qx_sub_held_valid(sub)) {
+      held_overwritten++; /* read too late, and the subscriber says so */
+      continue;
+    }
+    if (!ok) {
       fprintf(stderr, "sub_test_read: expected LSN %llu, got %llu (payload %s)\n",
               (unsigned long long)(first_lsn + i), (unsigned long long)e.lsn,
               sub_test_record_ok(&e) ? "intact" : "wrong");

@@ -25,7 +25,10 @@ qx_wal *sub_test_reopen_writer(const char *dir);
 int sub_test_append(qx_wal *wal, uint64_t first_lsn, uint64_t count);
 
 /* Reads up to count records, expecting LSNs first_lsn.. with intact payloads that name them;
- * returns how many came right, stopping at the first that did not (or a wait over 10 s). */
+ * returns how many came right, stopping at the first that did not (or a wait over 10 s). A
+ * record whose payload the writer overwrote before it was checked counts in held_overwritten
+ * if qx_sub_held_valid says so. */
+extern uint64_t held_overwritten;
 uint64_t sub_test_read(qx_sub *sub, uint64_t first_lsn, uint64_t count);
 
 /* 1 if e is a record sub_test_append wrote (its payload names its LSN). */

@@ -63,6 +63,13 @@ int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out);
  * (trimmed by a checkpoint). */
 int qx_sub_next(qx_sub *sub, qx_wal_entry *record, int64_t timeout_ns);
 
+/* 1 if the record the last qx_sub_next handed out is still intact; 0 if the writer has
+ * overwritten it since (it lapped the subscriber: a subscriber reads from the ring only while it
+ * is less than half a ring behind, so this takes half a ring of writes, 32 MiB by default, while
+ * the caller holds the record). Call it after using a record and before acting on what was read
+ * when that must never rest on torn bytes. */
+int qx_sub_held_valid(const qx_sub *sub);
+
 void qx_sub_get_status(qx_sub *sub, qx_sub_status *status);
 void qx_sub_close(qx_sub *sub);
 

@@ -293,6 +293,8 @@ qx_ring_read qx_ring_read_frame(const qx_ring *r, uint64_t *position, uint64_t l
   uint64_t off = offset_of(r, at);
   uint64_t end =
       off + (published - at) < r->header->capacity ? off + (published - at) : r->header->capacity;
+  wal_entry_header h; /* taken before the check below, which vouches for it */
+  memcpy(&h, r->frames + off, sizeof h);
   const char *problem = qx_wal_entry_problem(r->frames, end, off, lsn);
   if (qx_ring_overwritten(r, at)) return QX_RING_LAPPED;
   if (problem) {
@@ -302,8 +304,6 @@ qx_ring_read qx_ring_read_frame(const qx_ring *r, uint64_t *position, uint64_t l
                 (unsigned long long)lsn, problem);
     return QX_RING_NOTHING;
   }
-  wal_entry_header h;
-  memcpy(&h, r->frames + off, sizeof h);
   *entry = (qx_wal_entry){h.lsn,      h.ts_ns,
                           h.table_id, h.schema_version,
                           h.size,     r->frames + off + WAL_ENTRY_HEADER_SIZE};

@@ -14,6 +14,7 @@
 
 #include "dist/ring.h"
 #include "util/clock.h"
+#include "util/dirlock.h"
 #include "util/error.h"
 #include "wal/scan.h"
 #include "wal/segment.h"
@@ -22,6 +23,7 @@
 #define RECHECK_NS 50000000         /* how often an idle subscriber looks for a new writer */
 #define SPIN_POLLS 200              /* polls before a waiting subscriber starts to sleep */
 #define SLEEP_NS 20000
+#define OPEN_WAIT_NS 2000000000 /* for the ring of a writer that is opening */
 
 /* A record read from the segment files, copied: its fields, then the payload. */
 typedef struct buffered {
@@ -140,16 +142,18 @@ static int lost_records(qx_sub *s, const char *fmt, ...) {
   return qx_fail(QX_ERR_CORRUPT, "%s", s->failure);
 }
 
-/* Maps the folder's ring if a writer has one. A new writer's log must go on where the records
- * handed out so far end: if it starts before, the log lost records a subscriber received. */
+/* Maps the folder's ring if a writer has one. A writer that took over from the one whose ring
+ * this subscriber read must go on where the records handed out so far end: if its log starts
+ * before, the log lost records the subscriber received. */
 static int attach_ring(qx_sub *s) {
   if (qx_ring_attach(s->wal_dir, &s->ring) != QX_OK) {
     s->ring = NULL;
     return QX_OK;
   }
-  uint64_t generation = s->ring->header->generation;
-  if (s->generation && generation != s->generation) s->stats.writer_restarts++;
+  uint64_t generation = s->ring->header->generation, previous = s->generation;
   s->generation = generation;
+  if (!previous || generation == previous) return QX_OK;
+  s->stats.writer_restarts++;
   uint64_t first = s->ring->header->first_lsn;
   if (first < s->next_lsn)
     return lost_records(s,
@@ -176,6 +180,13 @@ static int wanted(const qx_sub *s, const qx_wal_entry *e) {
   return !s->opt.table_id || e->table_id == s->opt.table_id;
 }
 
+/* A frame handed out in place must outlive its use: a subscriber more than half the ring behind
+ * the writer reads from the segment files, which the writer does not overwrite. */
+static int near_lap(const qx_sub *s) {
+  uint64_t published = atomic_load_explicit(&s->ring->header->published, memory_order_acquire);
+  return published - s->position > s->ring->header->capacity / 2;
+}
+
 /* Reads from the ring at next_lsn: 1 and *record for a record, 0 for nothing new (or a lap,
  * which leaves in_ring clear), or a failure. */
 static int poll_ring(qx_sub *s, qx_wal_entry *record) {
@@ -189,7 +200,9 @@ static int poll_ring(qx_sub *s, qx_wal_entry *record) {
     uint64_t next;
     int status;
     uint64_t at = s->position;
-    qx_ring_read got = qx_ring_read_frame(s->ring, &at, s->next_lsn, record, &next, &status);
+    qx_ring_read got = near_lap(s)
+                           ? QX_RING_LAPPED
+                           : qx_ring_read_frame(s->ring, &at, s->next_lsn, record, &next, &status);
     if (got == QX_RING_LAPPED) {
       s->in_ring = 0;
       s->stats.laps++;
@@ -218,11 +231,14 @@ static int poll_once(qx_sub *s, qx_wal_entry *record) {
     int rc = read_segments(s, published); /* below the ring, or lapped */
     return rc != QX_OK ? rc : take_buffered(s, record);
   }
-  /* No writer with a ring: the log as the files hold it, read again every RECHECK_NS. */
+  /* No ring: the log as the files hold it, read again every RECHECK_NS, but only while no
+   * writer holds it. A live log's end is not known from its files: a reader may see an entry
+   * whose predecessor is still being written. A writer's records come through its ring. */
   int64_t now = qx_monotonic_ns();
-  if (now < s->next_file_read_ns) return 0;
+  if (now < s->next_file_read_ns || qx_dirlock_writer_holds(s->wal_dir)) return 0;
   s->next_file_read_ns = now + RECHECK_NS;
   int rc = read_segments(s, UINT64_MAX);
+  if (rc == QX_ERR_CORRUPT && qx_dirlock_writer_holds(s->wal_dir)) return 0; /* one just began */
   return rc != QX_OK ? rc : take_buffered(s, record);
 }
 
@@ -256,6 +272,23 @@ int qx_sub_next(qx_sub *s, qx_wal_entry *record, int64_t timeout_ns) {
 }
 
 /* ---- open, status, close ------------------------------------------------------------------ */
+
+/* Attaches the ring; when a writer holds the folder but has no ring yet (it is opening), waits
+ * for it up to OPEN_WAIT_NS. */
+static int attach_live_ring(qx_sub *s) {
+  int64_t deadline = qx_monotonic_ns() + OPEN_WAIT_NS;
+  for (;;) {
+    int rc = attach_ring(s);
+    if (rc != QX_OK || s->ring || !qx_dirlock_writer_holds(s->wal_dir)) return rc;
+    if (qx_monotonic_ns() > deadline)
+      return qx_fail(QX_ERR_NOT_FOUND,
+                     "%s: a writer holds the folder but has no log ring for subscribers (was it "
+                     "opened with a ring_size of 0?)",
+                     s->wal_dir);
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+  }
+}
 
 /* The LSN a subscriber starts at, from the options, the ring and the segment files. */
 static int start_lsn(qx_sub *s, const qx_sub_options *o) {
@@ -294,7 +327,7 @@ int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out) {
   int rc = QX_OK;
   if (snprintf(s->wal_dir, sizeof s->wal_dir, "%s/wal", dir) >= (int)sizeof s->wal_dir)
     rc = qx_fail(QX_ERR_INVALID_ARG, "data folder path too long: %s", dir);
-  if (rc == QX_OK) rc = attach_ring(s);
+  if (rc == QX_OK) rc = attach_live_ring(s);
   if (rc == QX_OK) rc = start_lsn(s, &s->opt);
   if (rc != QX_OK) {
     qx_sub_close(s);
@@ -307,7 +340,12 @@ int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out) {
   return QX_OK;
 }
 
+int qx_sub_held_valid(const qx_sub *s) {
+  return !s->holding || !qx_ring_overwritten(s->ring, s->held_position);
+}
+
 void qx_sub_get_status(qx_sub *s, qx_sub_status *status) {
+  recheck_writer(s); /* a failure is kept for the next qx_sub_next */
   *status = s->stats;
   status->next_lsn = s->next_lsn;
   status->heartbeat_age_ns = -1;
