@@ -10,6 +10,8 @@
 
 #include "check.h"
 #include "dist/ring.h"
+#include "qaxdb/records.h"
+#include "qaxdb/schema.h"
 #include "qaxdb/sub.h"
 #include "qaxdb/wal.h"
 #include "sub_util.h"
@@ -57,6 +59,57 @@ static void test_starts_and_filters(void) {
   qx_sub_close(oldest);
   qx_sub_close(from);
   qx_sub_close(table2);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+static void append_typed(qx_wal *wal, uint16_t table, const void *record, uint32_t size) {
+  qx_wal_record r = {table, (uint16_t)qx_schema_version_of_size(qx_schema_by_id(table), size), size,
+                     0, record};
+  CHECK_OK(qx_wal_append(wal, &r, QX_DURABILITY_NONE, NULL));
+}
+
+/* Filters by instrument and account read the records' columns. */
+static void test_instrument_and_account(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-columns");
+  qx_sub_options o;
+  qx_sub_options_init(&o);
+  o.start = QX_SUB_OLDEST;
+  snprintf(o.instrument, sizeof o.instrument, "rb2501");
+  qx_sub *rb;
+  CHECK_OK(qx_sub_open(dir, &o, &rb));
+  qx_sub_options_init(&o);
+  o.start = QX_SUB_OLDEST;
+  snprintf(o.account, sizeof o.account, "acct7");
+  qx_sub *acct7;
+  CHECK_OK(qx_sub_open(dir, &o, &acct7));
+  qx_order order = {.order_id = 1};
+  memcpy(order.account_id, "acct7", 5);
+  memcpy(order.instrument_id, "rb2501", 6);
+  append_typed(wal, QX_TABLE_ORDERS, &order, sizeof order); /* LSN 1: both */
+  memcpy(order.instrument_id, "rb25010", 7);                /* a longer name: neither... */
+  memcpy(order.account_id, "acct70", 6);
+  append_typed(wal, QX_TABLE_ORDERS, &order, sizeof order); /* LSN 2 */
+  qx_trade trade = {.trade_id = 9};
+  memcpy(trade.instrument_id, "rb2501", 6);
+  memcpy(trade.sell_account_id, "acct7", 5);
+  append_typed(wal, QX_TABLE_TRADES, &trade, sizeof trade); /* LSN 3: both (the seller) */
+  CHECK_OK(sub_test_append(wal, 4, 1)); /* LSN 4: not a known record layout: neither */
+  qx_wal_entry e;
+  CHECK_OK(qx_sub_next(rb, &e, 1000000000));
+  CHECK_EQ_U64(e.lsn, 1);
+  CHECK_OK(qx_sub_next(rb, &e, 1000000000));
+  CHECK_EQ_U64(e.lsn, 3);
+  CHECK_RC(qx_sub_next(rb, &e, 0), QX_ERR_TIMEOUT);
+  CHECK_OK(qx_sub_next(acct7, &e, 1000000000));
+  CHECK_EQ_U64(e.lsn, 1);
+  CHECK_OK(qx_sub_next(acct7, &e, 1000000000));
+  CHECK_EQ_U64(e.lsn, 3);
+  CHECK_EQ_U64(e.table_id, QX_TABLE_TRADES);
+  CHECK_RC(qx_sub_next(acct7, &e, 0), QX_ERR_TIMEOUT);
+  qx_sub_close(rb);
+  qx_sub_close(acct7);
   CHECK_OK(qx_wal_close(wal));
   test_rmtree(dir);
 }
@@ -177,6 +230,7 @@ static void test_no_writer(void) {
 int main(void) {
   sub_test_private_shm();
   test_starts_and_filters();
+  test_instrument_and_account();
   test_lapped();
   test_overwritten_while_held();
   test_damaged_frame();

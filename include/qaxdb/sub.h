@@ -32,6 +32,10 @@ typedef struct qx_sub_options {
   qx_sub_start start;
   uint64_t from_lsn; /* with QX_SUB_FROM_LSN */
   uint16_t table_id; /* only records of this table (qaxdb/record.h ids); 0: every table */
+  /* Only records naming this instrument (instrument_id) or account (account_id, or either
+   * account of a trade); "" for any. Records of tables without the column are left out. */
+  char instrument[33];
+  char account[33];
 } qx_sub_options;
 
 /* What a subscriber knows about the writer. */

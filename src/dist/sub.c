@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "dist/ring.h"
+#include "dist/sub_filter.h"
 #include "util/clock.h"
 #include "util/dirlock.h"
 #include "util/error.h"
@@ -76,7 +77,7 @@ static int copy_entry(const qx_wal_entry *e, void *ctx) {
   }
   rd->expect++;
   s->buf_next_lsn = e->lsn + 1;
-  if (s->opt.table_id && e->table_id != s->opt.table_id) return 0;
+  if (!qx_sub_filter_match(&s->opt, e)) return 0;
   size_t need = buffered_size(e->size);
   if (s->buf_len + need > WAL_BUFFER_BYTES && s->buf_len > 0) {
     s->buf_next_lsn = e->lsn; /* not taken: the next read starts with it */
@@ -176,10 +177,6 @@ static int recheck_writer(qx_sub *s) {
 
 /* ---- one poll ----------------------------------------------------------------------------- */
 
-static int wanted(const qx_sub *s, const qx_wal_entry *e) {
-  return !s->opt.table_id || e->table_id == s->opt.table_id;
-}
-
 /* A frame handed out in place must outlive its use: a subscriber more than half the ring behind
  * the writer reads from the segment files, which the writer does not overwrite. */
 static int near_lap(const qx_sub *s) {
@@ -211,7 +208,7 @@ static int poll_ring(qx_sub *s, qx_wal_entry *record) {
     if (got == QX_RING_NOTHING) return status;
     s->position = next;
     s->next_lsn++;
-    if (!wanted(s, record)) continue;
+    if (!qx_sub_filter_match(&s->opt, record)) continue;
     s->holding = 1;
     s->held_position = at;
     s->held_lsn = record->lsn;
@@ -324,6 +321,8 @@ int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out) {
     s->opt = *options;
   else
     qx_sub_options_init(&s->opt);
+  s->opt.instrument[sizeof s->opt.instrument - 1] = '\0';
+  s->opt.account[sizeof s->opt.account - 1] = '\0';
   int rc = QX_OK;
   if (snprintf(s->wal_dir, sizeof s->wal_dir, "%s/wal", dir) >= (int)sizeof s->wal_dir)
     rc = qx_fail(QX_ERR_INVALID_ARG, "data folder path too long: %s", dir);
