@@ -36,6 +36,9 @@ typedef struct qx_sub_options {
    * account of a trade); "" for any. Records of tables without the column are left out. */
   char instrument[33];
   char account[33];
+  /* 1: a waiting qx_sub_next polls without sleeping (lowest latency, one core busy); 0: it
+   * polls a moment, then sleeps between polls, up to 1 ms. */
+  int spin;
 } qx_sub_options;
 
 /* What a subscriber knows about the writer. */

@@ -23,8 +23,9 @@
 #define WAL_BUFFER_BYTES (4u << 20) /* records copied per read of the segment files */
 #define RECHECK_NS 50000000         /* how often an idle subscriber looks for a new writer */
 #define SPIN_POLLS 200              /* polls before a waiting subscriber starts to sleep */
-#define SLEEP_NS 20000
-#define OPEN_WAIT_NS 2000000000 /* for the ring of a writer that is opening */
+#define MIN_SLEEP_NS 20000          /* then sleeps from this ... */
+#define MAX_SLEEP_NS 1000000        /* ... doubling up to this */
+#define OPEN_WAIT_NS 2000000000     /* for the ring of a writer that is opening */
 
 /* A record read from the segment files, copied: its fields, then the payload. */
 typedef struct buffered {
@@ -48,6 +49,7 @@ struct qx_sub {
   uint8_t *buf;
   size_t buf_len, buf_at;
   uint64_t buf_next_lsn; /* the LSN after the last record the buffer's read visited */
+  int buf_read;          /* the buffer holds a read whose buf_next_lsn is still to be taken */
   qx_sub_status stats;
   char failure[512]; /* set once the log lost records this subscriber handed out */
 };
@@ -97,6 +99,7 @@ static int read_segments(qx_sub *s, uint64_t to_lsn) {
     return qx_fail(QX_ERR_NOMEM, "subscriber buffer");
   s->buf_len = s->buf_at = 0;
   s->buf_next_lsn = s->next_lsn;
+  s->buf_read = 1;
   wal_read rd = {s, s->next_lsn, 0};
   wal_scan_result r;
   int rc = qx_wal_scan_dir(s->wal_dir, s->next_lsn, to_lsn, copy_entry, &rd, 0, &r);
@@ -116,10 +119,10 @@ static int take_buffered(qx_sub *s, qx_wal_entry *record) {
     *record = b->entry;
     s->next_lsn = b->entry.lsn + 1;
     s->stats.records_from_wal++;
-    if (s->buf_at == s->buf_len) s->next_lsn = s->buf_next_lsn;
     return 1;
   }
-  if (s->buf_len) s->next_lsn = s->buf_next_lsn; /* every record in it was filtered out */
+  if (s->buf_read) s->next_lsn = s->buf_next_lsn; /* past what the filters left out */
+  s->buf_read = 0;
   s->buf_len = s->buf_at = 0;
   return 0;
 }
@@ -239,9 +242,11 @@ static int poll_once(qx_sub *s, qx_wal_entry *record) {
   return rc != QX_OK ? rc : take_buffered(s, record);
 }
 
-static void wait_a_little(int polls) {
-  if (polls < SPIN_POLLS) return;
-  struct timespec ts = {0, SLEEP_NS};
+/* Spins first, then sleeps ever longer up to MAX_SLEEP_NS, unless told to spin. */
+static void wait_a_little(const qx_sub *s, int polls) {
+  if (polls < SPIN_POLLS || s->opt.spin) return;
+  int64_t ns = (int64_t)MIN_SLEEP_NS << (polls - SPIN_POLLS < 6 ? polls - SPIN_POLLS : 6);
+  struct timespec ts = {0, ns < MAX_SLEEP_NS ? ns : MAX_SLEEP_NS};
   nanosleep(&ts, NULL);
 }
 
@@ -264,7 +269,7 @@ int qx_sub_next(qx_sub *s, qx_wal_entry *record, int64_t timeout_ns) {
     if (qx_monotonic_ns() >= deadline)
       return qx_fail(QX_ERR_TIMEOUT, "no record after LSN %llu in time",
                      (unsigned long long)(s->next_lsn - 1));
-    wait_a_little(polls);
+    wait_a_little(s, polls);
   }
 }
 

@@ -10,6 +10,7 @@
 #include "output.h"
 #include "qaxdb/db.h"
 #include "qaxdb/schema.h"
+#include "qaxdb/wal.h"
 
 #define CLI_DEFAULT_DATA "./qaxdb-data"
 #define CLI_EXIT_OK 0
@@ -37,6 +38,7 @@ int cmd_scan(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
+int cmd_tail(int argc, char **argv);
 
 /* If argv[*i] is flag (as "--flag VALUE" or "--flag=VALUE"), stores the value, advances *i past
  * it and returns 1; returns -1 (after printing why) if the value is missing; 0 otherwise. */
@@ -69,12 +71,17 @@ const qx_schema *cli_table(const char *cmd, const char *name);
  * size of any version of table. */
 int cli_print_fields(const qx_schema *table, const void *record, size_t size);
 
+/* A log entry as wal-dump and tail print it: "lsn=N ts=T table=NAME field=value ...", or its
+ * table id, version and size when it is not a known record layout. With a newline. */
+void cli_print_log_entry(const qx_wal_entry *entry);
+
 /* Records of a table as get and scan print them (record_rows.c): in CLI_FORMAT_TABLE the
  * "lsn=N name=value ..." line, in CSV and JSON the columns and text of `SELECT * FROM table` in
- * qaxdb sql (lsn and date included). start prints the CSV header; it returns CLI_EXIT_OK or
- * prints why not and returns CLI_EXIT_FAILURE. */
+ * qaxdb sql (lsn and date included), after a "table" column with_table. start prints the CSV
+ * header; it returns CLI_EXIT_OK or prints why not and returns CLI_EXIT_FAILURE. */
 typedef struct cli_record_rows cli_record_rows;
-int cli_record_rows_start(const qx_schema *table, cli_format format, cli_record_rows **out);
+int cli_record_rows_start(const qx_schema *table, cli_format format, int with_table,
+                          cli_record_rows **out);
 void cli_record_rows_print(cli_record_rows *rows, const void *record, size_t size, uint64_t lsn);
 void cli_record_rows_end(cli_record_rows *rows);
 

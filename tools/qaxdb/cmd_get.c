@@ -38,7 +38,7 @@ static int print_record(qx_db *db, const qx_schema *table, const uint8_t *key, s
   }
   if (rc != QX_OK) return cli_fail("get", "reading", rc);
   cli_record_rows *rows;
-  int result = cli_record_rows_start(table, format, &rows);
+  int result = cli_record_rows_start(table, format, 0, &rows);
   if (result == CLI_EXIT_OK) {
     cli_record_rows_print(rows, v.data, v.size, v.lsn);
     cli_record_rows_end(rows);

@@ -103,7 +103,7 @@ static int scan(qx_db *db, const qx_schema *table, const scan_args *a, uint64_t 
   int more = 0;
   int rc = qx_db_iter_create(db, NULL, range->from, range->from_len, range->to, range->to_len, &it);
   if (rc != QX_OK) return cli_fail("scan", "reading", rc);
-  int result = cli_record_rows_start(table, a->format, &rows);
+  int result = cli_record_rows_start(table, a->format, 0, &rows);
   if (result == CLI_EXIT_OK) {
     rc = print_rows(it, table, rows, limit, a->all, &printed, &more);
     result = rc == QX_OK ? CLI_EXIT_OK : cli_fail("scan", "reading", rc);

@@ -31,17 +31,7 @@ static int print_entry(const qx_wal_entry *e, void *ctx) {
     note_trimmed(st, e->lsn);
   }
   if (st->printed == st->limit) return 1;
-  char ts[48];
-  qx_format_timestamp(e->ts_ns, ts, sizeof ts);
-  const qx_schema *s = qx_schema_by_id(e->table_id);
-  if (!s || qx_schema_record_size(s, e->schema_version) != e->size) {
-    printf("lsn=%" PRIu64 " ts=%s table=#%u v%u size=%u (not a known record layout)\n", e->lsn, ts,
-           e->table_id, e->schema_version, e->size);
-  } else {
-    printf("lsn=%" PRIu64 " ts=%s table=%s ", e->lsn, ts, s->name);
-    cli_print_fields(s, e->data, e->size);
-    putchar('\n');
-  }
+  cli_print_log_entry(e);
   st->printed++;
   return 0;
 }

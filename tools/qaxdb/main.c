@@ -16,6 +16,7 @@ const cli_command cli_commands[] = {
     {"compact", "compact every level of the engine now", cmd_compact},
     {"sql", "run SQL over the whole history (or open an SQL shell)", cmd_sql},
     {"wal-dump", "print WAL entries with LSN, table and fields", cmd_wal_dump},
+    {"tail", "follow the log while another process writes it, like tail -f", cmd_tail},
     {"check", "verify every checksum in a data folder (WAL, MANIFEST, tables)", cmd_check},
     {"repair", "rebuild the MANIFEST of a folder open refuses, from its files", cmd_repair},
     {"schema", "list the tables and their columns", cmd_schema},

@@ -1,5 +1,5 @@
-/* Records and keys as command-line text: printing a record's fields, and encoding a key (or a
- * key prefix) from the text values of a table's key columns. */
+/* Records and keys as command-line text: printing a record's fields or a log entry, and encoding
+ * a key (or a key prefix) from the text values of a table's key columns. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +19,20 @@ int cli_print_fields(const qx_schema *table, const void *record, size_t size) {
     printf("%s%s=%s", i ? " " : "", table->columns[i].name, value);
   }
   return columns > 0;
+}
+
+void cli_print_log_entry(const qx_wal_entry *e) {
+  char ts[48];
+  qx_format_timestamp(e->ts_ns, ts, sizeof ts);
+  const qx_schema *s = qx_schema_by_id(e->table_id);
+  if (!s || qx_schema_record_size(s, e->schema_version) != e->size) {
+    printf("lsn=%" PRIu64 " ts=%s table=#%u v%u size=%u (not a known record layout)\n", e->lsn, ts,
+           e->table_id, e->schema_version, e->size);
+    return;
+  }
+  printf("lsn=%" PRIu64 " ts=%s table=%s ", e->lsn, ts, s->name);
+  cli_print_fields(s, e->data, e->size);
+  putchar('\n');
 }
 
 /* Bytes the first count key columns take in an encoded key (after the table id). */

@@ -17,7 +17,8 @@
 struct cli_record_rows {
   const qx_schema *table;
   cli_format format;
-  uint32_t columns; /* the table's columns, then lsn and date */
+  uint32_t first;   /* 1 with a leading "table" column, else 0 */
+  uint32_t columns; /* [table], the table's columns, then lsn and date */
   int time_column;
   const char **names;
   qx_sql_value_kind *kinds;
@@ -31,12 +32,14 @@ static qx_sql_value_kind column_kind(const qx_column *col) {
              : QX_SQL_VALUE_NUMBER;
 }
 
-int cli_record_rows_start(const qx_schema *table, cli_format format, cli_record_rows **out) {
+int cli_record_rows_start(const qx_schema *table, cli_format format, int with_table,
+                          cli_record_rows **out) {
   cli_record_rows *r = calloc(1, sizeof *r);
-  uint32_t n = table->column_count + 2;
+  uint32_t first = with_table ? 1 : 0, n = first + table->column_count + 2;
   if (r) {
     *r = (cli_record_rows){table,
                            format,
+                           first,
                            n,
                            qx_time_column(table),
                            calloc(n, sizeof *r->names),
@@ -49,9 +52,14 @@ int cli_record_rows_start(const qx_schema *table, cli_format format, cli_record_
     fprintf(stderr, "qaxdb: out of memory\n");
     return CLI_EXIT_FAILURE;
   }
+  if (first) {
+    r->names[0] = "table";
+    r->kinds[0] = QX_SQL_VALUE_TEXT;
+    r->cells[0] = table->name;
+  }
   for (uint32_t c = 0; c < table->column_count; c++) {
-    r->names[c] = table->columns[c].name;
-    r->kinds[c] = column_kind(&table->columns[c]);
+    r->names[first + c] = table->columns[c].name;
+    r->kinds[first + c] = column_kind(&table->columns[c]);
   }
   r->names[n - 2] = "lsn";
   r->kinds[n - 2] = QX_SQL_VALUE_NUMBER;
@@ -66,14 +74,15 @@ int cli_record_rows_start(const qx_schema *table, cli_format format, cli_record_
 static void fill_cells(cli_record_rows *r, const void *record, uint32_t present, uint64_t lsn) {
   for (uint32_t c = 0; c < r->table->column_count; c++) {
     const qx_column *col = &r->table->columns[c];
-    r->cells[c] = c < present ? r->text[c] : NULL;
+    uint32_t cell = r->first + c;
+    r->cells[cell] = c < present ? r->text[cell] : NULL;
     if (c >= present) continue;
     if (col->type == QX_COL_TIMESTAMP) {
       int64_t ns;
       memcpy(&ns, (const uint8_t *)record + col->offset, sizeof ns);
-      qx_value_text_timestamp_ns(ns, r->text[c], CELL_MAX);
+      qx_value_text_timestamp_ns(ns, r->text[cell], CELL_MAX);
     } else {
-      qx_format_column(col, record, r->text[c], CELL_MAX);
+      qx_format_column(col, record, r->text[cell], CELL_MAX);
     }
   }
   uint32_t lsn_cell = r->columns - 2, date_cell = r->columns - 1;
