@@ -227,6 +227,77 @@ static void test_no_writer(void) {
   test_rmtree(dir);
 }
 
+static int find_cursor(const qx_sub_cursor_info *info, void *ctx) {
+  qx_sub_cursor_info *found = ctx;
+  if (strcmp(info->name, "risk") == 0) *found = (qx_sub_cursor_info){"risk", info->acked_lsn, 1};
+  return 0;
+}
+
+/* A named cursor resumes after its last acknowledgement, whatever the start option says. */
+static void test_cursor_resume(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-cursor");
+  CHECK_OK(sub_test_append(wal, 1, 100));
+  qx_sub_options o;
+  qx_sub_options_init(&o);
+  o.start = QX_SUB_OLDEST;
+  snprintf(o.cursor, sizeof o.cursor, "risk");
+  qx_sub *sub;
+  CHECK_OK(qx_sub_open(dir, &o, &sub));
+  CHECK_EQ_U64(sub_test_read(sub, 1, 40), 40);
+  CHECK_RC(qx_sub_ack(sub, 41), QX_ERR_INVALID_ARG); /* not read yet */
+  CHECK_OK(qx_sub_ack(sub, 40));
+  qx_sub_close(sub);
+  qx_sub_cursor_info found = {NULL, 0, 0};
+  CHECK_OK(qx_sub_list_cursors(dir, find_cursor, &found));
+  CHECK_EQ_U64(found.acked_lsn, 40);
+  o.start = QX_SUB_LIVE;
+  CHECK_OK(qx_sub_open(dir, &o, &sub));
+  CHECK_EQ_U64(sub_test_read(sub, 41, 60), 60);
+  qx_sub_close(sub);
+  snprintf(o.cursor, sizeof o.cursor, "../escape");
+  CHECK_RC(qx_sub_open(dir, &o, &sub), QX_ERR_INVALID_ARG);
+  CHECK_OK(qx_sub_delete_cursor(dir, "risk"));
+  CHECK_RC(qx_sub_delete_cursor(dir, "risk"), QX_ERR_NOT_FOUND);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+/* A checkpoint keeps the segments a cursor needs, up to cursor_retention_bytes of them. */
+static void test_cursor_retention(void) {
+  char dir[PATH_MAX], wal_dir[PATH_MAX + 8];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-retention");
+  uint64_t n = sub_test_records_for(6u << 20); /* six 1 MiB segments */
+  CHECK_OK(sub_test_append(wal, 1, n));
+  qx_sub_options o;
+  qx_sub_options_init(&o);
+  o.start = QX_SUB_OLDEST;
+  snprintf(o.cursor, sizeof o.cursor, "risk");
+  qx_sub *sub;
+  CHECK_OK(qx_sub_open(dir, &o, &sub));
+  CHECK_EQ_U64(sub_test_read(sub, 1, 10), 10);
+  CHECK_OK(qx_sub_ack(sub, 10));
+  qx_sub_close(sub);
+  CHECK_OK(qx_wal_checkpoint(wal, n));
+  CHECK_OK(qx_sub_open(dir, &o, &sub)); /* LSN 11 is still there */
+  CHECK_EQ_U64(sub_test_read(sub, 11, 10), 10);
+  qx_sub_close(sub);
+  CHECK_OK(qx_wal_close(wal));
+  /* A writer allowed to keep one segment for cursors drops the ones LSN 11 needs. */
+  snprintf(wal_dir, sizeof wal_dir, "%s/wal", dir);
+  qx_wal_options wo;
+  qx_wal_options_init(&wo);
+  wo.segment_size = 1u << 20;
+  wo.cursor_retention_bytes = 1u << 20;
+  wo.ring_size = QX_RING_MIN_CAPACITY;
+  CHECK_OK(qx_wal_open(wal_dir, &wo, &wal, NULL));
+  CHECK_OK(qx_wal_checkpoint(wal, n));
+  CHECK_RC(qx_sub_open(dir, &o, &sub), QX_ERR_NOT_FOUND);
+  CHECK(strstr(qx_last_error(), "LSN 11 is not in the log") != NULL);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
 int main(void) {
   sub_test_private_shm();
   test_starts_and_filters();
@@ -236,6 +307,8 @@ int main(void) {
   test_damaged_frame();
   test_writer_restart();
   test_no_writer();
+  test_cursor_resume();
+  test_cursor_retention();
   sub_test_remove_shm();
   return test_finish("test_sub");
 }

@@ -174,46 +174,60 @@ static void test_heartbeat(void) {
   test_rmtree(dir);
 }
 
-/* A subscriber process that reports each LSN it has finished with through fd, from first_lsn. */
-static pid_t start_reporting_subscriber(const char *dir, uint64_t first_lsn, int fd) {
+/* A subscriber process under the cursor "resume": each record is checked, acknowledged, then
+ * reported through fd. */
+static pid_t start_reporting_subscriber(const char *dir, int fd) {
   pid_t pid = fork();
   if (pid != 0) return pid;
   qx_sub_options o;
   qx_sub_options_init(&o);
-  o.start = QX_SUB_FROM_LSN;
-  o.from_lsn = first_lsn;
+  o.start = QX_SUB_OLDEST; /* for the first one; the next ones resume after its acks */
+  snprintf(o.cursor, sizeof o.cursor, "resume");
   qx_sub *sub;
   if (qx_sub_open(dir, &o, &sub) != QX_OK) _exit(2);
-  for (uint64_t lsn = first_lsn;; lsn++)
-    if (sub_test_read(sub, lsn, 1) != 1 || write(fd, &lsn, sizeof lsn) != sizeof lsn) _exit(1);
+  for (;;) {
+    qx_sub_status st;
+    qx_sub_get_status(sub, &st);
+    uint64_t lsn = st.next_lsn;
+    if (sub_test_read(sub, lsn, 1) != 1 || qx_sub_ack(sub, lsn) != QX_OK ||
+        write(fd, &lsn, sizeof lsn) != sizeof lsn)
+      _exit(1);
+  }
 }
 
-/* Killed after 5000 reports, a subscriber is resumed at the LSN after the last it reported. */
+static int acked_of(const qx_sub_cursor_info *info, void *ctx) {
+  if (strcmp(info->name, "resume") == 0) *(uint64_t *)ctx = info->acked_lsn;
+  return 0;
+}
+
+/* Killed after 5000 reports, a subscriber with a named cursor is started again: it goes on right
+ * after the last LSN it acknowledged. */
 static void test_subscriber_killed(void) {
   char dir[PATH_MAX];
   qx_wal *wal = sub_test_open_writer(dir, "subprocs-resume");
   CHECK_OK(sub_test_append(wal, 1, 50000));
-  uint64_t last = 0;
-  for (int round = 0; round < 2; round++) {
+  uint64_t last = 0, acked = 0;
+  for (int round = 0; round < 3; round++) {
     int fds[2];
     CHECK(pipe(fds) == 0);
-    pid_t pid = start_reporting_subscriber(dir, last + 1, fds[1]);
+    pid_t pid = start_reporting_subscriber(dir, fds[1]);
     close(fds[1]);
     uint64_t lsn, reported = 0;
     while (reported < 5000 && read(fds[0], &lsn, sizeof lsn) == sizeof lsn) {
-      CHECK_EQ_U64(lsn, last + 1);
-      last = lsn;
+      CHECK_EQ_U64(lsn, round == 0 && reported == 0 ? 1 : acked + 1); /* resumes after the ack */
+      acked = last = lsn;
       reported++;
     }
     CHECK_EQ_U64(reported, 5000);
     kill_and_reap(pid);
-    while (read(fds[0], &lsn, sizeof lsn) == sizeof lsn) { /* reported before it died */
-      CHECK_EQ_U64(lsn, last + 1);
+    while (read(fds[0], &lsn, sizeof lsn) == sizeof lsn) /* reported before it died */
       last = lsn;
-    }
     close(fds[0]);
+    CHECK_OK(qx_sub_list_cursors(dir, acked_of, &acked));
+    CHECK(acked == last || acked == last + 1); /* killed between its ack and its report */
   }
-  CHECK(last >= 10000);
+  CHECK(acked >= 15000);
+  printf("a subscriber killed 3 times resumed each time right after its last acknowledgement\n");
   CHECK_OK(qx_wal_close(wal));
   test_rmtree(dir);
 }

@@ -36,6 +36,11 @@ typedef struct qx_sub_options {
    * account of a trade); "" for any. Records of tables without the column are left out. */
   char instrument[33];
   char account[33];
+  /* A named durable cursor ("" for none): the subscriber starts right after the LSN last
+   * acknowledged under this name with qx_sub_ack (start and from_lsn apply only to a new name),
+   * and the writer's WAL keeps the segments the cursor still needs, up to
+   * qx_wal_options.cursor_retention_bytes. 1 to 63 characters, no '/'. */
+  char cursor[64];
   /* 1: a waiting qx_sub_next polls without sleeping (lowest latency, one core busy); 0: it
    * polls a moment, then sleeps between polls, up to 1 ms. */
   int spin;
@@ -79,6 +84,24 @@ int qx_sub_held_valid(const qx_sub *sub);
 
 void qx_sub_get_status(qx_sub *sub, qx_sub_status *status);
 void qx_sub_close(qx_sub *sub);
+
+/* Records that every record up to lsn is done with, under the subscriber's cursor: a subscriber
+ * opened with that name again (after a crash, a SIGKILL) starts at lsn + 1. It survives the
+ * process, not a power loss. QX_ERR_INVALID_ARG without a cursor or for an LSN not yet read. */
+int qx_sub_ack(qx_sub *sub, uint64_t lsn);
+
+/* The named cursors of data folder dir. */
+typedef struct qx_sub_cursor_info {
+  const char *name;
+  uint64_t acked_lsn;
+  int64_t updated_ns; /* when it was last acknowledged (wall clock) */
+} qx_sub_cursor_info;
+typedef int (*qx_sub_cursor_fn)(const qx_sub_cursor_info *info, void *ctx);
+/* Calls fn for each cursor (stopping at and returning a non-zero return). A damaged cursor file
+ * is skipped, and QX_ERR_CORRUPT naming it is returned at the end. */
+int qx_sub_list_cursors(const char *dir, qx_sub_cursor_fn fn, void *ctx);
+/* Deletes a cursor, so that the WAL no longer keeps segments for it. */
+int qx_sub_delete_cursor(const char *dir, const char *name);
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ typedef enum qx_durability {
   QX_DURABILITY_GROUP = 1,
 } qx_durability;
 
-#define QX_WAL_MAX_RECORD (1u << 20) /* largest payload of one entry */
+#define QX_WAL_MAX_RECORD (1u << 20)           /* largest payload of one entry */
 #define QX_WAL_DEFAULT_RING_SIZE (64ull << 20) /* what a database opens its WAL with */
 
 typedef struct qx_wal_options {
@@ -52,6 +52,10 @@ typedef struct qx_wal_options {
    * (docs/formats/ring.md, qaxdb/sub.h); 0 (the default of this call) means no ring. A writer
    * open creates it, paged in, under /dev/shm (or $QAXDB_SHM_DIR) and fails if it cannot. */
   uint64_t ring_size;
+  /* Named subscriber cursors (qaxdb/sub.h) keep the segments they still need past a checkpoint,
+   * up to this many bytes of them (default 4 GiB); beyond it the oldest go, and a subscriber
+   * that needs them is told so (QX_ERR_NOT_FOUND). 0: cursors keep nothing. */
+  uint64_t cursor_retention_bytes;
   /* Called on the flusher thread after each sync with the highest durable LSN. Must be quick
    * and must not call back into this WAL's append. */
   void (*on_durable)(uint64_t durable_lsn, void *ctx);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dist/cursor.h"
 #include "dist/ring.h"
 #include "dist/sub_filter.h"
 #include "util/clock.h"
@@ -50,9 +51,16 @@ struct qx_sub {
   size_t buf_len, buf_at;
   uint64_t buf_next_lsn; /* the LSN after the last record the buffer's read visited */
   int buf_read;          /* the buffer holds a read whose buf_next_lsn is still to be taken */
+  qx_cursor *cursor;     /* NULL without a name */
   qx_sub_status stats;
   char failure[512]; /* set once the log lost records this subscriber handed out */
 };
+
+static int wal_dir_of(const char *dir, char out[PATH_MAX]) {
+  return snprintf(out, PATH_MAX, "%s/wal", dir) < PATH_MAX
+             ? QX_OK
+             : qx_fail(QX_ERR_INVALID_ARG, "data folder path too long: %s", dir);
+}
 
 void qx_sub_options_init(qx_sub_options *options) {
   memset(options, 0, sizeof *options);
@@ -292,6 +300,16 @@ static int attach_live_ring(qx_sub *s) {
   }
 }
 
+/* A named subscriber that acknowledged before starts right after that. */
+static int resume_cursor(qx_sub *s) {
+  s->opt.cursor[sizeof s->opt.cursor - 1] = '\0';
+  int rc = qx_cursor_open(s->wal_dir, s->opt.cursor, &s->cursor);
+  if (rc != QX_OK || qx_cursor_acked(s->cursor) == 0) return rc;
+  s->opt.start = QX_SUB_FROM_LSN;
+  s->opt.from_lsn = qx_cursor_acked(s->cursor) + 1;
+  return QX_OK;
+}
+
 /* The LSN a subscriber starts at, from the options, the ring and the segment files. */
 static int start_lsn(qx_sub *s, const qx_sub_options *o) {
   wal_segment_list list;
@@ -328,11 +346,12 @@ int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out) {
     qx_sub_options_init(&s->opt);
   s->opt.instrument[sizeof s->opt.instrument - 1] = '\0';
   s->opt.account[sizeof s->opt.account - 1] = '\0';
-  int rc = QX_OK;
-  if (snprintf(s->wal_dir, sizeof s->wal_dir, "%s/wal", dir) >= (int)sizeof s->wal_dir)
-    rc = qx_fail(QX_ERR_INVALID_ARG, "data folder path too long: %s", dir);
+  int rc = wal_dir_of(dir, s->wal_dir);
   if (rc == QX_OK) rc = attach_live_ring(s);
+  if (rc == QX_OK && s->opt.cursor[0]) rc = resume_cursor(s);
   if (rc == QX_OK) rc = start_lsn(s, &s->opt);
+  if (rc == QX_OK && s->cursor && qx_cursor_acked(s->cursor) == 0)
+    rc = qx_cursor_ack(s->cursor, s->next_lsn - 1); /* from now on the WAL keeps its records */
   if (rc != QX_OK) {
     qx_sub_close(s);
     return rc;
@@ -361,8 +380,30 @@ void qx_sub_get_status(qx_sub *s, qx_sub_status *status) {
   status->heartbeat_age_ns = now - atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
 }
 
+int qx_sub_ack(qx_sub *s, uint64_t lsn) {
+  if (!s || !s->cursor)
+    return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_ack: a subscriber without a cursor");
+  if (lsn >= s->next_lsn)
+    return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_ack: LSN %llu has not been read (next: %llu)",
+                   (unsigned long long)lsn, (unsigned long long)s->next_lsn);
+  return qx_cursor_ack(s->cursor, lsn);
+}
+
+int qx_sub_list_cursors(const char *dir, qx_sub_cursor_fn fn, void *ctx) {
+  char wal_dir[PATH_MAX];
+  int rc = wal_dir_of(dir, wal_dir);
+  return rc == QX_OK ? qx_cursor_list(wal_dir, fn, ctx) : rc;
+}
+
+int qx_sub_delete_cursor(const char *dir, const char *name) {
+  char wal_dir[PATH_MAX];
+  int rc = wal_dir_of(dir, wal_dir);
+  return rc == QX_OK ? qx_cursor_delete(wal_dir, name) : rc;
+}
+
 void qx_sub_close(qx_sub *s) {
   if (!s) return;
+  qx_cursor_close(s->cursor);
   qx_ring_close(s->ring);
   free(s->buf);
   free(s);

@@ -41,6 +41,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "dist/cursor.h"
 #include "dist/ring.h"
 #include "qaxdb/wal.h"
 #include "util/clock.h"
@@ -56,6 +57,7 @@
 
 #define DEFAULT_SEGMENT_SIZE (64ull << 20)
 #define MIN_SEGMENT_SIZE (64ull << 10)
+#define DEFAULT_CURSOR_RETENTION (4ull << 30)
 #define SPARE_NAME "prepared.tmp"
 
 struct qx_wal {
@@ -97,6 +99,7 @@ struct qx_wal {
 void qx_wal_options_init(qx_wal_options *options) {
   memset(options, 0, sizeof *options);
   options->segment_size = DEFAULT_SEGMENT_SIZE;
+  options->cursor_retention_bytes = DEFAULT_CURSOR_RETENTION;
 }
 
 /* ---- appending ---------------------------------------------------------------------------- */
@@ -627,15 +630,31 @@ int qx_wal_replay(qx_wal *w, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx
   return rc;
 }
 
+/* The index of the oldest segment a checkpoint at lsn keeps. Segment i holds LSNs below segment
+ * i+1's first, and the newest segment is never removed. Named cursors (dist/cursor.h) keep the
+ * segments they still need, but at most cursor_retention_bytes of them: a cursor nobody
+ * acknowledges any more must not fill the disk. */
+static size_t segments_to_keep(const qx_wal *w, const wal_segment_list *list, uint64_t lsn) {
+  size_t upto = 0;
+  while (upto + 1 < list->count && list->first_lsns[upto + 1] <= lsn)
+    upto++;
+  uint64_t needed = qx_cursor_oldest_needed(w->dir);
+  size_t keep = upto;
+  while (keep > 0 && list->first_lsns[keep] > needed)
+    keep--;
+  uint64_t most = w->options.cursor_retention_bytes / w->options.segment_size;
+  return upto - keep > most ? upto - (size_t)most : keep;
+}
+
 int qx_wal_checkpoint(qx_wal *w, uint64_t lsn) {
   if (!w) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_checkpoint: no WAL");
   if (w->options.read_only) return qx_fail(QX_ERR_DENIED, "WAL %s is open read-only", w->dir);
   wal_segment_list list;
   int rc = qx_wal_list_segments(w->dir, &list);
   int removed = 0;
+  size_t first_kept = rc == QX_OK ? segments_to_keep(w, &list, lsn) : 0;
   pthread_rwlock_wrlock(&w->files_lock);
-  /* Segment i holds LSNs below segment i+1's first; the newest segment is never removed. */
-  for (size_t i = 0; rc == QX_OK && i + 1 < list.count && list.first_lsns[i + 1] <= lsn; i++) {
+  for (size_t i = 0; rc == QX_OK && i < first_kept; i++) {
     char path[PATH_MAX];
     qx_wal_segment_path(path, sizeof path, w->dir, list.first_lsns[i]);
     if (qx_io_unlink(path) != 0)
