@@ -55,6 +55,18 @@ rc=$?
 follower=
 [ "$rc" -eq 0 ] || fail "tail after Ctrl-C: exit $rc"
 
+# A named cursor: a second tail goes on where the first stopped; subscribers lists it.
+expect 0 "tail --cursor" -- timeout 60 "$QAXDB" tail --data "$D" --oldest --cursor ops --limit 5
+contains out '^lsn=5 '
+expect 0 "tail --cursor again" -- timeout 60 "$QAXDB" tail --data "$D" --live --cursor ops --limit 2
+head -1 "$TMP/out" | grep -q '^lsn=6 ' || fail "resumed at: $(head -1 "$TMP/out")"
+expect 0 "subscribers" -- "$QAXDB" subscribers --data "$D"
+grep -q '^ops  *7 ' "$TMP/out" || fail "subscribers: $(cat "$TMP/out")"
+expect 0 "subscribers --delete" -- "$QAXDB" subscribers --data "$D" --delete ops
+expect 0 "subscribers, none" -- "$QAXDB" subscribers --data "$D"
+contains err "no named cursors"
+expect 1 "subscribers --delete again" -- "$QAXDB" subscribers --data "$D" --delete ops
+
 # Errors.
 expect 1 "tail of no folder" -- "$QAXDB" tail --data "$TMP/nothing"
 expect 1 "tail beyond the log" -- timeout 60 "$QAXDB" tail --data "$D" --from 99999999

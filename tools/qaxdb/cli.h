@@ -39,6 +39,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
+int cmd_subscribers(int argc, char **argv);
 
 /* If argv[*i] is flag (as "--flag VALUE" or "--flag=VALUE"), stores the value, advances *i past
  * it and returns 1; returns -1 (after printing why) if the value is missing; 0 otherwise. */

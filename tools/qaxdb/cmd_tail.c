@@ -26,15 +26,17 @@ static void on_signal(int sig) {
 
 static int usage(void) {
   printf("usage: qaxdb tail [--data DIR] [--live | --oldest | --from LSN] [--table T]\n"
-         "                  [--instrument I] [--account A] [--json] [--limit N]\n\n"
+         "                  [--instrument I] [--account A] [--json] [--limit N] [--cursor NAME]\n\n"
          "Follows the log of a data folder like tail -f while another process (qaxdb simulate,\n"
          "qaxdb load, an application) writes it, until Ctrl-C or N records. It starts at the\n"
          "next record written (--live, the default), the oldest record the WAL keeps (--oldest)\n"
          "or LSN. One line per record (lsn, time, table, every field), or with --json one\n"
          "object per record with \"table\", its columns, \"lsn\" and \"date\". Filters: a\n"
          "table, an instrument (instrument_id) and an account (account_id, or either side of a\n"
-         "trade). Notes on stderr say when the writer stops or a new one starts. Reads shared\n"
-         "memory and the WAL files; it never slows or blocks the writer.\n");
+         "trade). With --cursor NAME every record printed is acknowledged under that name: a\n"
+         "tail started again with it goes on after the last one (see qaxdb subscribers).\n"
+         "Notes on stderr say when the writer stops or a new one starts. Reads shared memory\n"
+         "and the WAL files; it never slows or blocks the writer.\n");
   return CLI_EXIT_OK;
 }
 
@@ -49,7 +51,7 @@ static int copy_filter(const char *value, char *out, size_t size, const char *fl
 
 /* Returns -1 to go on, or the exit code. */
 static int parse_args(int argc, char **argv, tail_args *a) {
-  const char *instrument = NULL, *account = NULL;
+  const char *instrument = NULL, *account = NULL, *cursor = NULL;
   for (int i = 1; i < argc; i++) {
     if (cli_is_help(argv[i])) return usage();
     if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--live") == 0 ||
@@ -64,6 +66,7 @@ static int parse_args(int argc, char **argv, tail_args *a) {
     if (f == 0) f = cli_flag_value(argc, argv, &i, "--instrument", &instrument);
     if (f == 0) f = cli_flag_value(argc, argv, &i, "--account", &account);
     if (f == 0) f = cli_flag_value(argc, argv, &i, "--limit", &a->limit);
+    if (f == 0) f = cli_flag_value(argc, argv, &i, "--cursor", &cursor);
     if (f < 0) return CLI_EXIT_USAGE;
     if (f == 0) return cli_usage_error("tail", "unexpected argument '%s'", argv[i]);
   }
@@ -74,7 +77,8 @@ static int parse_args(int argc, char **argv, tail_args *a) {
   if (a->limit && !cli_parse_u64(a->limit, "--limit", &a->max_records)) return CLI_EXIT_USAGE;
   if ((instrument &&
        !copy_filter(instrument, a->sub.instrument, sizeof a->sub.instrument, "--instrument")) ||
-      (account && !copy_filter(account, a->sub.account, sizeof a->sub.account, "--account")))
+      (account && !copy_filter(account, a->sub.account, sizeof a->sub.account, "--account")) ||
+      (cursor && !copy_filter(cursor, a->sub.cursor, sizeof a->sub.cursor, "--cursor")))
     return CLI_EXIT_USAGE;
   return -1;
 }
@@ -130,6 +134,7 @@ static int follow(const tail_args *a, qx_sub *sub) {
       fprintf(stderr, "qaxdb tail: warning: LSN %" PRIu64 " was overwritten while printed\n",
               e.lsn);
     printed++;
+    if (a->sub.cursor[0] && (rc = qx_sub_ack(sub, e.lsn)) != QX_OK) break;
   }
   for (size_t t = 0; t <= QX_TABLE_MAX; t++)
     cli_record_rows_end(rows[t]);

@@ -17,6 +17,7 @@ const cli_command cli_commands[] = {
     {"sql", "run SQL over the whole history (or open an SQL shell)", cmd_sql},
     {"wal-dump", "print WAL entries with LSN, table and fields", cmd_wal_dump},
     {"tail", "follow the log while another process writes it, like tail -f", cmd_tail},
+    {"subscribers", "list named subscriber cursors and their lag", cmd_subscribers},
     {"check", "verify every checksum in a data folder (WAL, MANIFEST, tables)", cmd_check},
     {"repair", "rebuild the MANIFEST of a folder open refuses, from its files", cmd_repair},
     {"schema", "list the tables and their columns", cmd_schema},
@@ -29,7 +30,7 @@ static void print_help(FILE *out) {
                "       qaxdb --version\n\n"
                "qaxdb is the system of record for a trading venue.\n\ncommands:\n");
   for (const cli_command *c = cli_commands; c->name; c++)
-    fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out, "  %-12s %s\n", c->name, c->summary);
   fprintf(out,
           "\nEvery command takes --help, and --data DIR (default %s) where it reads or "
           "writes data,\nbefore or after the command's name.\n",
