@@ -67,6 +67,12 @@ expect 0 "subscribers, none" -- "$QAXDB" subscribers --data "$D"
 contains err "no named cursors"
 expect 1 "subscribers --delete again" -- "$QAXDB" subscribers --data "$D" --delete ops
 
+# A conflated tail of a finished log: one tick per instrument.
+expect 0 "tail --conflate" -- timeout 60 "$QAXDB" tail --data "$D" --oldest --table ticks --delay 10 --conflate --json --limit 5
+[ "$(sed 's/.*"instrument_id":"\([^"]*\)".*/\1/' "$TMP/out" | sort -u | wc -l)" -eq 5 ] ||
+  fail "conflated ticks repeat an instrument: $(cut -c1-80 "$TMP/out")"
+expect 2 "tail --conflate without --delay" -- "$QAXDB" tail --data "$D" --conflate
+
 # Errors.
 expect 1 "tail of no folder" -- "$QAXDB" tail --data "$TMP/nothing"
 expect 1 "tail beyond the log" -- timeout 60 "$QAXDB" tail --data "$D" --from 99999999

@@ -15,6 +15,7 @@
 #include "qaxdb/sub.h"
 #include "qaxdb/wal.h"
 #include "sub_util.h"
+#include "util/clock.h"
 #include "wal/format.h"
 
 static void test_starts_and_filters(void) {
@@ -298,6 +299,69 @@ static void test_cursor_retention(void) {
   test_rmtree(dir);
 }
 
+/* A delayed subscriber hands out a window's records only after the window has closed. */
+static void test_delayed(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-delayed");
+  qx_sub_options o;
+  qx_sub_options_init(&o);
+  o.delay_ms = 200;
+  qx_sub *sub;
+  CHECK_OK(qx_sub_open(dir, &o, &sub));
+  CHECK_OK(sub_test_append(wal, 1, 10));
+  int64_t opened = qx_monotonic_ns(); /* the first call opens a window: LSNs 1..10 */
+  CHECK_EQ_U64(sub_test_read(sub, 1, 10), 10);
+  CHECK_OK(sub_test_append(wal, 11, 5));
+  CHECK_EQ_U64(sub_test_read(sub, 11, 5), 5);
+  CHECK(qx_monotonic_ns() - opened >= 200000000); /* 11.. waited for the next window */
+  qx_sub_close(sub);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
+static void append_tick(qx_wal *wal, const char *instrument, int64_t price) {
+  qx_tick t = {.last_price = price};
+  memcpy(t.instrument_id, instrument, strlen(instrument));
+  append_typed(wal, QX_TABLE_TICKS, &t, sizeof t);
+}
+
+static void append_order(qx_wal *wal, uint64_t id, int64_t volume) {
+  qx_order order = {.order_id = id, .volume = volume};
+  memcpy(order.account_id, "acct1", 5);
+  append_typed(wal, QX_TABLE_ORDERS, &order, sizeof order);
+}
+
+/* A conflated window keeps the newest tick per instrument and the newest version per order. */
+static void test_conflated(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-conflated");
+  qx_sub_options o;
+  qx_sub_options_init(&o);
+  o.conflate = 1;
+  qx_sub *sub;
+  CHECK_RC(qx_sub_open(dir, &o, &sub), QX_ERR_INVALID_ARG); /* conflation needs a delay */
+  o.delay_ms = 50;
+  CHECK_OK(qx_sub_open(dir, &o, &sub));
+  append_tick(wal, "A", 1); /* LSN 1 */
+  append_tick(wal, "B", 1); /* 2: B's newest */
+  append_tick(wal, "A", 2); /* 3 */
+  append_order(wal, 7, 1);  /* 4 */
+  append_tick(wal, "A", 3); /* 5: A's newest */
+  append_order(wal, 7, 2);  /* 6: order 7's newest */
+  append_order(wal, 8, 1);  /* 7 */
+  static const uint64_t expected[] = {2, 5, 6, 7};
+  for (size_t i = 0; i < sizeof expected / sizeof *expected; i++) {
+    qx_wal_entry e;
+    CHECK_OK(qx_sub_next(sub, &e, 5000000000));
+    CHECK_EQ_U64(e.lsn, expected[i]);
+  }
+  qx_wal_entry e;
+  CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_TIMEOUT);
+  qx_sub_close(sub);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
 int main(void) {
   sub_test_private_shm();
   test_starts_and_filters();
@@ -309,6 +373,8 @@ int main(void) {
   test_no_writer();
   test_cursor_resume();
   test_cursor_retention();
+  test_delayed();
+  test_conflated();
   sub_test_remove_shm();
   return test_finish("test_sub");
 }

@@ -41,6 +41,13 @@ typedef struct qx_sub_options {
    * and the writer's WAL keeps the segments the cursor still needs, up to
    * qx_wal_options.cursor_retention_bytes. 1 to 63 characters, no '/'. */
   char cursor[64];
+  /* Delayed: 0 hands each record out as it comes. N > 0 hands out, every N ms, the records the
+   * writer had published when the window began (for consumers that want batches).
+   * conflate = 1 (needs delay_ms) hands out only the newest record per key of each window, in
+   * LSN order: per primary key for orders, accounts and positions, per instrument (and kline
+   * period) for event tables such as ticks and trades; records are then copies, not in place. */
+  uint32_t delay_ms;
+  int conflate;
   /* 1: a waiting qx_sub_next polls without sleeping (lowest latency, one core busy); 0: it
    * polls a moment, then sleeps between polls, up to 1 ms. */
   int spin;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dist/conflate.h"
 #include "dist/cursor.h"
 #include "dist/ring.h"
 #include "dist/sub_filter.h"
@@ -38,6 +39,7 @@ struct qx_sub {
   char wal_dir[PATH_MAX];
   qx_sub_options opt;
   uint64_t next_lsn;
+  uint64_t limit_lsn;  /* records after it wait: a delayed subscriber's window ends there */
   qx_ring *ring;       /* NULL while no writer has one */
   uint64_t generation; /* of the last ring attached */
   int in_ring;         /* position is the frame of next_lsn (or the live end) */
@@ -52,6 +54,8 @@ struct qx_sub {
   uint64_t buf_next_lsn; /* the LSN after the last record the buffer's read visited */
   int buf_read;          /* the buffer holds a read whose buf_next_lsn is still to be taken */
   qx_cursor *cursor;     /* NULL without a name */
+  int64_t window_end_ns; /* a delayed subscriber's current window */
+  qx_conflator *conflator;
   qx_sub_status stats;
   char failure[512]; /* set once the log lost records this subscriber handed out */
 };
@@ -208,6 +212,7 @@ static int poll_ring(qx_sub *s, qx_wal_entry *record) {
     uint64_t next;
     int status;
     uint64_t at = s->position;
+    if (s->next_lsn > s->limit_lsn) return 0;
     qx_ring_read got = near_lap(s)
                            ? QX_RING_LAPPED
                            : qx_ring_read_frame(s->ring, &at, s->next_lsn, record, &next, &status);
@@ -235,8 +240,9 @@ static int poll_once(qx_sub *s, qx_wal_entry *record) {
     if (got != 0 || s->in_ring) return got;
     uint64_t published =
         atomic_load_explicit(&s->ring->header->published_lsn, memory_order_acquire);
-    if (s->next_lsn > published) return 0;
-    int rc = read_segments(s, published); /* below the ring, or lapped */
+    uint64_t to = published < s->limit_lsn ? published : s->limit_lsn;
+    if (s->next_lsn > to) return 0;
+    int rc = read_segments(s, to); /* below the ring, or lapped */
     return rc != QX_OK ? rc : take_buffered(s, record);
   }
   /* No ring: the log as the files hold it, read again every RECHECK_NS, but only while no
@@ -258,16 +264,8 @@ static void wait_a_little(const qx_sub *s, int polls) {
   nanosleep(&ts, NULL);
 }
 
-int qx_sub_next(qx_sub *s, qx_wal_entry *record, int64_t timeout_ns) {
-  if (!s || !record) return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_next: missing argument");
-  if (s->failure[0]) return qx_fail(QX_ERR_CORRUPT, "%s", s->failure);
-  if (s->holding && qx_ring_overwritten(s->ring, s->held_position)) {
-    s->holding = 0;
-    return qx_fail(QX_ERR_LAPPED, "%s: the record with LSN %llu was overwritten while held",
-                   s->ring->path, (unsigned long long)s->held_lsn);
-  }
-  s->holding = 0;
-  int64_t deadline = timeout_ns < 0 ? INT64_MAX : qx_monotonic_ns() + timeout_ns;
+/* Waits up to deadline for the next record within limit_lsn. */
+static int next_record(qx_sub *s, qx_wal_entry *record, int64_t deadline) {
   for (int polls = 0;; polls++) {
     int got = poll_once(s, record);
     if (got == 1) return QX_OK;
@@ -279,6 +277,63 @@ int qx_sub_next(qx_sub *s, qx_wal_entry *record, int64_t timeout_ns) {
                      (unsigned long long)(s->next_lsn - 1));
     wait_a_little(s, polls);
   }
+}
+
+/* ---- delayed and conflated subscriptions ---------------------------------------------------- */
+
+/* Starts the next window: its records are those the writer had published when it began. */
+static void open_window(qx_sub *s, int64_t now) {
+  s->window_end_ns = now + (int64_t)s->opt.delay_ms * 1000000;
+  s->limit_lsn = s->ring
+                     ? atomic_load_explicit(&s->ring->header->published_lsn, memory_order_acquire)
+                     : UINT64_MAX;
+}
+
+/* Copies the window's records into the conflator, which keeps the newest per key. */
+static int conflate_window(qx_sub *s, int64_t deadline) {
+  qx_conflator_clear(s->conflator);
+  qx_wal_entry e;
+  int rc;
+  while ((rc = next_record(s, &e, deadline)) == QX_OK)
+    if ((rc = qx_conflator_add(s->conflator, &e)) != QX_OK) return rc;
+  s->holding = 0; /* the copies are handed out, not the ring's frames */
+  return rc == QX_ERR_TIMEOUT ? QX_OK : rc;
+}
+
+/* A delayed subscriber hands out the records of a window once it has closed, every delay_ms;
+ * a conflated one only the newest per key of them. */
+static int next_delayed(qx_sub *s, qx_wal_entry *record, int64_t deadline) {
+  for (;;) {
+    if (s->opt.conflate && qx_conflator_next(s->conflator, record)) return QX_OK;
+    if (!s->opt.conflate && s->next_lsn <= s->limit_lsn) {
+      int rc = next_record(s, record, qx_monotonic_ns());
+      if (rc != QX_ERR_TIMEOUT) return rc;
+    }
+    int64_t now = qx_monotonic_ns();
+    if (now < s->window_end_ns) {
+      if (now >= deadline) return qx_fail(QX_ERR_TIMEOUT, "no window of records closed in time");
+      int64_t until = s->window_end_ns < deadline ? s->window_end_ns : deadline;
+      struct timespec ts = {(until - now) / 1000000000, (until - now) % 1000000000};
+      nanosleep(&ts, NULL);
+      continue;
+    }
+    open_window(s, now);
+    int rc = s->opt.conflate ? conflate_window(s, now) : QX_OK;
+    if (rc != QX_OK) return rc;
+  }
+}
+
+int qx_sub_next(qx_sub *s, qx_wal_entry *record, int64_t timeout_ns) {
+  if (!s || !record) return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_next: missing argument");
+  if (s->failure[0]) return qx_fail(QX_ERR_CORRUPT, "%s", s->failure);
+  if (s->holding && qx_ring_overwritten(s->ring, s->held_position)) {
+    s->holding = 0;
+    return qx_fail(QX_ERR_LAPPED, "%s: the record with LSN %llu was overwritten while held",
+                   s->ring->path, (unsigned long long)s->held_lsn);
+  }
+  s->holding = 0;
+  int64_t deadline = timeout_ns < 0 ? INT64_MAX : qx_monotonic_ns() + timeout_ns;
+  return s->opt.delay_ms ? next_delayed(s, record, deadline) : next_record(s, record, deadline);
 }
 
 /* ---- open, status, close ------------------------------------------------------------------ */
@@ -347,6 +402,10 @@ int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out) {
   s->opt.instrument[sizeof s->opt.instrument - 1] = '\0';
   s->opt.account[sizeof s->opt.account - 1] = '\0';
   int rc = wal_dir_of(dir, s->wal_dir);
+  s->limit_lsn = s->opt.delay_ms ? 0 : UINT64_MAX; /* a delayed one waits for its first window */
+  if (rc == QX_OK && s->opt.conflate && !s->opt.delay_ms)
+    rc = qx_fail(QX_ERR_INVALID_ARG, "a conflated subscription needs a delay (delay_ms)");
+  if (rc == QX_OK && s->opt.conflate) rc = qx_conflator_create(&s->conflator);
   if (rc == QX_OK) rc = attach_live_ring(s);
   if (rc == QX_OK && s->opt.cursor[0]) rc = resume_cursor(s);
   if (rc == QX_OK) rc = start_lsn(s, &s->opt);
@@ -404,6 +463,7 @@ int qx_sub_delete_cursor(const char *dir, const char *name) {
 void qx_sub_close(qx_sub *s) {
   if (!s) return;
   qx_cursor_close(s->cursor);
+  qx_conflator_destroy(s->conflator);
   qx_ring_close(s->ring);
   free(s->buf);
   free(s);

@@ -26,14 +26,18 @@ static void on_signal(int sig) {
 
 static int usage(void) {
   printf("usage: qaxdb tail [--data DIR] [--live | --oldest | --from LSN] [--table T]\n"
-         "                  [--instrument I] [--account A] [--json] [--limit N] [--cursor NAME]\n\n"
+         "                  [--instrument I] [--account A] [--json] [--limit N] [--cursor NAME]\n"
+         "                  [--delay MS [--conflate]]\n\n"
          "Follows the log of a data folder like tail -f while another process (qaxdb simulate,\n"
          "qaxdb load, an application) writes it, until Ctrl-C or N records. It starts at the\n"
          "next record written (--live, the default), the oldest record the WAL keeps (--oldest)\n"
          "or LSN. One line per record (lsn, time, table, every field), or with --json one\n"
          "object per record with \"table\", its columns, \"lsn\" and \"date\". Filters: a\n"
          "table, an instrument (instrument_id) and an account (account_id, or either side of a\n"
-         "trade). With --cursor NAME every record printed is acknowledged under that name: a\n"
+         "trade). --delay MS prints in batches every MS ms; with --conflate only the newest\n"
+         "record per key of each batch (per order, account, position; per instrument for ticks,\n"
+         "trades and the other event tables). With --cursor NAME every record printed is "
+         "acknowledged under that name: a\n"
          "tail started again with it goes on after the last one (see qaxdb subscribers).\n"
          "Notes on stderr say when the writer stops or a new one starts. Reads shared memory\n"
          "and the WAL files; it never slows or blocks the writer.\n");
@@ -51,13 +55,14 @@ static int copy_filter(const char *value, char *out, size_t size, const char *fl
 
 /* Returns -1 to go on, or the exit code. */
 static int parse_args(int argc, char **argv, tail_args *a) {
-  const char *instrument = NULL, *account = NULL, *cursor = NULL;
+  const char *instrument = NULL, *account = NULL, *cursor = NULL, *delay = NULL;
   for (int i = 1; i < argc; i++) {
     if (cli_is_help(argv[i])) return usage();
     if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--live") == 0 ||
-        strcmp(argv[i], "--oldest") == 0) {
+        strcmp(argv[i], "--oldest") == 0 || strcmp(argv[i], "--conflate") == 0) {
       if (argv[i][2] == 'j') a->json = 1;
       if (argv[i][2] == 'o') a->sub.start = QX_SUB_OLDEST;
+      if (argv[i][2] == 'c') a->sub.conflate = 1;
       continue;
     }
     int f = cli_flag_value(argc, argv, &i, "--data", &a->data);
@@ -67,6 +72,7 @@ static int parse_args(int argc, char **argv, tail_args *a) {
     if (f == 0) f = cli_flag_value(argc, argv, &i, "--account", &account);
     if (f == 0) f = cli_flag_value(argc, argv, &i, "--limit", &a->limit);
     if (f == 0) f = cli_flag_value(argc, argv, &i, "--cursor", &cursor);
+    if (f == 0) f = cli_flag_value(argc, argv, &i, "--delay", &delay);
     if (f < 0) return CLI_EXIT_USAGE;
     if (f == 0) return cli_usage_error("tail", "unexpected argument '%s'", argv[i]);
   }
@@ -75,6 +81,14 @@ static int parse_args(int argc, char **argv, tail_args *a) {
     a->sub.start = QX_SUB_FROM_LSN;
   }
   if (a->limit && !cli_parse_u64(a->limit, "--limit", &a->max_records)) return CLI_EXIT_USAGE;
+  uint64_t delay_ms = 0;
+  if (delay && (!cli_parse_u64(delay, "--delay", &delay_ms) || delay_ms > 3600000)) {
+    if (delay_ms > 3600000) fprintf(stderr, "qaxdb tail: --delay is at most 3600000 ms\n");
+    return CLI_EXIT_USAGE;
+  }
+  a->sub.delay_ms = (uint32_t)delay_ms;
+  if (a->sub.conflate && !delay_ms)
+    return cli_usage_error("tail", "--conflate needs --delay MS (the window it conflates)");
   if ((instrument &&
        !copy_filter(instrument, a->sub.instrument, sizeof a->sub.instrument, "--instrument")) ||
       (account && !copy_filter(account, a->sub.account, sizeof a->sub.account, "--account")) ||
