@@ -162,15 +162,15 @@ static int lost_records(qx_sub *s, const char *fmt, ...) {
  * this subscriber read must go on where the records handed out so far end: if its log starts
  * before, the log lost records the subscriber received. */
 static int attach_ring(qx_sub *s) {
-  if (qx_ring_attach(s->wal_dir, &s->ring) != QX_OK) {
-    s->ring = NULL;
-    return QX_OK;
-  }
-  uint64_t generation = s->ring->header->generation, previous = s->generation;
+  qx_ring *ring = NULL;
+  s->ring = NULL;
+  if (qx_ring_attach(s->wal_dir, &ring) != QX_OK || !ring) return QX_OK; /* none yet */
+  s->ring = ring;
+  uint64_t generation = ring->header->generation, previous = s->generation;
   s->generation = generation;
   if (!previous || generation == previous) return QX_OK;
   s->stats.writer_restarts++;
-  uint64_t first = s->ring->header->first_lsn;
+  uint64_t first = ring->header->first_lsn;
   if (first < s->next_lsn)
     return lost_records(s,
                         "%s: the writer's log now goes on at LSN %llu, but this subscriber has "
