@@ -12,53 +12,18 @@
 #include <string.h>
 #include <time.h>
 
-#include "dist/conflate.h"
-#include "dist/cursor.h"
-#include "dist/ring.h"
 #include "dist/sub_filter.h"
+#include "dist/sub_impl.h"
 #include "util/clock.h"
 #include "util/dirlock.h"
 #include "util/error.h"
-#include "wal/scan.h"
 #include "wal/segment.h"
 
-#define WAL_BUFFER_BYTES (4u << 20) /* records copied per read of the segment files */
-#define RECHECK_NS 50000000         /* how often an idle subscriber looks for a new writer */
-#define SPIN_POLLS 200              /* polls before a waiting subscriber starts to sleep */
-#define MIN_SLEEP_NS 20000          /* then sleeps from this ... */
-#define MAX_SLEEP_NS 1000000        /* ... doubling up to this */
-#define OPEN_WAIT_NS 2000000000     /* for the ring of a writer that is opening */
-
-/* A record read from the segment files, copied: its fields, then the payload. */
-typedef struct buffered {
-  qx_wal_entry entry;
-  uint8_t payload[];
-} buffered;
-
-struct qx_sub {
-  char wal_dir[PATH_MAX];
-  qx_sub_options opt;
-  uint64_t next_lsn;
-  uint64_t limit_lsn;  /* records after it wait: a delayed subscriber's window ends there */
-  qx_ring *ring;       /* NULL while no writer has one */
-  uint64_t generation; /* of the last ring attached */
-  int in_ring;         /* position is the frame of next_lsn (or the live end) */
-  uint64_t position;
-  int holding; /* the last record handed out is the ring's frame at held_position */
-  uint64_t held_position, held_lsn;
-  int64_t next_recheck_ns;
-  int64_t next_file_read_ns; /* without a ring */
-  /* records read from the segment files, not yet handed out */
-  uint8_t *buf;
-  size_t buf_len, buf_at;
-  uint64_t buf_next_lsn; /* the LSN after the last record the buffer's read visited */
-  int buf_read;          /* the buffer holds a read whose buf_next_lsn is still to be taken */
-  qx_cursor *cursor;     /* NULL without a name */
-  int64_t window_end_ns; /* a delayed subscriber's current window */
-  qx_conflator *conflator;
-  qx_sub_status stats;
-  char failure[512]; /* set once the log lost records this subscriber handed out */
-};
+#define RECHECK_NS 50000000     /* how often an idle subscriber looks for a new writer */
+#define SPIN_POLLS 200          /* polls before a waiting subscriber starts to sleep */
+#define MIN_SLEEP_NS 20000      /* then sleeps from this ... */
+#define MAX_SLEEP_NS 1000000    /* ... doubling up to this */
+#define OPEN_WAIT_NS 2000000000 /* for the ring of a writer that is opening */
 
 static int wal_dir_of(const char *dir, char out[PATH_MAX]) {
   return snprintf(out, PATH_MAX, "%s/wal", dir) < PATH_MAX
@@ -68,75 +33,6 @@ static int wal_dir_of(const char *dir, char out[PATH_MAX]) {
 
 void qx_sub_options_init(qx_sub_options *options) {
   memset(options, 0, sizeof *options);
-}
-
-/* ---- reading the segment files ------------------------------------------------------------ */
-
-typedef struct wal_read {
-  qx_sub *sub;
-  uint64_t expect; /* the LSN the next visited entry must have */
-  int gap;
-} wal_read;
-
-static size_t buffered_size(uint32_t payload) {
-  return (sizeof(buffered) + payload + 7) & ~(size_t)7;
-}
-
-static int copy_entry(const qx_wal_entry *e, void *ctx) {
-  wal_read *rd = ctx;
-  qx_sub *s = rd->sub;
-  if (e->lsn != rd->expect) {
-    rd->gap = 1;
-    return 1;
-  }
-  rd->expect++;
-  s->buf_next_lsn = e->lsn + 1;
-  if (!qx_sub_filter_match(&s->opt, e)) return 0;
-  size_t need = buffered_size(e->size);
-  if (s->buf_len + need > WAL_BUFFER_BYTES && s->buf_len > 0) {
-    s->buf_next_lsn = e->lsn; /* not taken: the next read starts with it */
-    return 1;
-  }
-  buffered *b = (buffered *)(s->buf + s->buf_len);
-  b->entry = *e;
-  memcpy(b->payload, e->data, e->size);
-  b->entry.data = b->payload;
-  s->buf_len += need;
-  return e->size > WAL_BUFFER_BYTES ? 1 : 0;
-}
-
-/* Reads records from next_lsn up to to_lsn (UINT64_MAX: the end of the log) into the buffer. */
-static int read_segments(qx_sub *s, uint64_t to_lsn) {
-  if (!s->buf && !(s->buf = malloc(WAL_BUFFER_BYTES + buffered_size(QX_WAL_MAX_RECORD))))
-    return qx_fail(QX_ERR_NOMEM, "subscriber buffer");
-  s->buf_len = s->buf_at = 0;
-  s->buf_next_lsn = s->next_lsn;
-  s->buf_read = 1;
-  wal_read rd = {s, s->next_lsn, 0};
-  wal_scan_result r;
-  int rc = qx_wal_scan_dir(s->wal_dir, s->next_lsn, to_lsn, copy_entry, &rd, 0, &r);
-  if (rc == 1) rc = QX_OK; /* the buffer filled up */
-  if (rc == QX_OK && (rd.gap || (to_lsn != UINT64_MAX && s->buf_next_lsn == s->next_lsn)))
-    rc = qx_fail(QX_ERR_NOT_FOUND,
-                 "%s: LSN %llu is no longer in the WAL (a checkpoint trimmed it; oldest kept: "
-                 "%llu)",
-                 s->wal_dir, (unsigned long long)s->next_lsn, (unsigned long long)r.first_lsn);
-  return rc;
-}
-
-static int take_buffered(qx_sub *s, qx_wal_entry *record) {
-  if (s->buf_at < s->buf_len) {
-    buffered *b = (buffered *)(s->buf + s->buf_at);
-    s->buf_at += buffered_size(b->entry.size);
-    *record = b->entry;
-    s->next_lsn = b->entry.lsn + 1;
-    s->stats.records_from_wal++;
-    return 1;
-  }
-  if (s->buf_read) s->next_lsn = s->buf_next_lsn; /* past what the filters left out */
-  s->buf_read = 0;
-  s->buf_len = s->buf_at = 0;
-  return 0;
 }
 
 /* ---- following the writer ----------------------------------------------------------------- */
@@ -234,7 +130,7 @@ static int poll_ring(qx_sub *s, qx_wal_entry *record) {
 
 /* 1 and *record, 0 when nothing is there yet, or a failure. */
 static int poll_once(qx_sub *s, qx_wal_entry *record) {
-  if (take_buffered(s, record)) return 1;
+  if (qx_sub_take_buffered(s, record)) return 1;
   if (s->ring) {
     int got = poll_ring(s, record);
     if (got != 0 || s->in_ring) return got;
@@ -242,8 +138,8 @@ static int poll_once(qx_sub *s, qx_wal_entry *record) {
         atomic_load_explicit(&s->ring->header->published_lsn, memory_order_acquire);
     uint64_t to = published < s->limit_lsn ? published : s->limit_lsn;
     if (s->next_lsn > to) return 0;
-    int rc = read_segments(s, to); /* below the ring, or lapped */
-    return rc != QX_OK ? rc : take_buffered(s, record);
+    int rc = qx_sub_read_files(s, to); /* below the ring, or lapped */
+    return rc != QX_OK ? rc : qx_sub_take_buffered(s, record);
   }
   /* No ring: the log as the files hold it, read again every RECHECK_NS, but only while no
    * writer holds it. A live log's end is not known from its files: a reader may see an entry
@@ -251,9 +147,9 @@ static int poll_once(qx_sub *s, qx_wal_entry *record) {
   int64_t now = qx_monotonic_ns();
   if (now < s->next_file_read_ns || qx_dirlock_writer_holds(s->wal_dir)) return 0;
   s->next_file_read_ns = now + RECHECK_NS;
-  int rc = read_segments(s, UINT64_MAX);
+  int rc = qx_sub_read_files(s, UINT64_MAX);
   if (rc == QX_ERR_CORRUPT && qx_dirlock_writer_holds(s->wal_dir)) return 0; /* one just began */
-  return rc != QX_OK ? rc : take_buffered(s, record);
+  return rc != QX_OK ? rc : qx_sub_take_buffered(s, record);
 }
 
 /* Spins first, then sleeps ever longer up to MAX_SLEEP_NS, unless told to spin. */
@@ -264,8 +160,7 @@ static void wait_a_little(const qx_sub *s, int polls) {
   nanosleep(&ts, NULL);
 }
 
-/* Waits up to deadline for the next record within limit_lsn. */
-static int next_record(qx_sub *s, qx_wal_entry *record, int64_t deadline) {
+int qx_sub_next_record(qx_sub *s, qx_wal_entry *record, int64_t deadline) {
   for (int polls = 0;; polls++) {
     int got = poll_once(s, record);
     if (got == 1) return QX_OK;
@@ -280,49 +175,6 @@ static int next_record(qx_sub *s, qx_wal_entry *record, int64_t deadline) {
 }
 
 /* ---- delayed and conflated subscriptions ---------------------------------------------------- */
-
-/* Starts the next window: its records are those the writer had published when it began. */
-static void open_window(qx_sub *s, int64_t now) {
-  s->window_end_ns = now + (int64_t)s->opt.delay_ms * 1000000;
-  s->limit_lsn = s->ring
-                     ? atomic_load_explicit(&s->ring->header->published_lsn, memory_order_acquire)
-                     : UINT64_MAX;
-}
-
-/* Copies the window's records into the conflator, which keeps the newest per key. */
-static int conflate_window(qx_sub *s, int64_t deadline) {
-  qx_conflator_clear(s->conflator);
-  qx_wal_entry e;
-  int rc;
-  while ((rc = next_record(s, &e, deadline)) == QX_OK)
-    if ((rc = qx_conflator_add(s->conflator, &e)) != QX_OK) return rc;
-  s->holding = 0; /* the copies are handed out, not the ring's frames */
-  return rc == QX_ERR_TIMEOUT ? QX_OK : rc;
-}
-
-/* A delayed subscriber hands out the records of a window once it has closed, every delay_ms;
- * a conflated one only the newest per key of them. */
-static int next_delayed(qx_sub *s, qx_wal_entry *record, int64_t deadline) {
-  for (;;) {
-    if (s->opt.conflate && qx_conflator_next(s->conflator, record)) return QX_OK;
-    if (!s->opt.conflate && s->next_lsn <= s->limit_lsn) {
-      int rc = next_record(s, record, qx_monotonic_ns());
-      if (rc != QX_ERR_TIMEOUT) return rc;
-    }
-    int64_t now = qx_monotonic_ns();
-    if (now < s->window_end_ns) {
-      if (now >= deadline) return qx_fail(QX_ERR_TIMEOUT, "no window of records closed in time");
-      int64_t until = s->window_end_ns < deadline ? s->window_end_ns : deadline;
-      struct timespec ts = {(until - now) / 1000000000, (until - now) % 1000000000};
-      nanosleep(&ts, NULL);
-      continue;
-    }
-    open_window(s, now);
-    int rc = s->opt.conflate ? conflate_window(s, now) : QX_OK;
-    if (rc != QX_OK) return rc;
-  }
-}
-
 int qx_sub_next(qx_sub *s, qx_wal_entry *record, int64_t timeout_ns) {
   if (!s || !record) return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_next: missing argument");
   if (s->failure[0]) return qx_fail(QX_ERR_CORRUPT, "%s", s->failure);
@@ -333,7 +185,8 @@ int qx_sub_next(qx_sub *s, qx_wal_entry *record, int64_t timeout_ns) {
   }
   s->holding = 0;
   int64_t deadline = timeout_ns < 0 ? INT64_MAX : qx_monotonic_ns() + timeout_ns;
-  return s->opt.delay_ms ? next_delayed(s, record, deadline) : next_record(s, record, deadline);
+  return s->opt.delay_ms ? qx_sub_next_delayed(s, record, deadline)
+                         : qx_sub_next_record(s, record, deadline);
 }
 
 /* ---- open, status, close ------------------------------------------------------------------ */
