@@ -62,6 +62,7 @@ expect 0 "tail --cursor again" -- timeout 60 "$QAXDB" tail --data "$D" --live --
 head -1 "$TMP/out" | grep -q '^lsn=6 ' || fail "resumed at: $(head -1 "$TMP/out")"
 expect 0 "subscribers" -- "$QAXDB" subscribers --data "$D"
 grep -q '^ops  *7 ' "$TMP/out" || fail "subscribers: $(cat "$TMP/out")"
+contains out "^writer: none running; the log ends at LSN "
 expect 0 "subscribers --delete" -- "$QAXDB" subscribers --data "$D" --delete ops
 expect 0 "subscribers, none" -- "$QAXDB" subscribers --data "$D"
 contains err "no named cursors"

@@ -32,13 +32,22 @@ static int print_cursor(const qx_sub_cursor_info *c, void *ctx) {
   return 0;
 }
 
-/* The log's last LSN as a subscriber sees it: the writer's, or the files' end. */
-static uint64_t last_lsn(const char *data) {
+/* The log's last LSN as a subscriber sees it (the writer's, or the files' end), after a line
+ * on the writer. */
+static uint64_t show_writer(const char *data) {
   qx_sub *sub;
-  if (qx_sub_open(data, NULL, &sub) != QX_OK) return 0;
+  if (qx_sub_open(data, NULL, &sub) != QX_OK) {
+    fprintf(stderr, "qaxdb subscribers: %s\n", qx_last_error());
+    return 0;
+  }
   qx_sub_status st;
   qx_sub_get_status(sub, &st);
   qx_sub_close(sub);
+  if (st.writer_alive)
+    printf("writer: running, last LSN %" PRIu64 ", heartbeat %.1f ms ago\n", st.writer_last_lsn,
+           (double)st.heartbeat_age_ns / 1e6);
+  else
+    printf("writer: none running; the log ends at LSN %" PRIu64 "\n", st.next_lsn - 1);
   return st.next_lsn - 1;
 }
 
@@ -56,7 +65,7 @@ int cmd_subscribers(int argc, char **argv) {
     int rc = qx_sub_delete_cursor(data, to_delete);
     return rc == QX_OK ? CLI_EXIT_OK : cli_fail("subscribers", to_delete, rc);
   }
-  listing l = {last_lsn(data), 0};
+  listing l = {show_writer(data), 0};
   int rc = qx_sub_list_cursors(data, print_cursor, &l);
   if (l.count == 0 && rc == QX_OK) fprintf(stderr, "qaxdb subscribers: no named cursors\n");
   return rc == QX_OK ? CLI_EXIT_OK : cli_fail("subscribers", data, rc);
