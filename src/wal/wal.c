@@ -401,6 +401,7 @@ static void *flusher_main(void *arg) {
     }
     uint64_t target = w->next_lsn - 1;
     if (w->stopping && !w->sealed && w->synced_lsn == target) break;
+    if (w->ring) qx_ring_heartbeat(w->ring); /* a busy flusher never waits in wait_for_work */
     wal_segment *sealed = w->sealed;
     wal_segment *active = w->active;
     int dir_sync = needs_dir_sync(sealed, active);
