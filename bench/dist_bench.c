@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -208,6 +209,7 @@ static void start_roudi(void) {
   roudi_pid = fork();
   if (roudi_pid < 0) fail("fork", strerror(errno));
   if (roudi_pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* RouDi goes (and cleans up) however this program ends */
     int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
     execlp("iox-roudi", "iox-roudi", "-c", config, "-l", "info", (char *)NULL);
@@ -418,25 +420,26 @@ static int next_iceoryx(reader *r, const trade **records, int64_t wait_ns) {
   }
 }
 
-/* The next record of the qaxdb subscriber within wait_ns: 1, or 0 if none came. torn counts
- * records the writer overwrote while this process still read them (the ring lapped it). */
-static int next_qaxdb(reader *r, const trade **records, int64_t wait_ns, uint64_t *torn) {
+/* The next record of the qaxdb subscriber: 1. Without a time limit, since one costs
+ * qx_sub_next a reading of the clock per record; a subscriber that hangs is killed with its run
+ * (reap). torn counts records the writer overwrote while this process still read them. */
+static int next_qaxdb(reader *r, const trade **records, uint64_t *torn) {
   qx_wal_entry e;
-  int rc = qx_sub_next(r->sub, &e, wait_ns);
+  int rc = qx_sub_next(r->sub, &e, -1);
   if (rc == QX_ERR_LAPPED) {
     ++*torn;
-    rc = qx_sub_next(r->sub, &e, wait_ns);
+    rc = qx_sub_next(r->sub, &e, -1);
   }
-  if (rc == QX_ERR_TIMEOUT) return 0;
   if (rc != QX_OK) fail("qx_sub_next", qx_last_error());
   if (e.size != sizeof(trade)) fail("qx_sub_next", "a record of the wrong size");
   *records = e.data;
   return 1;
 }
 
-/* Up to the records of one call of the writer: their count, or 0 if none came in wait_ns. */
+/* Up to the records of one call of the writer: their count, or 0 if none came in wait_ns
+ * (iceoryx only: qaxdb's subscriber loses nothing, so it waits for the next record). */
 static int next_records(reader *r, const trade **records, int64_t wait_ns, sub_result *res) {
-  if (r->sub) return next_qaxdb(r, records, wait_ns, &res->torn);
+  if (r->sub) return next_qaxdb(r, records, &res->torn);
   return next_iceoryx(r, records, wait_ns) ? r->spec->batch : 0;
 }
 
@@ -522,10 +525,18 @@ static void on_alarm(int sig) {
   (void)sig; /* only interrupts waitpid */
 }
 
-static pid_t spawn_writer(system_id sys, const run_spec *spec, shared *sh, const char *data) {
+/* Forks a process of the run; returns its id in the parent and 0 in the child, which dies with
+ * the orchestrator. */
+static pid_t fork_run_process(void) {
   fflush(NULL); /* or the child would print what the parent had buffered once more */
   pid_t pid = fork();
   if (pid < 0) fail("fork", strerror(errno));
+  if (pid == 0) prctl(PR_SET_PDEATHSIG, SIGKILL);
+  return pid;
+}
+
+static pid_t spawn_writer(system_id sys, const run_spec *spec, shared *sh, const char *data) {
+  pid_t pid = fork_run_process();
   if (pid > 0) return pid;
   writer_main(sys, spec, sh, data);
   exit(0);
@@ -533,9 +544,7 @@ static pid_t spawn_writer(system_id sys, const run_spec *spec, shared *sh, const
 
 static pid_t spawn_subscriber(system_id sys, const run_spec *spec, shared *sh, const char *data,
                               int index) {
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) fail("fork", strerror(errno));
+  pid_t pid = fork_run_process();
   if (pid > 0) return pid;
   subscriber_main(sys, spec, sh, data, index);
   exit(0);
@@ -616,7 +625,7 @@ static double run(system_id sys, const run_spec *spec, shared *sh) {
   for (int i = 0; i < spec->subscribers; i++)
     run_pids[1 + i] = spawn_subscriber(sys, spec, sh, data, i);
   int64_t expected_s = (int64_t)spec->records * spec->period_ns / SEC;
-  reap(run_pids, 1 + spec->subscribers, (unsigned)(120 + 4 * expected_s));
+  reap(run_pids, 1 + spec->subscribers, (unsigned)(60 + 4 * expected_s));
   double others = others_percent(before, sample_cpu());
   if (sys == SYS_QAXDB) bench_remove_tree(data);
   return others;
@@ -783,8 +792,9 @@ static void usage(FILE *out) {
 static void setup(void) {
   orchestrator_pid = getpid();
   atexit(cleanup);
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
+  int stops[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE}; /* SIGPIPE: piped into head, say */
+  for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++)
+    signal(stops[i], on_signal);
   bench_make_tmpdir(tmp_dir, "dist");
   snprintf(shm_dir, sizeof shm_dir, "/dev/shm/qaxdb-bench-dist-XXXXXX");
   if (!mkdtemp(shm_dir)) {
