@@ -58,6 +58,7 @@
 #define DEFAULT_SEGMENT_SIZE (64ull << 20)
 #define MIN_SEGMENT_SIZE (64ull << 10)
 #define DEFAULT_CURSOR_RETENTION (4ull << 30)
+#define SYNC_PACE_NS 2000000 /* see pace_syncs */
 #define SPARE_NAME "prepared.tmp"
 
 struct qx_wal {
@@ -78,7 +79,8 @@ struct qx_wal {
 
   pthread_cond_t flusher_cv; /* with mu: work for the flusher */
   int flusher_idle;
-  uint64_t synced_lsn; /* flusher only */
+  _Atomic int durable_waiters; /* callers of qx_wal_wait_durable waiting now */
+  uint64_t synced_lsn;         /* flusher only */
   pthread_t flusher;
 
   pthread_cond_t spare_cv; /* with mu: the preparer should make a spare */
@@ -303,6 +305,10 @@ int qx_wal_wait_durable(qx_wal *w, uint64_t lsn, int64_t timeout_ns) {
                    (unsigned long long)lsn);
   int64_t deadline = qx_monotonic_ns() + timeout_ns;
   int rc = QX_OK;
+  atomic_fetch_add(&w->durable_waiters, 1); /* ends the flusher's pacing (pace_syncs) */
+  pthread_mutex_lock(&w->mu);
+  pthread_cond_signal(&w->flusher_cv);
+  pthread_mutex_unlock(&w->mu);
   pthread_mutex_lock(&w->durable_mu);
   while (qx_wal_durable_lsn(w) < lsn && atomic_load(&w->failure) == QX_OK) {
     if (timeout_ns < 0) {
@@ -320,6 +326,7 @@ int qx_wal_wait_durable(qx_wal *w, uint64_t lsn, int64_t timeout_ns) {
     rc = qx_fail(QX_ERR_IO, "WAL %s: LSN %llu is not durable: %s", w->dir, (unsigned long long)lsn,
                  w->failure_cause);
   pthread_mutex_unlock(&w->durable_mu);
+  atomic_fetch_sub(&w->durable_waiters, 1);
   return rc;
 }
 
@@ -390,6 +397,19 @@ static void wait_for_work(qx_wal *w) {
   pthread_cond_timedwait(&w->flusher_cv, &w->mu, &ts);
 }
 
+/* REQUIRES: mu held. With nobody waiting for durability (appends at `none`), a sync round
+ * starts at most every SYNC_PACE_NS: back to back, the syncs took a core from the writer and
+ * its subscribers, and each one made the writer's next store to a page under writeback wait.
+ * A caller that starts waiting wakes the flusher at once. */
+static void pace_syncs(qx_wal *w, int64_t round_start) {
+  QX_REQUIRE_HELD(&w->mu);
+  int64_t until = round_start + SYNC_PACE_NS;
+  while (!w->stopping && atomic_load(&w->durable_waiters) == 0 && qx_monotonic_ns() < until) {
+    struct timespec ts = {until / 1000000000, until % 1000000000};
+    pthread_cond_timedwait(&w->flusher_cv, &w->mu, &ts);
+  }
+}
+
 static void *flusher_main(void *arg) {
   qx_wal *w = arg;
   pthread_mutex_lock(&w->mu);
@@ -402,6 +422,7 @@ static void *flusher_main(void *arg) {
     uint64_t target = w->next_lsn - 1;
     if (w->stopping && !w->sealed && w->synced_lsn == target) break;
     if (w->ring) qx_ring_heartbeat(w->ring); /* a busy flusher never waits in wait_for_work */
+    int64_t round_start = qx_monotonic_ns();
     wal_segment *sealed = w->sealed;
     wal_segment *active = w->active;
     int dir_sync = needs_dir_sync(sealed, active);
@@ -417,6 +438,7 @@ static void *flusher_main(void *arg) {
     w->synced_lsn = target;
     publish_durable(w, target);
     pthread_mutex_lock(&w->mu);
+    pace_syncs(w, round_start);
   }
   pthread_mutex_unlock(&w->mu);
   return NULL;
