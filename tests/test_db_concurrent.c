@@ -65,7 +65,7 @@ static int read_value(qx_db *db, const qx_snapshot *snap, int pair, int side, ui
 static void check_pairs_at_snapshot(shared *sh) {
   qx_snapshot *snap = qx_db_snapshot_create(sh->db);
   for (int pair = 0; pair < PAIRS; pair += 7) {
-    uint64_t a, b;
+    uint64_t a = 0, b = 0;
     CHECK_OK(read_value(sh->db, snap, pair, 0, &a));
     CHECK_OK(read_value(sh->db, snap, pair, 1, &b));
     CHECK_EQ_U64(a, b);

@@ -17,8 +17,9 @@ int qx_vset_init(qx_version_set *vs, const char *dir, int read_only, pthread_mut
   int n = snprintf(vs->dir, sizeof vs->dir, "%s", dir);
   int s = snprintf(vs->sst_dir, sizeof vs->sst_dir, "%s/sst", dir);
   int o = snprintf(vs->olap_dir, sizeof vs->olap_dir, "%s/olap", dir);
-  if (n < 0 || s < 0 || o < 0 || (size_t)s >= sizeof vs->sst_dir ||
-      (size_t)o >= sizeof vs->olap_dir)
+  /* Room below PATH_MAX for the longest name inside the folder, a Parquet part file's
+   * (<table>/date=YYYY-MM-DD/part-<LSN>-<LSN>.parquet, under 128 bytes). */
+  if (n < 0 || s < 0 || o < 0 || (size_t)o + 128 >= sizeof vs->olap_dir)
     return qx_fail(QX_ERR_INVALID_ARG, "data folder path too long: %s", dir);
   if (pthread_cond_init(&vs->installed_cv, NULL) || pthread_mutex_init(&vs->trim_mu, NULL))
     return qx_fail(QX_ERR_NOMEM, "cannot create the version set's locks");

@@ -12,6 +12,7 @@
 #include "util/error.h"
 #include "util/grow.h"
 #include "util/io.h"
+#include "util/require.h"
 
 static int push(qx_parquet_meta **arr, size_t *count, size_t *cap, const qx_parquet_meta *m) {
   int rc = qx_grow((void **)arr, cap, *count + 1, sizeof **arr, "a Parquet edit");
@@ -46,10 +47,11 @@ void qx_parquet_dir(const char *olap_dir, const qx_parquet_meta *m, char *out, s
 }
 
 void qx_parquet_path(const char *olap_dir, const qx_parquet_meta *m, char *out, size_t cap) {
-  char dir[PATH_MAX];
-  qx_parquet_dir(olap_dir, m, dir, sizeof dir);
-  snprintf(out, cap, "%s/part-%llu-%llu.parquet", dir, (unsigned long long)m->first_lsn,
-           (unsigned long long)m->last_lsn);
+  qx_parquet_dir(olap_dir, m, out, cap);
+  size_t len = strlen(out);
+  int n = snprintf(out + len, cap - len, "/part-%llu-%llu.parquet",
+                   (unsigned long long)m->first_lsn, (unsigned long long)m->last_lsn);
+  QX_REQUIRE(n > 0 && len + (size_t)n < cap); /* qx_vset_init refuses folders without room */
 }
 
 static int same_file(const qx_parquet_meta *a, const qx_parquet_meta *b) {
