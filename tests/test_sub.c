@@ -18,6 +18,13 @@
 #include "util/clock.h"
 #include "wal/format.h"
 
+/* The end of most cases: the subscriber, the writer and the folder go. */
+static void close_all(qx_sub *sub, qx_wal *wal, const char *dir) {
+  qx_sub_close(sub);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
 static void test_starts_and_filters(void) {
   char dir[PATH_MAX];
   qx_wal *wal = sub_test_open_writer(dir, "sub-starts");
@@ -134,9 +141,7 @@ static void test_lapped(void) {
   CHECK_EQ_U64(sub_test_read(sub, n + 1, 100), 100);
   qx_sub_get_status(sub, &st);
   CHECK_EQ_U64(st.records_from_wal, from_wal); /* back in the ring */
-  qx_sub_close(sub);
-  CHECK_OK(qx_wal_close(wal));
-  test_rmtree(dir);
+  close_all(sub, wal, dir);
 }
 
 /* A record held while the writer overwrites it is reported by the next call, which then goes on
@@ -154,9 +159,7 @@ static void test_overwritten_while_held(void) {
   CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_LAPPED);
   CHECK(strstr(qx_last_error(), "LSN 1 ") != NULL);
   CHECK_EQ_U64(sub_test_read(sub, 2, n), n);
-  qx_sub_close(sub);
-  CHECK_OK(qx_wal_close(wal));
-  test_rmtree(dir);
+  close_all(sub, wal, dir);
 }
 
 /* A damaged frame in the ring is named (ring, position, LSN) and never handed out. */
@@ -178,9 +181,7 @@ static void test_damaged_frame(void) {
   CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_CORRUPT);
   CHECK(strstr(qx_last_error(), ring_path) && strstr(qx_last_error(), "LSN 2"));
   CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_CORRUPT); /* still not handed out */
-  qx_sub_close(sub);
-  CHECK_OK(qx_wal_close(wal));
-  test_rmtree(dir);
+  close_all(sub, wal, dir);
 }
 
 /* A clean close is seen at once; the next writer's records follow without a gap. */
@@ -201,9 +202,7 @@ static void test_writer_restart(void) {
   qx_sub_get_status(sub, &st);
   CHECK(st.writer_alive);
   CHECK_EQ_U64(st.writer_restarts, 1);
-  qx_sub_close(sub);
-  CHECK_OK(qx_wal_close(wal));
-  test_rmtree(dir);
+  close_all(sub, wal, dir);
 }
 
 /* Without a writer a subscriber reads the log as the files hold it. */
@@ -314,9 +313,7 @@ static void test_delayed(void) {
   CHECK_OK(sub_test_append(wal, 11, 5));
   CHECK_EQ_U64(sub_test_read(sub, 11, 5), 5);
   CHECK(qx_monotonic_ns() - opened >= 200000000); /* 11.. waited for the next window */
-  qx_sub_close(sub);
-  CHECK_OK(qx_wal_close(wal));
-  test_rmtree(dir);
+  close_all(sub, wal, dir);
 }
 
 static void append_tick(qx_wal *wal, const char *instrument, int64_t price) {
@@ -357,9 +354,7 @@ static void test_conflated(void) {
   }
   qx_wal_entry e;
   CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_TIMEOUT);
-  qx_sub_close(sub);
-  CHECK_OK(qx_wal_close(wal));
-  test_rmtree(dir);
+  close_all(sub, wal, dir);
 }
 
 int main(void) {
