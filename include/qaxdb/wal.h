@@ -2,8 +2,12 @@
  *
  * Every appended record gets the next 64-bit log sequence number (LSN); LSNs start at 1 and
  * have no gaps. An append is acknowledged at the durability the caller asks for:
- *   QX_DURABILITY_NONE  - the entry is in the OS page cache (survives a process crash,
- *                         not a power loss); the call returns after a memory copy.
+ *   QX_DURABILITY_NONE  - with a log ring (ring_size), the entry is in the ring in shared
+ *                         memory: it survives a crash or SIGKILL of the process (the next
+ *                         open copies what the flusher had not written into the files), not
+ *                         a power loss or a reboot. Without one, it is in the OS page cache,
+ *                         with the same reach. Either way the call returns after a memory
+ *                         copy; with a ring no store of it touches a file.
  *   QX_DURABILITY_GROUP - the call returns only after an fdatasync that covers the entry.
  *                         One background flusher thread syncs for every waiting writer at
  *                         once (group commit), so concurrent and queued writes share a sync.
@@ -72,6 +76,9 @@ typedef struct qx_wal_recovery {
   int salvaged; /* 1 if salvage discarded damaged entries before the tail */
   /* Segment files after the cut, removed whole (by open; a scan reports what open would do). */
   uint32_t dropped_segments;
+  /* Records a writer killed at `none` had acknowledged but not yet written to the segment
+   * files, which open copied from its log ring (docs/formats/ring.md). */
+  uint64_t ring_records;
   /* qx_wal_scan only: 1 if a writer held the log when the scan began. Its tail may then be in
    * the middle of a write: a torn tail found is the live end of the log, not crash damage. */
   int live_writer;
@@ -137,6 +144,9 @@ int qx_wal_wait_durable(qx_wal *wal, uint64_t lsn, int64_t timeout_ns);
 
 uint64_t qx_wal_last_lsn(const qx_wal *wal);    /* newest appended LSN */
 uint64_t qx_wal_durable_lsn(const qx_wal *wal); /* newest LSN known synced */
+/* Newest LSN in the segment files: with a ring the flusher writes entries there after the
+ * append has returned; without one, the last LSN appended. Replay and readers stop at it. */
+uint64_t qx_wal_written_lsn(const qx_wal *wal);
 const char *qx_wal_dir(const qx_wal *wal);      /* the directory the log lives in */
 
 /* Calls visit for every entry with from_lsn <= LSN <= the last LSN appended before the call. */

@@ -100,8 +100,12 @@ static void init_header(qx_ring *r, uint64_t capacity, uint64_t first_lsn, const
   h->writer_pid = (uint32_t)getpid();
   h->crc = header_crc(h);
   atomic_store(&h->published_lsn, first_lsn - 1);
+  atomic_store(&h->flushed_lsn, first_lsn - 1);
+  atomic_store(&h->flushed_position, 0);
   atomic_store(&h->heartbeat_ns, qx_wall_ns());
   if (!realpath(wal_dir, h->wal_dir)) snprintf(h->wal_dir, sizeof h->wal_dir, "%s", wal_dir);
+  struct stat st;
+  h->wal_inode = stat(wal_dir, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
 int qx_ring_create(const char *wal_dir, uint64_t capacity, uint64_t first_lsn, qx_ring **out) {
@@ -186,13 +190,17 @@ void qx_ring_heartbeat(qx_ring *r) {
   atomic_store_explicit(&r->header->heartbeat_ns, qx_wall_ns(), memory_order_release);
 }
 
-void qx_ring_close(qx_ring *r) {
+void qx_ring_set_flushed(qx_ring *r, uint64_t last_lsn, uint64_t position) {
+  /* position first: a reader that sees the LSN finds the position at least as new */
+  atomic_store_explicit(&r->header->flushed_position, position, memory_order_release);
+  atomic_store_explicit(&r->header->flushed_lsn, last_lsn, memory_order_release);
+}
+
+void qx_ring_close(qx_ring *r, int keep_name) {
   if (!r) return;
   if (r->writer) {
     atomic_store_explicit(&r->header->closed, 1, memory_order_release);
-    /* Only our own ring's name: a newer writer may have replaced it (we would not be here
-     * then, as the folder lock is ours; the check costs nothing). */
-    if (!qx_ring_replaced(r)) unlink(r->path);
+    if (!keep_name && !qx_ring_replaced(r)) unlink(r->path);
   }
   munmap(r->header, r->map_size);
   free(r);
@@ -256,9 +264,10 @@ int qx_ring_replaced(const qx_ring *r) {
   int fd = open(r->path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 1;
   qx_ring_header h;
-  ssize_t n = pread(fd, &h, offsetof(qx_ring_header, pad0), 0);
+  ssize_t n = pread(fd, &h, offsetof(qx_ring_header, wal_inode), 0);
   close(fd);
-  return n != (ssize_t)offsetof(qx_ring_header, pad0) || h.generation != r->header->generation;
+  return n != (ssize_t)offsetof(qx_ring_header, wal_inode) ||
+         h.generation != r->header->generation;
 }
 
 int qx_ring_writer_alive(const qx_ring *r, int64_t now_ns) {
@@ -319,17 +328,35 @@ qx_ring_read qx_ring_read_frame(const qx_ring *r, uint64_t *position, uint64_t l
   return QX_RING_FRAME;
 }
 
+/* Where a walk to lsn starts: the frame after the flushed one if lsn is at or after it (the
+ * writer never overwrites those), else the index slot of lsn rounded down to a multiple of
+ * QX_RING_INDEX_EVERY. Returns 0 if neither is there. */
+static int walk_start(const qx_ring *r, uint64_t lsn, uint64_t *position, uint64_t *at_lsn) {
+  const qx_ring_header *h = r->header;
+  uint64_t flushed_lsn = atomic_load_explicit(&h->flushed_lsn, memory_order_acquire);
+  uint64_t base = lsn - lsn % QX_RING_INDEX_EVERY;
+  if (flushed_lsn + 1 <= lsn && flushed_lsn + 1 >= base) {
+    *position = atomic_load_explicit(&h->flushed_position, memory_order_acquire);
+    *at_lsn = flushed_lsn + 1;
+    return 1;
+  }
+  if (base <= h->first_lsn) {
+    *position = 0;
+    *at_lsn = h->first_lsn;
+    return 1;
+  }
+  qx_ring_slot s = r->index[(base / QX_RING_INDEX_EVERY) & (h->index_slots - 1)];
+  *position = s.position;
+  *at_lsn = base;
+  return s.lsn == base;
+}
+
 uint64_t qx_ring_find(const qx_ring *r, uint64_t lsn) {
   const qx_ring_header *h = r->header;
   uint64_t published_lsn = atomic_load_explicit(&h->published_lsn, memory_order_acquire);
   if (lsn < h->first_lsn || lsn > published_lsn + 1) return UINT64_MAX;
-  uint64_t base = lsn - lsn % QX_RING_INDEX_EVERY, position = 0, at_lsn = h->first_lsn;
-  if (base > h->first_lsn) {
-    qx_ring_slot s = r->index[(base / QX_RING_INDEX_EVERY) & (h->index_slots - 1)];
-    if (s.lsn != base) return UINT64_MAX;
-    position = s.position;
-    at_lsn = base;
-  }
+  uint64_t position, at_lsn;
+  if (!walk_start(r, lsn, &position, &at_lsn)) return UINT64_MAX;
   for (;; at_lsn++) {
     qx_wal_entry e;
     uint64_t next;

@@ -29,8 +29,9 @@ typedef struct qx_ring_header {
   uint64_t generation;
   uint64_t first_lsn;
   uint32_t writer_pid;
-  uint32_t crc; /* of bytes 0..51 */
-  uint8_t pad0[8];
+  uint32_t crc;       /* of bytes 0..51 */
+  uint64_t wal_inode; /* offset 56: the WAL folder's inode, so a recreated folder is not taken
+                         for the one whose ring this is */
   _Atomic uint64_t reserved; /* offset 64 */
   uint8_t pad1[56];
   _Atomic uint64_t published; /* offset 128 */
@@ -38,12 +39,16 @@ typedef struct qx_ring_header {
   uint8_t pad2[48];
   _Atomic int64_t heartbeat_ns; /* offset 192 */
   _Atomic uint32_t closed;
-  uint8_t pad3[52];
+  uint32_t pad3;
+  _Atomic uint64_t flushed_lsn; /* offset 208: every LSN up to it is in the segment files */
+  _Atomic uint64_t flushed_position; /* offset 216: where the frame after flushed_lsn starts */
+  uint8_t pad4[32];
   char wal_dir[1024]; /* offset 256 */
 } qx_ring_header;
 _Static_assert(offsetof(qx_ring_header, reserved) == 64, "ring layout");
 _Static_assert(offsetof(qx_ring_header, published) == 128, "ring layout");
 _Static_assert(offsetof(qx_ring_header, heartbeat_ns) == 192, "ring layout");
+_Static_assert(offsetof(qx_ring_header, flushed_lsn) == 208, "ring layout");
 _Static_assert(offsetof(qx_ring_header, wal_dir) == 256, "ring layout");
 _Static_assert(sizeof(qx_ring_header) <= QX_RING_HEADER_SIZE, "ring header fits its page");
 
@@ -80,8 +85,12 @@ uint64_t qx_ring_batch_span(const qx_ring *ring, const qx_wal_record *records, s
 /* Makes everything put so far visible; last_lsn is the batch's last LSN. */
 void qx_ring_publish(qx_ring *ring, uint64_t last_lsn);
 void qx_ring_heartbeat(qx_ring *ring);
-/* Writer: marks the ring closed and removes its name. Both: unmaps and frees. */
-void qx_ring_close(qx_ring *ring);
+/* The writer's flusher has written every frame up to last_lsn, which end at position, to the
+ * segment files. The writer never overwrites a frame from there on. */
+void qx_ring_set_flushed(qx_ring *ring, uint64_t last_lsn, uint64_t position);
+/* Writer: marks the ring closed and removes its name, unless keep_name (the ring holds records
+ * the files do not). Both: unmaps and frees. */
+void qx_ring_close(qx_ring *ring, int keep_name);
 
 /* Reader. Maps the folder's ring read-only; QX_ERR_NOT_FOUND if no writer has one. */
 int qx_ring_attach(const char *wal_dir, qx_ring **out);

@@ -38,7 +38,7 @@ void qx_sub_options_init(qx_sub_options *options) {
 /* ---- following the writer ----------------------------------------------------------------- */
 
 static void drop_ring(qx_sub *s) {
-  qx_ring_close(s->ring);
+  qx_ring_close(s->ring, 0);
   s->ring = NULL;
   s->in_ring = 0;
   s->holding = 0;
@@ -89,10 +89,13 @@ static int recheck_writer(qx_sub *s) {
 /* ---- one poll ----------------------------------------------------------------------------- */
 
 /* A frame handed out in place must outlive its use: a subscriber more than half the ring behind
- * the writer reads from the segment files, which the writer does not overwrite. */
+ * the writer reads from the segment files, which the writer does not overwrite, if they hold
+ * its next record yet. The writer never overwrites a frame its flusher has not written out. */
 static int near_lap(const qx_sub *s) {
-  uint64_t published = atomic_load_explicit(&s->ring->header->published, memory_order_acquire);
-  return published - s->position > s->ring->header->capacity / 2;
+  const qx_ring_header *h = s->ring->header;
+  uint64_t published = atomic_load_explicit(&h->published, memory_order_acquire);
+  return published - s->position > h->capacity / 2 &&
+         s->next_lsn <= atomic_load_explicit(&h->flushed_lsn, memory_order_acquire);
 }
 
 /* Reads from the ring at next_lsn: 1 and *record for a record, 0 for nothing new (or a lap,
@@ -134,9 +137,9 @@ static int poll_once(qx_sub *s, qx_wal_entry *record) {
   if (s->ring) {
     int got = poll_ring(s, record);
     if (got != 0 || s->in_ring) return got;
-    uint64_t published =
-        atomic_load_explicit(&s->ring->header->published_lsn, memory_order_acquire);
-    uint64_t to = published < s->limit_lsn ? published : s->limit_lsn;
+    /* The files hold what the writer's flusher has written out of the ring. */
+    uint64_t flushed = atomic_load_explicit(&s->ring->header->flushed_lsn, memory_order_acquire);
+    uint64_t to = flushed < s->limit_lsn ? flushed : s->limit_lsn;
     if (s->next_lsn > to) return 0;
     int rc = qx_sub_read_files(s, to); /* below the ring, or lapped */
     return rc != QX_OK ? rc : qx_sub_take_buffered(s, record);
@@ -317,7 +320,7 @@ void qx_sub_close(qx_sub *s) {
   if (!s) return;
   qx_cursor_close(s->cursor);
   qx_conflator_destroy(s->conflator);
-  qx_ring_close(s->ring);
+  qx_ring_close(s->ring, 0);
   free(s->buf);
   free(s);
 }

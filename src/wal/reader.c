@@ -80,7 +80,7 @@ int qx_wal_reader_open(qx_wal *wal, uint64_t from_lsn, qx_wal_reader **out) {
   r->wal = wal;
   r->next_lsn = from_lsn;
   /* At the end of the log there may be no segment holding from_lsn yet: seek lazily. */
-  int rc = from_lsn <= qx_wal_last_lsn(wal) ? seek(r, from_lsn) : QX_OK;
+  int rc = from_lsn <= qx_wal_written_lsn(wal) ? seek(r, from_lsn) : QX_OK;
   if (rc != QX_OK) {
     qx_wal_reader_close(r);
     return rc;
@@ -105,7 +105,7 @@ static int next_segment(qx_wal_reader *r, const char *problem) {
 
 int qx_wal_reader_read(qx_wal_reader *r, uint64_t to_lsn, qx_wal_visit_fn visit, void *ctx) {
   if (!r || !visit) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_reader_read: missing argument");
-  uint64_t last = qx_wal_last_lsn(r->wal);
+  uint64_t last = qx_wal_written_lsn(r->wal);
   if (to_lsn > last) to_lsn = last;
   while (r->next_lsn <= to_lsn) {
     const char *problem = r->map ? qx_wal_entry_problem(r->map, r->size, r->offset, r->next_lsn)

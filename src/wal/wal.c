@@ -2,10 +2,12 @@
  * the read-only open, which has none of the threads below and changes no file.
  *
  * Threads and what they own (the thread-safety contract):
- *  - Appenders (any thread, usually one) hold `mu` while they reserve LSNs and write entries
- *    into the active segment, copied into its mapping or with pwritev (see staged_writes).
- *    Either puts the bytes in the page cache, which is exactly durability `none`: a process
- *    crash keeps them.
+ *  - Appenders (any thread, usually one) hold `mu` while they reserve LSNs and write entries.
+ *    With a log ring they copy them into the ring only (write_batch_to_ring), and the flusher
+ *    writes the ring's frames to the segments (write_out); a killed writer's unwritten frames
+ *    are copied into the files by the next open (salvage_ring). Without a ring they write into
+ *    the active segment, copied into its mapping or with pwritev (see staged_writes). Either
+ *    way, what an append returns from is durability `none`: a process crash keeps it.
  *  - The flusher thread is the only one that syncs and the only one that closes full segments.
  *    Under `mu` it takes a snapshot (last LSN, the active segment, the list of full segments),
  *    then syncs them without the lock, then publishes durable_lsn and wakes waiters. Everything
@@ -14,7 +16,8 @@
  *    paged in) so that rotation is a rename and the writer never waits for a 64 MiB file.
  * Invariants:
  *  1. last_lsn only grows, and only to the last entry of a batch; every entry <= last_lsn is
- *     completely written into its segment. So no reader or replay ever stops inside a batch.
+ *     completely written into the ring (with one) or its segment. written_lsn (<= last_lsn)
+ *     likewise for the segments, where replay and readers stop: none stops inside a batch.
  *  2. durable_lsn <= last_lsn; every entry <= durable_lsn has been covered by an fdatasync of its
  *     segment and by a directory sync of the segment's name.
  *  3. Segments are synced in LSN order: a round syncs the full segments oldest first, then the
@@ -23,7 +26,9 @@
  *     an earlier segment. Hence nothing after a gap in the log (a power loss at `none` that
  *     kept a rename but not the previous segment's tail) was acknowledged at `group`, and
  *     recovery may cut the log at the gap (scan.c, case 3).
- *  4. Segments are freed only by the flusher (or by close, after the flusher has stopped).
+ *  4. Segments are freed only by the flusher (or by close, after the flusher has stopped). With
+ *     a ring, only the flusher writes segments; an appender never overwrites a ring frame the
+ *     flusher has not written out (wait_for_ring_space): the only backpressure a writer meets.
  *  5. After a sync fails, durable_lsn never moves again and every append fails: the kernel may
  *     have dropped the dirty pages, so retrying the sync could falsely report them durable.
  *     A failed write or rotation does the same: the batch it was part of stays unpublished,
@@ -96,6 +101,12 @@ struct qx_wal {
   pthread_rwlock_t files_lock; /* replay (shared) against checkpoint deleting segments */
 
   qx_ring *ring; /* NULL without one; written by appenders under mu, heartbeat by the flusher */
+  /* With a ring, appenders write only into it and the flusher writes its frames to the
+   * segment files (write_out): ring bytes below flushed_position (under mu) are in the files,
+   * and an appender waits on space_cv rather than overwrite bytes that are not. */
+  uint64_t flushed_position;
+  pthread_cond_t space_cv;
+  _Atomic uint64_t written_lsn; /* every entry up to it is in a segment file */
 };
 
 void qx_wal_options_init(qx_wal_options *options) {
@@ -218,14 +229,45 @@ static int check_record(const qx_wal *w, const qx_wal_record *rec) {
   return QX_OK;
 }
 
+/* REQUIRES: mu held. Waits until the ring has room for bytes more without overwriting what the
+ * flusher has not written out yet; the only backpressure a writer with a ring meets. */
+static int wait_for_ring_space(qx_wal *w, uint64_t bytes) {
+  QX_REQUIRE_HELD(&w->mu);
+  uint64_t capacity = w->ring->header->capacity;
+  if (bytes > capacity)
+    return qx_fail(QX_ERR_TOO_LARGE, "a batch of %llu bytes does not fit the log ring of %llu",
+                   (unsigned long long)bytes, (unsigned long long)capacity);
+  while (w->ring->write_position + bytes - w->flushed_position > capacity) {
+    if (atomic_load(&w->failure) != QX_OK || w->stopping) return refuse_appends(w);
+    if (w->flusher_idle) pthread_cond_signal(&w->flusher_cv);
+    pthread_cond_wait(&w->space_cv, &w->mu);
+  }
+  return QX_OK;
+}
+
+/* REQUIRES: mu held. Copies the batch into the ring, unpublished; no store touches a file. */
+static int write_batch_to_ring(qx_wal *w, const qx_wal_record *records, size_t count,
+                               int64_t now) {
+  uint64_t span = qx_ring_batch_span(w->ring, records, count);
+  int rc = wait_for_ring_space(w, span);
+  if (rc != QX_OK) return rc;
+  qx_ring_reserve(w->ring, span);
+  for (size_t i = 0; i < count; i++) {
+    uint32_t flags = i + 1 < count ? WAL_ENTRY_BATCH_CONTINUES : 0;
+    wal_entry_header header = entry_header(&records[i], w->next_lsn + i, now, flags);
+    qx_ring_put(w->ring, &header, records[i].data, records[i].size);
+  }
+  return QX_OK;
+}
+
 /* REQUIRES: mu held. Writes the batch at next_lsn into the log, rotating as needed. */
 static int write_batch(qx_wal *w, const qx_wal_record *records, size_t count,
                        qx_durability durability, int64_t now) {
   QX_REQUIRE_HELD(&w->mu);
+  if (w->ring) return write_batch_to_ring(w, records, count, now);
   int copy = count == 1 && durability == QX_DURABILITY_NONE && w->map_appends;
   staged_writes staged = {.entries = 0};
   uint64_t lsn = w->next_lsn;
-  if (w->ring) qx_ring_reserve(w->ring, qx_ring_batch_span(w->ring, records, count));
   for (size_t i = 0; i < count; i++, lsn++) {
     uint64_t span = wal_entry_span(records[i].size);
     if (w->active->write_offset + span > w->active->size) {
@@ -235,7 +277,6 @@ static int write_batch(qx_wal *w, const qx_wal_record *records, size_t count,
     }
     uint32_t flags = i + 1 < count ? WAL_ENTRY_BATCH_CONTINUES : 0;
     wal_entry_header header = entry_header(&records[i], lsn, now, flags);
-    if (w->ring) qx_ring_put(w->ring, &header, records[i].data, records[i].size);
     if (copy) {
       copy_entry(w->active, &records[i], header);
     } else {
@@ -262,10 +303,17 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
     return refuse_appends(w);
   }
   int rc = write_batch(w, records, count, durability, now);
+  if (rc == QX_ERR_TOO_LARGE || rc == QX_ERR_CLOSED) { /* refused before a byte was written */
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+  }
   if (rc == QX_OK) {
     w->next_lsn += count;
     atomic_store_explicit(&w->last_lsn, w->next_lsn - 1, memory_order_release);
-    if (w->ring) qx_ring_publish(w->ring, w->next_lsn - 1);
+    if (w->ring)
+      qx_ring_publish(w->ring, w->next_lsn - 1);
+    else
+      atomic_store_explicit(&w->written_lsn, w->next_lsn - 1, memory_order_release);
   } else {
     /* Part of the batch may be in a segment: it stays unpublished, a reopen cuts it, and the
      * log takes nothing more (a failed write may also have left a hole). */
@@ -282,6 +330,10 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
 int qx_wal_append(qx_wal *w, const qx_wal_record *record, qx_durability durability,
                   uint64_t *lsn_out) {
   return qx_wal_append_batch(w, record, 1, durability, lsn_out);
+}
+
+uint64_t qx_wal_written_lsn(const qx_wal *w) {
+  return atomic_load_explicit(&w->written_lsn, memory_order_acquire);
 }
 
 uint64_t qx_wal_last_lsn(const qx_wal *w) {
@@ -383,6 +435,55 @@ static int needs_dir_sync(wal_segment *sealed, wal_segment *active) {
   return any;
 }
 
+/* Writes the frames of ring between positions from and to into the segment files, rotating to
+ * a new segment where a frame does not fit. Frames next to each other in the ring and in the
+ * segment go out in one pwrite. Run by the flusher, and by open's salvage of a dead writer's
+ * ring; either is the only one that touches the active segment then. */
+static int write_run(wal_segment *seg, const qx_ring *ring, uint64_t ring_offset, uint64_t bytes,
+                     uint64_t seg_offset) {
+  if (bytes == 0) return QX_OK;
+  ssize_t n = qx_io_pwrite(seg->fd, ring->frames + ring_offset, bytes, (off_t)seg_offset);
+  return n == (ssize_t)bytes ? QX_OK
+                             : qx_fail_errno(QX_ERR_IO, n < 0 ? errno : EIO,
+                                             "write %llu bytes to %s at offset %llu",
+                                             (unsigned long long)bytes, seg->path,
+                                             (unsigned long long)seg_offset);
+}
+
+static int write_out(qx_wal *w, const qx_ring *ring, uint64_t from, uint64_t to) {
+  uint64_t capacity = ring->header->capacity, run_start = 0, run_bytes = 0, run_offset = 0;
+  int rc = QX_OK;
+  for (uint64_t pos = from; rc == QX_OK && pos < to;) {
+    uint64_t offset = pos & (capacity - 1), room = capacity - offset;
+    wal_entry_header h = {0};
+    if (room >= WAL_ENTRY_HEADER_SIZE) memcpy(&h, ring->frames + offset, sizeof h);
+    if (room < WAL_ENTRY_HEADER_SIZE || (h.size == 0 && h.lsn == 0)) { /* padding */
+      rc = write_run(w->active, ring, run_start, run_bytes, run_offset);
+      run_bytes = 0;
+      pos += room;
+      continue;
+    }
+    uint64_t span = wal_entry_span(h.size);
+    if (w->active->write_offset + span > w->active->size) {
+      rc = write_run(w->active, ring, run_start, run_bytes, run_offset);
+      run_bytes = 0;
+      pthread_mutex_lock(&w->mu);
+      if (rc == QX_OK) rc = rotate(w, h.lsn);
+      pthread_mutex_unlock(&w->mu);
+      if (rc != QX_OK) break;
+    }
+    if (run_bytes == 0) {
+      run_start = offset;
+      run_offset = w->active->write_offset;
+    }
+    run_bytes += span;
+    w->active->write_offset += span;
+    pos += span;
+  }
+  if (rc == QX_OK) rc = write_run(w->active, ring, run_start, run_bytes, run_offset);
+  return rc;
+}
+
 /* REQUIRES: mu held. Waits for appends; with a ring, wakes every heartbeat period to tell its
  * readers that the writer lives (docs/formats/ring.md). */
 static void wait_for_work(qx_wal *w) {
@@ -423,6 +524,23 @@ static void *flusher_main(void *arg) {
     if (w->stopping && !w->sealed && w->synced_lsn == target) break;
     if (w->ring) qx_ring_heartbeat(w->ring); /* a busy flusher never waits in wait_for_work */
     int64_t round_start = qx_monotonic_ns();
+    if (w->ring) {
+      uint64_t to = w->ring->write_position; /* == published: appends publish under mu */
+      pthread_mutex_unlock(&w->mu);
+      int rc = write_out(w, w->ring, w->flushed_position, to);
+      pthread_mutex_lock(&w->mu);
+      if (rc != QX_OK) {
+        pthread_mutex_unlock(&w->mu);
+        publish_failure(w, rc);
+        pthread_mutex_lock(&w->mu);
+        pthread_cond_broadcast(&w->space_cv);
+        break;
+      }
+      w->flushed_position = to;
+      atomic_store_explicit(&w->written_lsn, target, memory_order_release);
+      qx_ring_set_flushed(w->ring, target, to);
+      pthread_cond_broadcast(&w->space_cv);
+    }
     wal_segment *sealed = w->sealed;
     wal_segment *active = w->active;
     int dir_sync = needs_dir_sync(sealed, active);
@@ -512,13 +630,16 @@ static int init_sync(qx_wal *w) {
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   int rc = pthread_mutex_init(&w->mu, NULL) || pthread_mutex_init(&w->durable_mu, NULL) ||
            pthread_cond_init(&w->flusher_cv, &ca) || pthread_cond_init(&w->spare_cv, NULL) ||
+           pthread_cond_init(&w->space_cv, NULL) ||
            pthread_cond_init(&w->durable_cv, &ca) || pthread_rwlock_init(&w->files_lock, NULL);
   pthread_condattr_destroy(&ca);
   return rc ? qx_fail(QX_ERR_NOMEM, "WAL: cannot create locks") : QX_OK;
 }
 
 static void free_wal(qx_wal *w) {
-  qx_ring_close(w->ring);
+  /* After a failure the ring may hold records no segment file has: the next open salvages
+   * them (salvage_ring), so its name stays. */
+  qx_ring_close(w->ring, atomic_load(&w->failure) != QX_OK);
   qx_wal_segment_close(w->active);
   if (w->spare) {
     qx_io_unlink(w->spare->path);
@@ -562,6 +683,53 @@ static int create_ring(qx_wal *w, uint64_t next_lsn) {
   return qx_fail(rc, "WAL %s: %s (a ring_size of 0 opens without a ring)", w->dir, cause);
 }
 
+/* A writer killed at durability `none` may have left records in its ring that its flusher had
+ * not written to the segment files: they were acknowledged, so open writes them out before
+ * anything else, every frame checked first (docs/formats/ring.md). */
+static int salvage_frames(qx_wal *w, const qx_ring *old, wal_scan_result *r, uint64_t last) {
+  uint64_t from = qx_ring_find(old, r->next_lsn), pos = from;
+  if (from == UINT64_MAX)
+    return qx_fail(QX_ERR_CORRUPT,
+                   "%s: the log ring %s holds records up to LSN %llu, but not LSN %llu where the "
+                   "segment files end",
+                   w->dir, old->path, (unsigned long long)last, (unsigned long long)r->next_lsn);
+  for (uint64_t lsn = r->next_lsn; lsn <= last; lsn++) {
+    qx_wal_entry e;
+    uint64_t next;
+    int status;
+    if (qx_ring_read_frame(old, &pos, lsn, &e, &next, &status) != QX_RING_FRAME)
+      return status != QX_OK ? status
+                             : qx_fail(QX_ERR_CORRUPT, "%s: LSN %llu is missing from the log ring",
+                                       old->path, (unsigned long long)lsn);
+    pos = next;
+  }
+  int rc = write_out(w, old, from, pos);
+  if (rc == QX_OK) rc = sync_round(w, w->sealed, w->active, 1);
+  w->sealed = NULL;
+  w->sealed_end = &w->sealed;
+  if (rc != QX_OK) return rc;
+  r->report.ring_records = last - r->next_lsn + 1;
+  r->next_lsn = last + 1;
+  r->report.last_lsn = last;
+  return QX_OK;
+}
+
+static int salvage_ring(qx_wal *w, wal_scan_result *r) {
+  qx_ring *old = NULL;
+  struct stat st;
+  if (qx_ring_attach(w->dir, &old) != QX_OK || !old) {
+    qx_clear_error(); /* no ring, or not this folder's: nothing to salvage */
+    return QX_OK;
+  }
+  uint64_t last = atomic_load_explicit(&old->header->published_lsn, memory_order_acquire);
+  int rc = QX_OK;
+  if (stat(w->dir, &st) == 0 && (uint64_t)st.st_ino == old->header->wal_inode &&
+      last >= r->next_lsn)
+    rc = salvage_frames(w, old, r, last);
+  qx_ring_close(old, 0);
+  return rc;
+}
+
 static int start_threads(qx_wal *w) {
   if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0)
     return qx_fail(QX_ERR_NOMEM, "WAL: cannot start the flusher thread");
@@ -596,6 +764,7 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
   wal_scan_result r;
   int rc = lock_and_scan(w, &r);
   if (rc == QX_OK) rc = init_sync(w);
+  if (rc == QX_OK && !w->options.read_only) rc = salvage_ring(w, &r);
   if (rc != QX_OK) {
     free_wal(w);
     return rc;
@@ -604,6 +773,7 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
   w->map_appends = qx_io_mapped_writes_allowed();
   w->synced_lsn = r.next_lsn - 1;
   atomic_store(&w->last_lsn, r.next_lsn - 1);
+  atomic_store(&w->written_lsn, r.next_lsn - 1);
   atomic_store(&w->durable_lsn, r.next_lsn - 1);
   if (recovery) *recovery = r.report;
   if (!w->options.read_only && w->options.ring_size) rc = create_ring(w, r.next_lsn);
@@ -641,7 +811,7 @@ int qx_wal_close(qx_wal *w) {
 
 int qx_wal_replay(qx_wal *w, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx) {
   if (!w || !visit) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_replay: missing argument");
-  uint64_t to = qx_wal_last_lsn(w);
+  uint64_t to = qx_wal_written_lsn(w);
   if (from_lsn > to) return QX_OK;
   wal_scan_result r;
   pthread_rwlock_rdlock(&w->files_lock);
