@@ -357,6 +357,43 @@ static void test_conflated(void) {
   close_all(sub, wal, dir);
 }
 
+/* Frames that end exactly at the end of the ring: the next starts at its beginning with no
+ * padding, and the flusher must not write the two as one run (it once read past the ring). */
+static void test_frames_end_at_ring_end(void) {
+  char dir[PATH_MAX], wal_dir[PATH_MAX + 8];
+  test_tmpdir(dir, "sub-wrap");
+  snprintf(wal_dir, sizeof wal_dir, "%s/wal", dir);
+  mkdir(wal_dir, 0755);
+  qx_wal_options o;
+  qx_wal_options_init(&o);
+  o.segment_size = 8u << 20;
+  o.ring_size = QX_RING_MIN_CAPACITY;
+  qx_wal *wal;
+  CHECK_OK(qx_wal_open(wal_dir, &o, &wal, NULL));
+  enum { SIZE = (1u << 20) - WAL_ENTRY_HEADER_SIZE, RECORDS = 24 }; /* 4 frames fill the ring */
+  uint8_t *payload = malloc(SIZE);
+  for (uint64_t lsn = 1; payload && lsn <= RECORDS; lsn++) {
+    memset(payload, (int)lsn, SIZE);
+    qx_wal_record r = {1, 1, SIZE, 0, payload};
+    CHECK_OK(qx_wal_append(wal, &r, QX_DURABILITY_NONE, NULL));
+  }
+  CHECK_OK(qx_wal_close(wal));
+  qx_sub_options so;
+  qx_sub_options_init(&so);
+  so.start = QX_SUB_OLDEST;
+  qx_sub *sub;
+  CHECK_OK(qx_sub_open(dir, &so, &sub));
+  for (uint64_t lsn = 1; lsn <= RECORDS; lsn++) {
+    qx_wal_entry e;
+    CHECK_OK(qx_sub_next(sub, &e, 5000000000));
+    CHECK_EQ_U64(e.lsn, lsn);
+    CHECK(e.size == SIZE && ((const uint8_t *)e.data)[SIZE - 1] == (uint8_t)lsn);
+  }
+  qx_sub_close(sub);
+  free(payload);
+  test_rmtree(dir);
+}
+
 int main(void) {
   sub_test_private_shm();
   test_starts_and_filters();
@@ -370,6 +407,7 @@ int main(void) {
   test_cursor_retention();
   test_delayed();
   test_conflated();
+  test_frames_end_at_ring_end();
   sub_test_remove_shm();
   return test_finish("test_sub");
 }

@@ -246,8 +246,7 @@ static int wait_for_ring_space(qx_wal *w, uint64_t bytes) {
 }
 
 /* REQUIRES: mu held. Copies the batch into the ring, unpublished; no store touches a file. */
-static int write_batch_to_ring(qx_wal *w, const qx_wal_record *records, size_t count,
-                               int64_t now) {
+static int write_batch_to_ring(qx_wal *w, const qx_wal_record *records, size_t count, int64_t now) {
   uint64_t span = qx_ring_batch_span(w->ring, records, count);
   int rc = wait_for_ring_space(w, span);
   if (rc != QX_OK) return rc;
@@ -437,51 +436,63 @@ static int needs_dir_sync(wal_segment *sealed, wal_segment *active) {
 
 /* Writes the frames of ring between positions from and to into the segment files, rotating to
  * a new segment where a frame does not fit. Frames next to each other in the ring and in the
- * segment go out in one pwrite. Run by the flusher, and by open's salvage of a dead writer's
- * ring; either is the only one that touches the active segment then. */
-static int write_run(wal_segment *seg, const qx_ring *ring, uint64_t ring_offset, uint64_t bytes,
-                     uint64_t seg_offset) {
+ * segment go out in one pwrite (a run). Run by the flusher, and by open's salvage of a dead
+ * writer's ring; either is the only one that touches the active segment then. */
+typedef struct frame_run {
+  uint64_t ring_offset, bytes, segment_offset;
+} frame_run;
+
+/* Writes the run out, if there is one, and empties it. */
+static int end_run(wal_segment *seg, const qx_ring *ring, frame_run *run) {
+  uint64_t bytes = run->bytes;
+  run->bytes = 0;
   if (bytes == 0) return QX_OK;
-  ssize_t n = qx_io_pwrite(seg->fd, ring->frames + ring_offset, bytes, (off_t)seg_offset);
-  return n == (ssize_t)bytes ? QX_OK
-                             : qx_fail_errno(QX_ERR_IO, n < 0 ? errno : EIO,
-                                             "write %llu bytes to %s at offset %llu",
-                                             (unsigned long long)bytes, seg->path,
-                                             (unsigned long long)seg_offset);
+  ssize_t n =
+      qx_io_pwrite(seg->fd, ring->frames + run->ring_offset, bytes, (off_t)run->segment_offset);
+  return n == (ssize_t)bytes
+             ? QX_OK
+             : qx_fail_errno(QX_ERR_IO, n < 0 ? errno : EIO,
+                             "write %llu bytes to %s at offset %llu", (unsigned long long)bytes,
+                             seg->path, (unsigned long long)run->segment_offset);
+}
+
+/* Makes room in the segment files for a frame of span bytes with LSN lsn: ends the run where
+ * the frame would not follow it (a new segment, or the ring wrapped around). */
+static int place_frame(qx_wal *w, const qx_ring *ring, frame_run *run, uint64_t offset,
+                       uint64_t span, uint64_t lsn) {
+  int rc = QX_OK;
+  if (w->active->write_offset + span > w->active->size) {
+    rc = end_run(w->active, ring, run);
+    pthread_mutex_lock(&w->mu);
+    if (rc == QX_OK) rc = rotate(w, lsn);
+    pthread_mutex_unlock(&w->mu);
+  } else if (run->bytes && run->ring_offset + run->bytes != offset) {
+    rc = end_run(w->active, ring, run);
+  }
+  if (rc == QX_OK && run->bytes == 0) *run = (frame_run){offset, 0, w->active->write_offset};
+  return rc;
 }
 
 static int write_out(qx_wal *w, const qx_ring *ring, uint64_t from, uint64_t to) {
-  uint64_t capacity = ring->header->capacity, run_start = 0, run_bytes = 0, run_offset = 0;
+  uint64_t capacity = ring->header->capacity;
+  frame_run run = {0, 0, 0};
   int rc = QX_OK;
   for (uint64_t pos = from; rc == QX_OK && pos < to;) {
     uint64_t offset = pos & (capacity - 1), room = capacity - offset;
     wal_entry_header h = {0};
     if (room >= WAL_ENTRY_HEADER_SIZE) memcpy(&h, ring->frames + offset, sizeof h);
     if (room < WAL_ENTRY_HEADER_SIZE || (h.size == 0 && h.lsn == 0)) { /* padding */
-      rc = write_run(w->active, ring, run_start, run_bytes, run_offset);
-      run_bytes = 0;
+      rc = end_run(w->active, ring, &run);
       pos += room;
       continue;
     }
     uint64_t span = wal_entry_span(h.size);
-    if (w->active->write_offset + span > w->active->size) {
-      rc = write_run(w->active, ring, run_start, run_bytes, run_offset);
-      run_bytes = 0;
-      pthread_mutex_lock(&w->mu);
-      if (rc == QX_OK) rc = rotate(w, h.lsn);
-      pthread_mutex_unlock(&w->mu);
-      if (rc != QX_OK) break;
-    }
-    if (run_bytes == 0) {
-      run_start = offset;
-      run_offset = w->active->write_offset;
-    }
-    run_bytes += span;
+    rc = place_frame(w, ring, &run, offset, span, h.lsn);
+    run.bytes += span;
     w->active->write_offset += span;
     pos += span;
   }
-  if (rc == QX_OK) rc = write_run(w->active, ring, run_start, run_bytes, run_offset);
-  return rc;
+  return rc == QX_OK ? end_run(w->active, ring, &run) : rc;
 }
 
 /* REQUIRES: mu held. Waits for appends; with a ring, wakes every heartbeat period to tell its
@@ -630,8 +641,8 @@ static int init_sync(qx_wal *w) {
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   int rc = pthread_mutex_init(&w->mu, NULL) || pthread_mutex_init(&w->durable_mu, NULL) ||
            pthread_cond_init(&w->flusher_cv, &ca) || pthread_cond_init(&w->spare_cv, NULL) ||
-           pthread_cond_init(&w->space_cv, NULL) ||
-           pthread_cond_init(&w->durable_cv, &ca) || pthread_rwlock_init(&w->files_lock, NULL);
+           pthread_cond_init(&w->space_cv, NULL) || pthread_cond_init(&w->durable_cv, &ca) ||
+           pthread_rwlock_init(&w->files_lock, NULL);
   pthread_condattr_destroy(&ca);
   return rc ? qx_fail(QX_ERR_NOMEM, "WAL: cannot create locks") : QX_OK;
 }

@@ -78,6 +78,12 @@ static void report_recovery(const char *cmd, const qx_db_recovery *rec, int read
   if (w->dropped_segments)
     fprintf(stderr, "qaxdb %s: recovery: %s %u WAL segments after the cut\n", cmd,
             read_only ? "skipped" : "removed", w->dropped_segments);
+  if (w->ring_records)
+    fprintf(stderr,
+            "qaxdb %s: recovery: copied %" PRIu64 " acknowledged records from the log ring "
+            "into the WAL (the writer was stopped before writing them out); the log ends at "
+            "LSN %" PRIu64 "\n",
+            cmd, w->ring_records, w->last_lsn);
   if (rec->orphan_files || rec->torn_manifest_bytes)
     fprintf(stderr,
             "qaxdb %s: recovery: removed %" PRIu64 " unfinished table files and %" PRIu64
