@@ -199,6 +199,9 @@ typedef struct qx_db_stats {
   uint64_t compaction_cpu_ns; /* CPU time of the flush and compaction threads */
   uint64_t stall_ns;          /* time writers spent delayed or stopped */
   uint64_t stall_count;
+  /* This process: writes that waited for the WAL flusher to free log ring space, and how long
+   * (qx_wal_ring_waits). */
+  uint64_t ring_waits, ring_wait_ns;
   uint64_t bloom_checks, bloom_negatives, bloom_false_positives;
   uint64_t cache_hits, cache_misses, cache_bytes;
   uint64_t live_snapshots;

@@ -147,6 +147,9 @@ uint64_t qx_wal_durable_lsn(const qx_wal *wal); /* newest LSN known synced */
 /* Newest LSN in the segment files: with a ring the flusher writes entries there after the
  * append has returned; without one, the last LSN appended. Replay and readers stop at it. */
 uint64_t qx_wal_written_lsn(const qx_wal *wal);
+/* Appends that waited because the flusher was a whole ring behind, and how long in all (this
+ * open's counts; the only time a writer with a ring waits at `none`). */
+void qx_wal_ring_waits(const qx_wal *wal, uint64_t *waits, uint64_t *wait_ns);
 const char *qx_wal_dir(const qx_wal *wal);      /* the directory the log lives in */
 
 /* Calls visit for every entry with from_lsn <= LSN <= the last LSN appended before the call. */

@@ -328,6 +328,7 @@ int qx_db_stats_get(qx_db *db, qx_db_stats *s) {
   s->compaction_cpu_ns = t.v[QX_TOTAL_BACKGROUND_CPU_NS];
   s->stall_ns = t.v[QX_TOTAL_STALL_NS];
   s->stall_count = t.v[QX_TOTAL_STALLS];
+  if (db->wal) qx_wal_ring_waits(db->wal, &s->ring_waits, &s->ring_wait_ns);
   s->bloom_checks = __atomic_load_n(&db->sst_counters.bloom_checks, __ATOMIC_RELAXED);
   s->bloom_negatives = __atomic_load_n(&db->sst_counters.bloom_negatives, __ATOMIC_RELAXED);
   s->bloom_false_positives =

@@ -106,7 +106,8 @@ struct qx_wal {
    * and an appender waits on space_cv rather than overwrite bytes that are not. */
   uint64_t flushed_position;
   pthread_cond_t space_cv;
-  _Atomic uint64_t written_lsn; /* every entry up to it is in a segment file */
+  _Atomic uint64_t written_lsn;              /* every entry up to it is in a segment file */
+  _Atomic uint64_t ring_waits, ring_wait_ns; /* appends that waited in wait_for_ring_space */
 };
 
 void qx_wal_options_init(qx_wal_options *options) {
@@ -237,12 +238,17 @@ static int wait_for_ring_space(qx_wal *w, uint64_t bytes) {
   if (bytes > capacity)
     return qx_fail(QX_ERR_TOO_LARGE, "a batch of %llu bytes does not fit the log ring of %llu",
                    (unsigned long long)bytes, (unsigned long long)capacity);
-  while (w->ring->write_position + bytes - w->flushed_position > capacity) {
-    if (atomic_load(&w->failure) != QX_OK || w->stopping) return refuse_appends(w);
-    if (w->flusher_idle) pthread_cond_signal(&w->flusher_cv);
-    pthread_cond_wait(&w->space_cv, &w->mu);
+  if (w->ring->write_position + bytes - w->flushed_position <= capacity) return QX_OK;
+  int64_t start = qx_monotonic_ns();
+  atomic_fetch_add(&w->ring_waits, 1);
+  int rc = QX_OK;
+  while (rc == QX_OK && w->ring->write_position + bytes - w->flushed_position > capacity) {
+    if (atomic_load(&w->failure) != QX_OK || w->stopping) rc = refuse_appends(w);
+    if (rc == QX_OK && w->flusher_idle) pthread_cond_signal(&w->flusher_cv);
+    if (rc == QX_OK) pthread_cond_wait(&w->space_cv, &w->mu);
   }
-  return QX_OK;
+  atomic_fetch_add(&w->ring_wait_ns, (uint64_t)(qx_monotonic_ns() - start));
+  return rc;
 }
 
 /* REQUIRES: mu held. Copies the batch into the ring, unpublished; no store touches a file. */
@@ -329,6 +335,11 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
 int qx_wal_append(qx_wal *w, const qx_wal_record *record, qx_durability durability,
                   uint64_t *lsn_out) {
   return qx_wal_append_batch(w, record, 1, durability, lsn_out);
+}
+
+void qx_wal_ring_waits(const qx_wal *w, uint64_t *waits, uint64_t *wait_ns) {
+  *waits = atomic_load(&w->ring_waits);
+  *wait_ns = atomic_load(&w->ring_wait_ns);
 }
 
 uint64_t qx_wal_written_lsn(const qx_wal *w) {
