@@ -97,19 +97,20 @@ static void test_writer_killed(void) {
   test_rmtree(dir);
 }
 
-/* Waits (up to 20 s) until the writer is a whole ring ahead of next_lsn. */
+/* Waits (up to 20 s) until the writer has written two rings past next_lsn to its files: the
+ * ring no longer holds next_lsn (the writer overwrites only what its flusher wrote out). */
 static void fall_behind(qx_sub *sub, uint64_t next_lsn) {
   uint64_t ring_records = sub_test_records_for(QX_RING_MIN_CAPACITY); /* sub_util.c rings */
   for (int i = 0; i < 2000; i++) {
     qx_sub_status st;
     qx_sub_get_status(sub, &st);
-    if (st.writer_last_lsn >= next_lsn + ring_records) return;
+    if (st.writer_flushed_lsn >= next_lsn + 2 * ring_records) return;
     usleep(10000);
   }
 }
 
 /* One subscriber process: reads count records from LSN 1; a slow one stops after 2000 until the
- * writer is a ring ahead. */
+ * writer has lapped it. */
 static pid_t start_subscriber(const char *dir, uint64_t count, int slow) {
   pid_t pid = fork();
   if (pid != 0) return pid;

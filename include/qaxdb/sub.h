@@ -55,13 +55,14 @@ typedef struct qx_sub_options {
 
 /* What a subscriber knows about the writer. */
 typedef struct qx_sub_status {
-  int writer_alive;          /* a writer has the folder open and its heartbeat is recent */
-  uint64_t writer_last_lsn;  /* the newest LSN the writer published in the ring */
-  int64_t heartbeat_age_ns;  /* how old the writer's last heartbeat is; -1 without a ring */
-  uint64_t next_lsn;         /* the LSN this subscriber reads next (filtered records count) */
-  uint64_t records_from_wal; /* records read from segment files rather than the ring */
-  uint64_t laps;             /* times the writer lapped this subscriber */
-  uint64_t writer_restarts;  /* times it followed a new writer */
+  int writer_alive;            /* a writer has the folder open and its heartbeat is recent */
+  uint64_t writer_last_lsn;    /* the newest LSN the writer published in the ring */
+  uint64_t writer_flushed_lsn; /* the newest its flusher wrote to the WAL files */
+  int64_t heartbeat_age_ns;    /* how old the writer's last heartbeat is; -1 without a ring */
+  uint64_t next_lsn;           /* the LSN this subscriber reads next (filtered records count) */
+  uint64_t records_from_wal;   /* records read from segment files rather than the ring */
+  uint64_t laps;               /* times the writer lapped this subscriber */
+  uint64_t writer_restarts;    /* times it followed a new writer */
 } qx_sub_status;
 
 void qx_sub_options_init(qx_sub_options *options);

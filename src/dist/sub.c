@@ -292,6 +292,7 @@ void qx_sub_get_status(qx_sub *s, qx_sub_status *status) {
   int64_t now = qx_wall_ns();
   status->writer_alive = qx_ring_writer_alive(s->ring, now);
   status->writer_last_lsn = atomic_load_explicit(&h->published_lsn, memory_order_acquire);
+  status->writer_flushed_lsn = atomic_load_explicit(&h->flushed_lsn, memory_order_acquire);
   status->heartbeat_age_ns = now - atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
 }
 
