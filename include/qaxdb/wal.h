@@ -179,7 +179,8 @@ void qx_wal_reader_close(qx_wal_reader *reader);
  * checksum and calls visit (may be NULL) for entries with LSN >= from_lsn that recovery keeps.
  * A torn tail is not an error (it is reported in recovery); damage before it returns
  * QX_ERR_CORRUPT with the file and offset in qx_last_error(). It takes no lock and fails on no
- * writer: recovery->live_writer says whether one holds the log. */
+ * writer: recovery->live_writer says whether one holds the log; with a log ring, it then stops
+ * at the last LSN the writer's flusher has written whole (its files' live end is in motion). */
 int qx_wal_scan(const char *dir, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx,
                 qx_wal_recovery *recovery);
 

@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dist/ring.h"
 #include "util/crc32c.h"
 #include "util/dirlock.h"
 #include "util/error.h"
@@ -357,12 +358,29 @@ int qx_wal_scan_dir(const char *dir, uint64_t from_lsn, uint64_t to_lsn, qx_wal_
   return scan(dir, from_lsn, result->next_lsn - 1, visit, ctx, salvage, &up_to_end);
 }
 
+/* The last LSN a live writer's flusher has written whole to the files, from its log ring;
+ * UINT64_MAX if it has no ring (the scan then reads to the end it finds). A live log's files
+ * may hold a later entry before an earlier one is complete: the flusher's pwrite is not atomic
+ * to a reader. */
+static uint64_t live_end(const char *dir) {
+  qx_ring *ring = NULL;
+  if (qx_ring_attach(dir, &ring) != QX_OK || !ring) {
+    qx_clear_error();
+    return UINT64_MAX;
+  }
+  uint64_t flushed = atomic_load_explicit(&ring->header->flushed_lsn, memory_order_acquire);
+  qx_ring_close(ring, 0);
+  return flushed;
+}
+
 int qx_wal_scan(const char *dir, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx,
                 qx_wal_recovery *recovery) {
   if (!dir) return qx_fail(QX_ERR_INVALID_ARG, "qx_wal_scan: no directory");
   int live_writer = qx_dirlock_writer_holds(dir);
+  uint64_t to = live_writer ? live_end(dir) : UINT64_MAX;
   wal_scan_result r;
-  int rc = qx_wal_scan_dir(dir, from_lsn, UINT64_MAX, visit, ctx, 0, &r);
+  int rc = to < from_lsn ? (memset(&r, 0, sizeof r), QX_OK)
+                         : qx_wal_scan_dir(dir, from_lsn, to, visit, ctx, 0, &r);
   r.report.live_writer = live_writer;
   if (recovery) *recovery = r.report;
   return rc;
