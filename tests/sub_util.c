@@ -24,18 +24,22 @@ void sub_test_remove_shm(void) {
   test_rmtree(shm_folder);
 }
 
-qx_wal *sub_test_reopen_writer(const char *dir) {
+qx_wal *sub_test_open_writer_sized(const char *dir, uint64_t segment_size) {
   char wal_dir[PATH_MAX + 8];
   snprintf(wal_dir, sizeof wal_dir, "%s/wal", dir);
   mkdir(wal_dir, 0755);
   qx_wal_options o;
   qx_wal_options_init(&o);
-  o.segment_size = 1u << 20;
+  o.segment_size = segment_size;
   o.ring_size = QX_RING_MIN_CAPACITY;
   qx_wal *wal = NULL;
   CHECK_OK(qx_wal_open(wal_dir, &o, &wal, NULL));
   if (!wal) exit(test_finish("sub_test_open_writer"));
   return wal;
+}
+
+qx_wal *sub_test_reopen_writer(const char *dir) {
+  return sub_test_open_writer_sized(dir, 1u << 20);
 }
 
 qx_wal *sub_test_open_writer(char dir[PATH_MAX], const char *tag) {

@@ -19,6 +19,8 @@ void sub_test_remove_shm(void);
 /* A new data folder in dir with a WAL (1 MiB segments, the smallest ring) open for writing. */
 qx_wal *sub_test_open_writer(char dir[PATH_MAX], const char *tag);
 qx_wal *sub_test_reopen_writer(const char *dir);
+/* The same with segments of segment_size bytes, in an existing folder. */
+qx_wal *sub_test_open_writer_sized(const char *dir, uint64_t segment_size);
 
 /* Appends count records at `none`, one per call; the record with LSN n (first_lsn, first_lsn+1,
  * ...) carries test_payload(0, n) and table 1 if n is odd, 2 if even. Checks the LSNs given. */

@@ -360,16 +360,9 @@ static void test_conflated(void) {
 /* Frames that end exactly at the end of the ring: the next starts at its beginning with no
  * padding, and the flusher must not write the two as one run (it once read past the ring). */
 static void test_frames_end_at_ring_end(void) {
-  char dir[PATH_MAX], wal_dir[PATH_MAX + 8];
+  char dir[PATH_MAX];
   test_tmpdir(dir, "sub-wrap");
-  snprintf(wal_dir, sizeof wal_dir, "%s/wal", dir);
-  mkdir(wal_dir, 0755);
-  qx_wal_options o;
-  qx_wal_options_init(&o);
-  o.segment_size = 8u << 20;
-  o.ring_size = QX_RING_MIN_CAPACITY;
-  qx_wal *wal;
-  CHECK_OK(qx_wal_open(wal_dir, &o, &wal, NULL));
+  qx_wal *wal = sub_test_open_writer_sized(dir, 8u << 20);          /* room for 1 MiB records */
   enum { SIZE = (1u << 20) - WAL_ENTRY_HEADER_SIZE, RECORDS = 24 }; /* 4 frames fill the ring */
   uint8_t *payload = malloc(SIZE);
   for (uint64_t lsn = 1; payload && lsn <= RECORDS; lsn++) {

@@ -266,8 +266,7 @@ int qx_ring_replaced(const qx_ring *r) {
   qx_ring_header h;
   ssize_t n = pread(fd, &h, offsetof(qx_ring_header, wal_inode), 0);
   close(fd);
-  return n != (ssize_t)offsetof(qx_ring_header, wal_inode) ||
-         h.generation != r->header->generation;
+  return n != (ssize_t)offsetof(qx_ring_header, wal_inode) || h.generation != r->header->generation;
 }
 
 int qx_ring_writer_alive(const qx_ring *r, int64_t now_ns) {
@@ -284,16 +283,12 @@ int qx_ring_overwritten(const qx_ring *r, uint64_t position) {
   return reserved > position + r->header->capacity;
 }
 
-/* Skips the padding at *position, if any. */
-static void skip_padding(const qx_ring *r, uint64_t *position) {
-  uint64_t room = r->header->capacity - offset_of(r, *position);
-  if (room < WAL_ENTRY_HEADER_SIZE) {
-    *position += room;
-    return;
-  }
+uint64_t qx_ring_skip_padding(const qx_ring *r, uint64_t position) {
+  uint64_t room = r->header->capacity - offset_of(r, position);
+  if (room < WAL_ENTRY_HEADER_SIZE) return position + room;
   static const uint8_t zero[WAL_ENTRY_HEADER_SIZE];
-  if (memcmp(r->frames + offset_of(r, *position), zero, WAL_ENTRY_HEADER_SIZE) == 0)
-    *position += room;
+  int padding = memcmp(r->frames + offset_of(r, position), zero, WAL_ENTRY_HEADER_SIZE) == 0;
+  return padding ? position + room : position;
 }
 
 qx_ring_read qx_ring_read_frame(const qx_ring *r, uint64_t *position, uint64_t lsn,
@@ -302,8 +297,7 @@ qx_ring_read qx_ring_read_frame(const qx_ring *r, uint64_t *position, uint64_t l
   uint64_t published = atomic_load_explicit(&r->header->published, memory_order_acquire);
   if (*position >= published) return QX_RING_NOTHING;
   if (published - *position > r->header->capacity) return QX_RING_LAPPED;
-  uint64_t at = *position;
-  skip_padding(r, &at);
+  uint64_t at = qx_ring_skip_padding(r, *position);
   if (qx_ring_overwritten(r, *position)) return QX_RING_LAPPED;
   if (at >= published) return QX_RING_NOTHING; /* padding is published with the next frame */
   uint64_t off = offset_of(r, at);

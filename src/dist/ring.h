@@ -40,7 +40,7 @@ typedef struct qx_ring_header {
   _Atomic int64_t heartbeat_ns; /* offset 192 */
   _Atomic uint32_t closed;
   uint32_t pad3;
-  _Atomic uint64_t flushed_lsn; /* offset 208: every LSN up to it is in the segment files */
+  _Atomic uint64_t flushed_lsn;      /* offset 208: every LSN up to it is in the segment files */
   _Atomic uint64_t flushed_position; /* offset 216: where the frame after flushed_lsn starts */
   uint8_t pad4[32];
   char wal_dir[1024]; /* offset 256 */
@@ -111,6 +111,9 @@ typedef enum qx_ring_read {
  * the position and the LSN of a damaged frame. */
 qx_ring_read qx_ring_read_frame(const qx_ring *ring, uint64_t *position, uint64_t lsn,
                                 qx_wal_entry *entry, uint64_t *next, int *status);
+/* Where the frame at position starts: past the padding to the end of the area if position is
+ * at padding (or too near the end for a frame header), else position itself. */
+uint64_t qx_ring_skip_padding(const qx_ring *ring, uint64_t position);
 /* 1 if the bytes from position on may have been overwritten since they were read. */
 int qx_ring_overwritten(const qx_ring *ring, uint64_t position);
 /* The position of LSN lsn's frame if the ring still holds it, else UINT64_MAX. */

@@ -489,14 +489,15 @@ static int write_out(qx_wal *w, const qx_ring *ring, uint64_t from, uint64_t to)
   frame_run run = {0, 0, 0};
   int rc = QX_OK;
   for (uint64_t pos = from; rc == QX_OK && pos < to;) {
-    uint64_t offset = pos & (capacity - 1), room = capacity - offset;
-    wal_entry_header h = {0};
-    if (room >= WAL_ENTRY_HEADER_SIZE) memcpy(&h, ring->frames + offset, sizeof h);
-    if (room < WAL_ENTRY_HEADER_SIZE || (h.size == 0 && h.lsn == 0)) { /* padding */
+    uint64_t start = qx_ring_skip_padding(ring, pos);
+    if (start != pos) { /* the ring wrapped: the run ends */
       rc = end_run(w->active, ring, &run);
-      pos += room;
+      pos = start;
       continue;
     }
+    uint64_t offset = pos & (capacity - 1);
+    wal_entry_header h;
+    memcpy(&h, ring->frames + offset, sizeof h);
     uint64_t span = wal_entry_span(h.size);
     rc = place_frame(w, ring, &run, offset, span, h.lsn);
     run.bytes += span;
