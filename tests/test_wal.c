@@ -13,6 +13,7 @@
 #include "qaxdb/wal.h"
 #include "util/crc32c.h"
 #include "wal/format.h"
+#include "wal/sync_group.h"
 #include "wal_util.h"
 
 static size_t count_segments(const char *dir) {
@@ -416,7 +417,43 @@ static void test_read_only_open(void) {
   test_rmtree(dir);
 }
 
+/* A disk whose sync of b bytes takes fixed_ns + b / bytes_per_ns, fed rounds of what the budget
+ * lets through: the budget settles where a round takes about twice the fixed cost. */
+static int64_t simulated_round(uint64_t bytes) {
+  const int64_t fixed_ns = 200000;
+  const double bytes_per_ns = 1.0; /* 1 GB/s */
+  return fixed_ns + (int64_t)((double)bytes / bytes_per_ns);
+}
+
+static void test_sync_group_sizing(void) {
+  qx_sync_group g;
+  qx_sync_group_init(&g, 200000);
+  for (int i = 0; i < 100; i++)
+    qx_sync_group_round(&g, g.budget, simulated_round(g.budget));
+  int64_t round_ns = simulated_round(g.budget);
+  CHECK(round_ns > 350000 && round_ns < 450000); /* 2 x 200 us, within a quarter */
+  /* One sync stalled by the disk halves the budget at most; the next rounds win it back. */
+  uint64_t settled = g.budget;
+  qx_sync_group_round(&g, g.budget, 50000000);
+  CHECK_EQ_U64(g.budget, settled / 2);
+  for (int i = 0; i < 10; i++)
+    qx_sync_group_round(&g, g.budget, simulated_round(g.budget));
+  CHECK(g.budget > settled * 9 / 10 && g.budget < settled * 11 / 10);
+  /* Rounds the budget did not hold back teach nothing, and a small round slowed by a busy disk
+   * is not taken for the cost of a sync. */
+  qx_sync_group_round(&g, 100, 5000000);
+  CHECK(g.budget > settled * 9 / 10);
+  CHECK(g.bare_sync_ns == 200000);
+  qx_sync_group_round(&g, 100, 90000); /* a faster one is */
+  CHECK(g.bare_sync_ns == 90000);
+  /* Never below the floor, whatever the disk does. */
+  for (int i = 0; i < 50; i++)
+    qx_sync_group_round(&g, g.budget, 1000000000);
+  CHECK_EQ_U64(g.budget, QX_SYNC_GROUP_MIN_BYTES);
+}
+
 int main(void) {
+  test_sync_group_sizing();
   test_append_replay_reopen();
   test_entry_fields_and_batch();
   test_async_durability();

@@ -202,6 +202,9 @@ typedef struct qx_db_stats {
   /* This process: writes that waited for the WAL flusher to free log ring space, and how long
    * (qx_wal_ring_waits). */
   uint64_t ring_waits, ring_wait_ns;
+  /* And writes that waited for the running sync while others waited for durability
+   * (qx_wal_group_waits). */
+  uint64_t group_waits, group_wait_ns;
   uint64_t bloom_checks, bloom_negatives, bloom_false_positives;
   uint64_t cache_hits, cache_misses, cache_bytes;
   uint64_t live_snapshots;

@@ -150,6 +150,10 @@ uint64_t qx_wal_written_lsn(const qx_wal *wal);
 /* Appends that waited because the flusher was a whole ring behind, and how long in all (this
  * open's counts; the only time a writer with a ring waits at `none`). */
 void qx_wal_ring_waits(const qx_wal *wal, uint64_t *waits, uint64_t *wait_ns);
+/* Appends that waited for the running sync, and how long in all: while a caller waits for
+ * durability, appenders hold the bytes not yet synced to one commit group, sized to the disk's
+ * sync time, so that the waiter's acknowledgement costs a sync or two rather than a backlog. */
+void qx_wal_group_waits(const qx_wal *wal, uint64_t *waits, uint64_t *wait_ns);
 const char *qx_wal_dir(const qx_wal *wal);      /* the directory the log lives in */
 
 /* Calls visit for every entry with from_lsn <= LSN <= the last LSN appended before the call. */

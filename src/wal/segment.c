@@ -153,6 +153,15 @@ int qx_wal_segment_start(wal_segment *seg, uint64_t first_lsn, uint64_t prev_fir
   return QX_OK;
 }
 
+int qx_wal_segment_time_sync(wal_segment *seg, int64_t *ns_out) {
+  int64_t start = qx_monotonic_ns();
+  int rc = qx_pwrite_all(seg->fd, seg->map, WAL_SEGMENT_HEADER_SIZE, 0, seg->path);
+  if (rc == QX_OK && qx_io_fdatasync(seg->fd) != 0)
+    rc = qx_fail_errno(QX_ERR_IO, errno, "sync %s", seg->path);
+  *ns_out = qx_monotonic_ns() - start;
+  return rc;
+}
+
 int qx_wal_check_header(const void *header, uint64_t file_size, uint64_t expected_first_lsn,
                         const char *path) {
   wal_segment_header h;

@@ -42,6 +42,10 @@ int qx_wal_segment_create(const char *path, uint64_t size, wal_segment **out);
  * goes through the file I/O layer, not the mapping. */
 int qx_wal_segment_start(wal_segment *seg, uint64_t first_lsn, uint64_t prev_first_lsn);
 
+/* Writes the segment's header again, unchanged, and syncs it: *ns_out is how long a sync of
+ * one small write takes on this disk, which sizes the commit groups (sync_group.h). */
+int qx_wal_segment_time_sync(wal_segment *seg, int64_t *ns_out);
+
 /* Writes zeros over bytes [from, to) of a segment (a torn tail being cut). */
 int qx_wal_segment_zero(wal_segment *seg, uint64_t from, uint64_t to);
 

@@ -59,6 +59,7 @@
 #include "wal/format.h"
 #include "wal/scan.h"
 #include "wal/segment.h"
+#include "wal/sync_group.h"
 
 #define DEFAULT_SEGMENT_SIZE (64ull << 20)
 #define MIN_SEGMENT_SIZE (64ull << 10)
@@ -106,8 +107,13 @@ struct qx_wal {
    * and an appender waits on space_cv rather than overwrite bytes that are not. */
   uint64_t flushed_position;
   pthread_cond_t space_cv;
-  _Atomic uint64_t written_lsn;              /* every entry up to it is in a segment file */
-  _Atomic uint64_t ring_waits, ring_wait_ns; /* appends that waited in wait_for_ring_space */
+  _Atomic uint64_t written_lsn;                /* every entry up to it is in a segment file */
+  _Atomic uint64_t ring_waits, ring_wait_ns;   /* appends that waited in wait_for_ring_space */
+  _Atomic uint64_t group_waits, group_wait_ns; /* and in wait_for_sync_group */
+  /* Under mu: bytes of entries appended and covered by a sync, and the commit group budget
+   * (wait_for_sync_group); synced_bytes and group are written by the flusher. */
+  uint64_t appended_bytes, synced_bytes;
+  qx_sync_group group;
 };
 
 void qx_wal_options_init(qx_wal_options *options) {
@@ -251,6 +257,25 @@ static int wait_for_ring_space(qx_wal *w, uint64_t bytes) {
   return rc;
 }
 
+/* REQUIRES: mu held. While a caller waits for durability, an appender does not let the bytes
+ * not yet synced grow past one commit group (sync_group.h): it waits for the running round, so
+ * that the waiter's acknowledgement costs a sync or two, not a backlog. Appends at `none` with
+ * nobody waiting never stop here. */
+static void wait_for_sync_group(qx_wal *w) {
+  QX_REQUIRE_HELD(&w->mu);
+  if (atomic_load(&w->durable_waiters) == 0 ||
+      w->appended_bytes - w->synced_bytes <= w->group.budget)
+    return;
+  int64_t start = qx_monotonic_ns();
+  atomic_fetch_add(&w->group_waits, 1);
+  atomic_fetch_add(&w->durable_waiters, 1); /* this wait is for a sync too: no pacing */
+  while (w->appended_bytes - w->synced_bytes > w->group.budget &&
+         atomic_load(&w->failure) == QX_OK && !w->stopping)
+    pthread_cond_wait(&w->space_cv, &w->mu);
+  atomic_fetch_sub(&w->durable_waiters, 1);
+  atomic_fetch_add(&w->group_wait_ns, (uint64_t)(qx_monotonic_ns() - start));
+}
+
 /* REQUIRES: mu held. Copies the batch into the ring, unpublished; no store touches a file. */
 static int write_batch_to_ring(qx_wal *w, const qx_wal_record *records, size_t count, int64_t now) {
   uint64_t span = qx_ring_batch_span(w->ring, records, count);
@@ -307,12 +332,15 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
     pthread_mutex_unlock(&w->mu);
     return refuse_appends(w);
   }
+  wait_for_sync_group(w);
   int rc = write_batch(w, records, count, durability, now);
   if (rc == QX_ERR_TOO_LARGE || rc == QX_ERR_CLOSED) { /* refused before a byte was written */
     pthread_mutex_unlock(&w->mu);
     return rc;
   }
   if (rc == QX_OK) {
+    for (size_t i = 0; i < count; i++)
+      w->appended_bytes += wal_entry_span(records[i].size);
     w->next_lsn += count;
     atomic_store_explicit(&w->last_lsn, w->next_lsn - 1, memory_order_release);
     if (w->ring)
@@ -340,6 +368,11 @@ int qx_wal_append(qx_wal *w, const qx_wal_record *record, qx_durability durabili
 void qx_wal_ring_waits(const qx_wal *w, uint64_t *waits, uint64_t *wait_ns) {
   *waits = atomic_load(&w->ring_waits);
   *wait_ns = atomic_load(&w->ring_wait_ns);
+}
+
+void qx_wal_group_waits(const qx_wal *w, uint64_t *waits, uint64_t *wait_ns) {
+  *waits = atomic_load(&w->group_waits);
+  *wait_ns = atomic_load(&w->group_wait_ns);
 }
 
 uint64_t qx_wal_written_lsn(const qx_wal *w) {
@@ -544,6 +577,7 @@ static void *flusher_main(void *arg) {
       w->flusher_idle = 0;
     }
     uint64_t target = w->next_lsn - 1;
+    uint64_t target_bytes = w->appended_bytes;
     if (w->stopping && !w->sealed && w->synced_lsn == target) break;
     if (w->ring) qx_ring_heartbeat(w->ring); /* a busy flusher never waits in wait_for_work */
     int64_t round_start = qx_monotonic_ns();
@@ -579,6 +613,9 @@ static void *flusher_main(void *arg) {
     w->synced_lsn = target;
     publish_durable(w, target);
     pthread_mutex_lock(&w->mu);
+    qx_sync_group_round(&w->group, target_bytes - w->synced_bytes, qx_monotonic_ns() - round_start);
+    w->synced_bytes = target_bytes;
+    pthread_cond_broadcast(&w->space_cv);
     pace_syncs(w, round_start);
   }
   pthread_mutex_unlock(&w->mu);
@@ -753,6 +790,13 @@ static int salvage_ring(qx_wal *w, wal_scan_result *r) {
   return rc;
 }
 
+static int time_bare_sync(qx_wal *w) {
+  int64_t ns = 0;
+  int rc = qx_wal_segment_time_sync(w->active, &ns);
+  qx_sync_group_init(&w->group, ns);
+  return rc;
+}
+
 static int start_threads(qx_wal *w) {
   if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0)
     return qx_fail(QX_ERR_NOMEM, "WAL: cannot start the flusher thread");
@@ -799,7 +843,8 @@ int qx_wal_open(const char *dir, const qx_wal_options *options, qx_wal **out,
   atomic_store(&w->written_lsn, r.next_lsn - 1);
   atomic_store(&w->durable_lsn, r.next_lsn - 1);
   if (recovery) *recovery = r.report;
-  if (!w->options.read_only && w->options.ring_size) rc = create_ring(w, r.next_lsn);
+  if (!w->options.read_only) rc = time_bare_sync(w);
+  if (rc == QX_OK && !w->options.read_only && w->options.ring_size) rc = create_ring(w, r.next_lsn);
   if (rc == QX_OK && !w->options.read_only) rc = start_threads(w);
   if (rc != QX_OK) {
     free_wal(w);

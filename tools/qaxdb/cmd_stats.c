@@ -37,6 +37,8 @@ void cli_print_db_stats(qx_db *db) {
   printf("this process:\n");
   printf("ring waits  %" PRIu64 " (%.3f s): writes that waited for the WAL flusher\n", s.ring_waits,
          (double)s.ring_wait_ns / 1e9);
+  printf("group waits %" PRIu64 " (%.3f s): writes that waited for a sync others waited for\n",
+         s.group_waits, (double)s.group_wait_ns / 1e9);
   printf("bloom       %" PRIu64 " checks, %.1f%% skipped a file, %" PRIu64 " false positives\n",
          s.bloom_checks, share(s.bloom_negatives, s.bloom_checks), s.bloom_false_positives);
   printf("block cache %.1f%% hits of %" PRIu64 " lookups, %.1f MiB held\n",
