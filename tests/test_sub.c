@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "dist/ring.h"
+#include "qaxdb/db.h"
 #include "qaxdb/records.h"
 #include "qaxdb/schema.h"
 #include "qaxdb/sub.h"
@@ -387,6 +388,103 @@ static void test_frames_end_at_ring_end(void) {
   test_rmtree(dir);
 }
 
+/* ---- a start from the engine's state ------------------------------------------------------- */
+
+static qx_db *open_state_db(char dir[PATH_MAX]) {
+  test_tmpdir(dir, "sub-state");
+  qx_db_options o;
+  qx_db_options_init(&o);
+  o.olap = 0; /* so that a flush lets the WAL go */
+  o.wal.segment_size = 1u << 20;
+  o.wal.ring_size = QX_RING_MIN_CAPACITY;
+  qx_db *db = NULL;
+  CHECK_OK(qx_db_open(dir, &o, &db, NULL));
+  if (!db) exit(test_finish("test_sub"));
+  return db;
+}
+
+static void put_order(qx_db *db, uint64_t id, int64_t volume) {
+  qx_order order = {.order_id = id, .volume = volume};
+  memcpy(order.account_id, "acct1", 5);
+  CHECK_OK(qx_db_put_record(db, QX_TABLE_ORDERS, &order, QX_DURABILITY_NONE, NULL));
+}
+
+/* Reads the 50 orders of the state (each updated to volume 199) and the one account. */
+static void read_state(qx_sub *sub, uint64_t state_lsn, int with_orders) {
+  qx_wal_entry e;
+  for (uint64_t id = 1; with_orders && id <= 50; id++) {
+    CHECK_OK(qx_sub_next(sub, &e, 0));
+    CHECK_EQ_U64(e.table_id, QX_TABLE_ORDERS);
+    CHECK(e.lsn <= state_lsn);
+    const qx_order *order = e.data;
+    CHECK_EQ_U64(order->order_id, id); /* key order */
+    CHECK_EQ_U64(order->volume, 199);  /* the latest version only */
+  }
+  CHECK_OK(qx_sub_next(sub, &e, 0));
+  CHECK_EQ_U64(e.table_id, QX_TABLE_ACCOUNTS);
+  CHECK(e.lsn <= state_lsn);
+  qx_sub_status st;
+  qx_sub_get_status(sub, &st);
+  CHECK(st.state_pending); /* the state's last record is out, but the log's first is not */
+  CHECK_RC(qx_sub_next(sub, &e, 0), QX_ERR_TIMEOUT);
+  qx_sub_get_status(sub, &st);
+  CHECK(!st.state_pending);
+}
+
+/* A subscriber in the database's process starts before the oldest record the WAL keeps: the
+ * engine's state at one LSN, then the log after it with no seam. */
+static void test_state_start(void) {
+  char dir[PATH_MAX];
+  qx_db *db = open_state_db(dir);
+  for (int64_t round = 0; round < 200; round++)
+    for (uint64_t id = 1; id <= 50; id++)
+      put_order(db, id, round);
+  qx_account account = {.deposit = 7};
+  memcpy(account.account_id, "acct1", 5);
+  CHECK_OK(qx_db_put_record(db, QX_TABLE_ACCOUNTS, &account, QX_DURABILITY_NONE, NULL));
+  CHECK_OK(qx_db_flush(db)); /* the checkpoint deletes the WAL's first segments */
+
+  qx_sub_options o;
+  qx_sub_options_init(&o);
+  o.start = QX_SUB_FROM_LSN;
+  o.from_lsn = 1;
+  qx_sub *sub;
+  CHECK_RC(qx_sub_open(dir, &o, &sub), QX_ERR_NOT_FOUND); /* the log alone no longer has it */
+  snprintf(o.cursor, sizeof o.cursor, "state-reader");
+  CHECK_OK(qx_sub_open_db(db, &o, &sub));
+  qx_sub_status st;
+  qx_sub_get_status(sub, &st);
+  uint64_t state_lsn = st.state_lsn;
+  CHECK_EQ_U64(state_lsn, qx_db_last_lsn(db));
+  CHECK(st.state_pending);
+  CHECK_RC(qx_sub_ack(sub, state_lsn), QX_ERR_INVALID_ARG); /* not before the state is out */
+  read_state(sub, state_lsn, 1);
+  for (uint64_t id = 1; id <= 3; id++)
+    put_order(db, id, 1000);
+  qx_wal_entry e;
+  for (uint64_t n = 1; n <= 3; n++) {
+    CHECK_OK(qx_sub_next(sub, &e, 1000000000));
+    CHECK_EQ_U64(e.lsn, state_lsn + n);
+  }
+  CHECK_OK(qx_sub_ack(sub, state_lsn + 3));
+  qx_sub_close(sub);
+
+  /* Asked for, filtered by table; and refused without the database. */
+  qx_sub_options_init(&o);
+  o.start = QX_SUB_STATE;
+  o.table_id = QX_TABLE_ACCOUNTS;
+  CHECK_RC(qx_sub_open(dir, &o, &sub), QX_ERR_INVALID_ARG);
+  CHECK_OK(qx_sub_open_db(db, &o, &sub));
+  qx_sub_get_status(sub, &st);
+  read_state(sub, st.state_lsn, 0);
+  CHECK_OK(qx_db_put_record(db, QX_TABLE_ACCOUNTS, &account, QX_DURABILITY_NONE, NULL));
+  CHECK_OK(qx_sub_next(sub, &e, 1000000000));
+  CHECK_EQ_U64(e.lsn, st.state_lsn + 1);
+  qx_sub_close(sub);
+  CHECK_OK(qx_db_close(db));
+  test_rmtree(dir);
+}
+
 int main(void) {
   sub_test_private_shm();
   test_starts_and_filters();
@@ -401,6 +499,7 @@ int main(void) {
   test_delayed();
   test_conflated();
   test_frames_end_at_ring_end();
+  test_state_start();
   sub_test_remove_shm();
   return test_finish("test_sub");
 }

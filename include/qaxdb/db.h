@@ -236,6 +236,7 @@ typedef struct qx_db_verify_report {
  * folder, a compaction may have deleted it since the MANIFEST was read). */
 int qx_db_verify(const char *dir, qx_db_verify_report *report);
 uint64_t qx_db_last_lsn(const qx_db *db);
+const char *qx_db_dir(const qx_db *db); /* the data folder it was opened on */
 
 /* What qx_db_repair kept, and what it could not. */
 typedef struct qx_db_repair_report {

@@ -7,12 +7,17 @@
  * where they meet. It sees a writer die or stall through the ring's heartbeat, and follows the
  * next writer that opens the folder.
  *
+ * A subscriber opened with qx_sub_open_db, in the process that holds the database, can also
+ * start before the oldest record the WAL still keeps: it then hands out the current state of
+ * the engine at one LSN first, and the log after that LSN.
+ *
  * One thread per subscriber. Records are handed out in place: see qx_sub_next. */
 #ifndef QAXDB_SUB_H
 #define QAXDB_SUB_H
 
 #include <stdint.h>
 
+#include "qaxdb/db.h"
 #include "qaxdb/status.h"
 #include "qaxdb/wal.h"
 
@@ -26,6 +31,10 @@ typedef enum qx_sub_start {
   QX_SUB_LIVE = 0,     /* the next record appended after the open */
   QX_SUB_FROM_LSN = 1, /* from_lsn, which must still be in the WAL */
   QX_SUB_OLDEST = 2,   /* the oldest record still in the WAL */
+  /* The engine's current state (qx_sub_open_db only): every record of the tables the filters
+   * let through, as the engine holds it at one LSN (status.state_lsn), in key order, each with
+   * the LSN of the write that made it; then the log from state_lsn + 1 on, with no seam. */
+  QX_SUB_STATE = 3,
 } qx_sub_start;
 
 typedef struct qx_sub_options {
@@ -63,6 +72,11 @@ typedef struct qx_sub_status {
   uint64_t records_from_wal;   /* records read from segment files rather than the ring */
   uint64_t laps;               /* times the writer lapped this subscriber */
   uint64_t writer_restarts;    /* times it followed a new writer */
+  /* A subscriber that began with the engine's state: the LSN of that state (0 for none), and
+   * whether records of it are still to come. While state_pending, every record handed out is
+   * state (its LSN <= state_lsn); after it, every one is from the log (LSN > state_lsn). */
+  uint64_t state_lsn;
+  int state_pending;
 } qx_sub_status;
 
 void qx_sub_options_init(qx_sub_options *options);
@@ -71,6 +85,13 @@ void qx_sub_options_init(qx_sub_options *options);
  * folder. options may be NULL (live). QX_ERR_NOT_FOUND if the folder has no WAL, or from_lsn is
  * below the oldest LSN the WAL keeps or beyond its end + 1. */
 int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out);
+
+/* Opens a subscriber on the folder of db, an open database of this process. The same as
+ * qx_sub_open, except that it can begin with the engine's state: with start QX_SUB_STATE, and
+ * whenever the start (from_lsn, or a cursor's last acknowledged LSN) is older than the oldest
+ * record the WAL keeps. The state holds a snapshot of db until it has all been handed out or
+ * the subscriber is closed; close the subscriber before db. */
+int qx_sub_open_db(qx_db *db, const qx_sub_options *options, qx_sub **out);
 
 /* Waits up to timeout_ns (0: do not wait, negative: no limit) for the next record and fills
  * *record; record->data points into the ring (or into the subscriber's buffer for records read
@@ -95,7 +116,9 @@ void qx_sub_close(qx_sub *sub);
 
 /* Records that every record up to lsn is done with, under the subscriber's cursor: a subscriber
  * opened with that name again (after a crash, a SIGKILL) starts at lsn + 1. It survives the
- * process, not a power loss. QX_ERR_INVALID_ARG without a cursor or for an LSN not yet read. */
+ * process, not a power loss. QX_ERR_INVALID_ARG without a cursor, for an LSN not yet read, or
+ * while the engine's state is still being handed out (acknowledge once the log's records
+ * come: a subscriber resumed in the middle of a state would miss the rest of it). */
 int qx_sub_ack(qx_sub *sub, uint64_t lsn);
 
 /* The named cursors of data folder dir. */

@@ -187,6 +187,10 @@ int qx_sub_next(qx_sub *s, qx_wal_entry *record, int64_t timeout_ns) {
                    s->ring->path, (unsigned long long)s->held_lsn);
   }
   s->holding = 0;
+  if (s->state) {
+    int got = qx_sub_state_next(s, record);
+    if (got != 0) return got == 1 ? QX_OK : got;
+  }
   int64_t deadline = timeout_ns < 0 ? INT64_MAX : qx_monotonic_ns() + timeout_ns;
   return s->opt.delay_ms ? qx_sub_next_delayed(s, record, deadline)
                          : qx_sub_next_record(s, record, deadline);
@@ -221,24 +225,56 @@ static int resume_cursor(qx_sub *s) {
   return QX_OK;
 }
 
-/* The LSN a subscriber starts at, from the options, the ring and the segment files. */
-static int start_lsn(qx_sub *s, const qx_sub_options *o) {
+/* The oldest LSN the log keeps, and the one after the newest it holds. */
+static int log_bounds(const qx_sub *s, uint64_t *oldest, uint64_t *end) {
   wal_segment_list list;
   int rc = qx_wal_list_segments(s->wal_dir, &list);
   if (rc != QX_OK) return rc;
-  uint64_t oldest = list.count ? list.first_lsns[0] : 1;
+  *oldest = list.count ? list.first_lsns[0] : 1;
   qx_wal_segment_list_free(&list);
-  uint64_t end;
   if (s->ring) {
-    end = atomic_load_explicit(&s->ring->header->published_lsn, memory_order_acquire) + 1;
-  } else {
-    qx_wal_recovery rec;
-    rc = qx_wal_scan(s->wal_dir, 1, NULL, NULL, &rec);
-    if (rc != QX_OK) return rc;
-    end = rec.last_lsn + 1;
-    if (rec.first_lsn) oldest = rec.first_lsn;
+    *end = atomic_load_explicit(&s->ring->header->published_lsn, memory_order_acquire) + 1;
+    return QX_OK;
   }
-  uint64_t from = o->start == QX_SUB_LIVE ? end : o->start == QX_SUB_OLDEST ? oldest : o->from_lsn;
+  qx_wal_recovery rec;
+  rc = qx_wal_scan(s->wal_dir, 1, NULL, NULL, &rec);
+  if (rc != QX_OK) return rc;
+  *end = rec.last_lsn + 1;
+  if (rec.first_lsn) *oldest = rec.first_lsn;
+  return QX_OK;
+}
+
+/* Starts with db's state, then the log after it. The log is read after the snapshot is taken,
+ * so it holds the snapshot's LSN; a checkpoint may trim the log past it meanwhile, and then a
+ * newer snapshot is taken. */
+static int start_from_state(qx_sub *s, qx_db *db) {
+  for (int attempt = 0; attempt < 3; attempt++) {
+    uint64_t oldest, end;
+    int rc = qx_sub_state_begin(s, db);
+    if (rc == QX_OK) rc = log_bounds(s, &oldest, &end);
+    if (rc != QX_OK) return rc;
+    uint64_t after = s->stats.state_lsn + 1;
+    if (after >= oldest && after <= end) {
+      s->next_lsn = after;
+      return QX_OK;
+    }
+    qx_sub_state_end(s);
+  }
+  return qx_fail(QX_ERR_NOT_FOUND, "%s: the log was trimmed past three snapshots of the engine",
+                 s->wal_dir);
+}
+
+/* The LSN a subscriber starts at, from the options, the ring and the segment files; with the
+ * database (db), a start older than the log begins with the engine's state. */
+static int start_lsn(qx_sub *s, const qx_sub_options *o, qx_db *db) {
+  uint64_t oldest, end;
+  int rc = log_bounds(s, &oldest, &end);
+  if (rc != QX_OK) return rc;
+  uint64_t from = o->start == QX_SUB_LIVE     ? end
+                  : o->start == QX_SUB_OLDEST ? oldest
+                  : o->start == QX_SUB_STATE  ? 0
+                                              : o->from_lsn;
+  if (db && from < oldest) return start_from_state(s, db);
   if (from < oldest || from > end)
     return qx_fail(QX_ERR_NOT_FOUND, "%s: LSN %llu is not in the log (it holds %llu..%llu)",
                    s->wal_dir, (unsigned long long)from, (unsigned long long)oldest,
@@ -247,7 +283,7 @@ static int start_lsn(qx_sub *s, const qx_sub_options *o) {
   return QX_OK;
 }
 
-int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out) {
+static int open_sub(const char *dir, const qx_sub_options *options, qx_db *db, qx_sub **out) {
   if (!dir || !out) return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_open: missing argument");
   qx_sub *s = calloc(1, sizeof *s);
   if (!s) return qx_fail(QX_ERR_NOMEM, "subscriber");
@@ -259,14 +295,20 @@ int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out) {
   s->opt.account[sizeof s->opt.account - 1] = '\0';
   int rc = wal_dir_of(dir, s->wal_dir);
   s->limit_lsn = s->opt.delay_ms ? 0 : UINT64_MAX; /* a delayed one waits for its first window */
+  if (rc == QX_OK && s->opt.start == QX_SUB_STATE && !db)
+    rc = qx_fail(QX_ERR_INVALID_ARG,
+                 "a subscription that starts with the engine's state needs the database: "
+                 "qx_sub_open_db, in the process that holds the folder");
   if (rc == QX_OK && s->opt.conflate && !s->opt.delay_ms)
     rc = qx_fail(QX_ERR_INVALID_ARG, "a conflated subscription needs a delay (delay_ms)");
   if (rc == QX_OK && s->opt.conflate) rc = qx_conflator_create(&s->conflator);
   if (rc == QX_OK) rc = attach_live_ring(s);
   if (rc == QX_OK && s->opt.cursor[0]) rc = resume_cursor(s);
-  if (rc == QX_OK) rc = start_lsn(s, &s->opt);
-  if (rc == QX_OK && s->cursor && qx_cursor_acked(s->cursor) == 0)
-    rc = qx_cursor_ack(s->cursor, s->next_lsn - 1); /* from now on the WAL keeps its records */
+  if (rc == QX_OK) rc = start_lsn(s, &s->opt, db);
+  /* From now on the WAL keeps a new cursor's records; one that begins with a state acknowledges
+   * nothing until the state is all out, so that a crash before that starts it again. */
+  if (rc == QX_OK && s->cursor && qx_cursor_acked(s->cursor) == 0 && !s->state)
+    rc = qx_cursor_ack(s->cursor, s->next_lsn - 1);
   if (rc != QX_OK) {
     qx_sub_close(s);
     return rc;
@@ -276,6 +318,15 @@ int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out) {
   s->next_recheck_ns = qx_monotonic_ns() + RECHECK_NS;
   *out = s;
   return QX_OK;
+}
+
+int qx_sub_open(const char *dir, const qx_sub_options *options, qx_sub **out) {
+  return open_sub(dir, options, NULL, out);
+}
+
+int qx_sub_open_db(qx_db *db, const qx_sub_options *options, qx_sub **out) {
+  if (!db) return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_open_db: no database");
+  return open_sub(qx_db_dir(db), options, db, out);
 }
 
 int qx_sub_held_valid(const qx_sub *s) {
@@ -299,6 +350,10 @@ void qx_sub_get_status(qx_sub *s, qx_sub_status *status) {
 int qx_sub_ack(qx_sub *s, uint64_t lsn) {
   if (!s || !s->cursor)
     return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_ack: a subscriber without a cursor");
+  if (s->state)
+    return qx_fail(QX_ERR_INVALID_ARG,
+                   "qx_sub_ack: the engine's state (LSN %llu) is still being handed out",
+                   (unsigned long long)s->stats.state_lsn);
   if (lsn >= s->next_lsn)
     return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_ack: LSN %llu has not been read (next: %llu)",
                    (unsigned long long)lsn, (unsigned long long)s->next_lsn);
@@ -319,6 +374,7 @@ int qx_sub_delete_cursor(const char *dir, const char *name) {
 
 void qx_sub_close(qx_sub *s) {
   if (!s) return;
+  qx_sub_state_end(s);
   qx_cursor_close(s->cursor);
   qx_conflator_destroy(s->conflator);
   qx_ring_close(s->ring, 0);

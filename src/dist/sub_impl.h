@@ -1,6 +1,7 @@
 /* The inside of a subscriber (qaxdb/sub.h), shared by the files that implement it: sub.c
  * (following the ring and the writer, open and close), sub_files.c (reading the WAL segment
- * files) and sub_window.c (delayed and conflated windows). */
+ * files), sub_window.c (delayed and conflated windows) and sub_state.c (a start from the engine's
+ * state). */
 #ifndef QX_DIST_SUB_IMPL_H
 #define QX_DIST_SUB_IMPL_H
 
@@ -12,6 +13,8 @@
 #include "dist/cursor.h"
 #include "dist/ring.h"
 #include "qaxdb/sub.h"
+
+typedef struct qx_sub_state qx_sub_state;
 
 struct qx_sub {
   char wal_dir[PATH_MAX];
@@ -34,6 +37,7 @@ struct qx_sub {
   qx_cursor *cursor;     /* NULL without a name */
   int64_t window_end_ns; /* a delayed subscriber's current window */
   qx_conflator *conflator;
+  qx_sub_state *state; /* the engine's state still to hand out, before next_lsn; NULL if none */
   qx_sub_status stats;
   char failure[512]; /* set once the log lost records this subscriber handed out */
 };
@@ -48,5 +52,12 @@ int qx_sub_next_record(qx_sub *s, qx_wal_entry *record, int64_t deadline);
 
 /* sub_window.c: the next record of a delayed or conflated subscriber. */
 int qx_sub_next_delayed(qx_sub *s, qx_wal_entry *record, int64_t deadline);
+
+/* sub_state.c: takes a snapshot of db whose records are handed out before the log (and sets
+ * stats.state_lsn); hands out the next of them (1 and *record, or 0 once all are out, which
+ * ends the state, or a failure); and ends it early (close). */
+int qx_sub_state_begin(qx_sub *s, qx_db *db);
+int qx_sub_state_next(qx_sub *s, qx_wal_entry *record);
+void qx_sub_state_end(qx_sub *s);
 
 #endif

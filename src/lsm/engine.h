@@ -10,8 +10,7 @@
 #include "olap/olap.h"
 #include "qaxdb/db.h"
 
-/* The data folder, and the folder of its Parquet files (<data>/olap). */
-const char *qx_db_dir(const qx_db *db);
+/* The folder of the data folder's Parquet files (<data>/olap). */
 const char *qx_db_olap_dir(const qx_db *db);
 
 /* The converter, for the SQL engine; NULL (and the failure recorded) if analytics are off. */
