@@ -12,8 +12,11 @@
  * After the writes it prints, for qaxdb, write amplification, space amplification after a full
  * compaction, the share of the process's CPU spent in flushes and compactions, and how many
  * writes stalled (waited for a MemTable slot or level 0) and for how long in all.
- * Usage: qaxdb-bench-lsm [--quick] [--keys N] [--dir PATH]. Ends with one JSON line per
- * measurement (ratio > 1: qaxdb better). */
+ * With --sustained SECONDS it runs only sustained_fill instead: random inserts into a fresh
+ * database for SECONDS per engine, long enough for level 0 to fill and be compacted many
+ * times, and counts the writes that took over 10 ms (the no-stall goal of issue #13).
+ * Usage: qaxdb-bench-lsm [--quick] [--keys N] [--sustained SECONDS] [--dir PATH]. Ends with
+ * one JSON line per measurement (ratio > 1: qaxdb better). */
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,7 @@
 
 typedef struct settings {
   uint64_t keys, reads, seeks, mixed;
+  int sustained_s; /* > 0: run only sustained_fill, this long per engine */
   kv_config cfg;
   const char *dir;
 } settings;
@@ -364,6 +368,54 @@ static void run_engine(const kv_engine *e, const settings *s, const uint32_t *or
   run_small(e, s, out);
 }
 
+/* ---- sustained random inserts: the write path's tail while compaction keeps up ---------- */
+
+#define SLOW_WRITE_NS 10000000 /* a write slower than this counts as stalled */
+
+typedef struct sustained_result {
+  bench_side side;
+  uint64_t slow_writes;
+} sustained_result;
+
+static sustained_result sustained_fill(const kv_engine *e, const settings *s) {
+  char dir[PATH_MAX];
+  void *db = fresh(e, s, dir);
+  fprintf(stderr, "%s: sustained_fill for %d s\n", e->name, s->sustained_s);
+  run r;
+  uint64_t rng = 77, slow = 0;
+  run_start(&r);
+  int64_t end = r.start + (int64_t)s->sustained_s * 1000000000;
+  for (uint64_t i = 0;; i++) {
+    int64_t t0 = qx_monotonic_ns();
+    timed_put(db, e, rng_next(&rng) & 0x7fffffff, 1, &r);
+    int64_t t1 = qx_monotonic_ns();
+    slow += t1 - t0 > SLOW_WRITE_NS;
+    if ((i & 1023) == 0 && t1 >= end) break;
+  }
+  sustained_result out = {run_end(&r), slow};
+  e->close(db);
+  bench_remove_tree(dir);
+  return out;
+}
+
+static void run_sustained(const settings *s) {
+  sustained_result res[ENGINES];
+  for (int e = 0; e < ENGINES; e++)
+    res[e] = sustained_fill(engines[e], s);
+  for (int p = 1; p < ENGINES; p++) {
+    bench_case c = {"sustained_fill", res[0].side, res[p].side};
+    bench_print(stdout, "lsm", engines[p]->name, "ops", &c, 1);
+  }
+  for (int e = 0; e < ENGINES; e++)
+    printf("%s: %llu of %llu writes took over 10 ms\n", engines[e]->name,
+           (unsigned long long)res[e].slow_writes, (unsigned long long)res[e].side.latency.total);
+  for (int p = 1; p < ENGINES; p++)
+    bench_print_metric(stdout, "lsm", "sustained_fill", "writes_over_10ms",
+                       (double)res[0].slow_writes, engines[p]->name, (double)res[p].slow_writes,
+                       res[0].slow_writes ? (double)res[p].slow_writes / (double)res[0].slow_writes
+                                          : 0);
+}
+
 /* ---- output ---- */
 
 static void print_amplification(const amplification *amp) {
@@ -408,10 +460,14 @@ static int parse_args(int argc, char **argv, settings *s) {
                       .dir = s->dir};
     } else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc) {
       s->keys = strtoull(argv[++i], NULL, 10);
+    } else if (strcmp(argv[i], "--sustained") == 0 && i + 1 < argc) {
+      s->sustained_s = atoi(argv[++i]);
+      if (s->sustained_s <= 0) return 0;
     } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
       s->dir = argv[++i];
     } else {
-      fprintf(stderr, "usage: qaxdb-bench-lsm [--quick] [--keys N] [--dir PATH]\n");
+      fprintf(stderr,
+              "usage: qaxdb-bench-lsm [--quick] [--keys N] [--sustained SECONDS] [--dir PATH]\n");
       return 0;
     }
   }
@@ -423,6 +479,11 @@ int main(int argc, char **argv) {
   if (!parse_args(argc, argv, &s)) return 2;
   char tmp[PATH_MAX];
   if (!s.dir) s.dir = bench_make_tmpdir(tmp, "lsm");
+  if (s.sustained_s > 0) {
+    run_sustained(&s);
+    if (s.dir == tmp) bench_remove_tree(tmp);
+    return 0;
+  }
   uint32_t *order = shuffled(s.keys);
   static bench_side sides[ENGINES][CASES];
   amplification amp[ENGINES] = {{0}};
