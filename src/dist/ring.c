@@ -278,7 +278,12 @@ int qx_ring_writer_alive(const qx_ring *r, int64_t now_ns) {
 }
 
 int qx_ring_overwritten(const qx_ring *r, uint64_t position) {
-  atomic_thread_fence(memory_order_acquire); /* the reads before are done before this load */
+  atomic_thread_fence(memory_order_acquire); /* the reads before are done before these loads */
+  /* The writer overwrites only what its flusher has written out: a frame at or after the
+   * flushed position is intact, known from a line the flusher writes every few ms rather than
+   * from reserved, which every append writes (and a reader's load of it would slow). */
+  if (position >= atomic_load_explicit(&r->header->flushed_position, memory_order_relaxed))
+    return 0;
   uint64_t reserved = atomic_load_explicit(&r->header->reserved, memory_order_relaxed);
   return reserved > position + r->header->capacity;
 }

@@ -17,6 +17,7 @@
 #include "lsm/table_merge.h"
 #include "util/error.h"
 #include "util/require.h"
+#include "util/thread.h"
 
 typedef struct compaction {
   int level, output_level;
@@ -321,11 +322,13 @@ static void background_loop(qx_db *db, int (*step)(qx_db *)) {
 }
 
 void *qx_flush_main(void *arg) {
+  qx_thread_name("qx-flush");
   background_loop(arg, flush_step);
   return NULL;
 }
 
 void *qx_compaction_main(void *arg) {
+  qx_thread_name("qx-compact");
   background_loop(arg, compaction_step);
   return NULL;
 }

@@ -15,6 +15,7 @@
 #include "util/error.h"
 #include "util/grow.h"
 #include "util/require.h"
+#include "util/thread.h"
 
 #define FIRST_CHUNK_ROWS 1024u
 #define MAX_CHUNK_ROWS 65536u
@@ -363,6 +364,7 @@ static void wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms) {
 
 static void *converter_main(void *arg) {
   qx_olap *o = arg;
+  qx_thread_name("qx-parquet");
   pthread_mutex_lock(&o->mu);
   for (;;) {
     if (!has_work(o)) {

@@ -2,6 +2,7 @@
 #include "util/deferred.h"
 
 #include "util/error.h"
+#include "util/thread.h"
 
 int qx_deferred_init(qx_deferred_queue *q) {
   *q = (qx_deferred_queue){0};
@@ -20,6 +21,7 @@ static void free_all(qx_deferred *list) {
 
 static void *deferred_main(void *arg) {
   qx_deferred_queue *q = arg;
+  qx_thread_name("qx-deferred");
   pthread_mutex_lock(&q->mu);
   for (;;) {
     while (q->items) {

@@ -56,6 +56,7 @@
 #include "util/fileio.h"
 #include "util/io.h"
 #include "util/require.h"
+#include "util/thread.h"
 #include "wal/format.h"
 #include "wal/scan.h"
 #include "wal/segment.h"
@@ -569,6 +570,7 @@ static void pace_syncs(qx_wal *w, int64_t round_start) {
 
 static void *flusher_main(void *arg) {
   qx_wal *w = arg;
+  qx_thread_name("qx-wal-flush");
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->stopping && !w->sealed && w->synced_lsn == w->next_lsn - 1) {
@@ -626,6 +628,7 @@ static void *flusher_main(void *arg) {
 
 static void *preparer_main(void *arg) {
   qx_wal *w = arg;
+  qx_thread_name("qx-wal-spare");
   pthread_mutex_lock(&w->mu);
   while (!w->stopping) {
     if (w->spare || w->spare_failed) {
