@@ -30,6 +30,7 @@
 #include "qaxdb/wal.h"
 
 #define BATCH 64
+#define BURST_RECORDS (4096 * BATCH) /* 42 MB of frames: within the 64 MiB ring */
 #define MAX_SUBS 8
 #define WARMUP 1024  /* records sent before measuring: first touches of pages and caches */
 #define TABLE_ID 200 /* no built-in table: the WAL and the ring do not look inside records */
@@ -401,16 +402,17 @@ static void back_off(const reader *r, int polls) {
   sleep_ns(ns < MAX_SLEEP_NS ? ns : MAX_SLEEP_NS);
 }
 
-/* The next chunk of the iceoryx subscriber within wait_ns: 1, or 0 if none came. */
-static int next_iceoryx(reader *r, const trade **records, int64_t wait_ns) {
+/* The next chunk of the iceoryx subscriber within wait_ns: its records, or 0 if none came. */
+static int next_iceoryx(reader *r, const trade *records[BATCH], int64_t wait_ns) {
   int64_t deadline = now_ns() + wait_ns;
   for (int polls = 0;; polls++) {
     const void *chunk;
     enum iox_ChunkReceiveResult rc = iox_sub_take_chunk(r->isub, &chunk);
     if (rc == ChunkReceiveResult_SUCCESS) {
       r->chunk = chunk;
-      *records = chunk;
-      return 1;
+      for (int i = 0; i < r->spec->batch; i++)
+        records[i] = (const trade *)chunk + i;
+      return r->spec->batch;
     }
     if (rc != ChunkReceiveResult_NO_CHUNK_AVAILABLE) fail("iox_sub_take_chunk", "failed");
     /* A spinning poll costs about what a reading of the clock does: look at it now and then. */
@@ -420,27 +422,31 @@ static int next_iceoryx(reader *r, const trade **records, int64_t wait_ns) {
   }
 }
 
-/* The next record of the qaxdb subscriber: 1. Without a time limit, since one costs
- * qx_sub_next a reading of the clock per record; a subscriber that hangs is killed with its run
- * (reap). torn counts records the writer overwrote while this process still read them. */
-static int next_qaxdb(reader *r, const trade **records, uint64_t *torn) {
-  qx_wal_entry e;
-  int rc = qx_sub_next(r->sub, &e, -1);
+/* The next records of the qaxdb subscriber, as many as are there up to BATCH (at least one).
+ * Without a time limit, since one costs qx_sub_next_batch a reading of the clock per call; a
+ * subscriber that hangs is killed with its run (reap). torn counts batches the writer
+ * overwrote while this process still read them. */
+static int next_qaxdb(reader *r, const trade *records[BATCH], uint64_t *torn) {
+  qx_wal_entry e[BATCH];
+  size_t n;
+  int rc = qx_sub_next_batch(r->sub, e, BATCH, &n, -1);
   if (rc == QX_ERR_LAPPED) {
     ++*torn;
-    rc = qx_sub_next(r->sub, &e, -1);
+    rc = qx_sub_next_batch(r->sub, e, BATCH, &n, -1);
   }
-  if (rc != QX_OK) fail("qx_sub_next", qx_last_error());
-  if (e.size != sizeof(trade)) fail("qx_sub_next", "a record of the wrong size");
-  *records = e.data;
-  return 1;
+  if (rc != QX_OK) fail("qx_sub_next_batch", qx_last_error());
+  for (size_t i = 0; i < n; i++) {
+    if (e[i].size != sizeof(trade)) fail("qx_sub_next_batch", "a record of the wrong size");
+    records[i] = e[i].data;
+  }
+  return (int)n;
 }
 
-/* Up to the records of one call of the writer: their count, or 0 if none came in wait_ns
- * (iceoryx only: qaxdb's subscriber loses nothing, so it waits for the next record). */
-static int next_records(reader *r, const trade **records, int64_t wait_ns, sub_result *res) {
+/* The records there are, up to BATCH: their count, or 0 if none came in wait_ns (iceoryx only:
+ * qaxdb's subscriber loses nothing, so it waits for the next record). */
+static int next_records(reader *r, const trade *records[BATCH], int64_t wait_ns, sub_result *res) {
   if (r->sub) return next_qaxdb(r, records, &res->torn);
-  return next_iceoryx(r, records, wait_ns) ? r->spec->batch : 0;
+  return next_iceoryx(r, records, wait_ns);
 }
 
 static void release_records(reader *r) {
@@ -478,10 +484,10 @@ static void receive_all(reader *r, shared *sh, sub_result *res) {
   tally t = {0, -1, 0};
   int64_t last_progress = now_ns();
   while (t.next_seq < r->spec->records) {
-    const trade *records;
-    int n = next_records(r, &records, 100000000, res);
+    const trade *records[BATCH];
+    int n = next_records(r, records, 100000000, res);
     for (int i = 0; i < n; i++)
-      take_record(res, &t, &records[i]);
+      take_record(res, &t, records[i]);
     release_records(r);
     int64_t now = n ? t.receipt : now_ns();
     if (n) last_progress = now;
@@ -751,7 +757,10 @@ static void print_legend(const settings *s) {
  *       (stamp taken at append / loan, read on receipt), one record per call, paced at 100K/s,
  *       1M/s (busy-waiting on the monotonic clock) or flat out; records/s as delivered
  *   batch64_flat  the same flat out with 64 records per call: qaxdb qx_wal_append_batch of 64
- *       records, iceoryx one 8 KiB chunk holding 64 records per publish
+ *       records, iceoryx one 8 KiB chunk holding 64 records per publish; the subscriber takes
+ *       them with qx_sub_next_batch. Its records are several rings' worth: qaxdb's rate is then
+ *       its WAL flusher's, which writes every record to the files
+ *   batch64_burst  the same with records that fit in the ring: the rate of the ring itself
  *   append_{0,1,8}sub  the writer's own latency per call (qaxdb qx_wal_append at `none`,
  *       iceoryx loan + copy + publish) at 100K/s with 0, 1 or 8 subscriber processes attached
  *       that poll with qaxdb's idle back-off (spin, then sleeps of 20 us doubling to 1 ms)
@@ -764,6 +773,7 @@ static void run_all(const settings *s, shared *sh) {
       {"oneway_100k", s->paced_records, 10000, 1, 1, 1, 1, 0},
       {"oneway_1m", s->fast_records, 1000, 1, 1, 1, 1, 0},
       {"oneway_flat", s->fast_records, 0, 1, 1, 1, 1, 0},
+      {"batch64_burst", BURST_RECORDS, 0, BATCH, 1, 1, 1, 0},
       {"batch64_flat", s->batch_records, 0, BATCH, 1, 1, 1, 0},
       {"append_0sub", s->append_records, 10000, 1, 0, 0, 0, 1},
       {"append_1sub", s->append_records, 10000, 1, 1, 0, 0, 1},

@@ -388,6 +388,48 @@ static void test_frames_end_at_ring_end(void) {
   test_rmtree(dir);
 }
 
+/* Batches are what calls of qx_sub_next would hand out, several at a time. */
+static void test_batches(void) {
+  char dir[PATH_MAX];
+  qx_wal *wal = sub_test_open_writer(dir, "sub-batches");
+  CHECK_OK(sub_test_append(wal, 1, 100));
+  qx_sub_options o;
+  qx_sub_options_init(&o);
+  o.start = QX_SUB_OLDEST;
+  qx_sub *all, *even;
+  CHECK_OK(qx_sub_open(dir, &o, &all));
+  o.table_id = 2; /* sub_test_append: even LSNs */
+  CHECK_OK(qx_sub_open(dir, &o, &even));
+  qx_wal_entry e[16];
+  size_t n;
+  CHECK_RC(qx_sub_next_batch(all, e, 0, &n, 0), QX_ERR_INVALID_ARG);
+  uint64_t next = 1, calls = 0, widest = 0;
+  while (next <= 100 && calls++ < 200) {
+    CHECK_OK(qx_sub_next_batch(all, e, 16, &n, 1000000000));
+    CHECK(n >= 1 && n <= 16);
+    widest = n > widest ? n : widest;
+    for (size_t i = 0; i < n; i++, next++) {
+      CHECK_EQ_U64(e[i].lsn, next);
+      CHECK(sub_test_record_ok(&e[i]));
+    }
+    CHECK(qx_sub_held_valid(all));
+  }
+  CHECK_EQ_U64(next, 101);
+  CHECK(widest > 1);
+  CHECK_RC(qx_sub_next_batch(all, e, 16, &n, 0), QX_ERR_TIMEOUT);
+  CHECK_EQ_U64(n, 0);
+  for (uint64_t lsn = 2; lsn <= 100;) {
+    CHECK_OK(qx_sub_next_batch(even, e, 16, &n, 1000000000));
+    for (size_t i = 0; i < n; i++, lsn += 2)
+      CHECK_EQ_U64(e[i].lsn, lsn);
+    if (n == 0) break;
+  }
+  qx_sub_close(all);
+  qx_sub_close(even);
+  CHECK_OK(qx_wal_close(wal));
+  test_rmtree(dir);
+}
+
 /* ---- a start from the engine's state ------------------------------------------------------- */
 
 static qx_db *open_state_db(char dir[PATH_MAX]) {
@@ -500,6 +542,7 @@ int main(void) {
   test_conflated();
   test_frames_end_at_ring_end();
   test_state_start();
+  test_batches();
   sub_test_remove_shm();
   return test_finish("test_sub");
 }

@@ -111,6 +111,14 @@ int qx_sub_next(qx_sub *sub, qx_wal_entry *record, int64_t timeout_ns);
  * when that must never rest on torn bytes. */
 int qx_sub_held_valid(const qx_sub *sub);
 
+/* qx_sub_next for consumers that take records in batches: waits like it for the first record,
+ * then adds the ones right behind it in the ring, up to max in all (*count), at a fraction of
+ * the cost per record. The records are what max calls of qx_sub_next would hand out (fewer
+ * when the rest is not there yet, or comes from the WAL files, or the subscription is
+ * delayed); all stay valid until the next call, and qx_sub_held_valid answers for all of them. */
+int qx_sub_next_batch(qx_sub *sub, qx_wal_entry *records, size_t max, size_t *count,
+                      int64_t timeout_ns);
+
 void qx_sub_get_status(qx_sub *sub, qx_sub_status *status);
 void qx_sub_close(qx_sub *sub);
 

@@ -98,9 +98,9 @@ static int near_lap(const qx_sub *s) {
          s->next_lsn <= atomic_load_explicit(&h->flushed_lsn, memory_order_acquire);
 }
 
-/* Reads from the ring at next_lsn: 1 and *record for a record, 0 for nothing new (or a lap,
- * which leaves in_ring clear), or a failure. */
-static int poll_ring(qx_sub *s, qx_wal_entry *record) {
+/* Reads from the ring at next_lsn: 1 and *record (at position *at) for a record, 0 for nothing
+ * new (or a lap, which leaves in_ring clear), or a failure. */
+static int read_ring(qx_sub *s, qx_wal_entry *record, uint64_t *record_at) {
   if (!s->in_ring) {
     uint64_t at = qx_ring_find(s->ring, s->next_lsn);
     if (at == UINT64_MAX) return 0;
@@ -124,11 +124,21 @@ static int poll_ring(qx_sub *s, qx_wal_entry *record) {
     s->position = next;
     s->next_lsn++;
     if (!qx_sub_filter_match(&s->opt, record)) continue;
+    *record_at = at;
+    return 1;
+  }
+}
+
+/* read_ring for a record handed out alone: the caller holds it. */
+static int poll_ring(qx_sub *s, qx_wal_entry *record) {
+  uint64_t at;
+  int got = read_ring(s, record, &at);
+  if (got == 1) {
     s->holding = 1;
     s->held_position = at;
     s->held_lsn = record->lsn;
-    return 1;
   }
+  return got;
 }
 
 /* 1 and *record, 0 when nothing is there yet, or a failure. */
@@ -194,6 +204,30 @@ int qx_sub_next(qx_sub *s, qx_wal_entry *record, int64_t timeout_ns) {
   int64_t deadline = timeout_ns < 0 ? INT64_MAX : qx_monotonic_ns() + timeout_ns;
   return s->opt.delay_ms ? qx_sub_next_delayed(s, record, deadline)
                          : qx_sub_next_record(s, record, deadline);
+}
+
+/* After a record handed out from the ring, the ones right behind it there, up to max: the
+ * caller holds them all, and the first one's position answers for every later one (the writer
+ * overwrites in position order). Anything but a plain record in the ring ends the batch; the
+ * next call meets it again and deals with it. */
+static size_t take_ring_run(qx_sub *s, qx_wal_entry *records, size_t max) {
+  size_t n = 0;
+  uint64_t at;
+  while (n < max && read_ring(s, &records[n], &at) == 1)
+    n++;
+  return n;
+}
+
+int qx_sub_next_batch(qx_sub *s, qx_wal_entry *records, size_t max, size_t *count,
+                      int64_t timeout_ns) {
+  if (!count || max == 0)
+    return qx_fail(QX_ERR_INVALID_ARG, "qx_sub_next_batch: no room for records");
+  *count = 0;
+  int rc = qx_sub_next(s, records, timeout_ns);
+  if (rc != QX_OK) return rc;
+  *count = 1;
+  if (s->holding && !s->opt.delay_ms) *count += take_ring_run(s, records + 1, max - 1);
+  return QX_OK;
 }
 
 /* ---- open, status, close ------------------------------------------------------------------ */
