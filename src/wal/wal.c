@@ -90,7 +90,7 @@ struct qx_wal {
   uint64_t synced_lsn;         /* flusher only */
   pthread_t flusher;
 
-  pthread_cond_t spare_cv; /* with mu: the preparer should make a spare */
+  pthread_cond_t spare_cv; /* with mu: the preparer should make a spare, or has made one */
   int spare_failed;
   pthread_t preparer;
 
@@ -200,6 +200,11 @@ static int rotate(qx_wal *w, uint64_t first_lsn) {
   QX_REQUIRE_HELD(&w->mu);
   char path[PATH_MAX];
   qx_wal_segment_path(path, sizeof path, w->dir, first_lsn);
+  /* With a ring the flusher rotates, and it waits for the preparer rather than create the
+   * segment itself: that takes as long as the disk needs for 64 MiB of zeros, under mu, and
+   * every append would wait for it; this wait lets appends go on into the ring. */
+  while (!w->spare && w->ring && w->preparer && !w->spare_failed && !w->stopping)
+    pthread_cond_wait(&w->spare_cv, &w->mu);
   wal_segment *next = w->spare;
   w->spare = NULL;
   if (next) {
@@ -642,7 +647,8 @@ static void *preparer_main(void *arg) {
     if (rc == QX_OK)
       w->spare = seg;
     else
-      w->spare_failed = 1; /* rotation then creates in place and reports the error */
+      w->spare_failed = 1;                /* rotation then creates in place and reports the error */
+    pthread_cond_broadcast(&w->spare_cv); /* a flusher may wait for it (rotate) */
   }
   pthread_mutex_unlock(&w->mu);
   return NULL;
@@ -863,7 +869,7 @@ int qx_wal_close(qx_wal *w) {
     pthread_mutex_lock(&w->mu);
     w->stopping = 1;
     pthread_cond_signal(&w->flusher_cv);
-    pthread_cond_signal(&w->spare_cv);
+    pthread_cond_broadcast(&w->spare_cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->flusher, NULL);
     if (w->preparer) pthread_join(w->preparer, NULL);

@@ -1,0 +1,49 @@
+/* qaxdbd's listeners, for an application that embeds the library as well as for qaxdbd:
+ * a PostgreSQL wire protocol (v3) listener that answers a database's read-only SQL
+ * (qaxdb/sql.h), so that psql and any PostgreSQL client can query it.
+ *
+ * So far: the simple query protocol (each statement's rows, with an SQLSTATE on errors),
+ * connections trusted from loopback for any user name, as a fresh PostgreSQL trusts local
+ * ones. The extended protocol, a users file with SCRAM, TLS, writes, HTTP and metrics are
+ * issue #14's remaining parts (docs/server.md).
+ *
+ * Thread safety: start and stop from one thread; the server runs its own threads (one to
+ * accept, one per connection) and its own SQL engine over db, which must outlive it. */
+#ifndef QAXDB_SERVER_H
+#define QAXDB_SERVER_H
+
+#include "qaxdb/db.h"
+#include "qaxdb/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QX_SERVER_DEFAULT_PG_PORT 5433 /* PostgreSQL's 5432 plus one: both can run on a host */
+
+typedef struct qx_server qx_server;
+
+typedef struct qx_server_options {
+  /* The address to listen on; only loopback addresses (127.0.0.0/8) until a users file
+   * exists to authenticate others. Default "127.0.0.1". */
+  const char *listen_address;
+  int pg_port;         /* default QX_SERVER_DEFAULT_PG_PORT; 0: a free port (qx_server_pg_port) */
+  int max_connections; /* default 64; more are refused with SQLSTATE 53300 */
+} qx_server_options;
+
+void qx_server_options_init(qx_server_options *options);
+
+/* Starts listening; QX_ERR_IO naming the address if it cannot (a port in use, say). */
+int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out);
+
+/* The port the PostgreSQL listener is bound to. */
+int qx_server_pg_port(const qx_server *server);
+
+/* Stops accepting, ends every connection (a query in progress is cancelled), waits for the
+ * server's threads and frees it. */
+void qx_server_stop(qx_server *server);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

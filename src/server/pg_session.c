@@ -1,0 +1,250 @@
+/* One PostgreSQL connection's conversation: startup (loopback is trusted for any user name),
+ * then simple queries, each statement's rows sent as text with its column kinds' type OIDs,
+ * and errors with an SQLSTATE. Messages of the extended protocol are answered with an error
+ * until the client's Sync, as a server that cannot parse them would. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/pg_wire.h"
+#include "server/server_impl.h"
+#include "util/error.h"
+
+#define FLUSH_AT (1u << 20) /* bytes of rows built before they go out */
+
+/* Type OIDs (PostgreSQL's pg_type) for what a column's cells are. */
+#define OID_BOOL 16
+#define OID_TEXT 25
+#define OID_JSON 114
+#define OID_NUMERIC 1700
+
+typedef struct session {
+  qx_server *srv;
+  pg_client *client;
+  pg_conn conn;
+  pg_startup startup;
+} session;
+
+static void send_error(pg_conn *c, const char *severity, const char *sqlstate,
+                       const char *message) {
+  pg_begin(c, 'E');
+  pg_put_u8(c, 'S');
+  pg_put_str(c, severity);
+  pg_put_u8(c, 'V');
+  pg_put_str(c, severity);
+  pg_put_u8(c, 'C');
+  pg_put_str(c, sqlstate);
+  pg_put_u8(c, 'M');
+  pg_put_str(c, message);
+  pg_put_u8(c, 0);
+  pg_end(c);
+}
+
+static void send_ready(pg_conn *c) {
+  pg_begin(c, 'Z');
+  pg_put_u8(c, 'I'); /* idle: every statement runs on its own, outside a transaction */
+  pg_end(c);
+}
+
+static void send_parameter(pg_conn *c, const char *name, const char *value) {
+  pg_begin(c, 'S');
+  pg_put_str(c, name);
+  pg_put_str(c, value);
+  pg_end(c);
+}
+
+/* The SQLSTATE of a failed statement, from its status and DuckDB's error class. */
+static const char *sqlstate_of(int rc, const char *message) {
+  static const struct {
+    const char *prefix, *sqlstate;
+  } classes[] = {
+      {"Parser Error", "42601"},     /* syntax_error */
+      {"Catalog Error", "42P01"},    /* undefined_table (or function, schema) */
+      {"Binder Error", "42703"},     /* undefined_column, mostly */
+      {"Conversion Error", "22P02"}, /* invalid_text_representation */
+      {"Invalid Input Error", "22P02"},
+      {"Out of Range Error", "22003"}, /* numeric_value_out_of_range */
+      {"Out of Memory Error", "53200"},
+      {"INTERRUPT Error", "57014"}, /* query_canceled */
+  };
+  if (rc == QX_ERR_DENIED) return "42501"; /* insufficient_privilege */
+  if (strstr(message, "Interrupted")) return "57014";
+  for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+    if (strncmp(message, classes[i].prefix, strlen(classes[i].prefix)) == 0)
+      return classes[i].sqlstate;
+  return "XX000"; /* internal_error */
+}
+
+static int32_t type_oid(const qx_sql_result *r, uint32_t col) {
+  switch (qx_sql_result_column_kind(r, col)) {
+  case QX_SQL_VALUE_NUMBER:
+    return OID_NUMERIC;
+  case QX_SQL_VALUE_BOOLEAN:
+    return OID_BOOL;
+  case QX_SQL_VALUE_JSON:
+    return OID_JSON;
+  default:
+    return OID_TEXT;
+  }
+}
+
+static void send_row_description(pg_conn *c, const qx_sql_result *r) {
+  uint32_t cols = qx_sql_result_column_count(r);
+  pg_begin(c, 'T');
+  pg_put_i16(c, (int16_t)cols);
+  for (uint32_t col = 0; col < cols; col++) {
+    pg_put_str(c, qx_sql_result_column_name(r, col));
+    pg_put_i32(c, 0); /* no table */
+    pg_put_i16(c, 0); /* no column number */
+    pg_put_i32(c, type_oid(r, col));
+    pg_put_i16(c, -1); /* variable length */
+    pg_put_i32(c, -1); /* no type modifier */
+    pg_put_i16(c, 0);  /* text format */
+  }
+  pg_end(c);
+}
+
+/* Sends one statement's result: its columns, its rows, and "SELECT n". */
+static int send_result(qx_sql_result *r, void *ctx) {
+  pg_conn *c = ctx;
+  uint32_t cols = qx_sql_result_column_count(r);
+  uint64_t rows = qx_sql_result_row_count(r);
+  send_row_description(c, r);
+  for (uint64_t row = 0; row < rows && !c->failed; row++) {
+    pg_begin(c, 'D');
+    pg_put_i16(c, (int16_t)cols);
+    for (uint32_t col = 0; col < cols; col++) {
+      const char *text = qx_sql_result_text(r, row, col);
+      pg_put_i32(c, text ? (int32_t)strlen(text) : -1);
+      if (text) pg_put_bytes(c, text, strlen(text));
+    }
+    pg_end(c);
+    if (c->out_len >= FLUSH_AT) pg_flush(c);
+  }
+  char tag[32];
+  snprintf(tag, sizeof tag, "SELECT %llu", (unsigned long long)rows);
+  pg_begin(c, 'C');
+  pg_put_str(c, tag);
+  pg_end(c);
+  qx_sql_result_destroy(r);
+  return c->failed ? QX_ERR_IO : QX_OK;
+}
+
+static int blank(const char *text) {
+  for (; *text; text++)
+    if (!strchr(" \t\r\n;", *text)) return 0;
+  return 1;
+}
+
+static void run_statement(session *s, const char *text) {
+  qx_server *srv = s->srv;
+  pthread_mutex_lock(&srv->sql_mu);
+  pthread_mutex_lock(&srv->mu);
+  srv->running = s->client;
+  pthread_mutex_unlock(&srv->mu);
+  int rc = qx_sql_query_each(srv->sql, text, send_result, &s->conn);
+  pthread_mutex_lock(&srv->mu);
+  srv->running = NULL;
+  pthread_mutex_unlock(&srv->mu);
+  pthread_mutex_unlock(&srv->sql_mu);
+  if (rc != QX_OK && !s->conn.failed) {
+    const char *message = qx_last_error();
+    send_error(&s->conn, "ERROR", sqlstate_of(rc, message), message);
+  }
+}
+
+static void simple_query(session *s, const char *text) {
+  if (blank(text)) {
+    pg_begin(&s->conn, 'I'); /* EmptyQueryResponse */
+    pg_end(&s->conn);
+  } else {
+    run_statement(s, text);
+  }
+  send_ready(&s->conn);
+  pg_flush(&s->conn);
+}
+
+static void greet(session *s) {
+  pg_conn *c = &s->conn;
+  pg_begin(c, 'R');
+  pg_put_i32(c, 0); /* AuthenticationOk: loopback is trusted */
+  pg_end(c);
+  send_parameter(c, "server_version", "15.0 (qaxdb " QAXDB_VERSION ")");
+  send_parameter(c, "server_encoding", "UTF8");
+  send_parameter(c, "client_encoding", "UTF8");
+  send_parameter(c, "DateStyle", "ISO, YMD");
+  send_parameter(c, "TimeZone", "UTC");
+  send_parameter(c, "integer_datetimes", "on");
+  send_parameter(c, "standard_conforming_strings", "on");
+  send_parameter(c, "is_superuser", "off");
+  send_parameter(c, "session_authorization", s->startup.user);
+  send_parameter(c, "application_name", s->startup.application_name);
+  pg_begin(c, 'K');
+  pg_put_i32(c, (int32_t)s->client->key[0]);
+  pg_put_i32(c, (int32_t)s->client->key[1]);
+  pg_end(c);
+  send_ready(c);
+  pg_flush(c);
+}
+
+/* Answers one message; 0 to go on, -1 to end the session. */
+static int answer(session *s, uint8_t type, const uint8_t *body, int *skipping_to_sync) {
+  if (type == 'X') return -1; /* Terminate */
+  if (*skipping_to_sync) {
+    if (type == 'S') {
+      *skipping_to_sync = 0;
+      send_ready(&s->conn);
+      pg_flush(&s->conn);
+    }
+    return 0;
+  }
+  if (type == 'Q') {
+    simple_query(s, (const char *)body);
+    return 0;
+  }
+  if (strchr("PBDECHSF", type)) { /* the extended query protocol */
+    send_error(&s->conn, "ERROR", "0A000",
+               "qaxdbd does not speak the extended query protocol yet: use the simple query "
+               "protocol (psql does; libpq's PQexec)");
+    pg_flush(&s->conn);
+    *skipping_to_sync = type != 'S';
+    if (type == 'S') {
+      send_ready(&s->conn);
+      pg_flush(&s->conn);
+    }
+    return 0;
+  }
+  char message[96];
+  snprintf(message, sizeof message, "unexpected message type '%c' (0x%02x)",
+           type >= 32 && type < 127 ? type : '?', type);
+  send_error(&s->conn, "FATAL", "08P01", message); /* protocol_violation */
+  pg_flush(&s->conn);
+  return -1;
+}
+
+void qx_pg_session(qx_server *srv, pg_client *client) {
+  session s = {.srv = srv, .client = client};
+  pg_conn_init(&s.conn, client->fd);
+  pg_startup_kind kind;
+  uint32_t key[2];
+  const char *why;
+  if (pg_read_startup(&s.conn, &kind, &s.startup, key, &why) != 0) {
+    send_error(&s.conn, "FATAL", "08P01", why);
+    pg_flush(&s.conn);
+  } else if (kind == PG_STARTUP_CANCEL) {
+    qx_server_cancel(srv, key);
+  } else if (client->key[0] == 0) { /* over max_connections: see server.c */
+    send_error(&s.conn, "FATAL", "53300", "sorry, too many clients already");
+    pg_flush(&s.conn);
+  } else {
+    greet(&s);
+    int skipping = 0;
+    uint8_t type;
+    const uint8_t *body;
+    uint32_t len;
+    while (!s.conn.failed && pg_read_message(&s.conn, &type, &body, &len) == 0 &&
+           answer(&s, type, body, &skipping) == 0) {
+    }
+  }
+  pg_conn_free(&s.conn);
+}

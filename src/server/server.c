@@ -1,0 +1,199 @@
+/* qx_server (qaxdb/server.h): the PostgreSQL listener, a thread per connection, cancel
+ * requests, and a stop that ends every connection before it returns. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server/server_impl.h"
+#include "util/error.h"
+#include "util/thread.h"
+
+void qx_server_options_init(qx_server_options *o) {
+  memset(o, 0, sizeof *o);
+  o->listen_address = "127.0.0.1";
+  o->pg_port = QX_SERVER_DEFAULT_PG_PORT;
+  o->max_connections = 64;
+}
+
+/* ---- connections --------------------------------------------------------------------------- */
+
+typedef struct connection_start {
+  qx_server *srv;
+  pg_client *client;
+} connection_start;
+
+static void forget_client(qx_server *srv, pg_client *client) {
+  pthread_mutex_lock(&srv->mu);
+  for (pg_client **p = &srv->clients; *p; p = &(*p)->next)
+    if (*p == client) {
+      *p = client->next;
+      break;
+    }
+  srv->client_count--;
+  pthread_cond_broadcast(&srv->idle_cv);
+  pthread_mutex_unlock(&srv->mu);
+}
+
+static void *connection_main(void *arg) {
+  connection_start start = *(connection_start *)arg;
+  free(arg);
+  qx_thread_name("qx-pg-conn");
+  qx_pg_session(start.srv, start.client);
+  forget_client(start.srv, start.client);
+  close(start.client->fd);
+  free(start.client);
+  return NULL;
+}
+
+/* Registers a new connection; one over max_connections keeps a zero key, which its session
+ * answers with "too many clients" (a CancelRequest needs no slot, but is counted alike). */
+static pg_client *add_client(qx_server *srv, int fd) {
+  pg_client *client = calloc(1, sizeof *client);
+  if (!client) return NULL;
+  client->fd = fd;
+  pthread_mutex_lock(&srv->mu);
+  if (srv->client_count < srv->opt.max_connections) {
+    client->key[0] = ++srv->next_process_id;
+    if (getrandom(&client->key[1], sizeof client->key[1], 0) != sizeof client->key[1])
+      client->key[1] = (uint32_t)rand();
+  }
+  client->next = srv->clients;
+  srv->clients = client;
+  srv->client_count++;
+  pthread_mutex_unlock(&srv->mu);
+  return client;
+}
+
+static void serve(qx_server *srv, int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* replies are whole messages */
+  pg_client *client = add_client(srv, fd);
+  connection_start *start = client ? malloc(sizeof *start) : NULL;
+  pthread_t thread;
+  if (start) *start = (connection_start){srv, client};
+  if (start && pthread_create(&thread, NULL, connection_main, start) == 0) {
+    pthread_detach(thread);
+    return;
+  }
+  free(start);
+  if (client) forget_client(srv, client);
+  free(client);
+  close(fd);
+}
+
+static void *acceptor_main(void *arg) {
+  qx_server *srv = arg;
+  qx_thread_name("qx-pg-listen");
+  for (;;) {
+    int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)) continue;
+    if (fd < 0) break; /* the listener was shut down: the server stops */
+    pthread_mutex_lock(&srv->mu);
+    int stopping = srv->stopping;
+    pthread_mutex_unlock(&srv->mu);
+    if (stopping) {
+      close(fd);
+      break;
+    }
+    serve(srv, fd);
+  }
+  return NULL;
+}
+
+void qx_server_cancel(qx_server *srv, const uint32_t key[2]) {
+  pthread_mutex_lock(&srv->mu);
+  const pg_client *running = srv->running;
+  if (running && running->key[0] == key[0] && running->key[1] == key[1]) qx_sql_interrupt(srv->sql);
+  pthread_mutex_unlock(&srv->mu);
+}
+
+/* ---- start and stop ------------------------------------------------------------------------ */
+
+static int listen_on(qx_server *srv) {
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv->opt.pg_port)};
+  const char *host = srv->opt.listen_address;
+  if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+    return qx_fail(QX_ERR_INVALID_ARG, "listen address %s is not an IPv4 address", host);
+  if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127)
+    return qx_fail(QX_ERR_INVALID_ARG,
+                   "listen address %s is not a loopback address: listening on others needs a "
+                   "users file to authenticate clients, which qaxdbd does not read yet",
+                   host);
+  srv->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (srv->listen_fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "socket");
+  int one = 1;
+  setsockopt(srv->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  socklen_t len = sizeof addr;
+  if (bind(srv->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+      listen(srv->listen_fd, 128) != 0 ||
+      getsockname(srv->listen_fd, (struct sockaddr *)&addr, &len) != 0)
+    return qx_fail_errno(QX_ERR_IO, errno, "listen on %s:%d", host, srv->opt.pg_port);
+  srv->port = ntohs(addr.sin_port);
+  return QX_OK;
+}
+
+static void free_server(qx_server *srv) {
+  if (srv->listen_fd >= 0) close(srv->listen_fd);
+  qx_sql_close(srv->sql);
+  pthread_mutex_destroy(&srv->mu);
+  pthread_mutex_destroy(&srv->sql_mu);
+  pthread_cond_destroy(&srv->idle_cv);
+  free(srv);
+}
+
+int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out) {
+  if (!db || !out) return qx_fail(QX_ERR_INVALID_ARG, "qx_server_start: missing argument");
+  qx_server *srv = calloc(1, sizeof *srv);
+  if (!srv) return qx_fail(QX_ERR_NOMEM, "server");
+  srv->db = db;
+  srv->listen_fd = -1;
+  if (options)
+    srv->opt = *options;
+  else
+    qx_server_options_init(&srv->opt);
+  if (!srv->opt.listen_address) srv->opt.listen_address = "127.0.0.1";
+  if (srv->opt.max_connections <= 0) srv->opt.max_connections = 64;
+  pthread_mutex_init(&srv->mu, NULL);
+  pthread_mutex_init(&srv->sql_mu, NULL);
+  pthread_cond_init(&srv->idle_cv, NULL);
+  int rc = srv->opt.pg_port < 0 || srv->opt.pg_port > 65535
+               ? qx_fail(QX_ERR_INVALID_ARG, "PostgreSQL port %d is out of range", srv->opt.pg_port)
+               : QX_OK;
+  if (rc == QX_OK) rc = qx_sql_open(db, NULL, &srv->sql);
+  if (rc == QX_OK) rc = listen_on(srv);
+  if (rc == QX_OK && pthread_create(&srv->acceptor, NULL, acceptor_main, srv) != 0)
+    rc = qx_fail(QX_ERR_NOMEM, "server: cannot start the listener thread");
+  if (rc != QX_OK) {
+    free_server(srv);
+    return rc;
+  }
+  *out = srv;
+  return QX_OK;
+}
+
+int qx_server_pg_port(const qx_server *srv) {
+  return srv->port;
+}
+
+void qx_server_stop(qx_server *srv) {
+  if (!srv) return;
+  pthread_mutex_lock(&srv->mu);
+  srv->stopping = 1;
+  if (srv->running) qx_sql_interrupt(srv->sql);
+  pthread_mutex_unlock(&srv->mu);
+  shutdown(srv->listen_fd, SHUT_RDWR); /* ends the acceptor's accept */
+  pthread_join(srv->acceptor, NULL);
+  pthread_mutex_lock(&srv->mu);
+  for (pg_client *c = srv->clients; c; c = c->next)
+    shutdown(c->fd, SHUT_RDWR); /* ends each session's read */
+  while (srv->client_count > 0)
+    pthread_cond_wait(&srv->idle_cv, &srv->mu);
+  pthread_mutex_unlock(&srv->mu);
+  free_server(srv);
+}

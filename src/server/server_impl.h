@@ -1,0 +1,42 @@
+/* The inside of a qx_server (qaxdb/server.h), shared by server.c (listening, connection
+ * threads, stop) and pg_session.c (one connection's conversation). */
+#ifndef QX_SERVER_IMPL_H
+#define QX_SERVER_IMPL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "qaxdb/server.h"
+#include "qaxdb/sql.h"
+
+typedef struct pg_client {
+  int fd;
+  uint32_t key[2]; /* process id and secret, for a CancelRequest */
+  struct pg_client *next;
+} pg_client;
+
+struct qx_server {
+  qx_db *db;
+  qx_sql *sql;
+  qx_server_options opt;
+  int listen_fd, port;
+  pthread_t acceptor;
+
+  pthread_mutex_t mu; /* everything below */
+  pthread_cond_t idle_cv;
+  pg_client *clients; /* connections being served */
+  int client_count;
+  int stopping;
+  uint32_t next_process_id;
+  const pg_client *running; /* whose statement runs on sql now (sql_mu held), or NULL */
+
+  pthread_mutex_t sql_mu; /* one statement at a time runs on sql */
+};
+
+/* pg_session.c: serves one connection until it ends or the server stops; closes nothing. */
+void qx_pg_session(qx_server *srv, pg_client *client);
+
+/* server.c: cancels the running statement if it is the client's with key. */
+void qx_server_cancel(qx_server *srv, const uint32_t key[2]);
+
+#endif

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# qaxdbd end to end with the real psql: a simulated folder served on a free loopback port,
+# queries whose answers are known from `qaxdb sql` beforehand, several statements in one query,
+# an error's SQLSTATE, a refused write, concurrent clients, a cancelled query, a listen address
+# that is not loopback refused, and SIGTERM closing cleanly. Every wait is bounded.
+# Usage: server_test.sh PATH/TO/qaxdb PATH/TO/qaxdbd
+set -uo pipefail
+QAXDB=$1
+QAXDBD=$2
+# shellcheck source=cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
+server=
+trap '[ -n "$server" ] && kill -9 "$server" 2>/dev/null; cli_cleanup' EXIT
+command -v psql >/dev/null || { echo "server_test: psql is missing (scripts/bootstrap.sh installs postgresql-client)" >&2; exit 1; }
+
+D=$TMP/data
+expect 0 "simulate" -- "$QAXDB" simulate --data "$D" --events 3000 --seed 5
+expect 0 "count with qaxdb sql" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) AS n FROM trades"
+trades=$(tail -1 "$TMP/out")
+[ "$trades" -gt 0 ] || fail "no trades in the simulated folder: $trades"
+
+# Starts qaxdbd on a free port; sets server and PORT.
+start_server() {
+  "$QAXDBD" --data "$D" --pg-port 0 >"$TMP/server.out" 2>"$TMP/server.err" &
+  server=$!
+  PORT=
+  for _ in $(seq 300); do
+    PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/server.out")
+    [ -n "$PORT" ] && return 0
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "qaxdbd did not start: $(cat "$TMP/server.err")"
+  return 1
+}
+q() { timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U trader -d qaxdb -v ON_ERROR_STOP=1 "$@"; }
+
+start_server || { cli_finish server_test; exit 1; }
+expect 0 "psql count" -- q -c "SELECT count(*) FROM trades"
+[ "$(cat "$TMP/out")" = "$trades" ] || fail "psql counted $(cat "$TMP/out") trades, qaxdb sql $trades"
+expect 0 "two statements" -- q -c "SELECT 1 AS a; SELECT 'x' AS b, NULL AS c, true AS d"
+[ "$(tr '\n' ' ' <"$TMP/out")" = "x||t " ] || fail "two statements: $(tr '\n' ' ' <"$TMP/out")"
+expect 0 "a predefined query" -- q -c "SELECT count(*) > 0 FROM ohlcv('rb2501', 60)"
+expect 0 "empty query" -- q -c ";"
+
+# Errors: the statement's SQLSTATE, and the session goes on.
+expect 1 "unknown table" -- q -v VERBOSITY=verbose -c "SELECT * FROM no_such_table"
+contains err "42P01"
+contains err "no_such_table"
+expect 1 "syntax error" -- q -v VERBOSITY=verbose -c "SELEC 1"
+contains err "42601"
+expect 1 "a write" -- q -v VERBOSITY=verbose -c "CREATE TABLE t (a INT)"
+contains err "42501"
+printf 'SELECT * FROM nope;\nSELECT 42;\n' >"$TMP/script.sql"
+expect 0 "after an error" -- timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U u -f "$TMP/script.sql"
+contains out "^42$"
+
+# Concurrent clients, each with its own answer.
+for i in 1 2 3 4 5 6; do q -c "SELECT $i * 1000 + count(*) FROM trades" >"$TMP/c$i" 2>&1 & done
+wait_ok=0
+for i in 1 2 3 4 5 6; do wait -n && wait_ok=$((wait_ok + 1)); done
+[ "$wait_ok" -eq 6 ] || fail "$((6 - wait_ok)) of 6 concurrent clients failed"
+for i in 1 2 3 4 5 6; do
+  [ "$(cat "$TMP/c$i")" = "$((i * 1000 + trades))" ] || fail "client $i: $(cat "$TMP/c$i")"
+done
+
+# A query cancelled by psql's Ctrl-C (a CancelRequest on a second connection).
+timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U u -v VERBOSITY=verbose -c \
+  "SELECT count(*) FROM range(100000000000) a" >"$TMP/cancel.out" 2>"$TMP/cancel.err" &
+canceller=$!
+sleep 2
+kill -INT "$canceller"
+wait "$canceller"
+[ $? -ne 0 ] || fail "the cancelled query finished"
+grep -q "57014" "$TMP/cancel.err" || fail "cancel: $(cat "$TMP/cancel.err")"
+expect 0 "after a cancel" -- q -c "SELECT 7"
+contains out "^7$"
+
+# SIGTERM: a clean stop, exit 0, and the folder opens again.
+kill -TERM "$server"
+for _ in $(seq 300); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
+wait "$server"
+rc=$?
+server=
+[ "$rc" -eq 0 ] || fail "qaxdbd exit $rc after SIGTERM: $(cat "$TMP/server.err")"
+contains server.err "stopped cleanly"
+expect 0 "reopen after the server" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) FROM trades"
+
+# Bad arguments and a listen address that would need authentication.
+expect 2 "bad port" -- "$QAXDBD" --data "$D" --pg-port 70000
+expect 1 "not loopback" -- timeout 60 "$QAXDBD" --data "$D" --pg-port 0 --listen 0.0.0.0
+contains err "users file"
+
+cli_finish server_test

@@ -1,0 +1,107 @@
+/* qaxdbd: the qaxdb server. Owns a data folder (./qaxdb-data by default, created if needed)
+ * and answers SQL over it on the PostgreSQL wire protocol (127.0.0.1:5433 by default) until
+ * SIGINT or SIGTERM, which close it cleanly. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qaxdb/db.h"
+#include "qaxdb/server.h"
+
+#define DEFAULT_DATA "./qaxdb-data"
+
+static int usage(FILE *out, int rc) {
+  fprintf(out,
+          "usage: qaxdbd [--data DIR] [--pg-port N] [--listen ADDRESS]\n\n"
+          "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
+          "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
+          "--pg-port 0 picks a free port; the port is printed on the first line of output.\n"
+          "Connections from loopback are trusted for any user name. Stops cleanly on Ctrl-C\n"
+          "or SIGTERM. See docs/server.md.\n",
+          DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT);
+  return rc;
+}
+
+typedef struct args {
+  const char *data;
+  qx_server_options server;
+} args;
+
+static int parse_port(const char *text, int *out) {
+  char *end;
+  long v = strtol(text, &end, 10);
+  if (!*text || *end || v < 0 || v > 65535) return 0;
+  *out = (int)v;
+  return 1;
+}
+
+/* 0 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, args *a) {
+  a->data = DEFAULT_DATA;
+  qx_server_options_init(&a->server);
+  for (int i = 1; i < argc; i++) {
+    const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) return usage(stdout, 0) - 1;
+    if (!value) {
+      fprintf(stderr, "qaxdbd: unexpected argument %s (see qaxdbd --help)\n", flag);
+      return 2;
+    }
+    i++;
+    if (strcmp(flag, "--data") == 0) {
+      a->data = value;
+    } else if (strcmp(flag, "--listen") == 0) {
+      a->server.listen_address = value;
+    } else if (strcmp(flag, "--pg-port") != 0 || !parse_port(value, &a->server.pg_port)) {
+      fprintf(stderr, "qaxdbd: bad argument %s %s (see qaxdbd --help)\n", flag, value);
+      return 2;
+    }
+  }
+  return 0;
+}
+
+/* Waits for SIGINT or SIGTERM, blocked in every thread (they are started after this blocks
+ * them), so that the main thread takes them in order. */
+static int wait_for_stop(const sigset_t *stops) {
+  int sig = 0;
+  sigwait(stops, &sig);
+  return sig;
+}
+
+int main(int argc, char **argv) {
+  args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc != 0) return rc < 0 ? 0 : rc;
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stops, NULL);
+  qx_db *db = NULL;
+  rc = qx_db_open(a.data, NULL, &db, NULL);
+  if (rc != QX_OK) {
+    fprintf(stderr, "qaxdbd: cannot open %s: %s: %s\n", a.data, qx_strerror(rc), qx_last_error());
+    return 1;
+  }
+  qx_server *srv = NULL;
+  rc = qx_server_start(db, &a.server, &srv);
+  if (rc != QX_OK) {
+    fprintf(stderr, "qaxdbd: cannot start: %s: %s\n", qx_strerror(rc), qx_last_error());
+    qx_db_close(db);
+    return 1;
+  }
+  int port = qx_server_pg_port(srv);
+  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol): psql -h %s -p %d\n", a.data,
+         a.server.listen_address, port, a.server.listen_address, port);
+  fflush(stdout);
+  int sig = wait_for_stop(&stops);
+  fprintf(stderr, "qaxdbd: %s: stopping\n", strsignal(sig));
+  qx_server_stop(srv);
+  rc = qx_db_close(db);
+  if (rc != QX_OK) {
+    fprintf(stderr, "qaxdbd: close: %s: %s\n", qx_strerror(rc), qx_last_error());
+    return 1;
+  }
+  fprintf(stderr, "qaxdbd: stopped cleanly\n");
+  return 0;
+}
