@@ -104,6 +104,14 @@ static void send_row_description(pg_conn *c, const qx_sql_result *r) {
   pg_end(c);
 }
 
+/* A cell as PostgreSQL's text format writes it: booleans as t and f. */
+static const char *pg_text(qx_sql_result *r, uint64_t row, uint32_t col) {
+  const char *text = qx_sql_result_text(r, row, col);
+  if (text && qx_sql_result_column_kind(r, col) == QX_SQL_VALUE_BOOLEAN)
+    return text[0] == 't' ? "t" : "f";
+  return text;
+}
+
 /* Sends one statement's result: its columns, its rows, and "SELECT n". */
 static int send_result(qx_sql_result *r, void *ctx) {
   pg_conn *c = ctx;
@@ -114,7 +122,7 @@ static int send_result(qx_sql_result *r, void *ctx) {
     pg_begin(c, 'D');
     pg_put_i16(c, (int16_t)cols);
     for (uint32_t col = 0; col < cols; col++) {
-      const char *text = qx_sql_result_text(r, row, col);
+      const char *text = pg_text(r, row, col);
       pg_put_i32(c, text ? (int32_t)strlen(text) : -1);
       if (text) pg_put_bytes(c, text, strlen(text));
     }
