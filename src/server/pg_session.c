@@ -27,30 +27,30 @@ typedef struct session {
 
 static void send_error(pg_conn *c, const char *severity, const char *sqlstate,
                        const char *message) {
-  pg_begin(c, 'E');
-  pg_put_u8(c, 'S');
-  pg_put_str(c, severity);
-  pg_put_u8(c, 'V');
-  pg_put_str(c, severity);
-  pg_put_u8(c, 'C');
-  pg_put_str(c, sqlstate);
-  pg_put_u8(c, 'M');
-  pg_put_str(c, message);
-  pg_put_u8(c, 0);
-  pg_end(c);
+  qx_pg_begin(c, 'E');
+  qx_pg_put_u8(c, 'S');
+  qx_pg_put_str(c, severity);
+  qx_pg_put_u8(c, 'V');
+  qx_pg_put_str(c, severity);
+  qx_pg_put_u8(c, 'C');
+  qx_pg_put_str(c, sqlstate);
+  qx_pg_put_u8(c, 'M');
+  qx_pg_put_str(c, message);
+  qx_pg_put_u8(c, 0);
+  qx_pg_end(c);
 }
 
 static void send_ready(pg_conn *c) {
-  pg_begin(c, 'Z');
-  pg_put_u8(c, 'I'); /* idle: every statement runs on its own, outside a transaction */
-  pg_end(c);
+  qx_pg_begin(c, 'Z');
+  qx_pg_put_u8(c, 'I'); /* idle: every statement runs on its own, outside a transaction */
+  qx_pg_end(c);
 }
 
 static void send_parameter(pg_conn *c, const char *name, const char *value) {
-  pg_begin(c, 'S');
-  pg_put_str(c, name);
-  pg_put_str(c, value);
-  pg_end(c);
+  qx_pg_begin(c, 'S');
+  qx_pg_put_str(c, name);
+  qx_pg_put_str(c, value);
+  qx_pg_end(c);
 }
 
 /* The SQLSTATE of a failed statement, from its status and DuckDB's error class. */
@@ -90,18 +90,18 @@ static int32_t type_oid(const qx_sql_result *r, uint32_t col) {
 
 static void send_row_description(pg_conn *c, const qx_sql_result *r) {
   uint32_t cols = qx_sql_result_column_count(r);
-  pg_begin(c, 'T');
-  pg_put_i16(c, (int16_t)cols);
+  qx_pg_begin(c, 'T');
+  qx_pg_put_i16(c, (int16_t)cols);
   for (uint32_t col = 0; col < cols; col++) {
-    pg_put_str(c, qx_sql_result_column_name(r, col));
-    pg_put_i32(c, 0); /* no table */
-    pg_put_i16(c, 0); /* no column number */
-    pg_put_i32(c, type_oid(r, col));
-    pg_put_i16(c, -1); /* variable length */
-    pg_put_i32(c, -1); /* no type modifier */
-    pg_put_i16(c, 0);  /* text format */
+    qx_pg_put_str(c, qx_sql_result_column_name(r, col));
+    qx_pg_put_i32(c, 0); /* no table */
+    qx_pg_put_i16(c, 0); /* no column number */
+    qx_pg_put_i32(c, type_oid(r, col));
+    qx_pg_put_i16(c, -1); /* variable length */
+    qx_pg_put_i32(c, -1); /* no type modifier */
+    qx_pg_put_i16(c, 0);  /* text format */
   }
-  pg_end(c);
+  qx_pg_end(c);
 }
 
 /* A cell as PostgreSQL's text format writes it: booleans as t and f. */
@@ -119,21 +119,21 @@ static int send_result(qx_sql_result *r, void *ctx) {
   uint64_t rows = qx_sql_result_row_count(r);
   send_row_description(c, r);
   for (uint64_t row = 0; row < rows && !c->failed; row++) {
-    pg_begin(c, 'D');
-    pg_put_i16(c, (int16_t)cols);
+    qx_pg_begin(c, 'D');
+    qx_pg_put_i16(c, (int16_t)cols);
     for (uint32_t col = 0; col < cols; col++) {
       const char *text = pg_text(r, row, col);
-      pg_put_i32(c, text ? (int32_t)strlen(text) : -1);
-      if (text) pg_put_bytes(c, text, strlen(text));
+      qx_pg_put_i32(c, text ? (int32_t)strlen(text) : -1);
+      if (text) qx_pg_put_bytes(c, text, strlen(text));
     }
-    pg_end(c);
-    if (c->out_len >= FLUSH_AT) pg_flush(c);
+    qx_pg_end(c);
+    if (c->out_len >= FLUSH_AT) qx_pg_flush(c);
   }
   char tag[32];
   snprintf(tag, sizeof tag, "SELECT %llu", (unsigned long long)rows);
-  pg_begin(c, 'C');
-  pg_put_str(c, tag);
-  pg_end(c);
+  qx_pg_begin(c, 'C');
+  qx_pg_put_str(c, tag);
+  qx_pg_end(c);
   qx_sql_result_destroy(r);
   return c->failed ? QX_ERR_IO : QX_OK;
 }
@@ -163,20 +163,20 @@ static void run_statement(session *s, const char *text) {
 
 static void simple_query(session *s, const char *text) {
   if (blank(text)) {
-    pg_begin(&s->conn, 'I'); /* EmptyQueryResponse */
-    pg_end(&s->conn);
+    qx_pg_begin(&s->conn, 'I'); /* EmptyQueryResponse */
+    qx_pg_end(&s->conn);
   } else {
     run_statement(s, text);
   }
   send_ready(&s->conn);
-  pg_flush(&s->conn);
+  qx_pg_flush(&s->conn);
 }
 
 static void greet(session *s) {
   pg_conn *c = &s->conn;
-  pg_begin(c, 'R');
-  pg_put_i32(c, 0); /* AuthenticationOk: loopback is trusted */
-  pg_end(c);
+  qx_pg_begin(c, 'R');
+  qx_pg_put_i32(c, 0); /* AuthenticationOk: loopback is trusted */
+  qx_pg_end(c);
   send_parameter(c, "server_version", "15.0 (qaxdb " QAXDB_VERSION ")");
   send_parameter(c, "server_encoding", "UTF8");
   send_parameter(c, "client_encoding", "UTF8");
@@ -187,12 +187,12 @@ static void greet(session *s) {
   send_parameter(c, "is_superuser", "off");
   send_parameter(c, "session_authorization", s->startup.user);
   send_parameter(c, "application_name", s->startup.application_name);
-  pg_begin(c, 'K');
-  pg_put_i32(c, (int32_t)s->client->key[0]);
-  pg_put_i32(c, (int32_t)s->client->key[1]);
-  pg_end(c);
+  qx_pg_begin(c, 'K');
+  qx_pg_put_i32(c, (int32_t)s->client->key[0]);
+  qx_pg_put_i32(c, (int32_t)s->client->key[1]);
+  qx_pg_end(c);
   send_ready(c);
-  pg_flush(c);
+  qx_pg_flush(c);
 }
 
 /* Answers one message; 0 to go on, -1 to end the session. */
@@ -202,7 +202,7 @@ static int answer(session *s, uint8_t type, const uint8_t *body, int *skipping_t
     if (type == 'S') {
       *skipping_to_sync = 0;
       send_ready(&s->conn);
-      pg_flush(&s->conn);
+      qx_pg_flush(&s->conn);
     }
     return 0;
   }
@@ -214,11 +214,11 @@ static int answer(session *s, uint8_t type, const uint8_t *body, int *skipping_t
     send_error(&s->conn, "ERROR", "0A000",
                "qaxdbd does not speak the extended query protocol yet: use the simple query "
                "protocol (psql does; libpq's PQexec)");
-    pg_flush(&s->conn);
+    qx_pg_flush(&s->conn);
     *skipping_to_sync = type != 'S';
     if (type == 'S') {
       send_ready(&s->conn);
-      pg_flush(&s->conn);
+      qx_pg_flush(&s->conn);
     }
     return 0;
   }
@@ -226,33 +226,33 @@ static int answer(session *s, uint8_t type, const uint8_t *body, int *skipping_t
   snprintf(message, sizeof message, "unexpected message type '%c' (0x%02x)",
            type >= 32 && type < 127 ? type : '?', type);
   send_error(&s->conn, "FATAL", "08P01", message); /* protocol_violation */
-  pg_flush(&s->conn);
+  qx_pg_flush(&s->conn);
   return -1;
 }
 
 void qx_pg_session(qx_server *srv, pg_client *client) {
   session s = {.srv = srv, .client = client};
-  pg_conn_init(&s.conn, client->fd);
+  qx_pg_conn_init(&s.conn, client->fd);
   pg_startup_kind kind;
   uint32_t key[2];
   const char *why;
-  if (pg_read_startup(&s.conn, &kind, &s.startup, key, &why) != 0) {
+  if (qx_pg_read_startup(&s.conn, &kind, &s.startup, key, &why) != 0) {
     send_error(&s.conn, "FATAL", "08P01", why);
-    pg_flush(&s.conn);
+    qx_pg_flush(&s.conn);
   } else if (kind == PG_STARTUP_CANCEL) {
     qx_server_cancel(srv, key);
   } else if (client->key[0] == 0) { /* over max_connections: see server.c */
     send_error(&s.conn, "FATAL", "53300", "sorry, too many clients already");
-    pg_flush(&s.conn);
+    qx_pg_flush(&s.conn);
   } else {
     greet(&s);
     int skipping = 0;
     uint8_t type;
     const uint8_t *body;
     uint32_t len;
-    while (!s.conn.failed && pg_read_message(&s.conn, &type, &body, &len) == 0 &&
+    while (!s.conn.failed && qx_pg_read_message(&s.conn, &type, &body, &len) == 0 &&
            answer(&s, type, body, &skipping) == 0) {
     }
   }
-  pg_conn_free(&s.conn);
+  qx_pg_conn_free(&s.conn);
 }

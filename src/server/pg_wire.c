@@ -15,12 +15,12 @@
 #define CANCEL_REQUEST 80877102u
 #define MAX_STARTUP 10000u
 
-void pg_conn_init(pg_conn *c, int fd) {
+void qx_pg_conn_init(pg_conn *c, int fd) {
   memset(c, 0, sizeof *c);
   c->fd = fd;
 }
 
-void pg_conn_free(pg_conn *c) {
+void qx_pg_conn_free(pg_conn *c) {
   free(c->in);
   free(c->out);
 }
@@ -62,8 +62,8 @@ static void startup_value(const uint8_t *body, size_t len, const char *key, char
   }
 }
 
-int pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_t cancel_key[2],
-                    const char **why) {
+int qx_pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_t cancel_key[2],
+                       const char **why) {
   memset(s, 0, sizeof *s);
   for (;;) {
     uint8_t head[8];
@@ -74,8 +74,8 @@ int pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_t c
     if (len < 8 || len > MAX_STARTUP || ensure_in(c, len - 8) != 0) return -1;
     if (read_exactly(c->fd, c->in, len - 8) != 0) return -1;
     if (code == SSL_REQUEST || code == GSSENC_REQUEST) {
-      pg_put_u8(c, 'N'); /* neither yet: the client goes on in the clear or gives up */
-      if (pg_flush(c) != 0) return -1;
+      qx_pg_put_u8(c, 'N'); /* neither yet: the client goes on in the clear or gives up */
+      if (qx_pg_flush(c) != 0) return -1;
       continue;
     }
     if (code == CANCEL_REQUEST && len == 16) {
@@ -96,7 +96,7 @@ int pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_t c
   }
 }
 
-int pg_read_message(pg_conn *c, uint8_t *type, const uint8_t **body, uint32_t *len) {
+int qx_pg_read_message(pg_conn *c, uint8_t *type, const uint8_t **body, uint32_t *len) {
   uint8_t head[5];
   if (read_exactly(c->fd, head, 5) != 0) return -1;
   uint32_t n = get_u32(head + 1);
@@ -127,36 +127,36 @@ static void put(pg_conn *c, const void *data, size_t len) {
   c->out_len += len;
 }
 
-void pg_begin(pg_conn *c, uint8_t type) {
+void qx_pg_begin(pg_conn *c, uint8_t type) {
   put(c, &type, 1);
   c->message_start = c->out_len;
-  pg_put_i32(c, 0); /* the length, filled in by pg_end */
+  qx_pg_put_i32(c, 0); /* the length, filled in by pg_end */
 }
 
-void pg_put_u8(pg_conn *c, uint8_t v) {
+void qx_pg_put_u8(pg_conn *c, uint8_t v) {
   put(c, &v, 1);
 }
 
-void pg_put_i16(pg_conn *c, int16_t v) {
+void qx_pg_put_i16(pg_conn *c, int16_t v) {
   uint8_t b[2] = {(uint8_t)((uint16_t)v >> 8), (uint8_t)v};
   put(c, b, 2);
 }
 
-void pg_put_i32(pg_conn *c, int32_t v) {
+void qx_pg_put_i32(pg_conn *c, int32_t v) {
   uint32_t u = (uint32_t)v;
   uint8_t b[4] = {(uint8_t)(u >> 24), (uint8_t)(u >> 16), (uint8_t)(u >> 8), (uint8_t)u};
   put(c, b, 4);
 }
 
-void pg_put_bytes(pg_conn *c, const void *data, size_t len) {
+void qx_pg_put_bytes(pg_conn *c, const void *data, size_t len) {
   put(c, data, len);
 }
 
-void pg_put_str(pg_conn *c, const char *s) {
+void qx_pg_put_str(pg_conn *c, const char *s) {
   put(c, s, strlen(s) + 1);
 }
 
-void pg_end(pg_conn *c) {
+void qx_pg_end(pg_conn *c) {
   if (c->failed) return;
   uint32_t len = (uint32_t)(c->out_len - c->message_start);
   uint8_t *p = c->out + c->message_start;
@@ -166,7 +166,7 @@ void pg_end(pg_conn *c) {
   p[3] = (uint8_t)len;
 }
 
-int pg_flush(pg_conn *c) {
+int qx_pg_flush(pg_conn *c) {
   for (size_t sent = 0; !c->failed && sent < c->out_len;) {
     ssize_t n = send(c->fd, c->out + sent, c->out_len - sent, MSG_NOSIGNAL); /* no SIGPIPE */
     if (n < 0 && errno == EINTR) continue;

@@ -28,29 +28,29 @@ typedef enum pg_startup_kind {
   PG_STARTUP_CANCEL,  /* a CancelRequest for the backend with process_id and secret */
 } pg_startup_kind;
 
-void pg_conn_init(pg_conn *c, int fd);
-void pg_conn_free(pg_conn *c);
+void qx_pg_conn_init(pg_conn *c, int fd);
+void qx_pg_conn_free(pg_conn *c);
 
 /* Reads the startup packet, answering an SSLRequest with 'N' (no TLS yet) and reading the
  * packet that follows. Returns 0, or -1 (with why in why) for a closed connection, a protocol
  * other than 3.0, or a malformed packet. */
-int pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_t cancel_key[2],
-                    const char **why);
+int qx_pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_t cancel_key[2],
+                       const char **why);
 
 /* Reads one message: its type, and its body (len bytes, valid until the next read). Returns 0,
  * or -1 when the connection closed or sent a message over PG_MAX_MESSAGE. */
-int pg_read_message(pg_conn *c, uint8_t *type, const uint8_t **body, uint32_t *len);
+int qx_pg_read_message(pg_conn *c, uint8_t *type, const uint8_t **body, uint32_t *len);
 
 /* Building messages: begin, put the fields, end (which fills in the length). */
-void pg_begin(pg_conn *c, uint8_t type);
-void pg_put_u8(pg_conn *c, uint8_t v);
-void pg_put_i16(pg_conn *c, int16_t v);
-void pg_put_i32(pg_conn *c, int32_t v);
-void pg_put_bytes(pg_conn *c, const void *data, size_t len);
-void pg_put_str(pg_conn *c, const char *s); /* with its terminating NUL */
-void pg_end(pg_conn *c);
+void qx_pg_begin(pg_conn *c, uint8_t type);
+void qx_pg_put_u8(pg_conn *c, uint8_t v);
+void qx_pg_put_i16(pg_conn *c, int16_t v);
+void qx_pg_put_i32(pg_conn *c, int32_t v);
+void qx_pg_put_bytes(pg_conn *c, const void *data, size_t len);
+void qx_pg_put_str(pg_conn *c, const char *s); /* with its terminating NUL */
+void qx_pg_end(pg_conn *c);
 
 /* Sends what was built; 0, or -1 if the peer is gone. */
-int pg_flush(pg_conn *c);
+int qx_pg_flush(pg_conn *c);
 
 #endif
