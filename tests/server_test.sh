@@ -21,7 +21,7 @@ trades=$(tail -1 "$TMP/out")
 
 # Starts qaxdbd on a free port; sets server and PORT.
 start_server() {
-  "$QAXDBD" --data "$D" --pg-port 0 >"$TMP/server.out" 2>"$TMP/server.err" &
+  "$QAXDBD" --data "$D" --pg-port 0 "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
   server=$!
   PORT=
   for _ in $(seq 300); do
@@ -86,8 +86,20 @@ server=
 contains server.err "stopped cleanly"
 expect 0 "reopen after the server" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) FROM trades"
 
+# A statement past the statement timeout is cancelled; the session goes on.
+start_server --statement-timeout 500 --query-memory 512 || { cli_finish server_test; exit 1; }
+expect 1 "statement timeout" -- q -v VERBOSITY=verbose -c "SELECT count(*) FROM range(100000000000) a"
+contains err "57014"
+contains err "statement timeout (500 ms)"
+expect 0 "after a timeout" -- q -c "SELECT 8"
+contains out "^8$"
+kill -TERM "$server"
+wait "$server"
+server=
+
 # Bad arguments and a listen address that would need authentication.
 expect 2 "bad port" -- "$QAXDBD" --data "$D" --pg-port 70000
+expect 2 "bad timeout" -- "$QAXDBD" --data "$D" --statement-timeout -5
 expect 1 "not loopback" -- timeout 60 "$QAXDBD" --data "$D" --pg-port 0 --listen 0.0.0.0
 contains err "users file"
 

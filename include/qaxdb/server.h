@@ -29,6 +29,12 @@ typedef struct qx_server_options {
   const char *listen_address;
   int pg_port;         /* default QX_SERVER_DEFAULT_PG_PORT; 0: a free port (qx_server_pg_port) */
   int max_connections; /* default 64; more are refused with SQLSTATE 53300 */
+  /* A statement running longer is cancelled (SQLSTATE 57014); default 300000 (5 min), 0: no
+   * limit. */
+  uint32_t statement_timeout_ms;
+  /* Memory the SQL engine may use for a statement (statements run one at a time); 0
+   * (default): DuckDB's own limit, 80% of the machine's memory. */
+  uint64_t query_memory_limit;
 } qx_server_options;
 
 void qx_server_options_init(qx_server_options *options);

@@ -147,18 +147,20 @@ static int blank(const char *text) {
 static void run_statement(session *s, const char *text) {
   qx_server *srv = s->srv;
   pthread_mutex_lock(&srv->sql_mu);
-  pthread_mutex_lock(&srv->mu);
-  srv->running = s->client;
-  pthread_mutex_unlock(&srv->mu);
+  qx_server_statement_begin(srv, s->client);
   int rc = qx_sql_query_each(srv->sql, text, send_result, &s->conn);
-  pthread_mutex_lock(&srv->mu);
-  srv->running = NULL;
-  pthread_mutex_unlock(&srv->mu);
+  int timed_out = qx_server_statement_end(srv);
   pthread_mutex_unlock(&srv->sql_mu);
-  if (rc != QX_OK && !s->conn.failed) {
-    const char *message = qx_last_error();
-    send_error(&s->conn, "ERROR", sqlstate_of(rc, message), message);
+  if (rc == QX_OK || s->conn.failed) return;
+  if (timed_out) {
+    char message[128];
+    snprintf(message, sizeof message, "canceling statement due to statement timeout (%u ms)",
+             srv->opt.statement_timeout_ms);
+    send_error(&s->conn, "ERROR", "57014", message);
+    return;
   }
+  const char *message = qx_last_error();
+  send_error(&s->conn, "ERROR", sqlstate_of(rc, message), message);
 }
 
 static void simple_query(session *s, const char *text) {

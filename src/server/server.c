@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/server_impl.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/thread.h"
 
@@ -19,6 +21,7 @@ void qx_server_options_init(qx_server_options *o) {
   o->listen_address = "127.0.0.1";
   o->pg_port = QX_SERVER_DEFAULT_PG_PORT;
   o->max_connections = 64;
+  o->statement_timeout_ms = 300000;
 }
 
 /* ---- connections --------------------------------------------------------------------------- */
@@ -106,6 +109,44 @@ static void *acceptor_main(void *arg) {
   return NULL;
 }
 
+void qx_server_statement_begin(qx_server *srv, const pg_client *client) {
+  pthread_mutex_lock(&srv->mu);
+  srv->running = client;
+  srv->running_since = qx_monotonic_ns();
+  srv->timed_out = 0;
+  pthread_mutex_unlock(&srv->mu);
+}
+
+int qx_server_statement_end(qx_server *srv) {
+  pthread_mutex_lock(&srv->mu);
+  srv->running = NULL;
+  int timed_out = srv->timed_out;
+  pthread_mutex_unlock(&srv->mu);
+  return timed_out;
+}
+
+#define WATCH_PERIOD_NS 100000000 /* how often the watchdog looks at the running statement */
+
+/* Cancels a statement that has run past the statement timeout. */
+static void *watchdog_main(void *arg) {
+  qx_server *srv = arg;
+  qx_thread_name("qx-pg-watch");
+  int64_t limit = (int64_t)srv->opt.statement_timeout_ms * 1000000;
+  pthread_mutex_lock(&srv->mu);
+  while (!srv->stopping) {
+    int64_t now = qx_monotonic_ns();
+    if (srv->running && !srv->timed_out && now - srv->running_since > limit) {
+      srv->timed_out = 1;
+      qx_sql_interrupt(srv->sql);
+    }
+    int64_t at = now + WATCH_PERIOD_NS;
+    struct timespec ts = {at / 1000000000, at % 1000000000};
+    pthread_cond_timedwait(&srv->watch_cv, &srv->mu, &ts);
+  }
+  pthread_mutex_unlock(&srv->mu);
+  return NULL;
+}
+
 void qx_server_cancel(qx_server *srv, const uint32_t key[2]) {
   pthread_mutex_lock(&srv->mu);
   const pg_client *running = srv->running;
@@ -144,6 +185,7 @@ static void free_server(qx_server *srv) {
   pthread_mutex_destroy(&srv->mu);
   pthread_mutex_destroy(&srv->sql_mu);
   pthread_cond_destroy(&srv->idle_cv);
+  pthread_cond_destroy(&srv->watch_cv);
   free(srv);
 }
 
@@ -162,16 +204,30 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
   pthread_mutex_init(&srv->mu, NULL);
   pthread_mutex_init(&srv->sql_mu, NULL);
   pthread_cond_init(&srv->idle_cv, NULL);
+  pthread_condattr_t monotonic;
+  pthread_condattr_init(&monotonic);
+  pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+  pthread_cond_init(&srv->watch_cv, &monotonic);
+  pthread_condattr_destroy(&monotonic);
   int rc = srv->opt.pg_port < 0 || srv->opt.pg_port > 65535
                ? qx_fail(QX_ERR_INVALID_ARG, "PostgreSQL port %d is out of range", srv->opt.pg_port)
                : QX_OK;
-  if (rc == QX_OK) rc = qx_sql_open(db, NULL, &srv->sql);
+  qx_sql_options sql_options;
+  qx_sql_options_init(&sql_options);
+  sql_options.memory_limit = srv->opt.query_memory_limit;
+  if (rc == QX_OK) rc = qx_sql_open(db, &sql_options, &srv->sql);
   if (rc == QX_OK) rc = listen_on(srv);
   if (rc == QX_OK && pthread_create(&srv->acceptor, NULL, acceptor_main, srv) != 0)
     rc = qx_fail(QX_ERR_NOMEM, "server: cannot start the listener thread");
   if (rc != QX_OK) {
     free_server(srv);
     return rc;
+  }
+  if (srv->opt.statement_timeout_ms &&
+      pthread_create(&srv->watchdog, NULL, watchdog_main, srv) != 0) {
+    srv->watchdog = 0;
+    qx_server_stop(srv);
+    return qx_fail(QX_ERR_NOMEM, "server: cannot start the statement watchdog thread");
   }
   *out = srv;
   return QX_OK;
@@ -186,9 +242,11 @@ void qx_server_stop(qx_server *srv) {
   pthread_mutex_lock(&srv->mu);
   srv->stopping = 1;
   if (srv->running) qx_sql_interrupt(srv->sql);
+  pthread_cond_signal(&srv->watch_cv);
   pthread_mutex_unlock(&srv->mu);
   shutdown(srv->listen_fd, SHUT_RDWR); /* ends the acceptor's accept */
   pthread_join(srv->acceptor, NULL);
+  if (srv->watchdog) pthread_join(srv->watchdog, NULL);
   pthread_mutex_lock(&srv->mu);
   for (pg_client *c = srv->clients; c; c = c->next)
     shutdown(c->fd, SHUT_RDWR); /* ends each session's read */

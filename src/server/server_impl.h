@@ -29,12 +29,21 @@ struct qx_server {
   int stopping;
   uint32_t next_process_id;
   const pg_client *running; /* whose statement runs on sql now (sql_mu held), or NULL */
+  int64_t running_since;    /* when it started (monotonic ns) */
+  int timed_out;            /* the watchdog cancelled it for the statement timeout */
+  pthread_t watchdog;
+  pthread_cond_t watch_cv; /* wakes the watchdog to stop */
 
   pthread_mutex_t sql_mu; /* one statement at a time runs on sql */
 };
 
 /* pg_session.c: serves one connection until it ends or the server stops; closes nothing. */
 void qx_pg_session(qx_server *srv, pg_client *client);
+
+/* server.c: marks the start and end of a client's statement on sql (sql_mu held); the end
+ * returns 1 if the statement timeout cancelled it. */
+void qx_server_statement_begin(qx_server *srv, const pg_client *client);
+int qx_server_statement_end(qx_server *srv);
 
 /* server.c: cancels the running statement if it is the client's with key. */
 void qx_server_cancel(qx_server *srv, const uint32_t key[2]);

@@ -1,7 +1,9 @@
 /* qaxdbd: the qaxdb server. Owns a data folder (./qaxdb-data by default, created if needed)
  * and answers SQL over it on the PostgreSQL wire protocol (127.0.0.1:5433 by default) until
  * SIGINT or SIGTERM, which close it cleanly. */
+#include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +15,13 @@
 
 static int usage(FILE *out, int rc) {
   fprintf(out,
-          "usage: qaxdbd [--data DIR] [--pg-port N] [--listen ADDRESS]\n\n"
+          "usage: qaxdbd [--data DIR] [--pg-port N] [--listen ADDRESS]\n"
+          "              [--statement-timeout MS] [--query-memory MIB]\n\n"
           "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
           "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
           "--pg-port 0 picks a free port; the port is printed on the first line of output.\n"
+          "A statement is cancelled after --statement-timeout MS (default 300000; 0: never)\n"
+          "and may use --query-memory MIB (default: DuckDB's 80%% of the memory).\n"
           "Connections from loopback are trusted for any user name. Stops cleanly on Ctrl-C\n"
           "or SIGTERM. See docs/server.md.\n",
           DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT);
@@ -28,11 +33,13 @@ typedef struct args {
   qx_server_options server;
 } args;
 
-static int parse_port(const char *text, int *out) {
+/* Parses a decimal number in [0, max]. */
+static int parse_number(const char *text, unsigned long long max, unsigned long long *out) {
   char *end;
-  long v = strtol(text, &end, 10);
-  if (!*text || *end || v < 0 || v > 65535) return 0;
-  *out = (int)v;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (!*text || *text == '-' || *end || errno || v > max) return 0;
+  *out = v;
   return 1;
 }
 
@@ -48,11 +55,25 @@ static int parse_args(int argc, char **argv, args *a) {
       return 2;
     }
     i++;
+    unsigned long long n = 0;
+    int ok = 1;
     if (strcmp(flag, "--data") == 0) {
       a->data = value;
     } else if (strcmp(flag, "--listen") == 0) {
       a->server.listen_address = value;
-    } else if (strcmp(flag, "--pg-port") != 0 || !parse_port(value, &a->server.pg_port)) {
+    } else if (strcmp(flag, "--pg-port") == 0) {
+      ok = parse_number(value, 65535, &n);
+      a->server.pg_port = (int)n;
+    } else if (strcmp(flag, "--statement-timeout") == 0) {
+      ok = parse_number(value, UINT32_MAX, &n);
+      a->server.statement_timeout_ms = (uint32_t)n;
+    } else if (strcmp(flag, "--query-memory") == 0) {
+      ok = parse_number(value, 1ull << 40, &n);
+      a->server.query_memory_limit = n << 20;
+    } else {
+      ok = 0;
+    }
+    if (!ok) {
       fprintf(stderr, "qaxdbd: bad argument %s %s (see qaxdbd --help)\n", flag, value);
       return 2;
     }
