@@ -64,6 +64,9 @@ for i in 1 2 3 4 5 6; do
   [ "$(cat "$TMP/c$i")" = "$((i * 1000 + trades))" ] || fail "client $i: $(cat "$TMP/c$i")"
 done
 
+# psycopg2 (Debian's module, in Debian's python): column types, parameters, implicit BEGIN.
+expect 0 "psycopg2" -- timeout 120 /usr/bin/python3 "$(dirname "$0")/server_psycopg2.py" "$PORT" "$trades"
+
 # A query cancelled by psql's Ctrl-C (a CancelRequest on a second connection).
 timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U u -v VERBOSITY=verbose -c \
   "SELECT count(*) FROM range(100000000000) a" >"$TMP/cancel.out" 2>"$TMP/cancel.err" &

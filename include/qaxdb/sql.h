@@ -89,6 +89,33 @@ typedef enum qx_sql_value_kind {
 } qx_sql_value_kind;
 
 qx_sql_value_kind qx_sql_result_column_kind(const qx_sql_result *r, uint32_t col);
+/* A column's SQL type, for protocols that carry types (qaxdbd's PostgreSQL wire protocol). Types
+ * without an entry here are QX_SQL_TYPE_OTHER; their kind says how their text reads. */
+typedef enum qx_sql_type {
+  QX_SQL_TYPE_OTHER = 0,
+  QX_SQL_TYPE_BOOLEAN,
+  QX_SQL_TYPE_SMALLINT, /* TINYINT, SMALLINT, UTINYINT */
+  QX_SQL_TYPE_INTEGER,  /* INTEGER, USMALLINT */
+  QX_SQL_TYPE_BIGINT,   /* BIGINT, UINTEGER */
+  QX_SQL_TYPE_REAL,
+  QX_SQL_TYPE_DOUBLE,
+  QX_SQL_TYPE_DECIMAL, /* exact: width and scale in qx_sql_column_type */
+  QX_SQL_TYPE_VARCHAR, /* ENUM too */
+  QX_SQL_TYPE_DATE,
+  QX_SQL_TYPE_TIME,
+  QX_SQL_TYPE_TIMESTAMP, /* any precision */
+  QX_SQL_TYPE_TIMESTAMPTZ,
+  QX_SQL_TYPE_INTERVAL,
+  QX_SQL_TYPE_UUID,
+} qx_sql_type;
+
+typedef struct qx_sql_column_type {
+  qx_sql_type type;
+  uint8_t width, scale; /* QX_SQL_TYPE_DECIMAL only */
+} qx_sql_column_type;
+
+qx_sql_column_type qx_sql_result_column_type(const qx_sql_result *r, uint32_t col);
+
 /* 1 if the column holds numbers (printed right-aligned): its kind is QX_SQL_VALUE_NUMBER. */
 int qx_sql_result_column_numeric(const qx_sql_result *r, uint32_t col);
 uint64_t qx_sql_result_row_count(const qx_sql_result *r);

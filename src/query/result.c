@@ -40,7 +40,59 @@ static int fill_rows(duckdb_result *res, qx_result_table *t, qx_value_plan *cons
   return rc;
 }
 
-/* Plans every column, records its name and kind, then formats the rows. */
+static qx_sql_type sql_type_of(duckdb_type id) {
+  switch (id) {
+  case DUCKDB_TYPE_BOOLEAN:
+    return QX_SQL_TYPE_BOOLEAN;
+  case DUCKDB_TYPE_TINYINT:
+  case DUCKDB_TYPE_UTINYINT:
+  case DUCKDB_TYPE_SMALLINT:
+    return QX_SQL_TYPE_SMALLINT;
+  case DUCKDB_TYPE_USMALLINT:
+  case DUCKDB_TYPE_INTEGER:
+    return QX_SQL_TYPE_INTEGER;
+  case DUCKDB_TYPE_UINTEGER:
+  case DUCKDB_TYPE_BIGINT:
+    return QX_SQL_TYPE_BIGINT;
+  case DUCKDB_TYPE_FLOAT:
+    return QX_SQL_TYPE_REAL;
+  case DUCKDB_TYPE_DOUBLE:
+    return QX_SQL_TYPE_DOUBLE;
+  case DUCKDB_TYPE_DECIMAL:
+    return QX_SQL_TYPE_DECIMAL;
+  case DUCKDB_TYPE_VARCHAR:
+  case DUCKDB_TYPE_ENUM:
+    return QX_SQL_TYPE_VARCHAR;
+  case DUCKDB_TYPE_DATE:
+    return QX_SQL_TYPE_DATE;
+  case DUCKDB_TYPE_TIME:
+    return QX_SQL_TYPE_TIME;
+  case DUCKDB_TYPE_TIMESTAMP:
+  case DUCKDB_TYPE_TIMESTAMP_S:
+  case DUCKDB_TYPE_TIMESTAMP_MS:
+  case DUCKDB_TYPE_TIMESTAMP_NS:
+    return QX_SQL_TYPE_TIMESTAMP;
+  case DUCKDB_TYPE_TIMESTAMP_TZ:
+    return QX_SQL_TYPE_TIMESTAMPTZ;
+  case DUCKDB_TYPE_INTERVAL:
+    return QX_SQL_TYPE_INTERVAL;
+  case DUCKDB_TYPE_UUID:
+    return QX_SQL_TYPE_UUID;
+  default:
+    return QX_SQL_TYPE_OTHER;
+  }
+}
+
+static qx_sql_column_type column_type_of(duckdb_logical_type type) {
+  qx_sql_column_type t = {sql_type_of(duckdb_get_type_id(type)), 0, 0};
+  if (t.type == QX_SQL_TYPE_DECIMAL) {
+    t.width = duckdb_decimal_width(type);
+    t.scale = duckdb_decimal_scale(type);
+  }
+  return t;
+}
+
+/* Plans every column, records its name, kind and type, then formats the rows. */
 static int fill_table(duckdb_result *res, qx_result_table *t) {
   qx_value_plan **plans = calloc(t->columns + 1, sizeof *plans);
   if (!plans) return out_of_memory();
@@ -48,6 +100,7 @@ static int fill_table(duckdb_result *res, qx_result_table *t) {
   for (uint32_t c = 0; c < t->columns && rc == QX_OK; c++) {
     duckdb_logical_type type = duckdb_column_logical_type(res, c);
     rc = qx_value_plan_create(type, &plans[c]);
+    if (rc == QX_OK) t->types[c] = column_type_of(type);
     duckdb_destroy_logical_type(&type);
     if (rc != QX_OK) {
       char why[256];
@@ -79,6 +132,7 @@ void qx_result_table_unref(qx_result_table *t) {
   free(t->cells);
   free(t->names);
   free(t->kinds);
+  free(t->types);
   free(t);
 }
 
@@ -90,8 +144,9 @@ int qx_result_table_build(duckdb_result *res, qx_result_table **out) {
   t->rows = duckdb_row_count(res);
   t->names = calloc(t->columns + 1, sizeof *t->names);
   t->kinds = calloc(t->columns + 1, 1);
+  t->types = calloc(t->columns + 1, sizeof *t->types);
   t->cells = calloc(t->rows * t->columns + 1, sizeof *t->cells);
-  int rc = t->names && t->kinds && t->cells
+  int rc = t->names && t->kinds && t->types && t->cells
                ? QX_OK
                : qx_fail(QX_ERR_NOMEM, "out of memory for a result of %" PRIu64 " rows", t->rows);
   if (rc == QX_OK) rc = fill_table(res, t);

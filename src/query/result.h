@@ -20,6 +20,7 @@ typedef struct qx_result_table {
   uint64_t rows;
   char **names;
   uint8_t *kinds; /* qx_sql_value_kind of each column */
+  qx_sql_column_type *types;
   char **cells;   /* rows * columns, row-major; NULL for SQL NULL */
 } qx_result_table;
 

@@ -661,6 +661,11 @@ qx_sql_value_kind qx_sql_result_column_kind(const qx_sql_result *r, uint32_t col
   return col < r->table->columns ? (qx_sql_value_kind)r->table->kinds[col] : QX_SQL_VALUE_TEXT;
 }
 
+qx_sql_column_type qx_sql_result_column_type(const qx_sql_result *r, uint32_t col) {
+  qx_sql_column_type none = {QX_SQL_TYPE_OTHER, 0, 0};
+  return col < r->table->columns ? r->table->types[col] : none;
+}
+
 int qx_sql_result_column_numeric(const qx_sql_result *r, uint32_t col) {
   return qx_sql_result_column_kind(r, col) == QX_SQL_VALUE_NUMBER;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/pg_wire.h"
 #include "server/server_impl.h"
@@ -12,17 +13,31 @@
 
 #define FLUSH_AT (1u << 20) /* bytes of rows built before they go out */
 
-/* Type OIDs (PostgreSQL's pg_type) for what a column's cells are. */
+/* Type OIDs (PostgreSQL's pg_type). */
 #define OID_BOOL 16
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
 #define OID_TEXT 25
 #define OID_JSON 114
+#define OID_FLOAT4 700
+#define OID_FLOAT8 701
+#define OID_DATE 1082
+#define OID_TIME 1083
+#define OID_TIMESTAMP 1114
+#define OID_TIMESTAMPTZ 1184
+#define OID_INTERVAL 1186
 #define OID_NUMERIC 1700
+#define OID_UUID 2950
+#define PG_FRACTION_DIGITS 6 /* PostgreSQL's times have microseconds */
 
 typedef struct session {
   qx_server *srv;
   pg_client *client;
   pg_conn conn;
   pg_startup startup;
+  char cell[64];      /* a cell rewritten into PostgreSQL's form */
+  int in_transaction; /* between the client's BEGIN and its COMMIT or ROLLBACK */
 } session;
 
 static void send_error(pg_conn *c, const char *severity, const char *sqlstate,
@@ -40,10 +55,10 @@ static void send_error(pg_conn *c, const char *severity, const char *sqlstate,
   qx_pg_end(c);
 }
 
-static void send_ready(pg_conn *c) {
-  qx_pg_begin(c, 'Z');
-  qx_pg_put_u8(c, 'I'); /* idle: every statement runs on its own, outside a transaction */
-  qx_pg_end(c);
+static void send_ready(session *s) {
+  qx_pg_begin(&s->conn, 'Z');
+  qx_pg_put_u8(&s->conn, s->in_transaction ? 'T' : 'I');
+  qx_pg_end(&s->conn);
 }
 
 static void send_parameter(pg_conn *c, const char *name, const char *value) {
@@ -75,8 +90,9 @@ static const char *sqlstate_of(int rc, const char *message) {
   return "XX000"; /* internal_error */
 }
 
-static int32_t type_oid(const qx_sql_result *r, uint32_t col) {
-  switch (qx_sql_result_column_kind(r, col)) {
+/* The type OID of a type with no entry in qx_sql_type, by what its text is. */
+static int32_t oid_of_kind(qx_sql_value_kind kind) {
+  switch (kind) {
   case QX_SQL_VALUE_NUMBER:
     return OID_NUMERIC;
   case QX_SQL_VALUE_BOOLEAN:
@@ -86,6 +102,26 @@ static int32_t type_oid(const qx_sql_result *r, uint32_t col) {
   default:
     return OID_TEXT;
   }
+}
+
+static int32_t type_oid(const qx_sql_result *r, uint32_t col) {
+  static const int32_t oids[] = {
+      [QX_SQL_TYPE_BOOLEAN] = OID_BOOL,        [QX_SQL_TYPE_SMALLINT] = OID_INT2,
+      [QX_SQL_TYPE_INTEGER] = OID_INT4,        [QX_SQL_TYPE_BIGINT] = OID_INT8,
+      [QX_SQL_TYPE_REAL] = OID_FLOAT4,         [QX_SQL_TYPE_DOUBLE] = OID_FLOAT8,
+      [QX_SQL_TYPE_DECIMAL] = OID_NUMERIC,     [QX_SQL_TYPE_VARCHAR] = OID_TEXT,
+      [QX_SQL_TYPE_DATE] = OID_DATE,           [QX_SQL_TYPE_TIME] = OID_TIME,
+      [QX_SQL_TYPE_TIMESTAMP] = OID_TIMESTAMP, [QX_SQL_TYPE_TIMESTAMPTZ] = OID_TIMESTAMPTZ,
+      [QX_SQL_TYPE_INTERVAL] = OID_INTERVAL,   [QX_SQL_TYPE_UUID] = OID_UUID,
+  };
+  qx_sql_type t = qx_sql_result_column_type(r, col).type;
+  return t == QX_SQL_TYPE_OTHER ? oid_of_kind(qx_sql_result_column_kind(r, col)) : oids[t];
+}
+
+/* numeric(p,s) carries (p << 16 | s) + 4, as PostgreSQL's typmod does; others none. */
+static int32_t type_modifier(const qx_sql_result *r, uint32_t col) {
+  qx_sql_column_type t = qx_sql_result_column_type(r, col);
+  return t.type == QX_SQL_TYPE_DECIMAL ? ((int32_t)t.width << 16 | t.scale) + 4 : -1;
 }
 
 static void send_row_description(pg_conn *c, const qx_sql_result *r) {
@@ -98,23 +134,42 @@ static void send_row_description(pg_conn *c, const qx_sql_result *r) {
     qx_pg_put_i16(c, 0); /* no column number */
     qx_pg_put_i32(c, type_oid(r, col));
     qx_pg_put_i16(c, -1); /* variable length */
-    qx_pg_put_i32(c, -1); /* no type modifier */
-    qx_pg_put_i16(c, 0);  /* text format */
+    qx_pg_put_i32(c, type_modifier(r, col));
+    qx_pg_put_i16(c, 0); /* text format */
   }
   qx_pg_end(c);
 }
 
-/* A cell as PostgreSQL's text format writes it: booleans as t and f. */
-static const char *pg_text(qx_sql_result *r, uint64_t row, uint32_t col) {
+/* A time of day with more fractional digits than PostgreSQL's microseconds, cut to them, with
+ * what follows (a time zone) kept: clients parse at most six. */
+static const char *cut_fraction(char out[64], const char *text) {
+  const char *dot = strrchr(text, '.');
+  size_t digits = dot ? strspn(dot + 1, "0123456789") : 0;
+  if (digits <= PG_FRACTION_DIGITS || strlen(text) >= 64) return text;
+  snprintf(out, 64, "%.*s%s", (int)(dot + 1 + PG_FRACTION_DIGITS - text), text, dot + 1 + digits);
+  return out;
+}
+
+/* A cell as PostgreSQL's text format writes it: booleans as t and f, times to microseconds. */
+static const char *pg_text(session *s, qx_sql_result *r, uint64_t row, uint32_t col) {
   const char *text = qx_sql_result_text(r, row, col);
-  if (text && qx_sql_result_column_kind(r, col) == QX_SQL_VALUE_BOOLEAN)
+  if (!text) return NULL;
+  switch (qx_sql_result_column_type(r, col).type) {
+  case QX_SQL_TYPE_BOOLEAN:
     return text[0] == 't' ? "t" : "f";
-  return text;
+  case QX_SQL_TYPE_TIME:
+  case QX_SQL_TYPE_TIMESTAMP:
+  case QX_SQL_TYPE_TIMESTAMPTZ:
+    return cut_fraction(s->cell, text);
+  default:
+    return text;
+  }
 }
 
 /* Sends one statement's result: its columns, its rows, and "SELECT n". */
 static int send_result(qx_sql_result *r, void *ctx) {
-  pg_conn *c = ctx;
+  session *s = ctx;
+  pg_conn *c = &s->conn;
   uint32_t cols = qx_sql_result_column_count(r);
   uint64_t rows = qx_sql_result_row_count(r);
   send_row_description(c, r);
@@ -122,7 +177,7 @@ static int send_result(qx_sql_result *r, void *ctx) {
     qx_pg_begin(c, 'D');
     qx_pg_put_i16(c, (int16_t)cols);
     for (uint32_t col = 0; col < cols; col++) {
-      const char *text = pg_text(r, row, col);
+      const char *text = pg_text(s, r, row, col);
       qx_pg_put_i32(c, text ? (int32_t)strlen(text) : -1);
       if (text) qx_pg_put_bytes(c, text, strlen(text));
     }
@@ -148,7 +203,7 @@ static void run_statement(session *s, const char *text) {
   qx_server *srv = s->srv;
   pthread_mutex_lock(&srv->sql_mu);
   qx_server_statement_begin(srv, s->client);
-  int rc = qx_sql_query_each(srv->sql, text, send_result, &s->conn);
+  int rc = qx_sql_query_each(srv->sql, text, send_result, s);
   int timed_out = qx_server_statement_end(srv);
   pthread_mutex_unlock(&srv->sql_mu);
   if (rc == QX_OK || s->conn.failed) return;
@@ -163,14 +218,40 @@ static void run_statement(session *s, const char *text) {
   send_error(&s->conn, "ERROR", sqlstate_of(rc, message), message);
 }
 
+/* The command tag of a transaction statement (BEGIN, COMMIT, ROLLBACK and their synonyms), or
+ * NULL. Every statement reads one snapshot and nothing is written, so a transaction changes
+ * nothing here; clients such as psycopg2 open one before their first statement all the same. */
+static const char *transaction_tag(const char *text, int *in_transaction) {
+  static const struct {
+    const char *word, *tag;
+    int opens;
+  } words[] = {{"begin", "BEGIN", 1}, {"start", "START TRANSACTION", 1}, {"commit", "COMMIT", 0},
+               {"end", "COMMIT", 0},  {"rollback", "ROLLBACK", 0},       {"abort", "ROLLBACK", 0}};
+  const char *semicolon = strchr(text, ';');
+  if (semicolon && !blank(semicolon)) return NULL; /* more statements follow: not alone */
+  text += strspn(text, " \t\r\n");
+  size_t len = strcspn(text, " \t\r\n;");
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (len == strlen(words[i].word) && strncasecmp(text, words[i].word, len) == 0) {
+      *in_transaction = words[i].opens;
+      return words[i].tag;
+    }
+  return NULL;
+}
+
 static void simple_query(session *s, const char *text) {
+  const char *tag;
   if (blank(text)) {
     qx_pg_begin(&s->conn, 'I'); /* EmptyQueryResponse */
+    qx_pg_end(&s->conn);
+  } else if ((tag = transaction_tag(text, &s->in_transaction)) != NULL) {
+    qx_pg_begin(&s->conn, 'C');
+    qx_pg_put_str(&s->conn, tag);
     qx_pg_end(&s->conn);
   } else {
     run_statement(s, text);
   }
-  send_ready(&s->conn);
+  send_ready(s);
   qx_pg_flush(&s->conn);
 }
 
@@ -193,7 +274,7 @@ static void greet(session *s) {
   qx_pg_put_i32(c, (int32_t)s->client->key[0]);
   qx_pg_put_i32(c, (int32_t)s->client->key[1]);
   qx_pg_end(c);
-  send_ready(c);
+  send_ready(s);
   qx_pg_flush(c);
 }
 
@@ -203,7 +284,7 @@ static int answer(session *s, uint8_t type, const uint8_t *body, int *skipping_t
   if (*skipping_to_sync) {
     if (type == 'S') {
       *skipping_to_sync = 0;
-      send_ready(&s->conn);
+      send_ready(s);
       qx_pg_flush(&s->conn);
     }
     return 0;
@@ -219,7 +300,7 @@ static int answer(session *s, uint8_t type, const uint8_t *body, int *skipping_t
     qx_pg_flush(&s->conn);
     *skipping_to_sync = type != 'S';
     if (type == 'S') {
-      send_ready(&s->conn);
+      send_ready(s);
       qx_pg_flush(&s->conn);
     }
     return 0;
