@@ -1,5 +1,5 @@
-/* CSV import (see csv_import.h): header to column mapping through the schema descriptors,
- * rows parsed into fixed-layout records, appended in batches, made durable at the end. */
+/* CSV import (see csv_import.h): the header maps fields to columns and rows are parsed into
+ * fixed-layout records (record/fields.h), appended in batches, made durable at the end. */
 #include "csv/csv_import.h"
 
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "csv/csv_reader.h"
-#include "record/text.h"
+#include "record/fields.h"
 #include "util/error.h"
 
 #define BATCH_ROWS 1024
@@ -17,54 +17,25 @@ typedef struct importer {
   qx_db *db;
   const qx_schema *table;
   const char *path;
-  int *column_of_field; /* header position -> column index */
-  size_t field_count;
+  qx_field_map fields; /* header position -> column */
   uint8_t records[BATCH_ROWS][MAX_RECORD];
   qx_wal_record batch[BATCH_ROWS];
   size_t pending;
   csv_import_result *result;
 } importer;
 
-#define SKIPPED_COLUMN (-1) /* column_of_field of a derived column */
-
-/* The columns every SQL view adds to a table's own (see qaxdb/sql.h): a file exported from a
- * view names them, and their values follow from the record and where it lands in the log. */
-static int is_derived_column(const char *name) {
-  return strcmp(name, "lsn") == 0 || strcmp(name, "date") == 0;
-}
-
-static void note_skipped(importer *im, const char *name) {
-  csv_import_result *r = im->result;
-  size_t n = strlen(r->skipped);
-  snprintf(r->skipped + n, sizeof r->skipped - n, "%s%s", n ? ", " : "", name);
+/* Fails with the reason qx_last_error() holds, prefixed with the file and line. */
+static int fail_at(const importer *im, uint64_t line) {
+  char reason[400];
+  snprintf(reason, sizeof reason, "%s", qx_last_error());
+  return qx_fail(QX_ERR_PARSE, "%s:%llu: %s", im->path, (unsigned long long)line, reason);
 }
 
 static int map_header(importer *im, const csv_row *header) {
-  im->field_count = header->count;
-  im->column_of_field = calloc(header->count, sizeof(int));
-  if (!im->column_of_field) return qx_fail(QX_ERR_NOMEM, "%s: header", im->path);
-  for (size_t i = 0; i < header->count; i++) {
-    char name[128];
-    snprintf(name, sizeof name, "%.*s", (int)header->lengths[i], header->fields[i]);
-    int column = qx_schema_column_index(im->table, name);
-    if (column < 0 && is_derived_column(name)) {
-      if (strstr(im->result->skipped, name))
-        return qx_fail(QX_ERR_PARSE, "%s:%llu: column '%s' appears twice in the header", im->path,
-                       (unsigned long long)header->line, name);
-      im->column_of_field[i] = SKIPPED_COLUMN;
-      note_skipped(im, name);
-      continue;
-    }
-    if (column < 0)
-      return qx_fail(QX_ERR_PARSE, "%s:%llu: table %s has no column '%s' (see qaxdb schema %s)",
-                     im->path, (unsigned long long)header->line, im->table->name, name,
-                     im->table->name);
-    for (size_t j = 0; j < i; j++)
-      if (im->column_of_field[j] == column)
-        return qx_fail(QX_ERR_PARSE, "%s:%llu: column '%s' appears twice in the header", im->path,
-                       (unsigned long long)header->line, name);
-    im->column_of_field[i] = column;
-  }
+  int rc =
+      qx_field_map_init(&im->fields, im->table, header->fields, header->lengths, header->count);
+  if (rc != QX_OK) return fail_at(im, header->line);
+  snprintf(im->result->skipped, sizeof im->result->skipped, "%s", im->fields.skipped);
   return QX_OK;
 }
 
@@ -82,20 +53,12 @@ static int flush_batch(importer *im) {
 }
 
 static int parse_row(importer *im, const csv_row *row, uint8_t *record) {
-  if (row->count != im->field_count)
+  if (row->count != im->fields.count)
     return qx_fail(QX_ERR_PARSE, "%s:%llu: %zu fields, the header has %zu", im->path,
-                   (unsigned long long)row->line, row->count, im->field_count);
-  memset(record, 0, im->table->record_size);
-  for (size_t i = 0; i < row->count; i++) {
-    if (row->lengths[i] == 0 || im->column_of_field[i] == SKIPPED_COLUMN) continue; /* default */
-    const qx_column *col = &im->table->columns[im->column_of_field[i]];
-    if (qx_parse_column(col, row->fields[i], row->lengths[i], record) != QX_OK) {
-      char reason[400];
-      snprintf(reason, sizeof reason, "%s", qx_last_error());
-      return qx_fail(QX_ERR_PARSE, "%s:%llu: %s", im->path, (unsigned long long)row->line, reason);
-    }
-  }
-  return QX_OK;
+                   (unsigned long long)row->line, row->count, im->fields.count);
+  return qx_field_map_parse(&im->fields, row->fields, row->lengths, row->count, record) == QX_OK
+             ? QX_OK
+             : fail_at(im, row->line);
 }
 
 static int import_rows(importer *im, csv_reader *reader) {
@@ -132,7 +95,7 @@ int qx_csv_import(qx_db *db, const qx_schema *table, const char *path, csv_impor
   snprintf(error, sizeof error, "%s", qx_last_error());
   int flush_rc = flush_batch(im);
   if (flush_rc == QX_OK && result->rows) flush_rc = qx_db_wait_durable(db, result->last_lsn, -1);
-  free(im->column_of_field);
+  qx_field_map_free(&im->fields);
   free(im);
   if (flush_rc != QX_OK) return flush_rc;
   return rc == QX_OK ? QX_OK : qx_fail(rc, "%s", error);
