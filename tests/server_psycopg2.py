@@ -1,6 +1,6 @@
 """qaxdbd through psycopg2, as a Python application uses it: the type of every column
 (type OIDs and the Python values psycopg2 makes of them), psycopg2's parameters, its implicit
-BEGIN, and an error's class. Run by server_test.sh with Debian's /usr/bin/python3.
+BEGIN, an INSERT's row count, and an error's class. Run by server_test.sh with Debian's /usr/bin/python3.
 Usage: server_psycopg2.py PORT EXPECTED_TRADES"""
 import datetime
 import decimal
@@ -44,6 +44,11 @@ cur.execute("SELECT price, volume, ts FROM trades ORDER BY lsn LIMIT 1")
 price, volume, ts = cur.fetchone()
 check(isinstance(price, decimal.Decimal) and price > 0, f"price {price!r}")
 check(isinstance(volume, int) and isinstance(ts, datetime.datetime), f"{volume!r} {ts!r}")
+cur.execute("INSERT INTO instruments (instrument_id, exchange, multiplier) VALUES (%s, %s, %s)",
+            ("py2612", "it's", 7))
+check(cur.rowcount == 1, f"INSERT rowcount {cur.rowcount}")
+cur.execute("SELECT exchange, multiplier FROM instruments WHERE instrument_id = %s", ("py2612",))
+check(cur.fetchone() == ("it's", 7), "the inserted row, quote and all")
 conn.commit()
 
 try:

@@ -64,6 +64,23 @@ for i in 1 2 3 4 5 6; do
   [ "$(cat "$TMP/c$i")" = "$((i * 1000 + trades))" ] || fail "client $i: $(cat "$TMP/c$i")"
 done
 
+# INSERT: rows through the record parser of `qaxdb load`, all or nothing, durable when acknowledged.
+expect 0 "insert" -- q -c "INSERT INTO instruments (instrument_id, exchange, price_tick, multiplier, ts) VALUES ('zz2612', 'SHFE', 0.5, 10, TIMESTAMP '2026-11-30 09:00:00'), ('yy2612', 'DCE', '1', 5, '2026-11-30T09:00:00Z')"
+expect 0 "read back" -- q -c "SELECT instrument_id, price_tick, multiplier, ts FROM instruments WHERE instrument_id IN ('zz2612', 'yy2612') ORDER BY 1"
+[ "$(tr '\n' ' ' <"$TMP/out")" = "yy2612|1.0000|5|2026-11-30 09:00:00 zz2612|0.5000|10|2026-11-30 09:00:00 " ] ||
+  fail "read back: $(cat "$TMP/out")"
+expect 1 "a bad row" -- q -v VERBOSITY=verbose -c "INSERT INTO instruments (instrument_id, price_tick) VALUES ('ok2612', 1), ('bad2612', 'abc')"
+contains err "22P02"
+contains err "row 2: column price_tick"
+expect 0 "nothing of it" -- q -c "SELECT count(*) FROM instruments WHERE instrument_id IN ('ok2612', 'bad2612')"
+contains out "^0$"
+expect 1 "unknown column" -- q -v VERBOSITY=verbose -c "INSERT INTO instruments (instrument_id, nope) VALUES ('a', 1)"
+contains err "42703"
+expect 1 "unknown table" -- q -v VERBOSITY=verbose -c "INSERT INTO nosuch VALUES (1)"
+contains err "42P01"
+expect 1 "insert select" -- q -v VERBOSITY=verbose -c "INSERT INTO instruments (instrument_id) SELECT 'a'"
+contains err "42601"
+
 # psycopg2 (Debian's module, in Debian's python): column types, parameters, implicit BEGIN.
 expect 0 "psycopg2" -- timeout 120 /usr/bin/python3 "$(dirname "$0")/server_psycopg2.py" "$PORT" "$trades"
 
@@ -88,6 +105,8 @@ server=
 [ "$rc" -eq 0 ] || fail "qaxdbd exit $rc after SIGTERM: $(cat "$TMP/server.err")"
 contains server.err "stopped cleanly"
 expect 0 "reopen after the server" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) FROM trades"
+expect 0 "the inserted row, from the folder" -- "$QAXDB" get --data "$D" instruments zz2612
+contains out "SHFE"
 
 # A statement past the statement timeout is cancelled; the session goes on.
 start_server --statement-timeout 500 --query-memory 512 || { cli_finish server_test; exit 1; }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "query/insert.h"
 #include "server/pg_wire.h"
 #include "server/server_impl.h"
 #include "util/error.h"
@@ -218,6 +219,28 @@ static void run_statement(session *s, const char *text) {
   send_error(&s->conn, "ERROR", sqlstate_of(rc, message), message);
 }
 
+/* An INSERT goes to the engine, not the SQL engine; it is acknowledged once durable at
+ * `group` (the rows are synced to the WAL). */
+static void run_insert(session *s, const char *text) {
+  uint64_t rows;
+  int rc = qx_insert_run(s->srv->db, text, QX_DURABILITY_GROUP, &rows);
+  if (rc != QX_OK) {
+    const char *message = qx_last_error();
+    const char *sqlstate = rc == QX_ERR_NOT_FOUND             ? "42P01"
+                           : rc != QX_ERR_PARSE               ? "58030" /* io_error */
+                           : strstr(message, "at character")  ? "42601"
+                           : strstr(message, "has no column") ? "42703"
+                                                              : "22P02";
+    send_error(&s->conn, "ERROR", sqlstate, message);
+    return;
+  }
+  char tag[48];
+  snprintf(tag, sizeof tag, "INSERT 0 %llu", (unsigned long long)rows);
+  qx_pg_begin(&s->conn, 'C');
+  qx_pg_put_str(&s->conn, tag);
+  qx_pg_end(&s->conn);
+}
+
 /* The command tag of a transaction statement (BEGIN, COMMIT, ROLLBACK and their synonyms), or
  * NULL. Every statement reads one snapshot and nothing is written, so a transaction changes
  * nothing here; clients such as psycopg2 open one before their first statement all the same. */
@@ -244,6 +267,8 @@ static void simple_query(session *s, const char *text) {
   if (blank(text)) {
     qx_pg_begin(&s->conn, 'I'); /* EmptyQueryResponse */
     qx_pg_end(&s->conn);
+  } else if (qx_insert_is_insert(text)) {
+    run_insert(s, text);
   } else if ((tag = transaction_tag(text, &s->in_transaction)) != NULL) {
     qx_pg_begin(&s->conn, 'C');
     qx_pg_put_str(&s->conn, tag);
