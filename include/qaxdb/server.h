@@ -1,10 +1,11 @@
 /* qaxdbd's listeners, for an application that embeds the library as well as for qaxdbd:
- * a PostgreSQL wire protocol (v3) listener that answers a database's read-only SQL
- * (qaxdb/sql.h), so that psql and any PostgreSQL client can query it.
+ * a PostgreSQL wire protocol (v3) listener that answers a database's SQL (qaxdb/sql.h) and
+ * takes INSERTs into its tables, so that psql and any PostgreSQL client can use it.
  *
- * So far: the simple query protocol (each statement's rows, with an SQLSTATE on errors),
+ * So far: the simple query protocol (each statement's rows with PostgreSQL's type OIDs, an
+ * SQLSTATE on errors, INSERT ... VALUES acknowledged at `group`), cancel, a statement timeout,
  * connections trusted from loopback for any user name, as a fresh PostgreSQL trusts local
- * ones. The extended protocol, a users file with SCRAM, TLS, writes, HTTP and metrics are
+ * ones. The extended protocol, COPY, a users file with SCRAM, TLS, HTTP and metrics are
  * issue #14's remaining parts (docs/server.md).
  *
  * Thread safety: start and stop from one thread; the server runs its own threads (one to

@@ -242,8 +242,9 @@ static void run_insert(session *s, const char *text) {
 }
 
 /* The command tag of a transaction statement (BEGIN, COMMIT, ROLLBACK and their synonyms), or
- * NULL. Every statement reads one snapshot and nothing is written, so a transaction changes
- * nothing here; clients such as psycopg2 open one before their first statement all the same. */
+ * NULL. A query reads one snapshot and an INSERT is one batch, acknowledged on its own: a
+ * transaction spanning statements does not exist here, but clients such as psycopg2 open one
+ * before their first statement all the same. */
 static const char *transaction_tag(const char *text, int *in_transaction) {
   static const struct {
     const char *word, *tag;
