@@ -21,12 +21,13 @@ trades=$(tail -1 "$TMP/out")
 
 # Starts qaxdbd on a free port; sets server and PORT.
 start_server() {
-  "$QAXDBD" --data "$D" --pg-port 0 "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
+  "$QAXDBD" --data "$D" --pg-port 0 --http-port 0 "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
   server=$!
   PORT=
   for _ in $(seq 300); do
-    PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/server.out")
-    [ -n "$PORT" ] && return 0
+    PORT=$(sed -n '1s/.* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/server.out")
+    HTTP=$(sed -n '2s|.*http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p' "$TMP/server.out")
+    [ -n "$PORT" ] && [ -n "$HTTP" ] && return 0
     kill -0 "$server" 2>/dev/null || break
     sleep 0.1
   done
@@ -83,6 +84,21 @@ contains err "42601"
 
 # psycopg2 (Debian's module, in Debian's python): column types, parameters, implicit BEGIN.
 expect 0 "psycopg2" -- timeout 120 /usr/bin/python3 "$(dirname "$0")/server_psycopg2.py" "$PORT" "$trades"
+
+# HTTP: /health, and /metrics as promtool checks it, with the statements just run counted (3
+# rows inserted: 2 by psql, 1 by psycopg2).
+command -v promtool >/dev/null || fail "promtool is missing (scripts/bootstrap.sh installs prometheus)"
+expect 0 "health" -- curl -sf "http://127.0.0.1:$HTTP/health"
+contains out "^ok$"
+expect 0 "metrics" -- curl -sf "http://127.0.0.1:$HTTP/metrics"
+cp "$TMP/out" "$TMP/metrics"
+expect 0 "promtool check metrics" -- promtool check metrics <"$TMP/metrics"
+grep -q '^qaxdb_durable_lsn [1-9]' "$TMP/metrics" || fail "no durable LSN in /metrics"
+grep -q '^qaxdb_inserted_rows_total 3$' "$TMP/metrics" || fail "inserted rows: $(grep inserted "$TMP/metrics")"
+grep -q '^qaxdb_query_duration_seconds_count [1-9]' "$TMP/metrics" || fail "no queries counted"
+grep -q '^qaxdb_query_failures_total [1-9]' "$TMP/metrics" || fail "no failed query counted"
+grep -q '^qaxdb_level_bytes{level="0"}' "$TMP/metrics" || fail "no level sizes"
+expect 22 "not found" -- curl -sf "http://127.0.0.1:$HTTP/nope"
 
 # A query cancelled by psql's Ctrl-C (a CancelRequest on a second connection).
 timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U u -v VERBOSITY=verbose -c \

@@ -188,6 +188,8 @@ typedef struct qx_db_level_stats {
 typedef struct qx_db_stats {
   qx_db_level_stats levels[QX_DB_LEVELS];
   uint64_t last_lsn;
+  uint64_t written_lsn; /* every record up to here is in the WAL files */
+  uint64_t durable_lsn; /* ... and synced */
   uint64_t checkpoint_lsn;
   uint64_t memtable_bytes;     /* active + immutable MemTables */
   uint64_t user_bytes_written; /* keys + values written by callers */

@@ -20,7 +20,8 @@
 extern "C" {
 #endif
 
-#define QX_SERVER_DEFAULT_PG_PORT 5433 /* PostgreSQL's 5432 plus one: both can run on a host */
+#define QX_SERVER_DEFAULT_PG_PORT 5433   /* PostgreSQL's 5432 plus one: both can run on a host */
+#define QX_SERVER_DEFAULT_HTTP_PORT 9433 /* /metrics and /health */
 
 typedef struct qx_server qx_server;
 
@@ -28,7 +29,10 @@ typedef struct qx_server_options {
   /* The address to listen on; only loopback addresses (127.0.0.0/8) until a users file
    * exists to authenticate others. Default "127.0.0.1". */
   const char *listen_address;
-  int pg_port;         /* default QX_SERVER_DEFAULT_PG_PORT; 0: a free port (qx_server_pg_port) */
+  int pg_port; /* default QX_SERVER_DEFAULT_PG_PORT; 0: a free port (qx_server_pg_port) */
+  /* HTTP: GET /metrics (Prometheus text format) and /health. Default
+   * QX_SERVER_DEFAULT_HTTP_PORT; 0: a free port (qx_server_http_port); -1: none. */
+  int http_port;
   int max_connections; /* default 64; more are refused with SQLSTATE 53300 */
   /* A statement running longer is cancelled (SQLSTATE 57014); default 300000 (5 min), 0: no
    * limit. */
@@ -43,8 +47,9 @@ void qx_server_options_init(qx_server_options *options);
 /* Starts listening; QX_ERR_IO naming the address if it cannot (a port in use, say). */
 int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out);
 
-/* The port the PostgreSQL listener is bound to. */
+/* The ports the listeners are bound to (the HTTP one: -1 if none). */
 int qx_server_pg_port(const qx_server *server);
+int qx_server_http_port(const qx_server *server);
 
 /* Stops accepting, ends every connection (a query in progress is cancelled), waits for the
  * server's threads and frees it. */

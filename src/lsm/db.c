@@ -329,6 +329,8 @@ int qx_db_stats_get(qx_db *db, qx_db_stats *s) {
   s->stall_ns = t.v[QX_TOTAL_STALL_NS];
   s->stall_count = t.v[QX_TOTAL_STALLS];
   if (db->wal) qx_wal_ring_waits(db->wal, &s->ring_waits, &s->ring_wait_ns);
+  if (db->wal) s->written_lsn = qx_wal_written_lsn(db->wal);
+  if (db->wal) s->durable_lsn = qx_wal_durable_lsn(db->wal);
   if (db->wal) qx_wal_group_waits(db->wal, &s->group_waits, &s->group_wait_ns);
   s->bloom_checks = __atomic_load_n(&db->sst_counters.bloom_checks, __ATOMIC_RELAXED);
   s->bloom_negatives = __atomic_load_n(&db->sst_counters.bloom_negatives, __ATOMIC_RELAXED);

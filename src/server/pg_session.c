@@ -10,6 +10,7 @@
 #include "query/insert.h"
 #include "server/pg_wire.h"
 #include "server/server_impl.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 #define FLUSH_AT (1u << 20) /* bytes of rows built before they go out */
@@ -202,11 +203,15 @@ static int blank(const char *text) {
 
 static void run_statement(session *s, const char *text) {
   qx_server *srv = s->srv;
+  int64_t start = qx_monotonic_ns();
   pthread_mutex_lock(&srv->sql_mu);
   qx_server_statement_begin(srv, s->client);
   int rc = qx_sql_query_each(srv->sql, text, send_result, s);
   int timed_out = qx_server_statement_end(srv);
   pthread_mutex_unlock(&srv->sql_mu);
+  pthread_mutex_lock(&srv->mu);
+  qx_latency_record(&srv->queries, qx_monotonic_ns() - start, rc == QX_OK);
+  pthread_mutex_unlock(&srv->mu);
   if (rc == QX_OK || s->conn.failed) return;
   if (timed_out) {
     char message[128];
@@ -223,7 +228,13 @@ static void run_statement(session *s, const char *text) {
  * `group` (the rows are synced to the WAL). */
 static void run_insert(session *s, const char *text) {
   uint64_t rows;
-  int rc = qx_insert_run(s->srv->db, text, QX_DURABILITY_GROUP, &rows);
+  qx_server *srv = s->srv;
+  int64_t start = qx_monotonic_ns();
+  int rc = qx_insert_run(srv->db, text, QX_DURABILITY_GROUP, &rows);
+  pthread_mutex_lock(&srv->mu);
+  qx_latency_record(&srv->inserts, qx_monotonic_ns() - start, rc == QX_OK);
+  srv->inserted_rows += rows;
+  pthread_mutex_unlock(&srv->mu);
   if (rc != QX_OK) {
     const char *message = qx_last_error();
     const char *sqlstate = rc == QX_ERR_NOT_FOUND             ? "42P01"

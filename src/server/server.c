@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -20,6 +21,7 @@ void qx_server_options_init(qx_server_options *o) {
   memset(o, 0, sizeof *o);
   o->listen_address = "127.0.0.1";
   o->pg_port = QX_SERVER_DEFAULT_PG_PORT;
+  o->http_port = QX_SERVER_DEFAULT_HTTP_PORT;
   o->max_connections = 64;
   o->statement_timeout_ms = 300000;
 }
@@ -156,9 +158,8 @@ void qx_server_cancel(qx_server *srv, const uint32_t key[2]) {
 
 /* ---- start and stop ------------------------------------------------------------------------ */
 
-static int listen_on(qx_server *srv) {
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv->opt.pg_port)};
-  const char *host = srv->opt.listen_address;
+int qx_server_listen(const char *host, int port, int *fd_out, int *port_out) {
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
     return qx_fail(QX_ERR_INVALID_ARG, "listen address %s is not an IPv4 address", host);
   if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127)
@@ -166,16 +167,19 @@ static int listen_on(qx_server *srv) {
                    "listen address %s is not a loopback address: listening on others needs a "
                    "users file to authenticate clients, which qaxdbd does not read yet",
                    host);
-  srv->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (srv->listen_fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "socket");
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "socket");
   int one = 1;
-  setsockopt(srv->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   socklen_t len = sizeof addr;
-  if (bind(srv->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
-      listen(srv->listen_fd, 128) != 0 ||
-      getsockname(srv->listen_fd, (struct sockaddr *)&addr, &len) != 0)
-    return qx_fail_errno(QX_ERR_IO, errno, "listen on %s:%d", host, srv->opt.pg_port);
-  srv->port = ntohs(addr.sin_port);
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 128) != 0 ||
+      getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+    int e = errno;
+    close(fd);
+    return qx_fail_errno(QX_ERR_IO, e, "listen on %s:%d", host, port);
+  }
+  *fd_out = fd;
+  *port_out = ntohs(addr.sin_port);
   return QX_OK;
 }
 
@@ -195,6 +199,7 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
   if (!srv) return qx_fail(QX_ERR_NOMEM, "server");
   srv->db = db;
   srv->listen_fd = -1;
+  srv->http_fd = -1;
   if (options)
     srv->opt = *options;
   else
@@ -209,14 +214,16 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
   pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
   pthread_cond_init(&srv->watch_cv, &monotonic);
   pthread_condattr_destroy(&monotonic);
-  int rc = srv->opt.pg_port < 0 || srv->opt.pg_port > 65535
-               ? qx_fail(QX_ERR_INVALID_ARG, "PostgreSQL port %d is out of range", srv->opt.pg_port)
+  int rc = srv->opt.pg_port < 0 || srv->opt.pg_port > 65535 || srv->opt.http_port > 65535
+               ? qx_fail(QX_ERR_INVALID_ARG, "port %d or %d is out of range", srv->opt.pg_port,
+                         srv->opt.http_port)
                : QX_OK;
   qx_sql_options sql_options;
   qx_sql_options_init(&sql_options);
   sql_options.memory_limit = srv->opt.query_memory_limit;
   if (rc == QX_OK) rc = qx_sql_open(db, &sql_options, &srv->sql);
-  if (rc == QX_OK) rc = listen_on(srv);
+  if (rc == QX_OK)
+    rc = qx_server_listen(srv->opt.listen_address, srv->opt.pg_port, &srv->listen_fd, &srv->port);
   if (rc == QX_OK && pthread_create(&srv->acceptor, NULL, acceptor_main, srv) != 0)
     rc = qx_fail(QX_ERR_NOMEM, "server: cannot start the listener thread");
   if (rc != QX_OK) {
@@ -229,12 +236,23 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
     qx_server_stop(srv);
     return qx_fail(QX_ERR_NOMEM, "server: cannot start the statement watchdog thread");
   }
+  rc = qx_http_start(srv);
+  if (rc != QX_OK) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", qx_last_error());
+    qx_server_stop(srv);
+    return qx_fail(rc, "%s", why);
+  }
   *out = srv;
   return QX_OK;
 }
 
 int qx_server_pg_port(const qx_server *srv) {
   return srv->port;
+}
+
+int qx_server_http_port(const qx_server *srv) {
+  return srv->http_fd >= 0 ? srv->http_port : -1;
 }
 
 void qx_server_stop(qx_server *srv) {
@@ -247,6 +265,7 @@ void qx_server_stop(qx_server *srv) {
   shutdown(srv->listen_fd, SHUT_RDWR); /* ends the acceptor's accept */
   pthread_join(srv->acceptor, NULL);
   if (srv->watchdog) pthread_join(srv->watchdog, NULL);
+  qx_http_stop(srv);
   pthread_mutex_lock(&srv->mu);
   for (pg_client *c = srv->clients; c; c = c->next)
     shutdown(c->fd, SHUT_RDWR); /* ends each session's read */

@@ -8,6 +8,15 @@
 
 #include "qaxdb/server.h"
 #include "qaxdb/sql.h"
+#include "util/grow.h"
+
+#define QX_LATENCY_BUCKETS 8
+
+/* Statements of one kind: how many, how many failed, and their durations by bucket. */
+typedef struct qx_latency {
+  uint64_t count, failed, sum_ns;
+  uint64_t buckets[QX_LATENCY_BUCKETS];
+} qx_latency;
 
 typedef struct pg_client {
   int fd;
@@ -34,8 +43,25 @@ struct qx_server {
   pthread_t watchdog;
   pthread_cond_t watch_cv; /* wakes the watchdog to stop */
 
+  qx_latency queries, inserts; /* for /metrics */
+  uint64_t inserted_rows;
+
   pthread_mutex_t sql_mu; /* one statement at a time runs on sql */
+
+  int http_fd, http_port; /* the HTTP listener (-1: none) */
+  pthread_t http_thread;
 };
+
+/* metrics.c: adds a statement of ns (REQUIRES: srv->mu); writes /metrics into b. */
+void qx_latency_record(qx_latency *l, int64_t ns, int ok);
+int qx_server_metrics(qx_server *srv, qx_buffer *b);
+
+/* http.c: the HTTP listener (/metrics, /health), started if opt.http_port >= 0. */
+int qx_http_start(qx_server *srv);
+void qx_http_stop(qx_server *srv);
+
+/* server.c: a TCP listener on host:port (a loopback IPv4 address; port 0: a free one). */
+int qx_server_listen(const char *host, int port, int *fd_out, int *port_out);
 
 /* pg_session.c: serves one connection until it ends or the server stops; closes nothing. */
 void qx_pg_session(qx_server *srv, pg_client *client);

@@ -15,16 +15,17 @@
 
 static int usage(FILE *out, int rc) {
   fprintf(out,
-          "usage: qaxdbd [--data DIR] [--pg-port N] [--listen ADDRESS]\n"
+          "usage: qaxdbd [--data DIR] [--pg-port N] [--http-port N] [--listen ADDRESS]\n"
           "              [--statement-timeout MS] [--query-memory MIB]\n\n"
           "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
           "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
-          "--pg-port 0 picks a free port; the port is printed on the first line of output.\n"
+          "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
+          "Port 0 picks a free port; the ports are printed on the first two lines of output.\n"
           "A statement is cancelled after --statement-timeout MS (default 300000; 0: never)\n"
           "and may use --query-memory MIB (default: DuckDB's 80%% of the memory).\n"
           "Connections from loopback are trusted for any user name. Stops cleanly on Ctrl-C\n"
           "or SIGTERM. See docs/server.md.\n",
-          DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT);
+          DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT);
   return rc;
 }
 
@@ -64,6 +65,9 @@ static int parse_args(int argc, char **argv, args *a) {
     } else if (strcmp(flag, "--pg-port") == 0) {
       ok = parse_number(value, 65535, &n);
       a->server.pg_port = (int)n;
+    } else if (strcmp(flag, "--http-port") == 0) {
+      ok = parse_number(value, 65535, &n);
+      a->server.http_port = (int)n;
     } else if (strcmp(flag, "--statement-timeout") == 0) {
       ok = parse_number(value, UINT32_MAX, &n);
       a->server.statement_timeout_ms = (uint32_t)n;
@@ -112,8 +116,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   int port = qx_server_pg_port(srv);
-  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol): psql -h %s -p %d\n", a.data,
-         a.server.listen_address, port, a.server.listen_address, port);
+  const char *host = a.server.listen_address;
+  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol): psql -h %s -p %d\n", a.data, host,
+         port, host, port);
+  printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health\n", host,
+         qx_server_http_port(srv));
   fflush(stdout);
   int sig = wait_for_stop(&stops);
   fprintf(stderr, "qaxdbd: %s: stopping\n", strsignal(sig));

@@ -1,0 +1,130 @@
+/* The server's /metrics in the Prometheus text format (version 0.0.4): the engine's figures
+ * (LSNs, levels against their targets, stalls and waits, memory), subscriber cursors' lag, and
+ * the server's own statement counts and latency histograms. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "qaxdb/sub.h"
+#include "server/server_impl.h"
+
+/* Upper bounds of the latency buckets, in seconds (Prometheus's "le"). */
+static const double bucket_seconds[QX_LATENCY_BUCKETS] = {0.0005, 0.001, 0.005, 0.01,
+                                                          0.05,   0.1,   1,     10};
+
+void qx_latency_record(qx_latency *l, int64_t ns, int ok) {
+  l->count++;
+  l->failed += !ok;
+  l->sum_ns += (uint64_t)ns;
+  for (int i = 0; i < QX_LATENCY_BUCKETS; i++)
+    if ((double)ns / 1e9 <= bucket_seconds[i]) l->buckets[i]++;
+}
+
+static void putf(qx_buffer *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(qx_buffer *b, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  qx_buffer_puts(b, line);
+}
+
+static void metric(qx_buffer *b, const char *name, const char *type, const char *help,
+                   double value) {
+  putf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, value);
+}
+
+static void histogram(qx_buffer *b, const char *name, const char *help, const qx_latency *l) {
+  putf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+  for (int i = 0; i < QX_LATENCY_BUCKETS; i++)
+    putf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, bucket_seconds[i], l->buckets[i]);
+  putf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, l->count);
+  putf(b, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name, (double)l->sum_ns / 1e9, name, l->count);
+}
+
+static void engine_metrics(qx_buffer *b, const qx_db_stats *s) {
+  metric(b, "qaxdb_last_lsn", "gauge", "Newest LSN committed and visible to readers.",
+         (double)s->last_lsn);
+  metric(b, "qaxdb_written_lsn", "gauge", "Newest LSN in the WAL files.", (double)s->written_lsn);
+  metric(b, "qaxdb_durable_lsn", "gauge", "Newest LSN synced to disk.", (double)s->durable_lsn);
+  metric(b, "qaxdb_converted_lsn", "gauge", "Newest LSN that SQL sees (converted for analytics).",
+         (double)s->olap_converted_lsn);
+  metric(b, "qaxdb_parquet_lsn", "gauge", "Newest LSN in Parquet files.", (double)s->olap_lsn);
+  putf(b, "# HELP qaxdb_level_bytes Bytes of table files per LSM level.\n"
+          "# TYPE qaxdb_level_bytes gauge\n");
+  for (int l = 0; l < QX_DB_LEVELS; l++)
+    putf(b, "qaxdb_level_bytes{level=\"%d\"} %" PRIu64 "\n", l, s->levels[l].bytes);
+  putf(b, "# HELP qaxdb_level_target_bytes Size a level is compacted down to (0: level 0, by "
+          "file count).\n# TYPE qaxdb_level_target_bytes gauge\n");
+  for (int l = 0; l < QX_DB_LEVELS; l++)
+    putf(b, "qaxdb_level_target_bytes{level=\"%d\"} %" PRIu64 "\n", l, s->levels[l].target_bytes);
+  metric(b, "qaxdb_level0_files", "gauge", "Table files in level 0 (writes slow at 8, stop at 12).",
+         (double)s->levels[0].files);
+  metric(b, "qaxdb_stalls_total", "counter", "Writes delayed or stopped by compaction debt.",
+         (double)s->stall_count);
+  metric(b, "qaxdb_stall_seconds_total", "counter", "Time writers spent delayed or stopped.",
+         (double)s->stall_ns / 1e9);
+  metric(b, "qaxdb_ring_waits_total", "counter",
+         "Writes that waited for the WAL flusher (a whole log ring behind), this process.",
+         (double)s->ring_waits);
+  metric(b, "qaxdb_group_waits_total", "counter",
+         "Writes that waited for a sync others waited for, this process.", (double)s->group_waits);
+  metric(b, "qaxdb_write_amplification", "gauge", "(WAL + flush + compaction bytes) / user bytes.",
+         s->write_amplification);
+  metric(b, "qaxdb_memtable_bytes", "gauge", "Bytes in MemTables.", (double)s->memtable_bytes);
+  metric(b, "qaxdb_block_cache_bytes", "gauge", "Bytes in the block cache.",
+         (double)s->cache_bytes);
+  metric(b, "qaxdb_analytics_buffered_bytes", "gauge", "Column buffers not yet in Parquet.",
+         (double)s->olap_buffered_bytes);
+}
+
+typedef struct cursor_lag {
+  qx_buffer *b;
+  uint64_t last_lsn;
+} cursor_lag;
+
+static int put_cursor_lag(const qx_sub_cursor_info *info, void *ctx) {
+  cursor_lag *c = ctx;
+  uint64_t lag = c->last_lsn > info->acked_lsn ? c->last_lsn - info->acked_lsn : 0;
+  putf(c->b, "qaxdb_subscriber_lag_records{cursor=\"%s\"} %" PRIu64 "\n", info->name, lag);
+  return 0;
+}
+
+/* Resident memory of the process, from /proc/self/statm; 0 if unknown. */
+static double resident_bytes(void) {
+  unsigned long pages = 0, resident = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f && fscanf(f, "%lu %lu", &pages, &resident) != 2) resident = 0;
+  if (f) fclose(f);
+  return (double)resident * 4096;
+}
+
+int qx_server_metrics(qx_server *srv, qx_buffer *b) {
+  qx_db_stats s;
+  int rc = qx_db_stats_get(srv->db, &s);
+  if (rc != QX_OK) return rc;
+  engine_metrics(b, &s);
+  putf(b, "# HELP qaxdb_subscriber_lag_records Records a named subscriber cursor is behind the "
+          "last LSN.\n# TYPE qaxdb_subscriber_lag_records gauge\n");
+  cursor_lag lag = {b, s.last_lsn};
+  qx_sub_list_cursors(qx_db_dir(srv->db), put_cursor_lag, &lag); /* a damaged one is left out */
+  metric(b, "qaxdb_resident_memory_bytes", "gauge", "Resident memory of the server process.",
+         resident_bytes());
+  pthread_mutex_lock(&srv->mu);
+  qx_latency queries = srv->queries, inserts = srv->inserts;
+  int connections = srv->client_count;
+  uint64_t rows = srv->inserted_rows;
+  pthread_mutex_unlock(&srv->mu);
+  metric(b, "qaxdb_connections", "gauge", "PostgreSQL connections open.", connections);
+  histogram(b, "qaxdb_query_duration_seconds", "SQL statements run, by duration.", &queries);
+  metric(b, "qaxdb_query_failures_total", "counter", "SQL statements that failed.",
+         (double)queries.failed);
+  histogram(b, "qaxdb_insert_duration_seconds",
+            "INSERT statements, from receipt to durable acknowledgement.", &inserts);
+  metric(b, "qaxdb_insert_failures_total", "counter", "INSERT statements refused or failed.",
+         (double)inserts.failed);
+  metric(b, "qaxdb_inserted_rows_total", "counter", "Rows written by INSERT.", (double)rows);
+  return b->failed ? QX_ERR_NOMEM : QX_OK;
+}
