@@ -2,7 +2,6 @@
  * (LSNs, levels against their targets, stalls and waits, memory), subscriber cursors' lag, and
  * the server's own statement counts and latency histograms. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,27 +20,20 @@ void qx_latency_record(qx_latency *l, int64_t ns, int ok) {
     if ((double)ns / 1e9 <= bucket_seconds[i]) l->buckets[i]++;
 }
 
-static void putf(qx_buffer *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(qx_buffer *b, const char *fmt, ...) {
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  qx_buffer_puts(b, line);
-}
-
 static void metric(qx_buffer *b, const char *name, const char *type, const char *help,
                    double value) {
-  putf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, value);
+  qx_buffer_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name,
+                   value);
 }
 
 static void histogram(qx_buffer *b, const char *name, const char *help, const qx_latency *l) {
-  putf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+  qx_buffer_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
   for (int i = 0; i < QX_LATENCY_BUCKETS; i++)
-    putf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, bucket_seconds[i], l->buckets[i]);
-  putf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, l->count);
-  putf(b, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name, (double)l->sum_ns / 1e9, name, l->count);
+    qx_buffer_printf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, bucket_seconds[i],
+                     l->buckets[i]);
+  qx_buffer_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, l->count);
+  qx_buffer_printf(b, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name, (double)l->sum_ns / 1e9, name,
+                   l->count);
 }
 
 static void engine_metrics(qx_buffer *b, const qx_db_stats *s) {
@@ -52,14 +44,16 @@ static void engine_metrics(qx_buffer *b, const qx_db_stats *s) {
   metric(b, "qaxdb_converted_lsn", "gauge", "Newest LSN that SQL sees (converted for analytics).",
          (double)s->olap_converted_lsn);
   metric(b, "qaxdb_parquet_lsn", "gauge", "Newest LSN in Parquet files.", (double)s->olap_lsn);
-  putf(b, "# HELP qaxdb_level_bytes Bytes of table files per LSM level.\n"
-          "# TYPE qaxdb_level_bytes gauge\n");
+  qx_buffer_printf(b, "# HELP qaxdb_level_bytes Bytes of table files per LSM level.\n"
+                      "# TYPE qaxdb_level_bytes gauge\n");
   for (int l = 0; l < QX_DB_LEVELS; l++)
-    putf(b, "qaxdb_level_bytes{level=\"%d\"} %" PRIu64 "\n", l, s->levels[l].bytes);
-  putf(b, "# HELP qaxdb_level_target_bytes Size a level is compacted down to (0: level 0, by "
-          "file count).\n# TYPE qaxdb_level_target_bytes gauge\n");
+    qx_buffer_printf(b, "qaxdb_level_bytes{level=\"%d\"} %" PRIu64 "\n", l, s->levels[l].bytes);
+  qx_buffer_printf(
+      b, "# HELP qaxdb_level_target_bytes Size a level is compacted down to (0: level 0, by "
+         "file count).\n# TYPE qaxdb_level_target_bytes gauge\n");
   for (int l = 0; l < QX_DB_LEVELS; l++)
-    putf(b, "qaxdb_level_target_bytes{level=\"%d\"} %" PRIu64 "\n", l, s->levels[l].target_bytes);
+    qx_buffer_printf(b, "qaxdb_level_target_bytes{level=\"%d\"} %" PRIu64 "\n", l,
+                     s->levels[l].target_bytes);
   metric(b, "qaxdb_level0_files", "gauge", "Table files in level 0 (writes slow at 8, stop at 12).",
          (double)s->levels[0].files);
   metric(b, "qaxdb_stalls_total", "counter", "Writes delayed or stopped by compaction debt.",
@@ -88,7 +82,8 @@ typedef struct cursor_lag {
 static int put_cursor_lag(const qx_sub_cursor_info *info, void *ctx) {
   cursor_lag *c = ctx;
   uint64_t lag = c->last_lsn > info->acked_lsn ? c->last_lsn - info->acked_lsn : 0;
-  putf(c->b, "qaxdb_subscriber_lag_records{cursor=\"%s\"} %" PRIu64 "\n", info->name, lag);
+  qx_buffer_printf(c->b, "qaxdb_subscriber_lag_records{cursor=\"%s\"} %" PRIu64 "\n", info->name,
+                   lag);
   return 0;
 }
 
@@ -106,8 +101,9 @@ int qx_server_metrics(qx_server *srv, qx_buffer *b) {
   int rc = qx_db_stats_get(srv->db, &s);
   if (rc != QX_OK) return rc;
   engine_metrics(b, &s);
-  putf(b, "# HELP qaxdb_subscriber_lag_records Records a named subscriber cursor is behind the "
-          "last LSN.\n# TYPE qaxdb_subscriber_lag_records gauge\n");
+  qx_buffer_printf(
+      b, "# HELP qaxdb_subscriber_lag_records Records a named subscriber cursor is behind the "
+         "last LSN.\n# TYPE qaxdb_subscriber_lag_records gauge\n");
   cursor_lag lag = {b, s.last_lsn};
   qx_sub_list_cursors(qx_db_dir(srv->db), put_cursor_lag, &lag); /* a damaged one is left out */
   metric(b, "qaxdb_resident_memory_bytes", "gauge", "Resident memory of the server process.",

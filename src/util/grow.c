@@ -1,6 +1,8 @@
 /* Growable arrays and the byte buffer (see grow.h). */
 #include "util/grow.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,18 @@ void qx_buffer_puts(qx_buffer *b, const char *s) {
     b->failed = 1;
   else
     qx_buffer_put(b, s, strlen(s));
+}
+
+void qx_buffer_printf(qx_buffer *b, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof line)
+    b->failed = 1; /* a text longer than a line is not what this is for */
+  else
+    qx_buffer_put(b, line, (size_t)n);
 }
 
 void qx_buffer_put_sql_string(qx_buffer *b, const char *s) {

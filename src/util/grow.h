@@ -20,6 +20,8 @@ typedef struct qx_buffer {
 void qx_buffer_put(qx_buffer *b, const void *data, size_t n);
 /* s as text; a NULL s (a text that could not be built) fails the buffer. */
 void qx_buffer_puts(qx_buffer *b, const char *s);
+/* printf into the buffer, for lines under 512 bytes (a longer one fails the buffer). */
+void qx_buffer_printf(qx_buffer *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* s as an SQL string literal: quoted, inner quotes doubled. */
 void qx_buffer_put_sql_string(qx_buffer *b, const char *s);
 /* Puts template_text with its one "%s" replaced by inner (SQL around a subquery; a NULL inner
