@@ -1,9 +1,10 @@
 """qaxdbd through psycopg2, as a Python application uses it: the type of every column
 (type OIDs and the Python values psycopg2 makes of them), psycopg2's parameters, its implicit
-BEGIN, an INSERT's row count, and an error's class. Run by server_test.sh with Debian's /usr/bin/python3.
+BEGIN, the row counts of INSERT and COPY, and an error's class. Run by server_test.sh with Debian's /usr/bin/python3.
 Usage: server_psycopg2.py PORT EXPECTED_TRADES"""
 import datetime
 import decimal
+import io
 import sys
 
 import psycopg2
@@ -49,6 +50,9 @@ cur.execute("INSERT INTO instruments (instrument_id, exchange, multiplier) VALUE
 check(cur.rowcount == 1, f"INSERT rowcount {cur.rowcount}")
 cur.execute("SELECT exchange, multiplier FROM instruments WHERE instrument_id = %s", ("py2612",))
 check(cur.fetchone() == ("it's", 7), "the inserted row, quote and all")
+cur.copy_expert("COPY instruments (instrument_id, exchange) FROM STDIN WITH (FORMAT csv)",
+                 io.StringIO("pc01,SHFE\npc02,DCE\n"))
+check(cur.rowcount == 2, f"COPY rowcount {cur.rowcount}")
 conn.commit()
 
 try:

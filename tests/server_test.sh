@@ -82,11 +82,28 @@ contains err "42P01"
 expect 1 "insert select" -- q -v VERBOSITY=verbose -c "INSERT INTO instruments (instrument_id) SELECT 'a'"
 contains err "42601"
 
+# COPY FROM STDIN: psql's \copy of a CSV file with a header naming the columns, and rows on
+# stdin for a column list; a bad line stops the whole statement.
+printf 'instrument_id,exchange,multiplier\ncp01,SHFE,3\ncp02,"D,CE",4\n' >"$TMP/cp.csv"
+expect 0 "\\copy with a header" -- q -c "\\copy instruments FROM '$TMP/cp.csv' WITH (FORMAT csv, HEADER)"
+printf 'cp03,INE\ncp04,CZCE\n' >"$TMP/cp.rows"
+expect 0 "COPY with columns" -- q -c "COPY instruments (instrument_id, exchange) FROM STDIN WITH CSV" <"$TMP/cp.rows"
+expect 0 "copied rows" -- q -c "SELECT instrument_id, exchange, multiplier FROM instruments WHERE instrument_id LIKE 'cp0%' ORDER BY 1"
+[ "$(tr '\n' ' ' <"$TMP/out")" = "cp01|SHFE|3 cp02|D,CE|4 cp03|INE|0 cp04|CZCE|0 " ] || fail "copied: $(cat "$TMP/out")"
+printf 'cp05,1\ncp06,x\n' >"$TMP/cp.bad"
+expect 1 "COPY, a bad line" -- q -v VERBOSITY=verbose -c "COPY instruments (instrument_id, price_tick) FROM STDIN CSV" <"$TMP/cp.bad"
+contains err "22P02"
+contains err "line 2: column price_tick"
+expect 0 "nothing of the bad COPY" -- q -c "SELECT count(*) FROM instruments WHERE instrument_id IN ('cp05', 'cp06')"
+contains out "^0$"
+expect 1 "COPY in text format" -- q -v VERBOSITY=verbose -c "COPY instruments FROM STDIN" </dev/null
+contains err "CSV only"
+
 # psycopg2 (Debian's module, in Debian's python): column types, parameters, implicit BEGIN.
 expect 0 "psycopg2" -- timeout 120 /usr/bin/python3 "$(dirname "$0")/server_psycopg2.py" "$PORT" "$trades"
 
-# HTTP: /health, and /metrics as promtool checks it, with the statements just run counted (3
-# rows inserted: 2 by psql, 1 by psycopg2).
+# HTTP: /health, and /metrics as promtool checks it, with the statements just run counted (9
+# rows written: 2 inserted and 4 copied by psql, 1 inserted and 2 copied by psycopg2).
 command -v promtool >/dev/null || fail "promtool is missing (scripts/bootstrap.sh installs prometheus)"
 expect 0 "health" -- curl -sf "http://127.0.0.1:$HTTP/health"
 contains out "^ok$"
@@ -94,7 +111,7 @@ expect 0 "metrics" -- curl -sf "http://127.0.0.1:$HTTP/metrics"
 cp "$TMP/out" "$TMP/metrics"
 expect 0 "promtool check metrics" -- promtool check metrics <"$TMP/metrics"
 grep -q '^qaxdb_durable_lsn [1-9]' "$TMP/metrics" || fail "no durable LSN in /metrics"
-grep -q '^qaxdb_inserted_rows_total 3$' "$TMP/metrics" || fail "inserted rows: $(grep inserted "$TMP/metrics")"
+grep -q '^qaxdb_inserted_rows_total 9$' "$TMP/metrics" || fail "inserted rows: $(grep inserted "$TMP/metrics")"
 grep -q '^qaxdb_query_duration_seconds_count [1-9]' "$TMP/metrics" || fail "no queries counted"
 grep -q '^qaxdb_query_failures_total [1-9]' "$TMP/metrics" || fail "no failed query counted"
 grep -q '^qaxdb_level_bytes{level="0"}' "$TMP/metrics" || fail "no level sizes"

@@ -38,6 +38,22 @@ int qx_csv_reader_open(const char *path, csv_reader **out) {
   return QX_OK;
 }
 
+int qx_csv_reader_open_memory(const char *name, const void *data, size_t len, csv_reader **out) {
+  csv_reader *r = calloc(1, sizeof *r);
+  if (!r) return qx_fail(QX_ERR_NOMEM, "reading %s", name);
+  /* fmemopen refuses a buffer of 0 bytes: an empty text reads as an empty file all the same. */
+  r->file = len ? fmemopen((void *)data, len, "r") : fopen("/dev/null", "r");
+  if (!r->file) {
+    int e = errno;
+    free(r);
+    return qx_fail_errno(QX_ERR_IO, e, "read %s", name);
+  }
+  snprintf(r->path, sizeof r->path, "%s", name);
+  r->next_line = 1;
+  *out = r;
+  return QX_OK;
+}
+
 void qx_csv_reader_close(csv_reader *r) {
   if (!r) return;
   fclose(r->file);

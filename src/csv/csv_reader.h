@@ -17,6 +17,9 @@ typedef struct csv_row {
 } csv_row;
 
 int qx_csv_reader_open(const char *path, csv_reader **out);
+/* The same over len bytes of data in memory (which must outlive the reader); name is what
+ * errors call it. */
+int qx_csv_reader_open_memory(const char *name, const void *data, size_t len, csv_reader **out);
 void qx_csv_reader_close(csv_reader *reader);
 
 /* Reads the next record into row: returns 1, 0 at the end of the file, or QX_ERR_PARSE (an

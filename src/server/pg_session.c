@@ -7,13 +7,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "query/insert.h"
+#include "query/writes.h"
 #include "server/pg_wire.h"
 #include "server/server_impl.h"
 #include "util/clock.h"
 #include "util/error.h"
 
-#define FLUSH_AT (1u << 20) /* bytes of rows built before they go out */
+#define FLUSH_AT (1u << 20)         /* bytes of rows built before they go out */
+#define MAX_COPY_BYTES (256u << 20) /* of one COPY's data, held in memory until it is all in */
 
 /* Type OIDs (PostgreSQL's pg_type). */
 #define OID_BOOL 16
@@ -224,32 +225,97 @@ static void run_statement(session *s, const char *text) {
   send_error(&s->conn, "ERROR", sqlstate_of(rc, message), message);
 }
 
-/* An INSERT goes to the engine, not the SQL engine; it is acknowledged once durable at
- * `group` (the rows are synced to the WAL). */
-static void run_insert(session *s, const char *text) {
-  uint64_t rows;
+/* Answers a write statement that failed with rc: its SQLSTATE, from the status and reason. */
+static void send_write_error(session *s, int rc) {
+  const char *message = qx_last_error();
+  const char *sqlstate = rc == QX_ERR_NOT_FOUND             ? "42P01"
+                         : rc == QX_ERR_TOO_LARGE           ? "54000" /* program_limit_exceeded */
+                         : rc != QX_ERR_PARSE               ? "58030" /* io_error */
+                         : strstr(message, "at character")  ? "42601"
+                         : strstr(message, "has no column") ? "42703"
+                                                            : "22P02";
+  send_error(&s->conn, "ERROR", sqlstate, message);
+}
+
+/* Counts a write statement for /metrics and acknowledges it with its command tag. */
+static void finish_write(session *s, int64_t start, int rc, uint64_t rows, const char *tag) {
   qx_server *srv = s->srv;
-  int64_t start = qx_monotonic_ns();
-  int rc = qx_insert_run(srv->db, text, QX_DURABILITY_GROUP, &rows);
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->inserts, qx_monotonic_ns() - start, rc == QX_OK);
   srv->inserted_rows += rows;
   pthread_mutex_unlock(&srv->mu);
   if (rc != QX_OK) {
-    const char *message = qx_last_error();
-    const char *sqlstate = rc == QX_ERR_NOT_FOUND             ? "42P01"
-                           : rc != QX_ERR_PARSE               ? "58030" /* io_error */
-                           : strstr(message, "at character")  ? "42601"
-                           : strstr(message, "has no column") ? "42703"
-                                                              : "22P02";
-    send_error(&s->conn, "ERROR", sqlstate, message);
+    send_write_error(s, rc);
     return;
   }
-  char tag[48];
-  snprintf(tag, sizeof tag, "INSERT 0 %llu", (unsigned long long)rows);
+  char text[48];
+  snprintf(text, sizeof text, "%s%llu", tag, (unsigned long long)rows);
   qx_pg_begin(&s->conn, 'C');
-  qx_pg_put_str(&s->conn, tag);
+  qx_pg_put_str(&s->conn, text);
   qx_pg_end(&s->conn);
+}
+
+/* An INSERT goes to the engine, not the SQL engine; it is acknowledged once durable at
+ * `group` (the rows are synced to the WAL). */
+static void run_insert(session *s, const char *text) {
+  uint64_t rows;
+  int64_t start = qx_monotonic_ns();
+  int rc = qx_insert_run(s->srv->db, text, QX_DURABILITY_GROUP, &rows);
+  finish_write(s, start, rc, rows, "INSERT 0 ");
+}
+
+/* Takes the CopyData messages up to CopyDone into data; -1 if the connection failed, else 0
+ * and *copy_status: QX_OK, or the error already recorded (the client's CopyFail, too much). */
+static int take_copy_data(session *s, qx_buffer *data, int *copy_status) {
+  *copy_status = QX_OK;
+  for (;;) {
+    uint8_t type;
+    const uint8_t *body;
+    uint32_t len;
+    if (qx_pg_read_message(&s->conn, &type, &body, &len) != 0) return -1;
+    if (type == 'c') return 0; /* CopyDone */
+    if (type == 'f') {         /* CopyFail */
+      *copy_status = qx_fail(QX_ERR_PARSE, "COPY from stdin failed: %s", (const char *)body);
+      return 0;
+    }
+    if (type == 'd' && *copy_status == QX_OK && data->len + len > MAX_COPY_BYTES)
+      *copy_status = qx_fail(QX_ERR_TOO_LARGE, "COPY: more than %u MiB of data: split it",
+                             MAX_COPY_BYTES >> 20);
+    if (type == 'd' && *copy_status == QX_OK) qx_buffer_put(data, body, len);
+    if (type != 'd' && type != 'H' && type != 'S') return -1; /* not allowed during a copy */
+  }
+}
+
+/* COPY ... FROM STDIN: the plan, CopyInResponse, the client's data, then one batch. */
+static void run_copy(session *s, const char *text) {
+  qx_copy_plan plan;
+  int64_t start = qx_monotonic_ns();
+  int rc = qx_copy_parse(text, &plan);
+  if (rc != QX_OK) {
+    qx_copy_plan_free(&plan);
+    send_write_error(s, rc);
+    return;
+  }
+  qx_pg_begin(&s->conn, 'G'); /* CopyInResponse: text, every column as text */
+  qx_pg_put_u8(&s->conn, 0);
+  qx_pg_put_i16(&s->conn, (int16_t)plan.map.count);
+  for (size_t i = 0; i < plan.map.count; i++)
+    qx_pg_put_i16(&s->conn, 0);
+  qx_pg_end(&s->conn);
+  qx_pg_flush(&s->conn);
+  qx_buffer data = {0};
+  if (take_copy_data(s, &data, &rc) != 0) {
+    s->conn.failed = 1;
+  } else {
+    uint64_t rows = 0;
+    if (rc == QX_OK && data.failed) rc = qx_fail(QX_ERR_NOMEM, "COPY: out of memory for its data");
+    if (rc == QX_OK)
+      rc = qx_copy_apply(s->srv->db, &plan, qx_buffer_text(&data), data.len, QX_DURABILITY_GROUP,
+                         &rows);
+    finish_write(s, start, rc, rows, "COPY ");
+  }
+  qx_buffer_free(&data);
+  qx_copy_plan_free(&plan);
 }
 
 /* The command tag of a transaction statement (BEGIN, COMMIT, ROLLBACK and their synonyms), or
@@ -281,6 +347,8 @@ static void simple_query(session *s, const char *text) {
     qx_pg_end(&s->conn);
   } else if (qx_insert_is_insert(text)) {
     run_insert(s, text);
+  } else if (qx_copy_is_copy(text)) {
+    run_copy(s, text);
   } else if ((tag = transaction_tag(text, &s->in_transaction)) != NULL) {
     qx_pg_begin(&s->conn, 'C');
     qx_pg_put_str(&s->conn, tag);

@@ -1,6 +1,6 @@
 /* INSERT statements (insert.h): a small recursive-descent parser over the statement's text,
  * the rows parsed into records as they are read, then one batch to the engine. */
-#include "query/insert.h"
+#include "query/writes.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "csv/csv_reader.h"
 #include "record/fields.h"
 #include "util/error.h"
 
@@ -16,6 +17,7 @@
 
 typedef struct parser {
   const char *text, *at;
+  const char *statement; /* "INSERT" or "COPY", for errors */
 } parser;
 
 static void skip_space(parser *p) {
@@ -24,7 +26,8 @@ static void skip_space(parser *p) {
 }
 
 static int fail(const parser *p, const char *what) {
-  return qx_fail(QX_ERR_PARSE, "INSERT: %s at character %ld", what, (long)(p->at - p->text) + 1);
+  return qx_fail(QX_ERR_PARSE, "%s: %s at character %ld", p->statement, what,
+                 (long)(p->at - p->text) + 1);
 }
 
 /* Takes the keyword word (any case) if it comes next. */
@@ -157,9 +160,10 @@ static int take_row(parser *p, const qx_field_map *map, rows *r) {
   return QX_OK;
 }
 
-/* [( column, ... )] into the field map: the named columns, or all of them. */
-static int take_columns(parser *p, const qx_schema *table, qx_field_map *map) {
-  if (!take_char(p, '(')) return qx_field_map_all(map, table);
+/* [( column, ... )] into the field map: the named columns (*given), or all of them. */
+static int take_columns(parser *p, const qx_schema *table, qx_field_map *map, int *given) {
+  *given = take_char(p, '(');
+  if (!*given) return qx_field_map_all(map, table);
   char names[MAX_COLUMNS][128];
   const char *fields[MAX_COLUMNS];
   size_t lengths[MAX_COLUMNS], n = 0;
@@ -174,49 +178,62 @@ static int take_columns(parser *p, const qx_schema *table, qx_field_map *map) {
   if (qx_field_map_init(map, table, fields, lengths, n) != QX_OK) {
     char reason[400];
     snprintf(reason, sizeof reason, "%s", qx_last_error());
-    return qx_fail(QX_ERR_PARSE, "INSERT: %s", reason);
+    return qx_fail(QX_ERR_PARSE, "%s: %s", p->statement, reason);
   }
   return QX_OK;
 }
 
+/* The table the statement names. */
+static int take_table(parser *p, const qx_schema **table) {
+  char name[64];
+  if (!take_identifier(p, name, sizeof name)) return fail(p, "expected a table name");
+  *table = qx_schema_by_name(name);
+  return *table ? QX_OK : qx_fail(QX_ERR_NOT_FOUND, "%s: no table named %s", p->statement, name);
+}
+
+/* The statement's end: an optional ';' and nothing after it. */
+static int take_end(parser *p) {
+  take_char(p, ';');
+  skip_space(p);
+  return *p->at ? fail(p, "unexpected text at the end") : QX_OK;
+}
+
 /* INSERT INTO table [(columns)] VALUES rows [;] into r. */
 static int parse_statement(parser *p, rows *r, qx_field_map *map) {
-  char name[64];
+  int given;
   if (!take_word(p, "insert") || !take_word(p, "into")) return fail(p, "expected INSERT INTO");
-  if (!take_identifier(p, name, sizeof name)) return fail(p, "expected a table name");
-  r->table = qx_schema_by_name(name);
-  if (!r->table) return qx_fail(QX_ERR_NOT_FOUND, "INSERT: no table named %s", name);
-  int rc = take_columns(p, r->table, map);
+  int rc = take_table(p, &r->table);
+  if (rc == QX_OK) rc = take_columns(p, r->table, map, &given);
   if (rc != QX_OK) return rc;
   if (!take_word(p, "values"))
     return fail(p, "expected VALUES (qaxdbd takes INSERT ... VALUES only)");
   do {
     rc = take_row(p, map, r);
   } while (rc == QX_OK && take_char(p, ','));
-  if (rc != QX_OK) return rc;
-  take_char(p, ';');
-  skip_space(p);
-  return *p->at ? fail(p, "unexpected text after the rows") : QX_OK;
+  return rc == QX_OK ? take_end(p) : rc;
 }
 
 int qx_insert_is_insert(const char *text) {
-  parser p = {text, text};
+  parser p = {text, text, "INSERT"};
   return take_word(&p, "insert");
 }
 
 static int write_rows(qx_db *db, const rows *r, qx_durability durability) {
   qx_wal_record *batch = calloc(r->count, sizeof *batch);
-  if (!batch) return qx_fail(QX_ERR_NOMEM, "INSERT: out of memory for %zu rows", r->count);
+  if (!batch) return qx_fail(QX_ERR_NOMEM, "out of memory for a batch of %zu rows", r->count);
   for (size_t i = 0; i < r->count; i++)
     batch[i] = (qx_wal_record){(uint16_t)r->table->table_id, r->table->version,
                                r->table->record_size, 0, r->records + i * r->table->record_size};
-  int rc = qx_db_write_records(db, batch, r->count, durability, NULL);
+  int rc = r->count ? qx_db_write_records(db, batch, r->count, durability, NULL) : QX_OK;
   free(batch);
+  if (rc == QX_ERR_TOO_LARGE)
+    return qx_fail(rc, "%zu rows of %s are more than one batch of the log takes: split them (%s)",
+                   r->count, r->table->name, qx_last_error());
   return rc;
 }
 
 int qx_insert_run(qx_db *db, const char *text, qx_durability durability, uint64_t *count) {
-  parser p = {text, text};
+  parser p = {text, text, "INSERT"};
   rows r = {0};
   qx_field_map map = {0};
   *count = 0;
@@ -224,6 +241,119 @@ int qx_insert_run(qx_db *db, const char *text, qx_durability durability, uint64_
   if (rc == QX_OK) rc = write_rows(db, &r, durability);
   if (rc == QX_OK) *count = r.count;
   qx_field_map_free(&map);
+  free(r.records);
+  return rc;
+}
+
+/* ---- COPY ... FROM STDIN ------------------------------------------------------------------- */
+
+int qx_copy_is_copy(const char *text) {
+  parser p = {text, text, "COPY"};
+  return take_word(&p, "copy");
+}
+
+/* HEADER's optional value (TRUE, ON, 1; FALSE, OFF, 0). */
+static int take_header(parser *p, int *header) {
+  *header = 1;
+  if (take_word(p, "false") || take_word(p, "off") || take_word(p, "0")) *header = 0;
+  if (!*header) return QX_OK;
+  if (take_word(p, "true") || take_word(p, "on") || take_word(p, "1")) return QX_OK;
+  return take_word(p, "match") ? fail(p, "HEADER MATCH is not supported: name the columns") : QX_OK;
+}
+
+/* ( FORMAT csv [, HEADER [b]] [, DELIMITER ','] ), or the older CSV [HEADER]. */
+static int take_copy_options(parser *p, int *csv, int *header) {
+  take_word(p, "with");
+  if (take_word(p, "csv")) {
+    *csv = 1;
+    if (take_word(p, "header")) *header = 1;
+    return QX_OK;
+  }
+  if (!take_char(p, '(')) return QX_OK;
+  do {
+    int rc = QX_OK;
+    if (take_word(p, "format")) {
+      *csv = take_word(p, "csv");
+      if (!*csv) return fail(p, "qaxdbd takes FORMAT csv only");
+    } else if (take_word(p, "header")) {
+      rc = take_header(p, header);
+    } else if (take_word(p, "delimiter")) {
+      char d[4];
+      size_t len;
+      skip_space(p);
+      if (!take_string(p, d, &len) || len != 1 || d[0] != ',')
+        return fail(p, "qaxdbd takes DELIMITER ',' only");
+    } else {
+      return fail(p, "expected FORMAT, HEADER or DELIMITER");
+    }
+    if (rc != QX_OK) return rc;
+  } while (take_char(p, ','));
+  return take_char(p, ')') ? QX_OK : fail(p, "expected ',' or ')' in the options");
+}
+
+int qx_copy_parse(const char *text, qx_copy_plan *plan) {
+  parser p = {text, text, "COPY"};
+  *plan = (qx_copy_plan){0};
+  int csv = 0;
+  if (!take_word(&p, "copy")) return fail(&p, "expected COPY");
+  int rc = take_table(&p, &plan->table);
+  if (rc == QX_OK) rc = take_columns(&p, plan->table, &plan->map, &plan->columns_given);
+  if (rc != QX_OK) return rc;
+  if (!take_word(&p, "from") || !take_word(&p, "stdin"))
+    return fail(&p, "expected FROM STDIN (qaxdbd reads no files)");
+  rc = take_copy_options(&p, &csv, &plan->header);
+  if (rc == QX_OK && !csv) rc = fail(&p, "qaxdbd takes CSV only: add WITH (FORMAT csv) or CSV");
+  return rc == QX_OK ? take_end(&p) : rc;
+}
+
+void qx_copy_plan_free(qx_copy_plan *plan) {
+  qx_field_map_free(&plan->map);
+}
+
+/* The header line: the columns, unless the statement named them (then it is skipped). */
+static int take_csv_header(qx_copy_plan *plan, csv_reader *reader) {
+  csv_row row;
+  int got = qx_csv_next(reader, &row);
+  if (got <= 0) return got;
+  if (plan->columns_given) return QX_OK;
+  qx_field_map_free(&plan->map);
+  if (qx_field_map_init(&plan->map, plan->table, row.fields, row.lengths, row.count) == QX_OK)
+    return QX_OK;
+  char reason[400];
+  snprintf(reason, sizeof reason, "%s", qx_last_error());
+  return qx_fail(QX_ERR_PARSE, "COPY into %s, header: %s", plan->table->name, reason);
+}
+
+static int read_csv_rows(qx_copy_plan *plan, csv_reader *reader, rows *r) {
+  int rc = plan->header ? take_csv_header(plan, reader) : QX_OK;
+  csv_row row;
+  while (rc == QX_OK && (rc = qx_csv_next(reader, &row)) == 1) {
+    rc = QX_OK;
+    uint8_t *record = next_record(r);
+    if (!record)
+      return qx_fail(QX_ERR_NOMEM, "COPY: out of memory at line %llu",
+                     (unsigned long long)row.line);
+    if (qx_field_map_parse(&plan->map, row.fields, row.lengths, row.count, record) != QX_OK) {
+      char reason[400];
+      snprintf(reason, sizeof reason, "%s", qx_last_error());
+      return qx_fail(QX_ERR_PARSE, "COPY into %s, line %llu: %s", plan->table->name,
+                     (unsigned long long)row.line, reason);
+    }
+  }
+  return rc < 0 ? rc : QX_OK;
+}
+
+int qx_copy_apply(qx_db *db, qx_copy_plan *plan, const void *csv, size_t len,
+                  qx_durability durability, uint64_t *count) {
+  rows r = {.table = plan->table};
+  csv_reader *reader;
+  *count = 0;
+  int rc = qx_csv_reader_open_memory("COPY data", csv, len, &reader);
+  if (rc != QX_OK) return rc;
+  rc = read_csv_rows(plan, reader, &r);
+  qx_csv_reader_close(reader);
+  if (rc == QX_OK) rc = write_rows(db, &r, durability);
+  if (rc == QX_OK) *count = r.count;
   free(r.records);
   return rc;
 }
