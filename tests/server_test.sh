@@ -82,6 +82,19 @@ contains err "42P01"
 expect 1 "insert select" -- q -v VERBOSITY=verbose -c "INSERT INTO instruments (instrument_id) SELECT 'a'"
 contains err "42601"
 
+# Session settings: the durability writes are acknowledged at, and what drivers set.
+expect 0 "settings" -- q -c "SHOW qaxdb.durability" -c "SET qaxdb.durability = 'none'" \
+  -c "SHOW qaxdb.durability" -c "INSERT INTO instruments (instrument_id) VALUES ('nd01')" \
+  -c "RESET qaxdb.durability" -c "SHOW qaxdb.durability" -c "SET TIME ZONE 'UTC'" \
+  -c "SET client_encoding TO 'UTF8'" -c "SELECT count(*) FROM instruments WHERE instrument_id = 'nd01'"
+[ "$(tr '\n' ' ' <"$TMP/out")" = "group none group 1 " ] || fail "settings: $(tr '\n' ' ' <"$TMP/out")"
+expect 1 "a bad durability" -- q -v VERBOSITY=verbose -c "SET qaxdb.durability = 'fast'"
+contains err "22023"
+expect 1 "an unknown setting" -- q -v VERBOSITY=verbose -c "SET work_mem = '1GB'"
+contains err "42704"
+expect 1 "another time zone" -- q -v VERBOSITY=verbose -c "SET TIME ZONE 'Asia/Shanghai'"
+contains err "times are in UTC"
+
 # COPY FROM STDIN: psql's \copy of a CSV file with a header naming the columns, and rows on
 # stdin for a column list; a bad line stops the whole statement.
 printf 'instrument_id,exchange,multiplier\ncp01,SHFE,3\ncp02,"D,CE",4\n' >"$TMP/cp.csv"
@@ -102,8 +115,8 @@ contains err "CSV only"
 # psycopg2 (Debian's module, in Debian's python): column types, parameters, implicit BEGIN.
 expect 0 "psycopg2" -- timeout 120 /usr/bin/python3 "$(dirname "$0")/server_psycopg2.py" "$PORT" "$trades"
 
-# HTTP: /health, and /metrics as promtool checks it, with the statements just run counted (9
-# rows written: 2 inserted and 4 copied by psql, 1 inserted and 2 copied by psycopg2).
+# HTTP: /health, and /metrics as promtool checks it, with the statements just run counted (10
+# rows written: 3 inserted and 4 copied by psql, 1 inserted and 2 copied by psycopg2).
 command -v promtool >/dev/null || fail "promtool is missing (scripts/bootstrap.sh installs prometheus)"
 expect 0 "health" -- curl -sf "http://127.0.0.1:$HTTP/health"
 contains out "^ok$"
@@ -111,7 +124,7 @@ expect 0 "metrics" -- curl -sf "http://127.0.0.1:$HTTP/metrics"
 cp "$TMP/out" "$TMP/metrics"
 expect 0 "promtool check metrics" -- promtool check metrics <"$TMP/metrics"
 grep -q '^qaxdb_durable_lsn [1-9]' "$TMP/metrics" || fail "no durable LSN in /metrics"
-grep -q '^qaxdb_inserted_rows_total 9$' "$TMP/metrics" || fail "inserted rows: $(grep inserted "$TMP/metrics")"
+grep -q '^qaxdb_inserted_rows_total 10$' "$TMP/metrics" || fail "inserted rows: $(grep inserted "$TMP/metrics")"
 grep -q '^qaxdb_query_duration_seconds_count [1-9]' "$TMP/metrics" || fail "no queries counted"
 grep -q '^qaxdb_query_failures_total [1-9]' "$TMP/metrics" || fail "no failed query counted"
 grep -q '^qaxdb_level_bytes{level="0"}' "$TMP/metrics" || fail "no level sizes"

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "query/writes.h"
+#include "server/pg_settings.h"
 #include "server/pg_wire.h"
 #include "server/server_impl.h"
 #include "util/clock.h"
@@ -41,6 +42,7 @@ typedef struct session {
   pg_startup startup;
   char cell[64];      /* a cell rewritten into PostgreSQL's form */
   int in_transaction; /* between the client's BEGIN and its COMMIT or ROLLBACK */
+  pg_settings settings;
 } session;
 
 static void send_error(pg_conn *c, const char *severity, const char *sqlstate,
@@ -260,7 +262,7 @@ static void finish_write(session *s, int64_t start, int rc, uint64_t rows, const
 static void run_insert(session *s, const char *text) {
   uint64_t rows;
   int64_t start = qx_monotonic_ns();
-  int rc = qx_insert_run(s->srv->db, text, QX_DURABILITY_GROUP, &rows);
+  int rc = qx_insert_run(s->srv->db, text, s->settings.durability, &rows);
   finish_write(s, start, rc, rows, "INSERT 0 ");
 }
 
@@ -310,12 +312,46 @@ static void run_copy(session *s, const char *text) {
     uint64_t rows = 0;
     if (rc == QX_OK && data.failed) rc = qx_fail(QX_ERR_NOMEM, "COPY: out of memory for its data");
     if (rc == QX_OK)
-      rc = qx_copy_apply(s->srv->db, &plan, qx_buffer_text(&data), data.len, QX_DURABILITY_GROUP,
+      rc = qx_copy_apply(s->srv->db, &plan, qx_buffer_text(&data), data.len, s->settings.durability,
                          &rows);
     finish_write(s, start, rc, rows, "COPY ");
   }
   qx_buffer_free(&data);
   qx_copy_plan_free(&plan);
+}
+
+/* SET, RESET, SHOW: a tag, or SHOW's one row. */
+static void run_setting(session *s, const char *text) {
+  pg_setting_reply reply;
+  int rc = qx_pg_setting(&s->settings, text, &reply);
+  if (rc != QX_OK) {
+    const char *sqlstate = rc == QX_ERR_NOT_FOUND     ? "42704" /* undefined_object */
+                           : rc == QX_ERR_INVALID_ARG ? "22023" /* invalid_parameter_value */
+                                                      : "42601";
+    send_error(&s->conn, "ERROR", sqlstate, qx_last_error());
+    return;
+  }
+  pg_conn *c = &s->conn;
+  if (strcmp(reply.tag, "SHOW") == 0) {
+    qx_pg_begin(c, 'T');
+    qx_pg_put_i16(c, 1);
+    qx_pg_put_str(c, reply.name);
+    qx_pg_put_i32(c, 0);
+    qx_pg_put_i16(c, 0);
+    qx_pg_put_i32(c, OID_TEXT);
+    qx_pg_put_i16(c, -1);
+    qx_pg_put_i32(c, -1);
+    qx_pg_put_i16(c, 0);
+    qx_pg_end(c);
+    qx_pg_begin(c, 'D');
+    qx_pg_put_i16(c, 1);
+    qx_pg_put_i32(c, (int32_t)strlen(reply.value));
+    qx_pg_put_bytes(c, reply.value, strlen(reply.value));
+    qx_pg_end(c);
+  }
+  qx_pg_begin(c, 'C');
+  qx_pg_put_str(c, reply.tag);
+  qx_pg_end(c);
 }
 
 /* The command tag of a transaction statement (BEGIN, COMMIT, ROLLBACK and their synonyms), or
@@ -349,6 +385,8 @@ static void simple_query(session *s, const char *text) {
     run_insert(s, text);
   } else if (qx_copy_is_copy(text)) {
     run_copy(s, text);
+  } else if (qx_pg_is_setting(text)) {
+    run_setting(s, text);
   } else if ((tag = transaction_tag(text, &s->in_transaction)) != NULL) {
     qx_pg_begin(&s->conn, 'C');
     qx_pg_put_str(&s->conn, tag);
@@ -398,7 +436,7 @@ static int answer(session *s, uint8_t type, const uint8_t *body, int *skipping_t
     simple_query(s, (const char *)body);
     return 0;
   }
-  if (strchr("PBDECHSF", type)) { /* the extended query protocol */
+  if (type && strchr("PBDECHSF", type)) { /* the extended query protocol */
     send_error(&s->conn, "ERROR", "0A000",
                "qaxdbd does not speak the extended query protocol yet: use the simple query "
                "protocol (psql does; libpq's PQexec)");
@@ -433,6 +471,7 @@ void qx_pg_session(qx_server *srv, pg_client *client) {
     send_error(&s.conn, "FATAL", "53300", "sorry, too many clients already");
     qx_pg_flush(&s.conn);
   } else {
+    qx_pg_settings_init(&s.settings, s.startup.application_name);
     greet(&s);
     int skipping = 0;
     uint8_t type;
