@@ -3,10 +3,11 @@
 # queries whose answers are known from `qaxdb sql` beforehand, several statements in one query,
 # an error's SQLSTATE, a refused write, concurrent clients, a cancelled query, a listen address
 # that is not loopback refused, and SIGTERM closing cleanly. Every wait is bounded.
-# Usage: server_test.sh PATH/TO/qaxdb PATH/TO/qaxdbd
+# Usage: server_test.sh PATH/TO/qaxdb PATH/TO/qaxdbd PATH/TO/server_libpq
 set -uo pipefail
 QAXDB=$1
 QAXDBD=$2
+LIBPQ_CLIENT=$3
 # shellcheck source=cli_lib.sh
 source "$(dirname "$0")/cli_lib.sh"
 server=
@@ -86,8 +87,10 @@ contains err "42601"
 expect 0 "settings" -- q -c "SHOW qaxdb.durability" -c "SET qaxdb.durability = 'none'" \
   -c "SHOW qaxdb.durability" -c "INSERT INTO instruments (instrument_id) VALUES ('nd01')" \
   -c "RESET qaxdb.durability" -c "SHOW qaxdb.durability" -c "SET TIME ZONE 'UTC'" \
-  -c "SET client_encoding TO 'UTF8'" -c "SELECT count(*) FROM instruments WHERE instrument_id = 'nd01'"
-[ "$(tr '\n' ' ' <"$TMP/out")" = "group none group 1 " ] || fail "settings: $(tr '\n' ' ' <"$TMP/out")"
+  -c "SET client_encoding TO 'UTF8'" -c "INSERT INTO instruments (instrument_id) VALUES ('nd02')" \
+  -c "SELECT count(*) FROM instruments WHERE instrument_id IN ('nd01', 'nd02')"
+# (SQL sees what is durable: the `none` row once the `group` one after it is synced.)
+[ "$(tr '\n' ' ' <"$TMP/out")" = "group none group 2 " ] || fail "settings: $(tr '\n' ' ' <"$TMP/out")"
 expect 1 "a bad durability" -- q -v VERBOSITY=verbose -c "SET qaxdb.durability = 'fast'"
 contains err "22023"
 expect 1 "an unknown setting" -- q -v VERBOSITY=verbose -c "SET work_mem = '1GB'"
@@ -115,8 +118,11 @@ contains err "CSV only"
 # psycopg2 (Debian's module, in Debian's python): column types, parameters, implicit BEGIN.
 expect 0 "psycopg2" -- timeout 120 /usr/bin/python3 "$(dirname "$0")/server_psycopg2.py" "$PORT" "$trades"
 
-# HTTP: /health, and /metrics as promtool checks it, with the statements just run counted (10
-# rows written: 3 inserted and 4 copied by psql, 1 inserted and 2 copied by psycopg2).
+# libpq's extended protocol: parameters, a prepared statement described and run, INSERT.
+expect 0 "libpq" -- timeout 120 "$LIBPQ_CLIENT" "$PORT" "$trades"
+
+# HTTP: /health, and /metrics as promtool checks it, with the statements just run counted (12
+# rows written: 4 inserted and 4 copied by psql, 1 and 2 by psycopg2, 1 inserted by libpq).
 command -v promtool >/dev/null || fail "promtool is missing (scripts/bootstrap.sh installs prometheus)"
 expect 0 "health" -- curl -sf "http://127.0.0.1:$HTTP/health"
 contains out "^ok$"
@@ -124,7 +130,7 @@ expect 0 "metrics" -- curl -sf "http://127.0.0.1:$HTTP/metrics"
 cp "$TMP/out" "$TMP/metrics"
 expect 0 "promtool check metrics" -- promtool check metrics <"$TMP/metrics"
 grep -q '^qaxdb_durable_lsn [1-9]' "$TMP/metrics" || fail "no durable LSN in /metrics"
-grep -q '^qaxdb_inserted_rows_total 10$' "$TMP/metrics" || fail "inserted rows: $(grep inserted "$TMP/metrics")"
+grep -q '^qaxdb_inserted_rows_total 12$' "$TMP/metrics" || fail "inserted rows: $(grep inserted "$TMP/metrics")"
 grep -q '^qaxdb_query_duration_seconds_count [1-9]' "$TMP/metrics" || fail "no queries counted"
 grep -q '^qaxdb_query_failures_total [1-9]' "$TMP/metrics" || fail "no failed query counted"
 grep -q '^qaxdb_level_bytes{level="0"}' "$TMP/metrics" || fail "no level sizes"

@@ -2,11 +2,12 @@
  * a PostgreSQL wire protocol (v3) listener that answers a database's SQL (qaxdb/sql.h) and
  * takes INSERTs into its tables, so that psql and any PostgreSQL client can use it.
  *
- * So far: the simple query protocol (each statement's rows with PostgreSQL's type OIDs, an
- * SQLSTATE on errors, INSERT ... VALUES acknowledged at `group`), cancel, a statement timeout,
- * connections trusted from loopback for any user name, as a fresh PostgreSQL trusts local
- * ones. The extended protocol, COPY, a users file with SCRAM, TLS, HTTP and metrics are
- * issue #14's remaining parts (docs/server.md).
+ * So far: the simple and extended query protocols (rows with PostgreSQL's type OIDs, an
+ * SQLSTATE on errors, INSERT and COPY acknowledged at the session's durability), cancel, a
+ * statement timeout, HTTP /metrics and /health, connections trusted from loopback for any
+ * user name, as a fresh PostgreSQL trusts local ones. A users file with SCRAM, TLS,
+ * pg_catalog, snapshots and the config file are issue #14's remaining parts
+ * (docs/server.md).
  *
  * Thread safety: start and stop from one thread; the server runs its own threads (one to
  * accept, one per connection) and its own SQL engine over db, which must outlive it. */

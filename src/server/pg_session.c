@@ -1,16 +1,14 @@
 /* One PostgreSQL connection's conversation: startup (loopback is trusted for any user name),
- * then simple queries, each statement's rows sent as text with its column kinds' type OIDs,
- * and errors with an SQLSTATE. Messages of the extended protocol are answered with an error
- * until the client's Sync, as a server that cannot parse them would. */
+ * then simple queries (each statement's rows as text with PostgreSQL's type OIDs, errors with an
+ * SQLSTATE), INSERT and COPY, settings and transaction statements; the extended protocol's
+ * messages go to pg_extended.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "query/writes.h"
-#include "server/pg_settings.h"
-#include "server/pg_wire.h"
-#include "server/server_impl.h"
+#include "server/pg_session.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -35,18 +33,7 @@
 #define OID_UUID 2950
 #define PG_FRACTION_DIGITS 6 /* PostgreSQL's times have microseconds */
 
-typedef struct session {
-  qx_server *srv;
-  pg_client *client;
-  pg_conn conn;
-  pg_startup startup;
-  char cell[64];      /* a cell rewritten into PostgreSQL's form */
-  int in_transaction; /* between the client's BEGIN and its COMMIT or ROLLBACK */
-  pg_settings settings;
-} session;
-
-static void send_error(pg_conn *c, const char *severity, const char *sqlstate,
-                       const char *message) {
+void qx_pg_send_error(pg_conn *c, const char *severity, const char *sqlstate, const char *message) {
   qx_pg_begin(c, 'E');
   qx_pg_put_u8(c, 'S');
   qx_pg_put_str(c, severity);
@@ -60,7 +47,7 @@ static void send_error(pg_conn *c, const char *severity, const char *sqlstate,
   qx_pg_end(c);
 }
 
-static void send_ready(session *s) {
+void qx_pg_send_ready(session *s) {
   qx_pg_begin(&s->conn, 'Z');
   qx_pg_put_u8(&s->conn, s->in_transaction ? 'T' : 'I');
   qx_pg_end(&s->conn);
@@ -129,7 +116,8 @@ static int32_t type_modifier(const qx_sql_result *r, uint32_t col) {
   return t.type == QX_SQL_TYPE_DECIMAL ? ((int32_t)t.width << 16 | t.scale) + 4 : -1;
 }
 
-static void send_row_description(pg_conn *c, const qx_sql_result *r) {
+void qx_pg_send_row_description(session *s, const qx_sql_result *r) {
+  pg_conn *c = &s->conn;
   uint32_t cols = qx_sql_result_column_count(r);
   qx_pg_begin(c, 'T');
   qx_pg_put_i16(c, (int16_t)cols);
@@ -171,14 +159,17 @@ static const char *pg_text(session *s, qx_sql_result *r, uint64_t row, uint32_t 
   }
 }
 
-/* Sends one statement's result: its columns, its rows, and "SELECT n". */
-static int send_result(qx_sql_result *r, void *ctx) {
-  session *s = ctx;
+void qx_pg_send_complete(session *s, const char *tag) {
+  qx_pg_begin(&s->conn, 'C');
+  qx_pg_put_str(&s->conn, tag);
+  qx_pg_end(&s->conn);
+}
+
+uint64_t qx_pg_send_rows(session *s, qx_sql_result *r, uint64_t from, uint64_t max) {
   pg_conn *c = &s->conn;
   uint32_t cols = qx_sql_result_column_count(r);
-  uint64_t rows = qx_sql_result_row_count(r);
-  send_row_description(c, r);
-  for (uint64_t row = 0; row < rows && !c->failed; row++) {
+  uint64_t rows = qx_sql_result_row_count(r), end = max && from + max < rows ? from + max : rows;
+  for (uint64_t row = from; row < end && !c->failed; row++) {
     qx_pg_begin(c, 'D');
     qx_pg_put_i16(c, (int16_t)cols);
     for (uint32_t col = 0; col < cols; col++) {
@@ -189,13 +180,18 @@ static int send_result(qx_sql_result *r, void *ctx) {
     qx_pg_end(c);
     if (c->out_len >= FLUSH_AT) qx_pg_flush(c);
   }
+  return end > from ? end - from : 0;
+}
+
+/* Sends one statement's result: its columns, its rows, and "SELECT n". */
+static int send_result(qx_sql_result *r, void *ctx) {
+  session *s = ctx;
   char tag[32];
-  snprintf(tag, sizeof tag, "SELECT %llu", (unsigned long long)rows);
-  qx_pg_begin(c, 'C');
-  qx_pg_put_str(c, tag);
-  qx_pg_end(c);
+  qx_pg_send_row_description(s, r);
+  snprintf(tag, sizeof tag, "SELECT %llu", (unsigned long long)qx_pg_send_rows(s, r, 0, 0));
+  qx_pg_send_complete(s, tag);
   qx_sql_result_destroy(r);
-  return c->failed ? QX_ERR_IO : QX_OK;
+  return s->conn.failed ? QX_ERR_IO : QX_OK;
 }
 
 static int blank(const char *text) {
@@ -204,27 +200,46 @@ static int blank(const char *text) {
   return 1;
 }
 
-static void run_statement(session *s, const char *text) {
+/* Runs text's statements on the SQL engine under the statement timeout, one at a time with
+ * other sessions', counted for /metrics; on failure sends the error. */
+typedef int (*sql_run_fn)(session *s, const char *text, void *out);
+
+static int run_sql(session *s, const char *text, sql_run_fn run, void *out) {
   qx_server *srv = s->srv;
   int64_t start = qx_monotonic_ns();
   pthread_mutex_lock(&srv->sql_mu);
   qx_server_statement_begin(srv, s->client);
-  int rc = qx_sql_query_each(srv->sql, text, send_result, s);
+  int rc = run(s, text, out);
   int timed_out = qx_server_statement_end(srv);
   pthread_mutex_unlock(&srv->sql_mu);
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->queries, qx_monotonic_ns() - start, rc == QX_OK);
   pthread_mutex_unlock(&srv->mu);
-  if (rc == QX_OK || s->conn.failed) return;
+  if (rc == QX_OK || s->conn.failed) return rc;
   if (timed_out) {
     char message[128];
     snprintf(message, sizeof message, "canceling statement due to statement timeout (%u ms)",
              srv->opt.statement_timeout_ms);
-    send_error(&s->conn, "ERROR", "57014", message);
-    return;
+    qx_pg_send_error(&s->conn, "ERROR", "57014", message);
+    return rc;
   }
   const char *message = qx_last_error();
-  send_error(&s->conn, "ERROR", sqlstate_of(rc, message), message);
+  qx_pg_send_error(&s->conn, "ERROR", sqlstate_of(rc, message), message);
+  return rc;
+}
+
+static int query_each(session *s, const char *text, void *out) {
+  (void)out;
+  return qx_sql_query_each(s->srv->sql, text, send_result, s);
+}
+
+static int query_one(session *s, const char *text, void *out) {
+  return qx_sql_query(s->srv->sql, text, (qx_sql_result **)out);
+}
+
+int qx_pg_run_query(session *s, const char *text, qx_sql_result **result) {
+  *result = NULL;
+  return run_sql(s, text, query_one, result);
 }
 
 /* Answers a write statement that failed with rc: its SQLSTATE, from the status and reason. */
@@ -236,11 +251,11 @@ static void send_write_error(session *s, int rc) {
                          : strstr(message, "at character")  ? "42601"
                          : strstr(message, "has no column") ? "42703"
                                                             : "22P02";
-  send_error(&s->conn, "ERROR", sqlstate, message);
+  qx_pg_send_error(&s->conn, "ERROR", sqlstate, message);
 }
 
 /* Counts a write statement for /metrics and acknowledges it with its command tag. */
-static void finish_write(session *s, int64_t start, int rc, uint64_t rows, const char *tag) {
+static int finish_write(session *s, int64_t start, int rc, uint64_t rows, const char *tag) {
   qx_server *srv = s->srv;
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->inserts, qx_monotonic_ns() - start, rc == QX_OK);
@@ -248,22 +263,21 @@ static void finish_write(session *s, int64_t start, int rc, uint64_t rows, const
   pthread_mutex_unlock(&srv->mu);
   if (rc != QX_OK) {
     send_write_error(s, rc);
-    return;
+    return rc;
   }
   char text[48];
   snprintf(text, sizeof text, "%s%llu", tag, (unsigned long long)rows);
-  qx_pg_begin(&s->conn, 'C');
-  qx_pg_put_str(&s->conn, text);
-  qx_pg_end(&s->conn);
+  qx_pg_send_complete(s, text);
+  return QX_OK;
 }
 
 /* An INSERT goes to the engine, not the SQL engine; it is acknowledged once durable at
  * `group` (the rows are synced to the WAL). */
-static void run_insert(session *s, const char *text) {
+int qx_pg_run_insert(session *s, const char *text) {
   uint64_t rows;
   int64_t start = qx_monotonic_ns();
   int rc = qx_insert_run(s->srv->db, text, s->settings.durability, &rows);
-  finish_write(s, start, rc, rows, "INSERT 0 ");
+  return finish_write(s, start, rc, rows, "INSERT 0 ");
 }
 
 /* Takes the CopyData messages up to CopyDone into data; -1 if the connection failed, else 0
@@ -321,15 +335,15 @@ static void run_copy(session *s, const char *text) {
 }
 
 /* SET, RESET, SHOW: a tag, or SHOW's one row. */
-static void run_setting(session *s, const char *text) {
+int qx_pg_run_setting(session *s, const char *text) {
   pg_setting_reply reply;
   int rc = qx_pg_setting(&s->settings, text, &reply);
   if (rc != QX_OK) {
     const char *sqlstate = rc == QX_ERR_NOT_FOUND     ? "42704" /* undefined_object */
                            : rc == QX_ERR_INVALID_ARG ? "22023" /* invalid_parameter_value */
                                                       : "42601";
-    send_error(&s->conn, "ERROR", sqlstate, qx_last_error());
-    return;
+    qx_pg_send_error(&s->conn, "ERROR", sqlstate, qx_last_error());
+    return rc;
   }
   pg_conn *c = &s->conn;
   if (strcmp(reply.tag, "SHOW") == 0) {
@@ -349,16 +363,15 @@ static void run_setting(session *s, const char *text) {
     qx_pg_put_bytes(c, reply.value, strlen(reply.value));
     qx_pg_end(c);
   }
-  qx_pg_begin(c, 'C');
-  qx_pg_put_str(c, reply.tag);
-  qx_pg_end(c);
+  qx_pg_send_complete(s, reply.tag);
+  return QX_OK;
 }
 
 /* The command tag of a transaction statement (BEGIN, COMMIT, ROLLBACK and their synonyms), or
  * NULL. A query reads one snapshot and an INSERT is one batch, acknowledged on its own: a
  * transaction spanning statements does not exist here, but clients such as psycopg2 open one
  * before their first statement all the same. */
-static const char *transaction_tag(const char *text, int *in_transaction) {
+const char *qx_pg_transaction_tag(const char *text, int *opens) {
   static const struct {
     const char *word, *tag;
     int opens;
@@ -370,31 +383,32 @@ static const char *transaction_tag(const char *text, int *in_transaction) {
   size_t len = strcspn(text, " \t\r\n;");
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (len == strlen(words[i].word) && strncasecmp(text, words[i].word, len) == 0) {
-      *in_transaction = words[i].opens;
+      *opens = words[i].opens;
       return words[i].tag;
     }
   return NULL;
 }
 
+int qx_pg_run_transaction(session *s, const char *text) {
+  const char *tag = qx_pg_transaction_tag(text, &s->in_transaction);
+  if (tag) qx_pg_send_complete(s, tag);
+  return tag != NULL;
+}
+
 static void simple_query(session *s, const char *text) {
-  const char *tag;
   if (blank(text)) {
     qx_pg_begin(&s->conn, 'I'); /* EmptyQueryResponse */
     qx_pg_end(&s->conn);
   } else if (qx_insert_is_insert(text)) {
-    run_insert(s, text);
+    qx_pg_run_insert(s, text);
   } else if (qx_copy_is_copy(text)) {
     run_copy(s, text);
   } else if (qx_pg_is_setting(text)) {
-    run_setting(s, text);
-  } else if ((tag = transaction_tag(text, &s->in_transaction)) != NULL) {
-    qx_pg_begin(&s->conn, 'C');
-    qx_pg_put_str(&s->conn, tag);
-    qx_pg_end(&s->conn);
-  } else {
-    run_statement(s, text);
+    qx_pg_run_setting(s, text);
+  } else if (!qx_pg_run_transaction(s, text)) {
+    run_sql(s, text, query_each, NULL);
   }
-  send_ready(s);
+  qx_pg_send_ready(s);
   qx_pg_flush(&s->conn);
 }
 
@@ -417,41 +431,25 @@ static void greet(session *s) {
   qx_pg_put_i32(c, (int32_t)s->client->key[0]);
   qx_pg_put_i32(c, (int32_t)s->client->key[1]);
   qx_pg_end(c);
-  send_ready(s);
+  qx_pg_send_ready(s);
   qx_pg_flush(c);
 }
 
 /* Answers one message; 0 to go on, -1 to end the session. */
-static int answer(session *s, uint8_t type, const uint8_t *body, int *skipping_to_sync) {
+static int answer(session *s, uint8_t type, const uint8_t *body, uint32_t len) {
   if (type == 'X') return -1; /* Terminate */
-  if (*skipping_to_sync) {
-    if (type == 'S') {
-      *skipping_to_sync = 0;
-      send_ready(s);
-      qx_pg_flush(&s->conn);
-    }
-    return 0;
-  }
   if (type == 'Q') {
     simple_query(s, (const char *)body);
     return 0;
   }
-  if (type && strchr("PBDECHSF", type)) { /* the extended query protocol */
-    send_error(&s->conn, "ERROR", "0A000",
-               "qaxdbd does not speak the extended query protocol yet: use the simple query "
-               "protocol (psql does; libpq's PQexec)");
-    qx_pg_flush(&s->conn);
-    *skipping_to_sync = type != 'S';
-    if (type == 'S') {
-      send_ready(s);
-      qx_pg_flush(&s->conn);
-    }
+  if (type && strchr("PBDECHS", type)) {
+    qx_pg_extended(s, type, body, len);
     return 0;
   }
   char message[96];
   snprintf(message, sizeof message, "unexpected message type '%c' (0x%02x)",
            type >= 32 && type < 127 ? type : '?', type);
-  send_error(&s->conn, "FATAL", "08P01", message); /* protocol_violation */
+  qx_pg_send_error(&s->conn, "FATAL", "08P01", message); /* protocol_violation */
   qx_pg_flush(&s->conn);
   return -1;
 }
@@ -463,23 +461,23 @@ void qx_pg_session(qx_server *srv, pg_client *client) {
   uint32_t key[2];
   const char *why;
   if (qx_pg_read_startup(&s.conn, &kind, &s.startup, key, &why) != 0) {
-    send_error(&s.conn, "FATAL", "08P01", why);
+    qx_pg_send_error(&s.conn, "FATAL", "08P01", why);
     qx_pg_flush(&s.conn);
   } else if (kind == PG_STARTUP_CANCEL) {
     qx_server_cancel(srv, key);
   } else if (client->key[0] == 0) { /* over max_connections: see server.c */
-    send_error(&s.conn, "FATAL", "53300", "sorry, too many clients already");
+    qx_pg_send_error(&s.conn, "FATAL", "53300", "sorry, too many clients already");
     qx_pg_flush(&s.conn);
   } else {
     qx_pg_settings_init(&s.settings, s.startup.application_name);
     greet(&s);
-    int skipping = 0;
     uint8_t type;
     const uint8_t *body;
     uint32_t len;
     while (!s.conn.failed && qx_pg_read_message(&s.conn, &type, &body, &len) == 0 &&
-           answer(&s, type, body, &skipping) == 0) {
+           answer(&s, type, body, len) == 0) {
     }
   }
+  qx_pg_extended_free(&s);
   qx_pg_conn_free(&s.conn);
 }

@@ -1,0 +1,56 @@
+/* One PostgreSQL connection's state and the answers both query protocols share, for
+ * pg_session.c (startup, the simple protocol, writes and settings) and pg_extended.c (the
+ * extended protocol's statements and portals). */
+#ifndef QX_SERVER_PG_SESSION_H
+#define QX_SERVER_PG_SESSION_H
+
+#include <stdint.h>
+
+#include "server/pg_settings.h"
+#include "server/pg_wire.h"
+#include "server/server_impl.h"
+
+typedef struct pg_prepared pg_prepared; /* pg_extended.c */
+typedef struct pg_portal pg_portal;
+
+typedef struct session {
+  qx_server *srv;
+  pg_client *client;
+  pg_conn conn;
+  pg_startup startup;
+  char cell[64];      /* a cell rewritten into PostgreSQL's form */
+  int in_transaction; /* between the client's BEGIN and its COMMIT or ROLLBACK */
+  pg_settings settings;
+  int skipping_to_sync; /* an extended-protocol message failed: the rest up to Sync is ignored */
+  pg_prepared *prepared;
+  pg_portal *portals;
+} session;
+
+void qx_pg_send_error(pg_conn *c, const char *severity, const char *sqlstate, const char *message);
+void qx_pg_send_ready(session *s);
+void qx_pg_send_complete(session *s, const char *tag);
+
+/* A statement's result: its columns (RowDescription), and rows from row `from`, at most max (0:
+ * all); returns how many were sent. */
+void qx_pg_send_row_description(session *s, const qx_sql_result *r);
+uint64_t qx_pg_send_rows(session *s, qx_sql_result *r, uint64_t from, uint64_t max);
+
+/* Runs one SQL statement under the server's limits into *result; on failure sends the error
+ * (with its SQLSTATE) and returns its status. */
+int qx_pg_run_query(session *s, const char *text, qx_sql_result **result);
+
+/* The statements that do not go to the SQL engine, each answered with its tag or its error
+ * (whose status they return). */
+int qx_pg_run_insert(session *s, const char *text);
+int qx_pg_run_setting(session *s, const char *text); /* SET, RESET, SHOW (with its row) */
+/* The tag of a BEGIN, COMMIT or ROLLBACK alone (and *opens: 1 for BEGIN), or NULL. */
+const char *qx_pg_transaction_tag(const char *text, int *opens);
+/* Answers BEGIN, COMMIT or ROLLBACK: 1; 0 if text is not one of them. */
+int qx_pg_run_transaction(session *s, const char *text);
+
+/* pg_extended.c: answers Parse, Bind, Describe, Execute, Close, Sync and Flush; frees a
+ * session's statements and portals. */
+void qx_pg_extended(session *s, uint8_t type, const uint8_t *body, uint32_t len);
+void qx_pg_extended_free(session *s);
+
+#endif
