@@ -219,12 +219,13 @@ int qx_insert_is_insert(const char *text) {
 }
 
 static int write_rows(qx_db *db, const rows *r, qx_durability durability) {
+  if (r->count == 0) return QX_OK; /* a COPY of no rows */
   qx_wal_record *batch = calloc(r->count, sizeof *batch);
   if (!batch) return qx_fail(QX_ERR_NOMEM, "out of memory for a batch of %zu rows", r->count);
   for (size_t i = 0; i < r->count; i++)
     batch[i] = (qx_wal_record){(uint16_t)r->table->table_id, r->table->version,
                                r->table->record_size, 0, r->records + i * r->table->record_size};
-  int rc = r->count ? qx_db_write_records(db, batch, r->count, durability, NULL) : QX_OK;
+  int rc = qx_db_write_records(db, batch, r->count, durability, NULL);
   free(batch);
   if (rc == QX_ERR_TOO_LARGE)
     return qx_fail(rc, "%zu rows of %s are more than one batch of the log takes: split them (%s)",
