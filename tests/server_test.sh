@@ -171,6 +171,41 @@ kill -TERM "$server"
 wait "$server"
 server=
 
+# --simulate: the venue simulator writes while the server serves; trades keep coming, and
+# SIGTERM stops both cleanly.
+S=$TMP/live
+"$QAXDBD" --data "$S" --pg-port 0 --http-port 0 --simulate-rate 2000 >"$TMP/live.out" 2>"$TMP/live.err" &
+server=$!
+PORT=
+for _ in $(seq 300); do
+  PORT=$(sed -n '1s/.* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/live.out")
+  [ -n "$PORT" ] && grep -q "simulating the venue" "$TMP/live.out" && break
+  sleep 0.1
+done
+contains live.out "simulating the venue, 2000 events/s"
+first=0
+for _ in $(seq 100); do
+  first=$(q -c "SELECT count(*) FROM trades" 2>/dev/null || echo 0)
+  [ "$first" -gt 0 ] && break
+  sleep 0.2
+done
+[ "$first" -gt 0 ] || fail "no trades from the simulator"
+later=$first
+for _ in $(seq 100); do
+  later=$(q -c "SELECT count(*) FROM trades" 2>/dev/null || echo 0)
+  [ "$later" -gt "$first" ] && break
+  sleep 0.2
+done
+[ "$later" -gt "$first" ] || fail "trades stopped coming: $first, then $later"
+kill -TERM "$server"
+wait "$server"
+rc=$?
+server=
+[ "$rc" -eq 0 ] || fail "qaxdbd --simulate exit $rc: $(cat "$TMP/live.err")"
+contains live.err "the simulator wrote"
+expect 0 "the live folder afterwards" -- "$QAXDB" sql --data "$S" --csv "SELECT count(*) FROM trades"
+[ "$(tail -1 "$TMP/out")" -ge "$later" ] || fail "trades after the stop: $(tail -1 "$TMP/out") < $later"
+
 # Bad arguments and a listen address that would need authentication.
 expect 2 "bad port" -- "$QAXDBD" --data "$D" --pg-port 70000
 expect 2 "bad timeout" -- "$QAXDBD" --data "$D" --statement-timeout -5

@@ -7,24 +7,14 @@
 
 #include "cli.h"
 #include "qaxdb/schema.h"
+#include "sim/batch.h"
 #include "sim/sim.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/histogram.h"
 
 #define DEFAULT_EVENTS 3000000
-#define EVENT_MAX_RECORDS 256
-#define RECORD_MAX 352
 #define GROUP_WAIT_EVENTS 4096 /* with durability group: wait for the durable LSN this often */
-
-/* The records of one event, and running totals over all events. */
-typedef struct event_batch {
-  qx_wal_record records[EVENT_MAX_RECORDS];
-  uint8_t data[EVENT_MAX_RECORDS][RECORD_MAX];
-  uint32_t count;
-  uint64_t total_per_table[QX_TABLE_MAX + 1];
-  uint64_t total_bytes;
-} event_batch;
 
 typedef struct simulate_options {
   const char *data;
@@ -32,16 +22,6 @@ typedef struct simulate_options {
   sim_config sim;
   qx_durability durability;
 } simulate_options;
-
-static void collect(void *ctx, uint16_t table_id, const void *record, uint32_t size) {
-  event_batch *b = ctx;
-  memcpy(b->data[b->count], record, size);
-  uint16_t version = qx_schema_by_id(table_id)->version; /* the simulator emits current records */
-  b->records[b->count] = (qx_wal_record){table_id, version, size, 0, b->data[b->count]};
-  b->count++;
-  b->total_per_table[table_id]++;
-  b->total_bytes += size;
-}
 
 static int usage(void) {
   printf("usage: qaxdb simulate [--data DIR] [--events N] [--seed S] [--durability none|group]\n"
@@ -141,9 +121,9 @@ static void print_summary(const run_stats *st, qx_db *db, qx_durability durabili
 
 /* The instruments' contract terms, one batch ahead of the first event, so that the venue's
  * reference data is in the log before any order names an instrument. */
-static int write_reference_data(sim *s, qx_db *db, event_batch *batch, run_stats *st) {
+static int write_reference_data(sim *s, qx_db *db, sim_batch *batch, run_stats *st) {
   batch->count = 0;
-  qx_sim_reference_data(s, collect, batch);
+  qx_sim_reference_data(s, qx_sim_batch_collect, batch);
   int rc = qx_db_write_records(db, batch->records, batch->count, QX_DURABILITY_NONE, NULL);
   if (rc != QX_OK) return cli_fail("simulate", "writing the instruments", rc);
   st->records += batch->count;
@@ -151,12 +131,12 @@ static int write_reference_data(sim *s, qx_db *db, event_batch *batch, run_stats
 }
 
 static int run(const simulate_options *o, sim *s, qx_db *db, run_stats *st) {
-  static event_batch batch;
+  static sim_batch batch;
   int64_t next_progress = st->start_ns + 1000000000;
   if (write_reference_data(s, db, &batch, st) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   for (uint64_t e = 0; e < o->events; e++) {
     batch.count = 0;
-    qx_sim_next(s, collect, &batch);
+    qx_sim_next(s, qx_sim_batch_collect, &batch);
     int64_t t0 = qx_monotonic_ns();
     uint64_t last = 0;
     int rc = qx_db_write_records(db, batch.records, batch.count, QX_DURABILITY_NONE, &last);

@@ -10,28 +10,34 @@
 
 #include "qaxdb/db.h"
 #include "qaxdb/server.h"
+#include "simulate.h"
 
 #define DEFAULT_DATA "./qaxdb-data"
 
 static int usage(FILE *out, int rc) {
   fprintf(out,
           "usage: qaxdbd [--data DIR] [--pg-port N] [--http-port N] [--listen ADDRESS]\n"
-          "              [--statement-timeout MS] [--query-memory MIB]\n\n"
+          "              [--statement-timeout MS] [--query-memory MIB]\n"
+          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n\n"
           "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
           "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
           "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
           "Port 0 picks a free port; the ports are printed on the first two lines of output.\n"
           "A statement is cancelled after --statement-timeout MS (default 300000; 0: never)\n"
           "and may use --query-memory MIB (default: DuckDB's 80%% of the memory).\n"
+          "--simulate feeds the folder with the seeded venue of qaxdb simulate, %d events/s\n"
+          "(--simulate-rate), while it serves.\n"
           "Connections from loopback are trusted for any user name. Stops cleanly on Ctrl-C\n"
           "or SIGTERM. See docs/server.md.\n",
-          DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT);
+          DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT, VENUE_DEFAULT_RATE);
   return rc;
 }
 
 typedef struct args {
   const char *data;
   qx_server_options server;
+  int simulate;
+  uint32_t simulate_rate; /* events/s */
 } args;
 
 /* Parses a decimal number in [0, max]. */
@@ -47,10 +53,15 @@ static int parse_number(const char *text, unsigned long long max, unsigned long 
 /* 0 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, args *a) {
   a->data = DEFAULT_DATA;
+  a->simulate_rate = VENUE_DEFAULT_RATE;
   qx_server_options_init(&a->server);
   for (int i = 1; i < argc; i++) {
     const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) return usage(stdout, 0) - 1;
+    if (strcmp(flag, "--simulate") == 0) {
+      a->simulate = 1;
+      continue;
+    }
     if (!value) {
       fprintf(stderr, "qaxdbd: unexpected argument %s (see qaxdbd --help)\n", flag);
       return 2;
@@ -71,6 +82,10 @@ static int parse_args(int argc, char **argv, args *a) {
     } else if (strcmp(flag, "--statement-timeout") == 0) {
       ok = parse_number(value, UINT32_MAX, &n);
       a->server.statement_timeout_ms = (uint32_t)n;
+    } else if (strcmp(flag, "--simulate-rate") == 0) {
+      ok = parse_number(value, 1000000, &n) && n > 0;
+      a->simulate_rate = (uint32_t)n;
+      a->simulate = 1;
     } else if (strcmp(flag, "--query-memory") == 0) {
       ok = parse_number(value, 1ull << 40, &n);
       a->server.query_memory_limit = n << 20;
@@ -91,6 +106,16 @@ static int wait_for_stop(const sigset_t *stops) {
   int sig = 0;
   sigwait(stops, &sig);
   return sig;
+}
+
+/* Says where to connect: the first two lines, which scripts read the ports from. */
+static void announce(const args *a, const qx_server *srv) {
+  const char *host = a->server.listen_address;
+  int port = qx_server_pg_port(srv);
+  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol): psql -h %s -p %d\n", a->data,
+         host, port, host, port);
+  printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health\n", host,
+         qx_server_http_port(srv));
 }
 
 int main(int argc, char **argv) {
@@ -115,15 +140,18 @@ int main(int argc, char **argv) {
     qx_db_close(db);
     return 1;
   }
-  int port = qx_server_pg_port(srv);
-  const char *host = a.server.listen_address;
-  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol): psql -h %s -p %d\n", a.data, host,
-         port, host, port);
-  printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health\n", host,
-         qx_server_http_port(srv));
+  announce(&a, srv);
+  venue_feed *feed = NULL;
+  if (a.simulate && (rc = venue_feed_start(db, a.simulate_rate, &feed)) != QX_OK)
+    fprintf(stderr, "qaxdbd: the simulator did not start: %s: %s\n", qx_strerror(rc),
+            qx_last_error());
+  if (feed) printf("qaxdbd: simulating the venue, %u events/s\n", a.simulate_rate);
   fflush(stdout);
   int sig = wait_for_stop(&stops);
   fprintf(stderr, "qaxdbd: %s: stopping\n", strsignal(sig));
+  if (feed)
+    fprintf(stderr, "qaxdbd: the simulator wrote %llu events\n",
+            (unsigned long long)venue_feed_stop(feed));
   qx_server_stop(srv);
   rc = qx_db_close(db);
   if (rc != QX_OK) {
