@@ -296,6 +296,7 @@ static int fail_run(qx_io_kind kind, uint64_t nth) {
     if (reported) { /* stopped for good: no write, flush or retry succeeds after it */
       CHECK(qx_db_put(db, "after", 5, "x", 1, QX_DURABILITY_NONE, NULL) != QX_OK);
       CHECK(qx_db_flush(db) != QX_OK);
+      CHECK_RC(qx_db_health(db), QX_ERR_CLOSED);
     }
     int close_rc = qx_db_close(db);
     if (reported && close_rc == QX_OK) {

@@ -239,6 +239,10 @@ typedef struct qx_db_verify_report {
 int qx_db_verify(const char *dir, qx_db_verify_report *report);
 uint64_t qx_db_last_lsn(const qx_db *db);
 const char *qx_db_dir(const qx_db *db); /* the data folder it was opened on */
+/* QX_OK while the database takes writes; QX_ERR_CLOSED, with the failure that stopped it in
+ * qx_last_error(), after a write, sync, flush or compaction failed; QX_ERR_DENIED if it was
+ * opened read-only. What a health check asks. */
+int qx_db_health(qx_db *db);
 
 /* What qx_db_repair kept, and what it could not. */
 typedef struct qx_db_repair_report {

@@ -69,6 +69,13 @@ int qx_db_check_writable(qx_db *db) {
   return QX_OK;
 }
 
+int qx_db_health(qx_db *db) {
+  pthread_mutex_lock(&db->mu);
+  int rc = qx_db_check_writable(db);
+  pthread_mutex_unlock(&db->mu);
+  return rc;
+}
+
 /* ---- open and close ---- */
 
 #define REPLAY_PAUSE 1 /* the MemTable is full: flush it, then replay on */

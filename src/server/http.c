@@ -1,5 +1,5 @@
 /* The server's HTTP listener: GET /metrics (Prometheus text format) and GET /health (200 while
- * the server runs and its database takes writes). One thread answers requests one at a time,
+ * the server runs and its database takes writes, 503 with the failure that stopped it). One thread answers requests one at a time,
  * each on its own connection, which is closed after the answer: scrapes and probes, not
  * browsers. */
 #include <errno.h>
@@ -79,8 +79,7 @@ static void answer(qx_server *srv, int fd) {
       text(fd, "500 Internal Server Error", qx_last_error());
     qx_buffer_free(&b);
   } else if (strcmp(path, "/health") == 0) {
-    qx_db_stats s;
-    if (qx_db_stats_get(srv->db, &s) == QX_OK)
+    if (qx_db_health(srv->db) == QX_OK)
       text(fd, "200 OK", "ok\n");
     else
       text(fd, "503 Service Unavailable", qx_last_error());
