@@ -20,9 +20,10 @@ expect 0 "count with qaxdb sql" -- "$QAXDB" sql --data "$D" --csv "SELECT count(
 trades=$(tail -1 "$TMP/out")
 [ "$trades" -gt 0 ] || fail "no trades in the simulated folder: $trades"
 
-# Starts qaxdbd on a free port; sets server and PORT.
+# Starts qaxdbd on folder $SERVED (default $D) on free ports; sets server, PORT and HTTP.
 start_server() {
-  "$QAXDBD" --data "$D" --pg-port 0 --http-port 0 "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
+  "$QAXDBD" --data "${SERVED:-$D}" --pg-port 0 --http-port 0 "$@" >"$TMP/server.out" \
+    2>"$TMP/server.err" &
   server=$!
   PORT=
   for _ in $(seq 300); do
@@ -34,6 +35,15 @@ start_server() {
   done
   fail "qaxdbd did not start: $(cat "$TMP/server.err")"
   return 1
+}
+# SIGTERM: the server must stop cleanly (exit 0) within a bounded wait.
+stop_server() {
+  kill -TERM "$server"
+  for _ in $(seq 300); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
+  wait "$server"
+  local rc=$?
+  server=
+  [ "$rc" -eq 0 ] || fail "qaxdbd exit $rc after SIGTERM: $(cat "$TMP/server.err")"
 }
 q() { timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U trader -d qaxdb -v ON_ERROR_STOP=1 "$@"; }
 
@@ -149,12 +159,7 @@ expect 0 "after a cancel" -- q -c "SELECT 7"
 contains out "^7$"
 
 # SIGTERM: a clean stop, exit 0, and the folder opens again.
-kill -TERM "$server"
-for _ in $(seq 300); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-wait "$server"
-rc=$?
-server=
-[ "$rc" -eq 0 ] || fail "qaxdbd exit $rc after SIGTERM: $(cat "$TMP/server.err")"
+stop_server
 contains server.err "stopped cleanly"
 expect 0 "reopen after the server" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) FROM trades"
 expect 0 "the inserted row, from the folder" -- "$QAXDB" get --data "$D" instruments zz2612
@@ -167,42 +172,29 @@ contains err "57014"
 contains err "statement timeout (500 ms)"
 expect 0 "after a timeout" -- q -c "SELECT 8"
 contains out "^8$"
-kill -TERM "$server"
-wait "$server"
-server=
+stop_server
 
 # --simulate: the venue simulator writes while the server serves; trades keep coming, and
 # SIGTERM stops both cleanly.
+# Polls the trades until there are more than $1 (bounded); prints how many.
+trades_above() {
+  local n=0
+  for _ in $(seq 100); do
+    n=$(q -c "SELECT count(*) FROM trades" 2>/dev/null || echo 0)
+    [ "$n" -gt "$1" ] && break
+    sleep 0.2
+  done
+  echo "$n"
+}
 S=$TMP/live
-"$QAXDBD" --data "$S" --pg-port 0 --http-port 0 --simulate-rate 2000 >"$TMP/live.out" 2>"$TMP/live.err" &
-server=$!
-PORT=
-for _ in $(seq 300); do
-  PORT=$(sed -n '1s/.* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/live.out")
-  [ -n "$PORT" ] && grep -q "simulating the venue" "$TMP/live.out" && break
-  sleep 0.1
-done
-contains live.out "simulating the venue, 2000 events/s"
-first=0
-for _ in $(seq 100); do
-  first=$(q -c "SELECT count(*) FROM trades" 2>/dev/null || echo 0)
-  [ "$first" -gt 0 ] && break
-  sleep 0.2
-done
+SERVED=$S start_server --simulate-rate 2000 || { cli_finish server_test; exit 1; }
+contains server.out "simulating the venue, 2000 events/s"
+first=$(trades_above 0)
 [ "$first" -gt 0 ] || fail "no trades from the simulator"
-later=$first
-for _ in $(seq 100); do
-  later=$(q -c "SELECT count(*) FROM trades" 2>/dev/null || echo 0)
-  [ "$later" -gt "$first" ] && break
-  sleep 0.2
-done
+later=$(trades_above "$first")
 [ "$later" -gt "$first" ] || fail "trades stopped coming: $first, then $later"
-kill -TERM "$server"
-wait "$server"
-rc=$?
-server=
-[ "$rc" -eq 0 ] || fail "qaxdbd --simulate exit $rc: $(cat "$TMP/live.err")"
-contains live.err "the simulator wrote"
+stop_server
+contains server.err "the simulator wrote"
 expect 0 "the live folder afterwards" -- "$QAXDB" sql --data "$S" --csv "SELECT count(*) FROM trades"
 [ "$(tail -1 "$TMP/out")" -ge "$later" ] || fail "trades after the stop: $(tail -1 "$TMP/out") < $later"
 

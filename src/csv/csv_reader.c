@@ -23,35 +23,29 @@ struct csv_reader {
   size_t fields_cap;
 };
 
-int qx_csv_reader_open(const char *path, csv_reader **out) {
-  csv_reader *r = calloc(1, sizeof *r);
-  if (!r) return qx_fail(QX_ERR_NOMEM, "reading %s", path);
-  r->file = fopen(path, "r");
-  if (!r->file) {
-    int e = errno;
-    free(r);
-    return qx_fail_errno(QX_ERR_IO, e, "open %s", path);
+/* A reader over file (NULL: the open that made it failed, with errno), called name in errors. */
+static int reader_on(FILE *file, const char *name, csv_reader **out) {
+  int e = errno;
+  csv_reader *r = file ? calloc(1, sizeof *r) : NULL;
+  if (!r) {
+    if (file) fclose(file);
+    return file ? qx_fail(QX_ERR_NOMEM, "reading %s", name)
+                : qx_fail_errno(QX_ERR_IO, e, "open %s", name);
   }
-  snprintf(r->path, sizeof r->path, "%s", path);
+  r->file = file;
+  snprintf(r->path, sizeof r->path, "%s", name);
   r->next_line = 1;
   *out = r;
   return QX_OK;
 }
 
+int qx_csv_reader_open(const char *path, csv_reader **out) {
+  return reader_on(fopen(path, "r"), path, out);
+}
+
 int qx_csv_reader_open_memory(const char *name, const void *data, size_t len, csv_reader **out) {
-  csv_reader *r = calloc(1, sizeof *r);
-  if (!r) return qx_fail(QX_ERR_NOMEM, "reading %s", name);
   /* fmemopen refuses a buffer of 0 bytes: an empty text reads as an empty file all the same. */
-  r->file = len ? fmemopen((void *)data, len, "r") : fopen("/dev/null", "r");
-  if (!r->file) {
-    int e = errno;
-    free(r);
-    return qx_fail_errno(QX_ERR_IO, e, "read %s", name);
-  }
-  snprintf(r->path, sizeof r->path, "%s", name);
-  r->next_line = 1;
-  *out = r;
-  return QX_OK;
+  return reader_on(len ? fmemopen((void *)data, len, "r") : fopen("/dev/null", "r"), name, out);
 }
 
 void qx_csv_reader_close(csv_reader *r) {
