@@ -111,8 +111,9 @@ struct qx_wal {
   _Atomic uint64_t written_lsn;                /* every entry up to it is in a segment file */
   _Atomic uint64_t ring_waits, ring_wait_ns;   /* appends that waited in wait_for_ring_space */
   _Atomic uint64_t group_waits, group_wait_ns; /* and in wait_for_sync_group */
-  /* Under mu: bytes of entries appended and covered by a sync, and the commit group budget
-   * (wait_for_sync_group); synced_bytes and group are written by the flusher. */
+  /* Under mu: bytes of entries appended (with the ring's padding) and covered by a sync, and
+   * the commit group budget (wait_for_sync_group); synced_bytes and group are written by the
+   * flusher. */
   uint64_t appended_bytes, synced_bytes;
   qx_sync_group group;
 };
@@ -288,6 +289,7 @@ static int write_batch_to_ring(qx_wal *w, const qx_wal_record *records, size_t c
   int rc = wait_for_ring_space(w, span);
   if (rc != QX_OK) return rc;
   qx_ring_reserve(w->ring, span);
+  w->appended_bytes += span;
   for (size_t i = 0; i < count; i++) {
     uint32_t flags = i + 1 < count ? WAL_ENTRY_BATCH_CONTINUES : 0;
     wal_entry_header header = entry_header(&records[i], w->next_lsn + i, now, flags);
@@ -320,6 +322,7 @@ static int write_batch(qx_wal *w, const qx_wal_record *records, size_t count,
       if (rc != QX_OK) return rc;
     }
     w->active->write_offset += span;
+    w->appended_bytes += span;
   }
   return write_staged(w->active, &staged);
 }
@@ -345,8 +348,6 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
     return rc;
   }
   if (rc == QX_OK) {
-    for (size_t i = 0; i < count; i++)
-      w->appended_bytes += wal_entry_span(records[i].size);
     w->next_lsn += count;
     atomic_store_explicit(&w->last_lsn, w->next_lsn - 1, memory_order_release);
     if (w->ring)
