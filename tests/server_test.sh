@@ -67,6 +67,49 @@ printf 'SELECT * FROM nope;\nSELECT 42;\n' >"$TMP/script.sql"
 expect 0 "after an error" -- timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U u -f "$TMP/script.sql"
 contains out "^42$"
 
+# psql's catalog commands: the engine's tables are tables with PostgreSQL's type names, the
+# history and predefined views are views, and qaxdb's own catalog schema (qx_pg) stays hidden.
+lacks() { if grep -q -- "$2" "$TMP/$1"; then fail "$1 has '$2'"; fi; }
+expect 0 "psql \\dt" -- q -c '\dt'
+contains out "^main|trades|table|qaxdb$"
+lacks out "_history"
+lacks out "qx_pg"
+expect 0 "psql \\dv" -- q -c '\dv'
+contains out "^main|orders_history|view|qaxdb$"
+expect 0 "psql \\d trades" -- q -c '\d trades'
+contains out "^price|numeric(18,4)|"
+contains out "^volume|bigint|"
+contains out "^ts|timestamp without time zone|"
+expect 0 "psql \\d+ orders" -- q -c '\d+ orders'
+contains out "^order_id|numeric|"
+expect 0 "psql \\d of a view" -- q -c '\d klines_1m'
+expect 0 "psql \\l" -- q -c '\l'
+contains out "^qaxdb|qaxdb|UTF8|"
+expect 0 "psql \\dn" -- q -c '\dn'
+lacks out "qx_pg"
+# Grafana's PostgreSQL data source: its table list (a function in FROM whose alias names its
+# column, a scalar function in FROM, the search path) and its column list.
+expect 0 "grafana tables" -- q -c "SELECT CASE WHEN quote_ident(table_schema) IN (SELECT CASE
+  WHEN trim(s[i]) = '\"\$user\"' THEN user ELSE trim(s[i]) END FROM generate_series(
+  array_lower(string_to_array(current_setting('search_path'), ','), 1),
+  array_upper(string_to_array(current_setting('search_path'), ','), 1)) AS i,
+  string_to_array(current_setting('search_path'), ',') s) THEN quote_ident(table_name)
+  ELSE quote_ident(table_schema) || '.' || quote_ident(table_name) END AS \"table\"
+  FROM information_schema.tables WHERE quote_ident(table_schema) NOT IN
+  ('information_schema', 'pg_catalog') ORDER BY 1"
+contains out "^trades$"
+lacks out "qx_pg"
+expect 0 "grafana columns" -- q -c "SELECT quote_ident(column_name), data_type FROM
+  information_schema.columns WHERE quote_ident(table_name) = 'trades'"
+contains out "^ts|timestamp without time zone$"
+contains out "^price|numeric$"
+expect 0 "base tables" -- q -c "SELECT table_name FROM information_schema.tables WHERE
+  table_type = 'BASE TABLE' ORDER BY 1"
+contains out "^trades$"
+lacks out "_history"
+expect 0 "server version" -- q -c "SELECT current_setting('server_version_num')::int >= 150000"
+contains out "^t$"
+
 # Concurrent clients, each with its own answer.
 for i in 1 2 3 4 5 6; do q -c "SELECT $i * 1000 + count(*) FROM trades" >"$TMP/c$i" 2>&1 & done
 wait_ok=0

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "query/pg_catalog.h"
 #include "query/writes.h"
 #include "server/pg_session.h"
 #include "util/clock.h"
@@ -200,18 +201,23 @@ static int blank(const char *text) {
   return 1;
 }
 
-/* Runs text's statements on the SQL engine under the statement timeout, one at a time with
+/* Runs text's statements on the SQL engine, in the dialect PostgreSQL clients use for the
+ * catalog (query/pg_catalog.h), under the statement timeout, one at a time with
  * other sessions', counted for /metrics; on failure sends the error. */
 typedef int (*sql_run_fn)(session *s, const char *text, void *out);
 
 static int run_sql(session *s, const char *text, sql_run_fn run, void *out) {
   qx_server *srv = s->srv;
   int64_t start = qx_monotonic_ns();
+  qx_buffer rewritten = {0};
+  if (qx_pg_catalog_rewrite(text, &rewritten) && qx_buffer_text(&rewritten))
+    text = qx_buffer_text(&rewritten);
   pthread_mutex_lock(&srv->sql_mu);
   qx_server_statement_begin(srv, s->client);
   int rc = run(s, text, out);
   int timed_out = qx_server_statement_end(srv);
   pthread_mutex_unlock(&srv->sql_mu);
+  qx_buffer_free(&rewritten);
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->queries, qx_monotonic_ns() - start, rc == QX_OK);
   pthread_mutex_unlock(&srv->mu);
