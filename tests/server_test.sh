@@ -47,7 +47,36 @@ stop_server() {
 }
 q() { timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U trader -d qaxdb -v ON_ERROR_STOP=1 "$@"; }
 
+# What get, scan and stats print from the folder, to compare with what they print through the
+# server once it holds the folder.
+expect 0 "local get" -- "$QAXDB" get --data "$D" trades 1
+cp "$TMP/out" "$TMP/local_get"
+expect 0 "local scan" -- "$QAXDB" scan --data "$D" trades --limit 5 --csv
+cp "$TMP/out" "$TMP/local_scan"
+cp "$TMP/err" "$TMP/local_scan_note"
+
 start_server || { cli_finish server_test; exit 1; }
+[ -f "$D/SERVER" ] || fail "no SERVER file in the served folder"
+contains_in() { grep -q -- "$2" "$1" || fail "$1 lacks '$2'"; }
+contains_in "$D/SERVER" "^pg_port=$PORT$"
+
+# The CLI asks the server that holds the folder instead of failing on its lock.
+expect 0 "get through the server" -- "$QAXDB" get --data "$D" trades 1
+cmp -s "$TMP/out" "$TMP/local_get" || fail "get through the server: $(cat "$TMP/out")"
+expect 0 "scan through the server" -- "$QAXDB" scan --data "$D" trades --limit 5 --csv
+cmp -s "$TMP/out" "$TMP/local_scan" || fail "scan through the server differs: $(head -3 "$TMP/out")"
+cmp -s "$TMP/err" "$TMP/local_scan_note" || fail "scan's note through the server: $(cat "$TMP/err")"
+expect 1 "get of a missing key through the server" -- "$QAXDB" get --data "$D" trades 999999999
+contains err "no trades record with key (999999999)"
+expect 0 "stats through the server" -- "$QAXDB" stats --data "$D"
+contains out "^level  files"
+expect 0 "sql through the server" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) AS n FROM trades"
+[ "$(tail -1 "$TMP/out")" = "$trades" ] || fail "sql through the server counted $(cat "$TMP/out")"
+expect 0 "sql footer through the server" -- "$QAXDB" sql --data "$D" "SELECT true AS t"
+contains out "true"
+contains out "(1 row, at LSN [1-9]"
+expect 1 "sql error through the server" -- "$QAXDB" sql --data "$D" "SELECT * FROM nope"
+contains err "nope"
 expect 0 "psql count" -- q -c "SELECT count(*) FROM trades"
 [ "$(cat "$TMP/out")" = "$trades" ] || fail "psql counted $(cat "$TMP/out") trades, qaxdb sql $trades"
 expect 0 "two statements" -- q -c "SELECT 1 AS a; SELECT 'x' AS b, NULL AS c, true AS d"
@@ -204,6 +233,7 @@ contains out "^7$"
 # SIGTERM: a clean stop, exit 0, and the folder opens again.
 stop_server
 contains server.err "stopped cleanly"
+[ ! -f "$D/SERVER" ] || fail "the SERVER file outlived the server"
 expect 0 "reopen after the server" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) FROM trades"
 expect 0 "the inserted row, from the folder" -- "$QAXDB" get --data "$D" instruments zz2612
 contains out "SHFE"

@@ -57,7 +57,8 @@ struct qx_sql {
 
 struct qx_sql_result {
   qx_result_table *table;
-  qx_olap_snapshot *snapshot;
+  qx_olap_snapshot *snapshot; /* NULL for a table received from elsewhere, read at lsn */
+  uint64_t lsn;
   int cached;
 };
 
@@ -569,7 +570,8 @@ static int hand_out(each_job *job, qx_sql_result_fn each, void *ctx) {
       rc = qx_fail(QX_ERR_NOMEM, "out of memory for a query result");
       break;
     }
-    *r = (qx_sql_result){job->tables.items[i], job->snap, job->cached};
+    *r = (qx_sql_result){
+        .table = job->tables.items[i], .snapshot = job->snap, .cached = job->cached};
     job->tables.items[i] = NULL; /* now the result's */
     qx_olap_snapshot_ref(job->snap);
     rc = each(r, ctx);
@@ -597,8 +599,20 @@ int qx_sql_query_each(qx_sql *s, const char *text, qx_sql_result_fn each, void *
 
 /* ---- results ---- */
 
+qx_sql_result *qx_sql_result_of_table(qx_result_table *t, uint64_t lsn) {
+  qx_sql_result *r = calloc(1, sizeof *r);
+  if (!r) {
+    qx_result_table_unref(t);
+    qx_record_failure("out of memory for a result");
+    return NULL;
+  }
+  r->table = t;
+  r->lsn = lsn;
+  return r;
+}
+
 uint64_t qx_sql_result_lsn(const qx_sql_result *r) {
-  return r->snapshot->lsn;
+  return r->snapshot ? r->snapshot->lsn : r->lsn;
 }
 
 int qx_sql_result_cached(const qx_sql_result *r) {

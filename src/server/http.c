@@ -1,7 +1,7 @@
 /* The server's HTTP listener: GET /metrics (Prometheus text format) and GET /health (200 while
- * the server runs and its database takes writes, 503 with the failure that stopped it). One thread answers requests one at a time,
- * each on its own connection, which is closed after the answer: scrapes and probes, not
- * browsers. */
+ * the server runs and its database takes writes, 503 with the failure that stopped it). One thread
+ * answers requests one at a time, each on its own connection, which is closed after the answer:
+ * scrapes and probes, not browsers. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
