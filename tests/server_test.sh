@@ -238,8 +238,15 @@ expect 0 "reopen after the server" -- "$QAXDB" sql --data "$D" --csv "SELECT cou
 expect 0 "the inserted row, from the folder" -- "$QAXDB" get --data "$D" instruments zz2612
 contains out "SHFE"
 
-# A statement past the statement timeout is cancelled; the session goes on.
-start_server --statement-timeout 500 --query-memory 512 || { cli_finish server_test; exit 1; }
+# Settings from a config file; SIGHUP reads it again and a lowered statement timeout applies
+# at once. A statement past it is cancelled; the session goes on.
+printf '# qaxdbd settings\nstatement_timeout = 600000\n[qaxdbd]\nquery-memory = 512\n' >"$TMP/q.ini"
+start_server --config "$TMP/q.ini" || { cli_finish server_test; exit 1; }
+contains_in "$TMP/server.err" 'level=info msg="listening" address=127.0.0.1'
+printf 'statement_timeout = 500\nquery_memory = 512\n' >"$TMP/q.ini"
+kill -HUP "$server"
+for _ in $(seq 300); do grep -q 'msg="reloaded"' "$TMP/server.err" && break; sleep 0.1; done
+contains_in "$TMP/server.err" 'msg="reloaded" log_level=info statement_timeout_ms=500'
 expect 1 "statement timeout" -- q -v VERBOSITY=verbose -c "SELECT count(*) FROM range(100000000000) a"
 contains err "57014"
 contains err "statement timeout (500 ms)"
@@ -267,12 +274,17 @@ first=$(trades_above 0)
 later=$(trades_above "$first")
 [ "$later" -gt "$first" ] || fail "trades stopped coming: $first, then $later"
 stop_server
-contains server.err "the simulator wrote"
+contains server.err 'msg="the simulator stopped" events=[1-9]'
 expect 0 "the live folder afterwards" -- "$QAXDB" sql --data "$S" --csv "SELECT count(*) FROM trades"
 [ "$(tail -1 "$TMP/out")" -ge "$later" ] || fail "trades after the stop: $(tail -1 "$TMP/out") < $later"
 
-# Bad arguments and a listen address that would need authentication.
+# Bad arguments, bad config files, and a listen address that would need authentication.
 expect 2 "bad port" -- "$QAXDBD" --data "$D" --pg-port 70000
+printf 'pg_port = 0\nno_such_setting = 1\n' >"$TMP/bad.ini"
+expect 2 "bad config setting" -- "$QAXDBD" --config "$TMP/bad.ini"
+contains err "bad.ini:2: bad setting no_such_setting = 1"
+expect 2 "missing config file" -- "$QAXDBD" --config "$TMP/none.ini"
+contains err "none.ini: No such file"
 expect 2 "bad timeout" -- "$QAXDBD" --data "$D" --statement-timeout -5
 expect 1 "not loopback" -- timeout 60 "$QAXDBD" --data "$D" --pg-port 0 --listen 0.0.0.0
 contains err "users file"

@@ -48,6 +48,11 @@ void qx_server_options_init(qx_server_options *options);
 /* Starts listening; QX_ERR_IO naming the address if it cannot (a port in use, say). */
 int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out);
 
+/* Changes what a running server changes at once: statement_timeout_ms and max_connections
+ * (connections over a lowered limit stay; new ones are refused). The other options take a
+ * restart and are ignored here. */
+void qx_server_reconfigure(qx_server *server, const qx_server_options *options);
+
 /* The ports the listeners are bound to (the HTTP one: -1 if none). */
 int qx_server_pg_port(const qx_server *server);
 int qx_server_http_port(const qx_server *server);

@@ -251,12 +251,13 @@ static int run_sql(session *s, const char *text, sql_run_fn run, void *out) {
   qx_buffer_free(&rewritten);
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->queries, qx_monotonic_ns() - start, rc == QX_OK);
+  uint32_t timeout_ms = srv->opt.statement_timeout_ms; /* a reload may change it */
   pthread_mutex_unlock(&srv->mu);
   if (rc == QX_OK || s->conn.failed) return rc;
   if (timed_out) {
     char message[128];
     snprintf(message, sizeof message, "canceling statement due to statement timeout (%u ms)",
-             srv->opt.statement_timeout_ms);
+             timeout_ms);
     qx_pg_send_error(&s->conn, "ERROR", "57014", message);
     return rc;
   }

@@ -137,11 +137,10 @@ int qx_server_statement_end(qx_server *srv) {
 static void *watchdog_main(void *arg) {
   qx_server *srv = arg;
   qx_thread_name("qx-pg-watch");
-  int64_t limit = (int64_t)srv->opt.statement_timeout_ms * 1000000;
   pthread_mutex_lock(&srv->mu);
   while (!srv->stopping) {
-    int64_t now = qx_monotonic_ns();
-    if (srv->running && !srv->timed_out && now - srv->running_since > limit) {
+    int64_t now = qx_monotonic_ns(), limit = (int64_t)srv->opt.statement_timeout_ms * 1000000;
+    if (srv->running && !srv->timed_out && limit && now - srv->running_since > limit) {
       srv->timed_out = 1;
       qx_log(QX_LOG_WARN, "statement cancelled: it ran past the statement timeout",
              "process=%u timeout_ms=%u", srv->running->key[0], srv->opt.statement_timeout_ms);
@@ -236,8 +235,7 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
     free_server(srv);
     return rc;
   }
-  if (srv->opt.statement_timeout_ms &&
-      pthread_create(&srv->watchdog, NULL, watchdog_main, srv) != 0) {
+  if (pthread_create(&srv->watchdog, NULL, watchdog_main, srv) != 0) {
     srv->watchdog = 0;
     qx_server_stop(srv);
     return qx_fail(QX_ERR_NOMEM, "server: cannot start the statement watchdog thread");
@@ -254,6 +252,13 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
          srv->opt.listen_address, srv->port, qx_server_http_port(srv), srv->opt.max_connections);
   *out = srv;
   return QX_OK;
+}
+
+void qx_server_reconfigure(qx_server *srv, const qx_server_options *options) {
+  pthread_mutex_lock(&srv->mu);
+  srv->opt.statement_timeout_ms = options->statement_timeout_ms;
+  if (options->max_connections > 0) srv->opt.max_connections = options->max_connections;
+  pthread_mutex_unlock(&srv->mu);
 }
 
 int qx_server_pg_port(const qx_server *srv) {

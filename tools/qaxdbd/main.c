@@ -1,163 +1,113 @@
 /* qaxdbd: the qaxdb server. Owns a data folder (./qaxdb-data by default, created if needed)
  * and answers SQL over it on the PostgreSQL wire protocol (127.0.0.1:5433 by default) until
- * SIGINT or SIGTERM, which close it cleanly. */
-#include <errno.h>
+ * SIGINT or SIGTERM, which close it cleanly; SIGHUP reloads its settings (config.h). */
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "qaxdb/db.h"
 #include "qaxdb/server.h"
 #include "simulate.h"
-
-#define DEFAULT_DATA "./qaxdb-data"
-
-static int usage(FILE *out, int rc) {
-  fprintf(out,
-          "usage: qaxdbd [--data DIR] [--pg-port N] [--http-port N] [--listen ADDRESS]\n"
-          "              [--statement-timeout MS] [--query-memory MIB]\n"
-          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n\n"
-          "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
-          "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
-          "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
-          "Port 0 picks a free port; the ports are printed on the first two lines of output.\n"
-          "A statement is cancelled after --statement-timeout MS (default 300000; 0: never)\n"
-          "and may use --query-memory MIB (default: DuckDB's 80%% of the memory).\n"
-          "--simulate feeds the folder with the seeded venue of qaxdb simulate, %d events/s\n"
-          "(--simulate-rate), while it serves.\n"
-          "Connections from loopback are trusted for any user name. Stops cleanly on Ctrl-C\n"
-          "or SIGTERM. See docs/server.md.\n",
-          DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT, VENUE_DEFAULT_RATE);
-  return rc;
-}
-
-typedef struct args {
-  const char *data;
-  qx_server_options server;
-  int simulate;
-  uint32_t simulate_rate; /* events/s */
-} args;
-
-/* Parses a decimal number in [0, max]. */
-static int parse_number(const char *text, unsigned long long max, unsigned long long *out) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (!*text || *text == '-' || *end || errno || v > max) return 0;
-  *out = v;
-  return 1;
-}
-
-/* 0 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, args *a) {
-  a->data = DEFAULT_DATA;
-  a->simulate_rate = VENUE_DEFAULT_RATE;
-  qx_server_options_init(&a->server);
-  for (int i = 1; i < argc; i++) {
-    const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) return usage(stdout, 0) - 1;
-    if (strcmp(flag, "--simulate") == 0) {
-      a->simulate = 1;
-      continue;
-    }
-    if (!value) {
-      fprintf(stderr, "qaxdbd: unexpected argument %s (see qaxdbd --help)\n", flag);
-      return 2;
-    }
-    i++;
-    unsigned long long n = 0;
-    int ok = 1;
-    if (strcmp(flag, "--data") == 0) {
-      a->data = value;
-    } else if (strcmp(flag, "--listen") == 0) {
-      a->server.listen_address = value;
-    } else if (strcmp(flag, "--pg-port") == 0) {
-      ok = parse_number(value, 65535, &n);
-      a->server.pg_port = (int)n;
-    } else if (strcmp(flag, "--http-port") == 0) {
-      ok = parse_number(value, 65535, &n);
-      a->server.http_port = (int)n;
-    } else if (strcmp(flag, "--statement-timeout") == 0) {
-      ok = parse_number(value, UINT32_MAX, &n);
-      a->server.statement_timeout_ms = (uint32_t)n;
-    } else if (strcmp(flag, "--simulate-rate") == 0) {
-      ok = parse_number(value, 1000000, &n) && n > 0;
-      a->simulate_rate = (uint32_t)n;
-      a->simulate = 1;
-    } else if (strcmp(flag, "--query-memory") == 0) {
-      ok = parse_number(value, 1ull << 40, &n);
-      a->server.query_memory_limit = n << 20;
-    } else {
-      ok = 0;
-    }
-    if (!ok) {
-      fprintf(stderr, "qaxdbd: bad argument %s %s (see qaxdbd --help)\n", flag, value);
-      return 2;
-    }
-  }
-  return 0;
-}
-
-/* Waits for SIGINT or SIGTERM, blocked in every thread (they are started after this blocks
- * them), so that the main thread takes them in order. */
-static int wait_for_stop(const sigset_t *stops) {
-  int sig = 0;
-  sigwait(stops, &sig);
-  return sig;
-}
+#include "util/log.h"
 
 /* Says where to connect: the first two lines, which scripts read the ports from. */
-static void announce(const args *a, const qx_server *srv) {
-  const char *host = a->server.listen_address;
+static void announce(const qaxdbd_config *c, const qx_server *srv) {
+  const char *host = c->server.listen_address;
   int port = qx_server_pg_port(srv);
-  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol): psql -h %s -p %d\n", a->data,
+  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol): psql -h %s -p %d\n", c->data,
          host, port, host, port);
   printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health\n", host,
          qx_server_http_port(srv));
 }
 
+/* SIGHUP: the config file and flags again. What the server can change while it runs changes;
+ * the rest is logged as waiting for the next start. */
+static void reload(int argc, char **argv, qaxdbd_config *running, qx_server *srv) {
+  qaxdbd_config next;
+  if (qaxdbd_config_read(argc, argv, &next) != 0) {
+    qx_log(QX_LOG_ERROR, "reload failed: the settings are kept as they were", NULL);
+    qaxdbd_config_free(&next);
+    return;
+  }
+  qx_log_set(next.log_level, qx_log_to_stderr, NULL);
+  qx_server_reconfigure(srv, &next.server);
+  const qx_server_options *a = &running->server, *b = &next.server;
+  if (strcmp(running->data, next.data) != 0 || a->pg_port != b->pg_port ||
+      a->http_port != b->http_port || strcmp(a->listen_address, b->listen_address) != 0 ||
+      a->query_memory_limit != b->query_memory_limit || running->simulate != next.simulate)
+    qx_log(QX_LOG_WARN,
+           "the data folder, ports, address, query memory and simulation change "
+           "at the next start",
+           NULL);
+  qx_log(QX_LOG_INFO, "reloaded", "log_level=%s statement_timeout_ms=%u max_connections=%d",
+         qx_log_level_name(next.log_level), b->statement_timeout_ms, b->max_connections);
+  running->log_level = next.log_level;
+  running->server.statement_timeout_ms = b->statement_timeout_ms;
+  running->server.max_connections = b->max_connections;
+  qaxdbd_config_free(&next);
+}
+
+/* Serves until SIGINT or SIGTERM, taking SIGHUP as a reload. The signals are blocked in every
+ * thread (they are started after main blocks them), so that this thread takes them in order. */
+static int serve_until_stopped(int argc, char **argv, qaxdbd_config *c, qx_server *srv,
+                               const sigset_t *signals) {
+  for (;;) {
+    int sig = 0;
+    sigwait(signals, &sig);
+    if (sig != SIGHUP) return sig;
+    reload(argc, argv, c, srv);
+  }
+}
+
+static int fail(const char *what, int rc) {
+  qx_log(QX_LOG_ERROR, qx_last_error(), "what=\"%s\" status=\"%s\"", what, qx_strerror(rc));
+  return 1;
+}
+
 int main(int argc, char **argv) {
-  args a;
-  int rc = parse_args(argc, argv, &a);
-  if (rc != 0) return rc < 0 ? 0 : rc;
-  sigset_t stops;
-  sigemptyset(&stops);
-  sigaddset(&stops, SIGINT);
-  sigaddset(&stops, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stops, NULL);
+  qaxdbd_config c;
+  int rc = qaxdbd_config_read(argc, argv, &c);
+  if (rc != 0) {
+    qaxdbd_config_free(&c);
+    return rc < 0 ? 0 : rc;
+  }
+  qx_log_set(c.log_level, qx_log_to_stderr, NULL);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, NULL);
   qx_db *db = NULL;
-  rc = qx_db_open(a.data, NULL, &db, NULL);
-  if (rc != QX_OK) {
-    fprintf(stderr, "qaxdbd: cannot open %s: %s: %s\n", a.data, qx_strerror(rc), qx_last_error());
-    return 1;
-  }
   qx_server *srv = NULL;
-  rc = qx_server_start(db, &a.server, &srv);
+  rc = qx_db_open(c.data, NULL, &db, NULL);
   if (rc != QX_OK) {
-    fprintf(stderr, "qaxdbd: cannot start: %s: %s\n", qx_strerror(rc), qx_last_error());
+    qaxdbd_config_free(&c);
+    return fail("cannot open the data folder", rc);
+  }
+  rc = qx_server_start(db, &c.server, &srv);
+  if (rc != QX_OK) {
+    int result = fail("cannot start", rc);
     qx_db_close(db);
-    return 1;
+    qaxdbd_config_free(&c);
+    return result;
   }
-  announce(&a, srv);
+  announce(&c, srv);
   venue_feed *feed = NULL;
-  if (a.simulate && (rc = venue_feed_start(db, a.simulate_rate, &feed)) != QX_OK)
-    fprintf(stderr, "qaxdbd: the simulator did not start: %s: %s\n", qx_strerror(rc),
-            qx_last_error());
-  if (feed) printf("qaxdbd: simulating the venue, %u events/s\n", a.simulate_rate);
+  if (c.simulate && (rc = venue_feed_start(db, c.simulate_rate, &feed)) != QX_OK)
+    fail("the simulator did not start", rc);
+  if (feed) printf("qaxdbd: simulating the venue, %u events/s\n", c.simulate_rate);
   fflush(stdout);
-  int sig = wait_for_stop(&stops);
-  fprintf(stderr, "qaxdbd: %s: stopping\n", strsignal(sig));
+  int sig = serve_until_stopped(argc, argv, &c, srv, &signals);
+  qx_log(QX_LOG_INFO, "stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
   if (feed)
-    fprintf(stderr, "qaxdbd: the simulator wrote %llu events\n",
-            (unsigned long long)venue_feed_stop(feed));
+    qx_log(QX_LOG_INFO, "the simulator stopped", "events=%llu",
+           (unsigned long long)venue_feed_stop(feed));
   qx_server_stop(srv);
+  qaxdbd_config_free(&c);
   rc = qx_db_close(db);
-  if (rc != QX_OK) {
-    fprintf(stderr, "qaxdbd: close: %s: %s\n", qx_strerror(rc), qx_last_error());
-    return 1;
-  }
-  fprintf(stderr, "qaxdbd: stopped cleanly\n");
+  if (rc != QX_OK) return fail("closing the data folder", rc);
+  qx_log(QX_LOG_INFO, "stopped cleanly", NULL);
   return 0;
 }

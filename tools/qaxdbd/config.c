@@ -1,0 +1,170 @@
+/* qaxdbd's settings from its defaults, a config file and the command line (config.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simulate.h"
+
+int qaxdbd_usage(int to_stderr) {
+  fprintf(to_stderr ? stderr : stdout,
+          "usage: qaxdbd [--config FILE] [--data DIR] [--pg-port N] [--http-port N]\n"
+          "              [--listen ADDRESS] [--statement-timeout MS] [--query-memory MIB]\n"
+          "              [--max-connections N] [--log-level debug|info|warn|error]\n"
+          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n\n"
+          "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
+          "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
+          "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
+          "Port 0 picks a free port; the ports are printed on the first two lines of output.\n"
+          "A statement is cancelled after --statement-timeout MS (default 300000; 0: never)\n"
+          "and may use --query-memory MIB (default: DuckDB's 80%% of the memory).\n"
+          "--simulate feeds the folder with the seeded venue of qaxdb simulate, %d events/s\n"
+          "(--simulate-rate), while it serves.\n"
+          "--config FILE reads settings from an INI file first: `pg_port = 6543` is\n"
+          "--pg-port 6543; flags given here override it. SIGHUP reads it again: the log level,\n"
+          "statement timeout and connection limit change at once, the rest at the next start.\n"
+          "Connections from loopback are trusted for any user name. Logs go to stderr as\n"
+          "logfmt lines. Stops cleanly on Ctrl-C or SIGTERM. See docs/server.md.\n",
+          QAXDBD_DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT,
+          VENUE_DEFAULT_RATE);
+  return to_stderr ? 2 : 0;
+}
+
+/* Parses a decimal number in [0, max]. */
+static int parse_number(const char *text, unsigned long long max, unsigned long long *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (!*text || *text == '-' || *end || errno || v > max) return 0;
+  *out = v;
+  return 1;
+}
+
+/* Applies setting name (a flag without its dashes) to value; 0 if either is not one. */
+static int apply(qaxdbd_config *c, const char *name, const char *value) {
+  unsigned long long n = 0;
+  int ok = 1;
+  if (strcmp(name, "data") == 0) {
+    c->data = value;
+  } else if (strcmp(name, "listen") == 0) {
+    c->server.listen_address = value;
+  } else if (strcmp(name, "pg-port") == 0) {
+    ok = parse_number(value, 65535, &n);
+    c->server.pg_port = (int)n;
+  } else if (strcmp(name, "http-port") == 0) {
+    ok = parse_number(value, 65535, &n);
+    c->server.http_port = (int)n;
+  } else if (strcmp(name, "statement-timeout") == 0) {
+    ok = parse_number(value, UINT32_MAX, &n);
+    c->server.statement_timeout_ms = (uint32_t)n;
+  } else if (strcmp(name, "max-connections") == 0) {
+    ok = parse_number(value, 100000, &n) && n > 0;
+    c->server.max_connections = (int)n;
+  } else if (strcmp(name, "query-memory") == 0) {
+    ok = parse_number(value, 1ull << 40, &n);
+    c->server.query_memory_limit = n << 20;
+  } else if (strcmp(name, "simulate") == 0) {
+    ok = strcmp(value, "true") == 0 || strcmp(value, "false") == 0;
+    c->simulate = strcmp(value, "true") == 0;
+  } else if (strcmp(name, "simulate-rate") == 0) {
+    ok = parse_number(value, 1000000, &n) && n > 0;
+    c->simulate_rate = (uint32_t)n;
+    c->simulate = 1;
+  } else if (strcmp(name, "log-level") == 0) {
+    ok = qx_log_level_by_name(value, &c->log_level);
+  } else {
+    ok = 0;
+  }
+  return ok;
+}
+
+typedef struct file_reading {
+  qaxdbd_config *c;
+  char why[256];
+} file_reading;
+
+/* libinih's handler: one `name = value`; 0 stops the reading at this line. */
+static int take_line(void *user, const char *section, const char *name, const char *value) {
+  file_reading *r = user;
+  qaxdbd_config *c = r->c;
+  char key[64];
+  snprintf(key, sizeof key, "%s", name);
+  for (char *p = key; *p; p++)
+    if (*p == '_') *p = '-';
+  if (*section && strcmp(section, "qaxdbd") != 0) {
+    snprintf(r->why, sizeof r->why, "unknown section [%s] (settings go in [qaxdbd] or before any)",
+             section);
+    return 0;
+  }
+  if (strcmp(key, "config") == 0 || c->string_count == CONFIG_STRINGS_MAX ||
+      !(c->strings[c->string_count] = strdup(value))) {
+    snprintf(r->why, sizeof r->why, "%s cannot be set here", name);
+    return 0;
+  }
+  if (!apply(c, key, c->strings[c->string_count++])) {
+    snprintf(r->why, sizeof r->why, "bad setting %s = %s (see qaxdbd --help)", name, value);
+    return 0;
+  }
+  return 1;
+}
+
+static int read_file(qaxdbd_config *c, const char *path) {
+  file_reading r = {c, "cannot be read"};
+  int line = ini_parse(path, take_line, &r);
+  if (line == 0) return 0;
+  if (line < 0)
+    fprintf(stderr, "qaxdbd: config file %s: %s\n", path,
+            line == -1 ? strerror(errno) : "out of memory");
+  else
+    fprintf(stderr, "qaxdbd: config file %s:%d: %s\n", path, line, r.why);
+  return 2;
+}
+
+/* The config file argv names, if any: it is read before the flags, which override it. */
+static const char *config_file_of(int argc, char **argv) {
+  const char *file = NULL;
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp(argv[i], "--config") == 0) file = argv[++i];
+  return file;
+}
+
+static void set_defaults(qaxdbd_config *c) {
+  memset(c, 0, sizeof *c);
+  c->data = QAXDBD_DEFAULT_DATA;
+  c->simulate_rate = VENUE_DEFAULT_RATE;
+  c->log_level = QX_LOG_INFO;
+  qx_server_options_init(&c->server);
+}
+
+int qaxdbd_config_read(int argc, char **argv, qaxdbd_config *c) {
+  set_defaults(c);
+  c->config_file = config_file_of(argc, argv);
+  if (c->config_file && read_file(c, c->config_file) != 0) return 2;
+  for (int i = 1; i < argc; i++) {
+    const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) return qaxdbd_usage(0) - 1;
+    if (strcmp(flag, "--simulate") == 0) {
+      c->simulate = 1;
+      continue;
+    }
+    if (strncmp(flag, "--", 2) != 0 || !value) {
+      fprintf(stderr, "qaxdbd: unexpected argument %s (see qaxdbd --help)\n", flag);
+      return 2;
+    }
+    i++;
+    if (strcmp(flag, "--config") != 0 && !apply(c, flag + 2, value)) {
+      fprintf(stderr, "qaxdbd: bad argument %s %s (see qaxdbd --help)\n", flag, value);
+      return 2;
+    }
+  }
+  return 0;
+}
+
+void qaxdbd_config_free(qaxdbd_config *c) {
+  for (int i = 0; i < c->string_count; i++)
+    free(c->strings[i]);
+  c->string_count = 0;
+}

@@ -1,0 +1,35 @@
+/* qaxdbd's settings: the embedded defaults, then a config file (--config FILE, INI through
+ * libinih), then the command line, each overriding the one before. A config file's
+ * `name = value` is the flag --name VALUE (`_` and `-` alike), so every flag can be set in
+ * either place (docs/server.md). */
+#ifndef QX_QAXDBD_CONFIG_H
+#define QX_QAXDBD_CONFIG_H
+
+#include <stdint.h>
+
+#include "qaxdb/log.h"
+#include "qaxdb/server.h"
+
+#define QAXDBD_DEFAULT_DATA "./qaxdb-data"
+#define CONFIG_STRINGS_MAX 16 /* settings a config file may give as text */
+
+typedef struct qaxdbd_config {
+  const char *data;
+  qx_server_options server;
+  int simulate;
+  uint32_t simulate_rate; /* events/s */
+  qx_log_level log_level;
+  const char *config_file;           /* NULL: none */
+  char *strings[CONFIG_STRINGS_MAX]; /* the config file's text values, owned */
+  int string_count;
+} qaxdbd_config;
+
+/* Reads the settings: the defaults, the config file argv names, then argv. Returns 0 to go on;
+ * otherwise prints why (the file and line for a config file) and returns the exit code (-1:
+ * --help was printed, exit 0). */
+int qaxdbd_config_read(int argc, char **argv, qaxdbd_config *c);
+void qaxdbd_config_free(qaxdbd_config *c);
+
+int qaxdbd_usage(int to_stderr);
+
+#endif
