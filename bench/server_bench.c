@@ -561,14 +561,15 @@ static int measure_aggregate(PGconn *const c[SIDES], const settings *s, bench_ca
 
 /* ---- the run ---- */
 
-/* Loads both sides up to s->rows trades with COPYs of BULK_ROWS rows, then brings each to
- * its steady state for reading: qaxdb's converter writes what it buffers to Parquet (as it
- * does on its own within 10 s), PostgreSQL's VACUUM ANALYZE sets the visibility map and the
+/* Loads both sides up to s->rows trades (or a little more) with COPYs of BULK_ROWS rows, then
+ * brings each to its steady state for reading: qaxdb's converter writes what it buffers to Parquet
+ * (as it does on its own within 10 s), PostgreSQL's VACUUM ANALYZE sets the visibility map and the
  * statistics (as autovacuum does after a load). */
 static int bulk_load(PGconn *const c[SIDES], qx_db *db, market *m, const settings *s,
                      bench_case *out) {
   ingest bulk = {"copy_bulk_100k", 0, BULK_ROWS, 1};
-  if (m->next_id < s->rows) bulk.statements = (int)((s->rows - m->next_id) / BULK_ROWS);
+  if (m->next_id < s->rows)
+    bulk.statements = (int)((s->rows - m->next_id + BULK_ROWS - 1) / BULK_ROWS);
   fprintf(stderr, "qaxdb-bench-server: loading %d x %d more trades into both\n", bulk.statements,
           BULK_ROWS);
   if (bulk.statements && !measure_ingest(c, m, &bulk, out)) return 0;
@@ -592,7 +593,7 @@ static int run_cases(const char *const conninfo[SIDES], qx_db *db, settings *s) 
     fprintf(stderr, "qaxdb-bench-server: %s\n", cases[i].name);
     ok = measure_ingest(c, &m, &cases[i], &ingest_cases[i]);
   }
-  size_t ingest_count = 2 + (m.next_id + BULK_ROWS <= s->rows); /* with the bulk load */
+  size_t ingest_count = 2 + (m.next_id < s->rows); /* with the bulk load */
   ok = ok && bulk_load(c, db, &m, s, &ingest_cases[2]);
   s->rows = m.next_id; /* keys below it exist on both sides */
   for (int i = 0; ok && i < 2; i++) {
