@@ -237,12 +237,14 @@ static pid_t spawn(const postgres *pg, char *const argv[], const char *log) {
   _exit(127);
 }
 
+/* Copies a log of the temporary folder (removed at exit) to stderr. */
 static void print_log(const char *log) {
   FILE *f = fopen(log, "r");
   char line[512];
-  fprintf(stderr, "--- %s ---\n", log);
+  fprintf(stderr, "--- its output ---\n");
   while (f && fgets(line, sizeof line, f))
     fputs(line, stderr);
+  fprintf(stderr, "---\n");
   if (f) fclose(f);
 }
 
@@ -307,18 +309,20 @@ static void conninfo_postgres(const postgres *pg, char *out, size_t cap) {
 static int wait_ready(postgres *pg) {
   char conninfo[128];
   conninfo_postgres(pg, conninfo, sizeof conninfo);
-  for (int i = 0; i < 1200; i++) {
+  int status = 0;
+  for (int i = 0; i < 1200 && pg->pid > 0; i++) {
     if (PQping(conninfo) == PQPING_OK) return 1;
-    int status;
-    if (waitpid(pg->pid, &status, WNOHANG) == pg->pid) {
-      pg->pid = 0;
-      break;
-    }
+    if (waitpid(pg->pid, &status, WNOHANG) == pg->pid) pg->pid = 0;
     usleep(50000);
   }
   char log[PATH_MAX + 16];
   snprintf(log, sizeof log, "%s/postgres.log", pg->root);
-  fprintf(stderr, "qaxdb-bench-server: PostgreSQL did not start on port %d:\n", pg->port);
+  if (pg->pid > 0)
+    fprintf(stderr, "qaxdb-bench-server: PostgreSQL took no connections on port %d in 60 s\n",
+            pg->port);
+  else
+    fprintf(stderr, "qaxdb-bench-server: PostgreSQL exited (status %d) before taking connections\n",
+            WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   print_log(log);
   return 0;
 }
