@@ -618,19 +618,40 @@ static int run_cases(const char *const conninfo[SIDES], qx_db *db, settings *s) 
   return ok;
 }
 
+static const settings FULL = {.rows = 10000000,
+                              .copy_statements = 50,
+                              .copy_rows = 10000,
+                              .insert_statements = 50,
+                              .insert_rows = 1000,
+                              .point_queries = 20000,
+                              .aggregate_runs = 5,
+                              .pg_bin = PG_BIN_DEFAULT};
+static const settings QUICK = {.rows = 1000000,
+                               .copy_statements = 20,
+                               .copy_rows = 10000,
+                               .insert_statements = 20,
+                               .insert_rows = 1000,
+                               .point_queries = 4000,
+                               .aggregate_runs = 3,
+                               .pg_bin = PG_BIN_DEFAULT};
+
+/* --quick picks the defaults, whatever its position; the other flags change them. */
 static int parse_args(int argc, char **argv, settings *s) {
-  *s = (settings){10000000, 50, 10000, 50, 1000, 20000, 5, PG_BIN_DEFAULT};
+  *s = FULL;
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--quick") == 0) *s = QUICK;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--quick") == 0) {
-      *s = (settings){1000000, 20, 10000, 20, 1000, 4000, 3, s->pg_bin};
-    } else if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) {
-      s->rows = strtoull(argv[++i], NULL, 10);
+    char *end = NULL;
+    if (strcmp(argv[i], "--quick") == 0) continue;
+    if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) {
+      s->rows = strtoull(argv[++i], &end, 10);
+      if (*end == '\0' && s->rows > 0) continue;
     } else if (strcmp(argv[i], "--pg-bin") == 0 && i + 1 < argc) {
       s->pg_bin = argv[++i];
-    } else {
-      fprintf(stderr, "usage: qaxdb-bench-server [--quick] [--rows N] [--pg-bin DIR]\n");
-      return 0;
+      continue;
     }
+    fprintf(stderr, "usage: qaxdb-bench-server [--quick] [--rows N] [--pg-bin DIR]\n");
+    return 0;
   }
   return 1;
 }
