@@ -34,8 +34,9 @@
 #define PG_BIN_DEFAULT "/usr/lib/postgresql/15/bin"
 #define INSTRUMENTS 50
 #define ACCOUNTS 1000
+#define PRICE_UNIT 10000          /* 10^QX_PRICE_SCALE */
 #define TS0_US 1767574800000000LL /* 2026-01-05 01:00 UTC (09:00 in Beijing) */
-#define BULK_ROWS 100000          /* rows per COPY of the untimed-for-goals bulk load */
+#define BULK_ROWS 100000          /* rows per COPY of the bulk load (copy_bulk_100k) */
 #define POINT_ROUNDS 4            /* point cases alternate qaxdb and PostgreSQL this often */
 #define POINT_STRIDE 2654435761u  /* a prime: i * stride mod rows visits distinct keys */
 #define MAX_THREADS 8
@@ -65,7 +66,7 @@ static void text_printf(text *t, const char *fmt, ...) {
   for (;;) {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+    int n = vsnprintf(t->data ? t->data + t->len : NULL, t->cap - t->len, fmt, ap);
     va_end(ap);
     if (n >= 0 && (size_t)n < t->cap - t->len) {
       t->len += (size_t)n;
@@ -112,8 +113,8 @@ static void next_trade(market *m, text *out, int quoted) {
               ".%04" PRId64 ",%u,%s%s%s,%s%04d-%02d-%02d %02d:%02d:%02d.%06d%s",
               id, q, m->instruments[ins].id, q, 2 * (id / 4), 2 * (id / 4) + 1, q,
               (unsigned)sim_rng_below(&m->rng, ACCOUNTS), q, q,
-              (unsigned)sim_rng_below(&m->rng, ACCOUNTS), q, m->price[ins] / 10000,
-              m->price[ins] % 10000, (unsigned)sim_rng_below(&m->rng, 20) + 1, q,
+              (unsigned)sim_rng_below(&m->rng, ACCOUNTS), q, m->price[ins] / PRICE_UNIT,
+              m->price[ins] % PRICE_UNIT, (unsigned)sim_rng_below(&m->rng, 20) + 1, q,
               id % 2 ? "sell" : "buy", q, q, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
               tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000), q);
 }
@@ -254,7 +255,7 @@ static int run_initdb(postgres *pg, const char *bin) {
   snprintf(data, sizeof data, "%s/data", pg->root);
   snprintf(log, sizeof log, "%s/initdb.log", pg->root);
   char *argv[] = {exe, "-D", data, "-U", "bench", "-A", "trust", "-E", "UTF8", "--no-locale", NULL};
-  int status;
+  int status = 0;
   pid_t pid = spawn(pg, argv, log);
   if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
       WEXITSTATUS(status) != 0) {
@@ -269,35 +270,31 @@ static int run_initdb(postgres *pg, const char *bin) {
 /* Synced durability, as qaxdb's `group`: fsync and synchronous_commit on (the defaults, set
  * here so that no local configuration changes them); a shared_buffers and max_wal_size a
  * production server on this 24 GiB machine would have, so that the bulk load is not a
- * series of checkpoints. */
+ * series of checkpoints. Appended to the postgresql.conf initdb wrote. */
+static const char *const PG_SETTINGS = "fsync = on\n"
+                                       "synchronous_commit = on\n"
+                                       "full_page_writes = on\n"
+                                       "shared_buffers = 2GB\n"
+                                       "max_wal_size = 8GB\n"
+                                       "timezone = 'UTC'\n";
+
+static int configure_postgres(const postgres *pg) {
+  char conf[PATH_MAX + 32];
+  snprintf(conf, sizeof conf, "%s/data/postgresql.conf", pg->root);
+  FILE *f = fopen(conf, "a");
+  int ok = f && fputs(PG_SETTINGS, f) >= 0;
+  if (f && fclose(f) != 0) ok = 0;
+  if (!ok) fprintf(stderr, "qaxdb-bench-server: appending to %s: %s\n", conf, strerror(errno));
+  return ok;
+}
+
 static pid_t run_postgres(postgres *pg, const char *bin) {
   char exe[PATH_MAX], data[PATH_MAX + 8], log[PATH_MAX + 16], port[16];
   snprintf(exe, sizeof exe, "%s/postgres", bin);
   snprintf(data, sizeof data, "%s/data", pg->root);
   snprintf(log, sizeof log, "%s/postgres.log", pg->root);
   snprintf(port, sizeof port, "%d", pg->port);
-  char *argv[] = {exe,
-                  "-D",
-                  data,
-                  "-p",
-                  port,
-                  "-k",
-                  pg->root,
-                  "-h",
-                  "127.0.0.1",
-                  "-c",
-                  "fsync=on",
-                  "-c",
-                  "synchronous_commit=on",
-                  "-c",
-                  "full_page_writes=on",
-                  "-c",
-                  "shared_buffers=2GB",
-                  "-c",
-                  "max_wal_size=8GB",
-                  "-c",
-                  "timezone=UTC",
-                  NULL};
+  char *argv[] = {exe, "-D", data, "-p", port, "-k", pg->root, "-h", "127.0.0.1", NULL};
   return spawn(pg, argv, log);
 }
 
@@ -349,7 +346,7 @@ static int start_postgres(postgres *pg, const char *bin) {
   bench_make_tmpdir(pg->root, "postgres");
   running_postgres = pg;
   atexit(stop_postgres);
-  if (!choose_user(pg) || !run_initdb(pg, bin)) return 0;
+  if (!choose_user(pg) || !run_initdb(pg, bin) || !configure_postgres(pg)) return 0;
   pg->port = free_port();
   pg->pid = run_postgres(pg, bin);
   return pg->port > 0 && pg->pid > 0 && wait_ready(pg);
@@ -585,6 +582,20 @@ static int bulk_load(PGconn *const c[SIDES], qx_db *db, market *m, const setting
   return command(c[1], "VACUUM ANALYZE trades");
 }
 
+/* The peer must run at synced durability: a setting that did not take would flatter it. */
+static int check_setting(PGconn *c, const char *name, const char *want) {
+  char sql[64];
+  snprintf(sql, sizeof sql, "SHOW %s", name);
+  PGresult *r = PQexec(c, sql);
+  int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+           strcmp(PQgetvalue(r, 0, 0), want) == 0;
+  if (!ok)
+    fprintf(stderr, "qaxdb-bench-server: PostgreSQL's %s is not %s: %s\n", name, want,
+            PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : PQresultErrorMessage(r));
+  PQclear(r);
+  return ok;
+}
+
 static int run_cases(const char *const conninfo[SIDES], qx_db *db, settings *s) {
   PGconn *c[SIDES] = {connect_to(conninfo[0]), connect_to(conninfo[1])};
   market m;
@@ -592,7 +603,8 @@ static int run_cases(const char *const conninfo[SIDES], qx_db *db, settings *s) 
   const ingest cases[] = {{"copy_10k", s->copy_statements, s->copy_rows, 1},
                           {"insert_1k", s->insert_statements, s->insert_rows, 0}};
   bench_case ingest_cases[3], point_cases[2], aggregate;
-  int ok = command(c[1], PG_SCHEMA);
+  int ok = check_setting(c[1], "fsync", "on") && check_setting(c[1], "synchronous_commit", "on") &&
+           check_setting(c[1], "shared_buffers", "2GB") && command(c[1], PG_SCHEMA);
   for (int i = 0; ok && i < 2; i++) {
     fprintf(stderr, "qaxdb-bench-server: %s\n", cases[i].name);
     ok = measure_ingest(c, &m, &cases[i], &ingest_cases[i]);
