@@ -96,6 +96,21 @@ printf 'SELECT * FROM nope;\nSELECT 42;\n' >"$TMP/script.sql"
 expect 0 "after an error" -- timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U u -f "$TMP/script.sql"
 contains out "^42$"
 
+# Point lookups are answered from the engine (src/server/pg_point.c): the same rows, columns
+# and types as the SQL engine's answer to the same query with a LIMIT, which it runs instead.
+for call in "trades_by_key(5)" "orders_by_key(13)" "trades_by_key(999999999)" \
+  "accounts_by_key('$(q -c "SELECT account_id FROM accounts LIMIT 1")')" \
+  "instruments_by_key('$(q -c "SELECT instrument_id FROM instruments LIMIT 1")')"; do
+  for suffix in "" " \\gdesc"; do
+    echo "SELECT * FROM $call$suffix" | q >"$TMP/point" 2>&1
+    echo "SELECT * FROM $call LIMIT 1$suffix" | q >"$TMP/sql" 2>&1
+    cmp -s "$TMP/point" "$TMP/sql" || fail "point lookup $call$suffix: $(cat "$TMP/point") vs $(cat "$TMP/sql")"
+  done
+done
+grep -q "numeric(18,4)" "$TMP/point" || fail "point lookup types: $(cat "$TMP/point")"
+expect 0 "point lookup of a NULL key" -- q -c "SELECT * FROM trades_by_key(NULL)"
+[ ! -s "$TMP/out" ] || fail "a NULL key found $(cat "$TMP/out")"
+
 # psql's catalog commands: the engine's tables are tables with PostgreSQL's type names, the
 # history and predefined views are views, and qaxdb's own catalog schema (qx_pg) stays hidden.
 lacks() { if grep -q -- "$2" "$TMP/$1"; then fail "$1 has '$2'"; fi; }

@@ -170,15 +170,15 @@ int qx_result_table_build(duckdb_result *res, qx_result_table **out) {
 }
 
 int qx_result_table_from_text(uint32_t columns, uint64_t rows, const char *const *names,
-                              const qx_sql_value_kind *kinds, const char *const *cells,
-                              qx_result_table **out) {
+                              const qx_sql_value_kind *kinds, const qx_sql_column_type *types,
+                              const char *const *cells, qx_result_table **out) {
   qx_result_table *t = allocate_table(columns, rows);
   if (!t) return QX_ERR_NOMEM;
   int failed = 0;
   for (uint32_t c = 0; c < columns; c++) {
     t->names[c] = strdup(names[c]);
     t->kinds[c] = (uint8_t)kinds[c];
-    t->types[c] = (qx_sql_column_type){QX_SQL_TYPE_OTHER, 0, 0};
+    t->types[c] = types ? types[c] : (qx_sql_column_type){QX_SQL_TYPE_OTHER, 0, 0};
     failed |= !t->names[c];
   }
   for (uint64_t i = 0; i < rows * columns; i++) {

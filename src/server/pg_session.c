@@ -275,9 +275,33 @@ static int query_one(session *s, const char *text, void *out) {
   return qx_sql_query(s->srv->sql, text, (qx_sql_result **)out);
 }
 
+/* A point lookup from the engine, beside other statements: 1 if text was one (answered with
+ * its status in *rc, the error sent), 0 if not. */
+static int run_point(session *s, const char *text, qx_sql_result **result, int *rc) {
+  qx_server *srv = s->srv;
+  int64_t start = qx_monotonic_ns();
+  if (!qx_pg_point_lookup(srv->db, text, result, rc)) return 0;
+  pthread_mutex_lock(&srv->mu);
+  qx_latency_record(&srv->queries, qx_monotonic_ns() - start, *rc == QX_OK);
+  pthread_mutex_unlock(&srv->mu);
+  if (*rc != QX_OK) qx_pg_send_error(&s->conn, "ERROR", sqlstate_of(*rc, ""), qx_last_error());
+  return 1;
+}
+
 int qx_pg_run_query(session *s, const char *text, qx_sql_result **result) {
+  int rc;
   *result = NULL;
-  return run_sql(s, text, query_one, result);
+  return run_point(s, text, result, &rc) ? rc : run_sql(s, text, query_one, result);
+}
+
+/* Each statement of a simple query, its rows sent as they come. */
+static void run_simple_sql(session *s, const char *text) {
+  qx_sql_result *r;
+  int rc;
+  if (!run_point(s, text, &r, &rc))
+    run_sql(s, text, query_each, NULL);
+  else if (rc == QX_OK)
+    send_result(r, s);
 }
 
 /* Answers a write statement that failed with rc: its SQLSTATE, from the status and reason. */
@@ -433,7 +457,7 @@ static void simple_query(session *s, const char *text) {
   } else if (qx_pg_is_command(text)) {
     qx_pg_run_command(s, text);
   } else if (!qx_pg_run_transaction(s, text)) {
-    run_sql(s, text, query_each, NULL);
+    run_simple_sql(s, text);
   }
   qx_pg_send_ready(s);
   qx_pg_flush(&s->conn);

@@ -40,9 +40,15 @@ uint64_t qx_pg_send_rows(session *s, qx_sql_result *r, uint64_t from, uint64_t m
 void qx_pg_send_text_columns(session *s, const char *const *names, int16_t count);
 void qx_pg_send_text_row(session *s, const char *const *cells, int16_t count);
 
-/* Runs one SQL statement under the server's limits into *result; on failure sends the error
- * (with its SQLSTATE) and returns its status. */
+/* Runs one SQL statement under the server's limits into *result, or answers it from the
+ * engine if it is a point lookup (pg_point.c); on failure sends the error (with its SQLSTATE)
+ * and returns its status. */
 int qx_pg_run_query(session *s, const char *text, qx_sql_result **result);
+
+/* pg_point.c: if text is `SELECT * FROM <table>_by_key(<values>)` (a key without timestamps),
+ * answers it from db's engine: *out the row as the SQL engine gives it, *rc the status; returns
+ * 1. Returns 0 if the SQL engine must run text. */
+int qx_pg_point_lookup(qx_db *db, const char *text, qx_sql_result **out, int *rc);
 
 /* The statements that do not go to the SQL engine, each answered with its tag or its error
  * (whose status they return). */

@@ -5,43 +5,30 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
-#include "olap/trading_day.h"
-#include "query/value_text.h"
-#include "record/text.h"
-
-#define CELL_MAX 80 /* the longest text of a column: a CHAR(32), a decimal, a timestamp */
+#include "query/record_cells.h"
 
 struct cli_record_rows {
   const qx_schema *table;
   cli_format format;
   uint32_t first;   /* 1 with a leading "table" column, else 0 */
-  uint32_t columns; /* [table], the table's columns, then lsn and date */
-  int time_column;
+  uint32_t columns; /* [table], then the columns of SELECT * FROM table */
   const char **names;
   qx_sql_value_kind *kinds;
   const char **cells; /* point into text, or NULL */
-  char (*text)[CELL_MAX];
+  char (*text)[QX_RECORD_CELL_MAX];
 };
-
-static qx_sql_value_kind column_kind(const qx_column *col) {
-  return col->type == QX_COL_TIMESTAMP || col->type == QX_COL_CHAR || col->type == QX_COL_ENUM
-             ? QX_SQL_VALUE_TEXT
-             : QX_SQL_VALUE_NUMBER;
-}
 
 int cli_record_rows_start(const qx_schema *table, cli_format format, int with_table,
                           cli_record_rows **out) {
   cli_record_rows *r = calloc(1, sizeof *r);
-  uint32_t first = with_table ? 1 : 0, n = first + table->column_count + 2;
+  uint32_t first = with_table ? 1 : 0, n = first + qx_record_sql_column_count(table);
   if (r) {
     *r = (cli_record_rows){table,
                            format,
                            first,
                            n,
-                           qx_time_column(table),
                            calloc(n, sizeof *r->names),
                            calloc(n, sizeof *r->kinds),
                            calloc(n, sizeof *r->cells),
@@ -57,39 +44,10 @@ int cli_record_rows_start(const qx_schema *table, cli_format format, int with_ta
     r->kinds[0] = QX_SQL_VALUE_TEXT;
     r->cells[0] = table->name;
   }
-  for (uint32_t c = 0; c < table->column_count; c++) {
-    r->names[first + c] = table->columns[c].name;
-    r->kinds[first + c] = column_kind(&table->columns[c]);
-  }
-  r->names[n - 2] = "lsn";
-  r->kinds[n - 2] = QX_SQL_VALUE_NUMBER;
-  r->names[n - 1] = "date";
-  r->kinds[n - 1] = QX_SQL_VALUE_TEXT;
+  qx_record_sql_columns(table, r->names + first, r->kinds + first, NULL);
   if (format == CLI_FORMAT_CSV) cli_print_csv_row(r->names, n);
   *out = r;
   return CLI_EXIT_OK;
-}
-
-/* The cells of record: SQL's text of each column it has, NULL for those it lacks. */
-static void fill_cells(cli_record_rows *r, const void *record, uint32_t present, uint64_t lsn) {
-  for (uint32_t c = 0; c < r->table->column_count; c++) {
-    const qx_column *col = &r->table->columns[c];
-    uint32_t cell = r->first + c;
-    r->cells[cell] = c < present ? r->text[cell] : NULL;
-    if (c >= present) continue;
-    if (col->type == QX_COL_TIMESTAMP) {
-      int64_t ns;
-      memcpy(&ns, (const uint8_t *)record + col->offset, sizeof ns);
-      qx_value_text_timestamp_ns(ns, r->text[cell], CELL_MAX);
-    } else {
-      qx_format_column(col, record, r->text[cell], CELL_MAX);
-    }
-  }
-  uint32_t lsn_cell = r->columns - 2, date_cell = r->columns - 1;
-  snprintf(r->text[lsn_cell], CELL_MAX, "%" PRIu64, lsn);
-  qx_format_day(qx_record_trading_day(r->table, r->time_column, record, 0), r->text[date_cell]);
-  r->cells[lsn_cell] = r->text[lsn_cell];
-  r->cells[date_cell] = r->text[date_cell];
 }
 
 void cli_record_rows_print(cli_record_rows *r, const void *record, size_t size, uint64_t lsn) {
@@ -100,13 +58,11 @@ void cli_record_rows_print(cli_record_rows *r, const void *record, size_t size, 
     putchar('\n');
     return;
   }
-  unsigned version = size <= UINT32_MAX ? qx_schema_version_of_size(r->table, (uint32_t)size) : 0;
-  if (!version) {
+  if (!qx_record_sql_cells(r->table, record, size, lsn, r->text + r->first, r->cells + r->first)) {
     fprintf(stderr, "qaxdb: LSN %" PRIu64 ": %zu bytes, not a %s record\n", lsn, size,
             r->table->name);
     return;
   }
-  fill_cells(r, record, qx_schema_column_count(r->table, version), lsn);
   if (r->format == CLI_FORMAT_CSV)
     cli_print_csv_row(r->cells, r->columns);
   else

@@ -257,7 +257,7 @@ static qx_sql_result *result_of_rows(PGconn *c, const PGresult *r) {
     for (uint64_t row = 0; row < rows; row++)
       for (uint32_t col = 0; col < cols; col++)
         cells[row * cols + col] = cell_text(r, (int)row, (int)col);
-    if (qx_result_table_from_text(cols, rows, names, kinds, cells, &t) != QX_OK) t = NULL;
+    if (qx_result_table_from_text(cols, rows, names, kinds, NULL, cells, &t) != QX_OK) t = NULL;
   }
   free(names);
   free(kinds);
