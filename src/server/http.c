@@ -1,7 +1,7 @@
 /* The server's HTTP listener: GET /metrics (Prometheus text format) and GET /health (200 while
- * the server runs and its database takes writes, 503 with the failure that stopped it). One thread answers requests one at a time,
- * each on its own connection, which is closed after the answer: scrapes and probes, not
- * browsers. */
+ * the server runs and its database takes writes, 503 with the failure that stopped it). One thread
+ * answers requests one at a time, each on its own connection, which is closed after the answer:
+ * scrapes and probes, not browsers. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,8 +104,8 @@ static void *http_main(void *arg) {
 int qx_http_start(qx_server *srv) {
   srv->http_fd = -1;
   if (srv->opt.http_port < 0) return QX_OK;
-  int rc =
-      qx_server_listen(srv->opt.listen_address, srv->opt.http_port, &srv->http_fd, &srv->http_port);
+  int rc = qx_server_listen(srv->opt.listen_address, srv->opt.http_port, srv->authenticate,
+                            &srv->http_fd, &srv->http_port);
   if (rc == QX_OK && pthread_create(&srv->http_thread, NULL, http_main, srv) != 0) {
     close(srv->http_fd);
     srv->http_fd = -1;

@@ -1,6 +1,6 @@
 /* qaxdbd: the qaxdb server. Owns a data folder (./qaxdb-data by default, created if needed)
  * and answers SQL over it on the PostgreSQL wire protocol (127.0.0.1:5433 by default) until
- * SIGINT or SIGTERM, which close it cleanly. */
+ * SIGINT or SIGTERM, which close it cleanly. With --add-user, edits the users file instead. */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "add_user.h"
 #include "qaxdb/db.h"
 #include "qaxdb/server.h"
 #include "simulate.h"
@@ -17,8 +18,10 @@
 static int usage(FILE *out, int rc) {
   fprintf(out,
           "usage: qaxdbd [--data DIR] [--pg-port N] [--http-port N] [--listen ADDRESS]\n"
+          "              [--users FILE] [--tls-cert FILE --tls-key FILE]\n"
           "              [--statement-timeout MS] [--query-memory MIB]\n"
-          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n\n"
+          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n"
+          "       qaxdbd --add-user NAME --users FILE   (the password on standard input)\n\n"
           "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
           "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
           "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
@@ -27,14 +30,17 @@ static int usage(FILE *out, int rc) {
           "and may use --query-memory MIB (default: DuckDB's 80%% of the memory).\n"
           "--simulate feeds the folder with the seeded venue of qaxdb simulate, %d events/s\n"
           "(--simulate-rate), while it serves.\n"
-          "Connections from loopback are trusted for any user name. Stops cleanly on Ctrl-C\n"
-          "or SIGTERM. See docs/server.md.\n",
+          "Without --users, connections from loopback are trusted for any user name; with it,\n"
+          "every client logs in with SCRAM-SHA-256 as a user of FILE (--add-user adds one or\n"
+          "changes the password), and --listen may name any address. --tls-cert and --tls-key\n"
+          "(PEM) offer TLS. Stops cleanly on Ctrl-C or SIGTERM. See docs/server.md.\n",
           DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT, VENUE_DEFAULT_RATE);
   return rc;
 }
 
 typedef struct args {
   const char *data;
+  const char *add_user; /* --add-user NAME: edit the users file, do not serve */
   qx_server_options server;
   int simulate;
   uint32_t simulate_rate; /* events/s */
@@ -53,6 +59,7 @@ static int parse_number(const char *text, unsigned long long max, unsigned long 
 /* 0 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, args *a) {
   a->data = DEFAULT_DATA;
+  a->add_user = NULL;
   a->simulate_rate = VENUE_DEFAULT_RATE;
   qx_server_options_init(&a->server);
   for (int i = 1; i < argc; i++) {
@@ -73,6 +80,14 @@ static int parse_args(int argc, char **argv, args *a) {
       a->data = value;
     } else if (strcmp(flag, "--listen") == 0) {
       a->server.listen_address = value;
+    } else if (strcmp(flag, "--users") == 0) {
+      a->server.users_file = value;
+    } else if (strcmp(flag, "--add-user") == 0) {
+      a->add_user = value;
+    } else if (strcmp(flag, "--tls-cert") == 0) {
+      a->server.tls_cert_file = value;
+    } else if (strcmp(flag, "--tls-key") == 0) {
+      a->server.tls_key_file = value;
     } else if (strcmp(flag, "--pg-port") == 0) {
       ok = parse_number(value, 65535, &n);
       a->server.pg_port = (int)n;
@@ -97,6 +112,14 @@ static int parse_args(int argc, char **argv, args *a) {
       return 2;
     }
   }
+  if (a->add_user && !a->server.users_file) {
+    fprintf(stderr, "qaxdbd: --add-user needs --users FILE, the file to add the user to\n");
+    return 2;
+  }
+  if (!a->server.tls_cert_file != !a->server.tls_key_file) {
+    fprintf(stderr, "qaxdbd: TLS needs both --tls-cert and --tls-key\n");
+    return 2;
+  }
   return 0;
 }
 
@@ -112,8 +135,10 @@ static int wait_for_stop(const sigset_t *stops) {
 static void announce(const args *a, const qx_server *srv) {
   const char *host = a->server.listen_address;
   int port = qx_server_pg_port(srv);
-  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol): psql -h %s -p %d\n", a->data,
-         host, port, host, port);
+  const char *users = a->server.users_file;
+  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol%s%s%s): psql -h %s -p %d\n",
+         a->data, host, port, users ? "; users of " : "; loopback trusted", users ? users : "",
+         a->server.tls_cert_file ? "; TLS offered" : "", host, port);
   printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health\n", host,
          qx_server_http_port(srv));
 }
@@ -122,6 +147,7 @@ int main(int argc, char **argv) {
   args a;
   int rc = parse_args(argc, argv, &a);
   if (rc != 0) return rc < 0 ? 0 : rc;
+  if (a.add_user) return add_user(a.server.users_file, a.add_user);
   sigset_t stops;
   sigemptyset(&stops);
   sigaddset(&stops, SIGINT);
