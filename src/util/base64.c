@@ -3,16 +3,19 @@
 #include "util/base64.h"
 
 static const char ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char PAD = '=';
 
 void qx_base64_encode(const uint8_t *data, size_t len, char *out) {
   for (size_t i = 0; i < len; i += 3) {
     uint32_t v = (uint32_t)data[i] << 16;
     if (i + 1 < len) v |= (uint32_t)data[i + 1] << 8;
     if (i + 2 < len) v |= data[i + 2];
-    *out++ = ALPHABET[v >> 18 & 63];
-    *out++ = ALPHABET[v >> 12 & 63];
-    *out++ = i + 1 < len ? ALPHABET[v >> 6 & 63] : '=';
-    *out++ = i + 2 < len ? ALPHABET[v & 63] : '=';
+    out[0] = ALPHABET[v >> 18 & 63];
+    out[1] = ALPHABET[v >> 12 & 63];
+    out[2] = out[3] = PAD;
+    if (i + 1 < len) out[2] = ALPHABET[v >> 6 & 63];
+    if (i + 2 < len) out[3] = ALPHABET[v & 63];
+    out += 4;
   }
   *out = '\0';
 }

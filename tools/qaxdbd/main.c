@@ -59,7 +59,6 @@ static int parse_number(const char *text, unsigned long long max, unsigned long 
 /* 0 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, args *a) {
   a->data = DEFAULT_DATA;
-  a->add_user = NULL;
   a->simulate_rate = VENUE_DEFAULT_RATE;
   qx_server_options_init(&a->server);
   for (int i = 1; i < argc; i++) {
@@ -144,7 +143,7 @@ static void announce(const args *a, const qx_server *srv) {
 }
 
 int main(int argc, char **argv) {
-  args a;
+  args a = {0};
   int rc = parse_args(argc, argv, &a);
   if (rc != 0) return rc < 0 ? 0 : rc;
   if (a.add_user) return add_user(a.server.users_file, a.add_user);
