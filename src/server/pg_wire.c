@@ -80,6 +80,7 @@ static int answer_encryption_request(pg_conn *c, uint32_t code, const char **why
    * the handshake can be mistaken for what it sends over TLS. */
   c->tls = qx_tls_accept(c->tls_context, c->fd);
   *why = "the TLS handshake failed";
+  c->failed = !c->tls; /* the client expects TLS records: an error in the clear is noise */
   return c->tls ? 0 : -1;
 }
 
