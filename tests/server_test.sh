@@ -48,7 +48,36 @@ stop_server() {
 }
 q() { timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U trader -d qaxdb -v ON_ERROR_STOP=1 "$@"; }
 
+# What get, scan and stats print from the folder, to compare with what they print through the
+# server once it holds the folder.
+expect 0 "local get" -- "$QAXDB" get --data "$D" trades 1
+cp "$TMP/out" "$TMP/local_get"
+expect 0 "local scan" -- "$QAXDB" scan --data "$D" trades --limit 5 --csv
+cp "$TMP/out" "$TMP/local_scan"
+cp "$TMP/err" "$TMP/local_scan_note"
+
 start_server || { cli_finish server_test; exit 1; }
+[ -f "$D/SERVER" ] || fail "no SERVER file in the served folder"
+contains_in() { grep -q -- "$2" "$1" || fail "$1 lacks '$2'"; }
+contains_in "$D/SERVER" "^pg_port=$PORT$"
+
+# The CLI asks the server that holds the folder instead of failing on its lock.
+expect 0 "get through the server" -- "$QAXDB" get --data "$D" trades 1
+cmp -s "$TMP/out" "$TMP/local_get" || fail "get through the server: $(cat "$TMP/out")"
+expect 0 "scan through the server" -- "$QAXDB" scan --data "$D" trades --limit 5 --csv
+cmp -s "$TMP/out" "$TMP/local_scan" || fail "scan through the server differs: $(head -3 "$TMP/out")"
+cmp -s "$TMP/err" "$TMP/local_scan_note" || fail "scan's note through the server: $(cat "$TMP/err")"
+expect 1 "get of a missing key through the server" -- "$QAXDB" get --data "$D" trades 999999999
+contains err "no trades record with key (999999999)"
+expect 0 "stats through the server" -- "$QAXDB" stats --data "$D"
+contains out "^level  files"
+expect 0 "sql through the server" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) AS n FROM trades"
+[ "$(tail -1 "$TMP/out")" = "$trades" ] || fail "sql through the server counted $(cat "$TMP/out")"
+expect 0 "sql footer through the server" -- "$QAXDB" sql --data "$D" "SELECT true AS t"
+contains out "true"
+contains out "(1 row, at LSN [1-9]"
+expect 1 "sql error through the server" -- "$QAXDB" sql --data "$D" "SELECT * FROM nope"
+contains err "nope"
 expect 0 "psql count" -- q -c "SELECT count(*) FROM trades"
 [ "$(cat "$TMP/out")" = "$trades" ] || fail "psql counted $(cat "$TMP/out") trades, qaxdb sql $trades"
 expect 0 "two statements" -- q -c "SELECT 1 AS a; SELECT 'x' AS b, NULL AS c, true AS d"
@@ -67,6 +96,49 @@ contains err "42501"
 printf 'SELECT * FROM nope;\nSELECT 42;\n' >"$TMP/script.sql"
 expect 0 "after an error" -- timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U u -f "$TMP/script.sql"
 contains out "^42$"
+
+# psql's catalog commands: the engine's tables are tables with PostgreSQL's type names, the
+# history and predefined views are views, and qaxdb's own catalog schema (qx_pg) stays hidden.
+lacks() { if grep -q -- "$2" "$TMP/$1"; then fail "$1 has '$2'"; fi; }
+expect 0 "psql \\dt" -- q -c '\dt'
+contains out "^main|trades|table|qaxdb$"
+lacks out "_history"
+lacks out "qx_pg"
+expect 0 "psql \\dv" -- q -c '\dv'
+contains out "^main|orders_history|view|qaxdb$"
+expect 0 "psql \\d trades" -- q -c '\d trades'
+contains out "^price|numeric(18,4)|"
+contains out "^volume|bigint|"
+contains out "^ts|timestamp without time zone|"
+expect 0 "psql \\d+ orders" -- q -c '\d+ orders'
+contains out "^order_id|numeric|"
+expect 0 "psql \\d of a view" -- q -c '\d klines_1m'
+expect 0 "psql \\l" -- q -c '\l'
+contains out "^qaxdb|qaxdb|UTF8|"
+expect 0 "psql \\dn" -- q -c '\dn'
+lacks out "qx_pg"
+# Grafana's PostgreSQL data source: its table list (a function in FROM whose alias names its
+# column, a scalar function in FROM, the search path) and its column list.
+expect 0 "grafana tables" -- q -c "SELECT CASE WHEN quote_ident(table_schema) IN (SELECT CASE
+  WHEN trim(s[i]) = '\"\$user\"' THEN user ELSE trim(s[i]) END FROM generate_series(
+  array_lower(string_to_array(current_setting('search_path'), ','), 1),
+  array_upper(string_to_array(current_setting('search_path'), ','), 1)) AS i,
+  string_to_array(current_setting('search_path'), ',') s) THEN quote_ident(table_name)
+  ELSE quote_ident(table_schema) || '.' || quote_ident(table_name) END AS \"table\"
+  FROM information_schema.tables WHERE quote_ident(table_schema) NOT IN
+  ('information_schema', 'pg_catalog') ORDER BY 1"
+contains out "^trades$"
+lacks out "qx_pg"
+expect 0 "grafana columns" -- q -c "SELECT quote_ident(column_name), data_type FROM
+  information_schema.columns WHERE quote_ident(table_name) = 'trades'"
+contains out "^ts|timestamp without time zone$"
+contains out "^price|numeric$"
+expect 0 "base tables" -- q -c "SELECT table_name FROM information_schema.tables WHERE
+  table_type = 'BASE TABLE' ORDER BY 1"
+contains out "^trades$"
+lacks out "_history"
+expect 0 "server version" -- q -c "SELECT current_setting('server_version_num')::int >= 150000"
+contains out "^t$"
 
 # Concurrent clients, each with its own answer.
 for i in 1 2 3 4 5 6; do q -c "SELECT $i * 1000 + count(*) FROM trades" >"$TMP/c$i" 2>&1 & done
@@ -162,6 +234,7 @@ contains out "^7$"
 # SIGTERM: a clean stop, exit 0, and the folder opens again.
 stop_server
 contains server.err "stopped cleanly"
+[ ! -f "$D/SERVER" ] || fail "the SERVER file outlived the server"
 expect 0 "reopen after the server" -- "$QAXDB" sql --data "$D" --csv "SELECT count(*) FROM trades"
 expect 0 "the inserted row, from the folder" -- "$QAXDB" get --data "$D" instruments zz2612
 contains out "SHFE"

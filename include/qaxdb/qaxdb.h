@@ -3,6 +3,7 @@
 #define QAXDB_QAXDB_H
 
 #include "qaxdb/key.h"
+#include "qaxdb/log.h"
 #include "qaxdb/records.h"
 #include "qaxdb/schema.h"
 #include "qaxdb/status.h"

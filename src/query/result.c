@@ -136,23 +136,58 @@ void qx_result_table_unref(qx_result_table *t) {
   free(t);
 }
 
-int qx_result_table_build(duckdb_result *res, qx_result_table **out) {
+/* An empty table of columns x rows, its cells to be filled; NULL (the failure recorded) if
+ * memory runs out. */
+static qx_result_table *allocate_table(uint32_t columns, uint64_t rows) {
   qx_result_table *t = calloc(1, sizeof *t);
-  if (!t) return out_of_memory();
+  if (!t) {
+    out_of_memory();
+    return NULL;
+  }
   atomic_init(&t->refs, 1);
-  t->columns = (uint32_t)duckdb_column_count(res);
-  t->rows = duckdb_row_count(res);
+  t->columns = columns;
+  t->rows = rows;
   t->names = calloc(t->columns + 1, sizeof *t->names);
   t->kinds = calloc(t->columns + 1, 1);
   t->types = calloc(t->columns + 1, sizeof *t->types);
   t->cells = calloc(t->rows * t->columns + 1, sizeof *t->cells);
-  int rc = t->names && t->kinds && t->types && t->cells
-               ? QX_OK
-               : qx_fail(QX_ERR_NOMEM, "out of memory for a result of %" PRIu64 " rows", t->rows);
-  if (rc == QX_OK) rc = fill_table(res, t);
+  if (t->names && t->kinds && t->types && t->cells) return t;
+  qx_record_failure("out of memory for a result of %" PRIu64 " rows", t->rows);
+  qx_result_table_unref(t);
+  return NULL;
+}
+
+int qx_result_table_build(duckdb_result *res, qx_result_table **out) {
+  qx_result_table *t = allocate_table((uint32_t)duckdb_column_count(res), duckdb_row_count(res));
+  if (!t) return QX_ERR_NOMEM;
+  int rc = fill_table(res, t);
   if (rc != QX_OK) {
     qx_result_table_unref(t);
     return rc;
+  }
+  *out = t;
+  return QX_OK;
+}
+
+int qx_result_table_from_text(uint32_t columns, uint64_t rows, const char *const *names,
+                              const qx_sql_value_kind *kinds, const char *const *cells,
+                              qx_result_table **out) {
+  qx_result_table *t = allocate_table(columns, rows);
+  if (!t) return QX_ERR_NOMEM;
+  int failed = 0;
+  for (uint32_t c = 0; c < columns; c++) {
+    t->names[c] = strdup(names[c]);
+    t->kinds[c] = (uint8_t)kinds[c];
+    t->types[c] = (qx_sql_column_type){QX_SQL_TYPE_OTHER, 0, 0};
+    failed |= !t->names[c];
+  }
+  for (uint64_t i = 0; i < rows * columns; i++) {
+    t->cells[i] = cells[i] ? strdup(cells[i]) : NULL;
+    failed |= cells[i] && !t->cells[i];
+  }
+  if (failed) {
+    qx_result_table_unref(t);
+    return out_of_memory();
   }
   *out = t;
   return QX_OK;

@@ -26,6 +26,13 @@ typedef struct qx_result_table {
 
 /* Converts a materialized DuckDB result; *out has one reference. */
 int qx_result_table_build(duckdb_result *res, qx_result_table **out);
+/* A table of text cells received from elsewhere (a server's rows): copies of names and of the
+ * rows * columns cells (row-major, NULL for SQL NULL); every type QX_SQL_TYPE_OTHER. */
+int qx_result_table_from_text(uint32_t columns, uint64_t rows, const char *const *names,
+                              const qx_sql_value_kind *kinds, const char *const *cells,
+                              qx_result_table **out);
+/* sql.c: a result over such a table, read at lsn; it takes the table's reference. */
+qx_sql_result *qx_sql_result_of_table(qx_result_table *t, uint64_t lsn);
 void qx_result_table_ref(qx_result_table *t);
 void qx_result_table_unref(qx_result_table *t);
 

@@ -22,7 +22,9 @@
 #include "query/current.h"
 #include "query/idle_runner.h"
 #include "query/lookup.h"
+#include "query/pg_catalog.h"
 #include "query/result.h"
+#include "query/sql_lexer.h"
 #include "query/udf.h"
 #include "util/error.h"
 #include "util/grow.h"
@@ -55,7 +57,8 @@ struct qx_sql {
 
 struct qx_sql_result {
   qx_result_table *table;
-  qx_olap_snapshot *snapshot;
+  qx_olap_snapshot *snapshot; /* NULL for a table received from elsewhere, read at lsn */
+  uint64_t lsn;
   int cached;
 };
 
@@ -92,6 +95,7 @@ static int configure(qx_sql *s) {
       "SET autoload_known_extensions = false",
       "SET allow_community_extensions = false",
       "SET parquet_metadata_cache = true",
+      "SET search_path = 'main," QX_PG_SCHEMA "'",
       "SET lock_configuration = true",
   };
   for (size_t i = 0; i < sizeof steps / sizeof *steps && rc == QX_OK; i++)
@@ -109,6 +113,7 @@ static int create_catalog(qx_sql *s) {
   rc = qx_scan_bind(&s->registry, s->con, snap);
   if (rc == QX_OK) rc = views_at(s, snap);
   if (rc == QX_OK) rc = qx_catalog_create(s->con);
+  if (rc == QX_OK) rc = qx_pg_catalog_create(s->con);
   qx_scan_bind(&s->registry, s->con, NULL);
   qx_olap_snapshot_release(snap);
   return rc;
@@ -405,39 +410,6 @@ static int views_at(qx_sql *s, qx_olap_snapshot *snap) {
 
 /* ---- what the cache may keep ---- */
 
-static int ident_char(unsigned char c) {
-  return c == '_' || c >= 0x80 || (c >= '0' && c <= '9') ||
-         ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-}
-
-/* The end of the quoted text starting at p (a quote character q), doubled quotes inside;
- * with backslash escapes if escapes. */
-static const char *skip_quoted(const char *p, char q, int escapes) {
-  for (p++; *p; p++) {
-    if (escapes && *p == '\\' && p[1]) {
-      p++;
-    } else if (*p == q) {
-      if (p[1] != q) return p + 1;
-      p++;
-    }
-  }
-  return p;
-}
-
-/* The end of a dollar-quoted string ($$...$$ or $tag$...$tag$) starting at p, or p if p is not
- * one (a parameter such as $1). */
-static const char *skip_dollar_quoted(const char *p) {
-  const char *t = p + 1;
-  if (*t >= '0' && *t <= '9') return p;
-  while (*t != '$' && ident_char((unsigned char)*t))
-    t++;
-  if (*t != '$') return p;
-  size_t tag = (size_t)(t - p) + 1; /* "$tag$" */
-  for (const char *q = t + 1; *q; q++)
-    if (strncmp(q, p, tag) == 0) return q + tag;
-  return p + strlen(p);
-}
-
 /* Whether the identifier [p, p + n) is one of the names in s->volatile_names. */
 static int is_volatile_name(const qx_sql *s, const char *p, size_t n) {
   char word[66];
@@ -456,30 +428,15 @@ static int is_volatile_name(const qx_sql *s, const char *p, size_t n) {
 static int names_volatile(const qx_sql *s, const char *text) {
   const char *p = text;
   while (*p) {
-    unsigned char c = (unsigned char)*p;
-    if (p[0] == '-' && p[1] == '-') {
-      p += strcspn(p, "\n");
-    } else if (p[0] == '/' && p[1] == '*') {
-      const char *end = strstr(p + 2, "*/");
-      p = end ? end + 2 : p + strlen(p);
-    } else if (c == '\'') {
-      p = skip_quoted(p, '\'', 0);
-    } else if (c == '"') {
-      const char *end = skip_quoted(p, '"', 0);
-      if (end - p >= 2 && is_volatile_name(s, p + 1, (size_t)(end - p) - 2)) return 1;
+    const char *end = qx_sql_skip_quoted(p);
+    if (*p == '"' && end - p >= 2 && is_volatile_name(s, p + 1, (size_t)(end - p) - 2)) return 1;
+    if (end != p) {
       p = end;
-    } else if (c == '$') {
-      const char *end = skip_dollar_quoted(p);
-      p = end > p ? end : p + 1;
-    } else if (ident_char(c)) {
+    } else if (qx_sql_ident_char((unsigned char)*p)) {
       const char *start = p;
-      while (ident_char((unsigned char)*p))
+      while (qx_sql_ident_char((unsigned char)*p))
         p++;
-      if ((p - start == 1) && (*start | 0x20) == 'e' && *p == '\'') {
-        p = skip_quoted(p, '\'', 1); /* E'...' with backslash escapes */
-      } else if (is_volatile_name(s, start, (size_t)(p - start))) {
-        return 1;
-      }
+      if (is_volatile_name(s, start, (size_t)(p - start))) return 1;
     } else {
       p++;
     }
@@ -613,7 +570,8 @@ static int hand_out(each_job *job, qx_sql_result_fn each, void *ctx) {
       rc = qx_fail(QX_ERR_NOMEM, "out of memory for a query result");
       break;
     }
-    *r = (qx_sql_result){job->tables.items[i], job->snap, job->cached};
+    *r = (qx_sql_result){
+        .table = job->tables.items[i], .snapshot = job->snap, .cached = job->cached};
     job->tables.items[i] = NULL; /* now the result's */
     qx_olap_snapshot_ref(job->snap);
     rc = each(r, ctx);
@@ -641,8 +599,20 @@ int qx_sql_query_each(qx_sql *s, const char *text, qx_sql_result_fn each, void *
 
 /* ---- results ---- */
 
+qx_sql_result *qx_sql_result_of_table(qx_result_table *t, uint64_t lsn) {
+  qx_sql_result *r = calloc(1, sizeof *r);
+  if (!r) {
+    qx_result_table_unref(t);
+    qx_record_failure("out of memory for a result");
+    return NULL;
+  }
+  r->table = t;
+  r->lsn = lsn;
+  return r;
+}
+
 uint64_t qx_sql_result_lsn(const qx_sql_result *r) {
-  return r->snapshot->lsn;
+  return r->snapshot ? r->snapshot->lsn : r->lsn;
 }
 
 int qx_sql_result_cached(const qx_sql_result *r) {

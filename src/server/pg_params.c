@@ -6,28 +6,14 @@
 #include <string.h>
 
 #include "qaxdb/status.h"
+#include "query/sql_lexer.h"
 #include "util/error.h"
 
-/* Where the quoted text or comment that starts at p ends (just after it); p itself if none
- * starts there. */
-static const char *skip_quoted(const char *p) {
-  if (*p == '\'' || *p == '"') {
-    char quote = *p;
-    for (p++; *p; p++)
-      if (*p == quote && p[1] == quote)
-        p++;
-      else if (*p == quote)
-        return p + 1;
-    return p;
-  }
-  if (p[0] == '-' && p[1] == '-') {
-    const char *end = strchr(p, '\n');
-    return end ? end + 1 : p + strlen(p);
-  }
-  if (p[0] == '/' && p[1] == '*') {
-    const char *end = strstr(p + 2, "*/");
-    return end ? end + 2 : p + strlen(p);
-  }
+/* Where the name, number or other single character at p ends. */
+static const char *skip_word(const char *p) {
+  if (!qx_sql_ident_char((unsigned char)*p)) return p + 1;
+  while (qx_sql_ident_char((unsigned char)*p))
+    p++;
   return p;
 }
 
@@ -43,7 +29,7 @@ static long param_at(const char *p, const char **end) {
 int qx_pg_param_count(const char *query) {
   long highest = 0;
   for (const char *p = query; *p;) {
-    const char *after = skip_quoted(p), *end;
+    const char *after = qx_sql_skip_quoted(p), *end;
     long n;
     if (after != p) {
       p = after;
@@ -51,7 +37,7 @@ int qx_pg_param_count(const char *query) {
       highest = n > highest ? n : highest;
       p = end;
     } else {
-      p++;
+      p = skip_word(p);
     }
   }
   return highest > 65535 ? 65535 : (int)highest;
@@ -97,7 +83,7 @@ static void put_literal(qx_buffer *out, const char *value, int32_t len, int32_t 
 int qx_pg_bind_params(const char *query, size_t count, const char *const *values,
                       const int32_t *lengths, const int32_t *types, qx_buffer *out) {
   for (const char *p = query; *p;) {
-    const char *after = skip_quoted(p), *end;
+    const char *after = qx_sql_skip_quoted(p), *end;
     long n;
     if (after != p) {
       qx_buffer_put(out, p, (size_t)(after - p));
@@ -109,7 +95,9 @@ int qx_pg_bind_params(const char *query, size_t count, const char *const *values
       put_literal(out, values[n - 1], lengths[n - 1], types[n - 1]);
       p = end;
     } else {
-      qx_buffer_put(out, p++, 1);
+      after = skip_word(p);
+      qx_buffer_put(out, p, (size_t)(after - p));
+      p = after;
     }
   }
   return out->failed ? qx_fail(QX_ERR_NOMEM, "out of memory for a bound statement") : QX_OK;

@@ -2,7 +2,7 @@
  * SQL literals, since the SQL engine takes statement text: NULL, a number as itself when its
  * type is numeric and it reads as a number, anything else as a quoted string (quotes doubled),
  * which DuckDB casts where the statement needs another type. Parameters inside string
- * literals, quoted identifiers and comments are left alone. */
+ * literals, quoted identifiers and comments (query/sql_lexer.h) are left alone. */
 #ifndef QX_SERVER_PG_PARAMS_H
 #define QX_SERVER_PG_PARAMS_H
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "query/pg_catalog.h"
 #include "query/writes.h"
 #include "server/pg_session.h"
 #include "util/clock.h"
@@ -139,6 +140,34 @@ void qx_pg_send_row_description(session *s, const qx_sql_result *r) {
   qx_pg_end(c);
 }
 
+void qx_pg_send_text_columns(session *s, const char *const *names, int16_t count) {
+  pg_conn *c = &s->conn;
+  qx_pg_begin(c, 'T');
+  qx_pg_put_i16(c, count);
+  for (int16_t i = 0; i < count; i++) {
+    qx_pg_put_str(c, names[i]);
+    qx_pg_put_i32(c, 0);
+    qx_pg_put_i16(c, 0);
+    qx_pg_put_i32(c, OID_TEXT);
+    qx_pg_put_i16(c, -1);
+    qx_pg_put_i32(c, -1);
+    qx_pg_put_i16(c, 0);
+  }
+  qx_pg_end(c);
+}
+
+void qx_pg_send_text_row(session *s, const char *const *cells, int16_t count) {
+  pg_conn *c = &s->conn;
+  qx_pg_begin(c, 'D');
+  qx_pg_put_i16(c, count);
+  for (int16_t i = 0; i < count; i++) {
+    qx_pg_put_i32(c, cells[i] ? (int32_t)strlen(cells[i]) : -1);
+    if (cells[i]) qx_pg_put_bytes(c, cells[i], strlen(cells[i]));
+  }
+  qx_pg_end(c);
+  if (c->out_len >= FLUSH_AT) qx_pg_flush(c);
+}
+
 /* A time of day with more fractional digits than PostgreSQL's microseconds, cut to them, with
  * what follows (a time zone) kept: clients parse at most six. */
 static const char *cut_fraction(char out[64], const char *text) {
@@ -195,6 +224,9 @@ static int send_result(qx_sql_result *r, void *ctx) {
   char tag[32];
   qx_pg_send_row_description(s, r);
   snprintf(tag, sizeof tag, "SELECT %llu", (unsigned long long)qx_pg_send_rows(s, r, 0, 0));
+  char lsn[24]; /* which records the rows hold, as the qaxdb CLI prints it */
+  snprintf(lsn, sizeof lsn, "%llu", (unsigned long long)qx_sql_result_lsn(r));
+  send_parameter(&s->conn, "qaxdb.result_lsn", lsn);
   qx_pg_send_complete(s, tag);
   qx_sql_result_destroy(r);
   return s->conn.failed ? QX_ERR_IO : QX_OK;
@@ -206,18 +238,23 @@ static int blank(const char *text) {
   return 1;
 }
 
-/* Runs text's statements on the SQL engine under the statement timeout, one at a time with
+/* Runs text's statements on the SQL engine, in the dialect PostgreSQL clients use for the
+ * catalog (query/pg_catalog.h), under the statement timeout, one at a time with
  * other sessions', counted for /metrics; on failure sends the error. */
 typedef int (*sql_run_fn)(session *s, const char *text, void *out);
 
 static int run_sql(session *s, const char *text, sql_run_fn run, void *out) {
   qx_server *srv = s->srv;
   int64_t start = qx_monotonic_ns();
+  qx_buffer rewritten = {0};
+  if (qx_pg_catalog_rewrite(text, &rewritten) && qx_buffer_text(&rewritten))
+    text = qx_buffer_text(&rewritten);
   pthread_mutex_lock(&srv->sql_mu);
   qx_server_statement_begin(srv, s->client);
   int rc = run(s, text, out);
   int timed_out = qx_server_statement_end(srv);
   pthread_mutex_unlock(&srv->sql_mu);
+  qx_buffer_free(&rewritten);
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->queries, qx_monotonic_ns() - start, rc == QX_OK);
   pthread_mutex_unlock(&srv->mu);
@@ -351,23 +388,10 @@ int qx_pg_run_setting(session *s, const char *text) {
     qx_pg_send_error(&s->conn, "ERROR", sqlstate, qx_last_error());
     return rc;
   }
-  pg_conn *c = &s->conn;
   if (strcmp(reply.tag, "SHOW") == 0) {
-    qx_pg_begin(c, 'T');
-    qx_pg_put_i16(c, 1);
-    qx_pg_put_str(c, reply.name);
-    qx_pg_put_i32(c, 0);
-    qx_pg_put_i16(c, 0);
-    qx_pg_put_i32(c, OID_TEXT);
-    qx_pg_put_i16(c, -1);
-    qx_pg_put_i32(c, -1);
-    qx_pg_put_i16(c, 0);
-    qx_pg_end(c);
-    qx_pg_begin(c, 'D');
-    qx_pg_put_i16(c, 1);
-    qx_pg_put_i32(c, (int32_t)strlen(reply.value));
-    qx_pg_put_bytes(c, reply.value, strlen(reply.value));
-    qx_pg_end(c);
+    const char *name = reply.name, *value = reply.value;
+    qx_pg_send_text_columns(s, &name, 1);
+    qx_pg_send_text_row(s, &value, 1);
   }
   qx_pg_send_complete(s, reply.tag);
   return QX_OK;
@@ -411,6 +435,8 @@ static void simple_query(session *s, const char *text) {
     run_copy(s, text);
   } else if (qx_pg_is_setting(text)) {
     qx_pg_run_setting(s, text);
+  } else if (qx_pg_is_command(text)) {
+    qx_pg_run_command(s, text);
   } else if (!qx_pg_run_transaction(s, text)) {
     run_sql(s, text, query_each, NULL);
   }

@@ -35,6 +35,11 @@ void qx_pg_send_complete(session *s, const char *tag);
 void qx_pg_send_row_description(session *s, const qx_sql_result *r);
 uint64_t qx_pg_send_rows(session *s, qx_sql_result *r, uint64_t from, uint64_t max);
 
+/* Rows of text columns, for answers that do not come from the SQL engine (SHOW, qaxdb's own
+ * commands): their RowDescription, then each DataRow (NULL cells are SQL NULL). */
+void qx_pg_send_text_columns(session *s, const char *const *names, int16_t count);
+void qx_pg_send_text_row(session *s, const char *const *cells, int16_t count);
+
 /* Runs one SQL statement under the server's limits into *result; on failure sends the error
  * (with its SQLSTATE) and returns its status. */
 int qx_pg_run_query(session *s, const char *text, qx_sql_result **result);
@@ -51,6 +56,11 @@ int qx_pg_run_transaction(session *s, const char *text);
 /* pg_auth.c: authenticates the client with SCRAM-SHA-256 against the users file; 0, or -1
  * once it was refused (the FATAL error sent) or left. */
 int qx_pg_authenticate(session *s);
+
+/* pg_commands.c: qaxdb's own commands for its CLI (QAXDB GET, SCAN, STATS), answered with
+ * their rows or an error. */
+int qx_pg_is_command(const char *text);
+void qx_pg_run_command(session *s, const char *text);
 
 /* pg_extended.c: answers Parse, Bind, Describe, Execute, Close, Sync and Flush; frees a
  * session's statements and portals. */

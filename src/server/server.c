@@ -17,6 +17,7 @@
 #include "server/server_impl.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/thread.h"
 
 void qx_server_options_init(qx_server_options *o) {
@@ -76,6 +77,9 @@ static pg_client *add_client(qx_server *srv, int fd) {
     client->key[0] = ++srv->next_process_id;
     if (getrandom(&client->key[1], sizeof client->key[1], 0) != sizeof client->key[1])
       client->key[1] = (uint32_t)rand();
+  } else {
+    qx_log(QX_LOG_WARN, "connection refused: too many clients", "max_connections=%d",
+           srv->opt.max_connections);
   }
   client->next = srv->clients;
   srv->clients = client;
@@ -148,6 +152,8 @@ static void *watchdog_main(void *arg) {
     int64_t now = qx_monotonic_ns();
     if (srv->running && !srv->timed_out && now - srv->running_since > limit) {
       srv->timed_out = 1;
+      qx_log(QX_LOG_WARN, "statement cancelled: it ran past the statement timeout",
+             "process=%u timeout_ms=%u", srv->running->key[0], srv->opt.statement_timeout_ms);
       qx_sql_interrupt(srv->sql);
     }
     int64_t at = now + WATCH_PERIOD_NS;
@@ -266,12 +272,15 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
     return qx_fail(QX_ERR_NOMEM, "server: cannot start the statement watchdog thread");
   }
   rc = qx_http_start(srv);
+  if (rc == QX_OK) rc = qx_server_file_write(srv);
   if (rc != QX_OK) {
     char why[512];
     snprintf(why, sizeof why, "%s", qx_last_error());
     qx_server_stop(srv);
     return qx_fail(rc, "%s", why);
   }
+  qx_log(QX_LOG_INFO, "listening", "address=%s pg_port=%d http_port=%d max_connections=%d",
+         srv->opt.listen_address, srv->port, qx_server_http_port(srv), srv->opt.max_connections);
   *out = srv;
   return QX_OK;
 }
@@ -291,11 +300,13 @@ void qx_server_stop(qx_server *srv) {
   if (srv->running) qx_sql_interrupt(srv->sql);
   pthread_cond_signal(&srv->watch_cv);
   pthread_mutex_unlock(&srv->mu);
+  if (srv->wrote_server_file) qx_server_file_remove(srv);
   shutdown(srv->listen_fd, SHUT_RDWR); /* ends the acceptor's accept */
   pthread_join(srv->acceptor, NULL);
   if (srv->watchdog) pthread_join(srv->watchdog, NULL);
   qx_http_stop(srv);
   pthread_mutex_lock(&srv->mu);
+  qx_log(QX_LOG_INFO, "stopping: closing every connection", "connections=%d", srv->client_count);
   for (pg_client *c = srv->clients; c; c = c->next)
     shutdown(c->fd, SHUT_RDWR); /* ends each session's read */
   while (srv->client_count > 0)

@@ -56,6 +56,7 @@ struct qx_server {
   pthread_mutex_t sql_mu; /* one statement at a time runs on sql */
 
   int http_fd, http_port; /* the HTTP listener (-1: none) */
+  int wrote_server_file;  /* the folder's SERVER file names this server */
   pthread_t http_thread;
 };
 
@@ -66,6 +67,11 @@ int qx_server_metrics(qx_server *srv, qx_buffer *b);
 /* http.c: the HTTP listener (/metrics, /health), started if opt.http_port >= 0. */
 int qx_http_start(qx_server *srv);
 void qx_http_stop(qx_server *srv);
+
+/* server_file.c: the folder's SERVER file, saying where this server listens (for the CLI). */
+#define QX_SERVER_FILE "SERVER"
+int qx_server_file_write(qx_server *srv);
+void qx_server_file_remove(const qx_server *srv);
 
 /* server.c: a TCP listener on host:port (an IPv4 address: loopback only unless remote_ok, set
  * when clients authenticate; port 0: a free one). */

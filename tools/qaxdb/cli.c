@@ -96,20 +96,17 @@ static void report_recovery(const char *cmd, const qx_db_recovery *rec, int read
             cmd, rec->olap_lsn + 1, rec->olap_lsn + rec->olap_skipped);
 }
 
-int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *options, qx_db **out) {
+int cli_try_open_db(const char *cmd, const char *data_dir, const qx_db_options *options,
+                    qx_db **out) {
   qx_db_recovery rec;
   int rc = qx_db_open(data_dir, options, out, &rec);
-  if (rc != QX_OK) return cli_fail(cmd, "cannot open the database", rc);
-  report_recovery(cmd, &rec, options && options->read_only);
-  return CLI_EXIT_OK;
+  if (rc == QX_OK) report_recovery(cmd, &rec, options && options->read_only);
+  return rc;
 }
 
-int cli_open_db_to_read(const char *cmd, const char *data_dir, int with_sql, qx_db **out) {
-  qx_db_options o;
-  qx_db_options_init(&o);
-  o.read_only = 1;
-  o.olap = with_sql;
-  return cli_open_db(cmd, data_dir, &o, out);
+int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *options, qx_db **out) {
+  int rc = cli_try_open_db(cmd, data_dir, options, out);
+  return rc == QX_OK ? CLI_EXIT_OK : cli_fail(cmd, "cannot open the database", rc);
 }
 
 const qx_schema *cli_table(const char *cmd, const char *name) {

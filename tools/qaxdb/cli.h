@@ -59,10 +59,9 @@ int cli_fail(const char *cmd, const char *what, int status);
 /* Opens the database of a data folder (options may be NULL), reporting on stderr what
  * recovery cut. Returns CLI_EXIT_OK, or prints the failure and returns CLI_EXIT_FAILURE. */
 int cli_open_db(const char *cmd, const char *data_dir, const qx_db_options *options, qx_db **out);
-
-/* Opens the database read-only: it changes no file, and works beside other readers but not
- * beside a writer. with_sql also starts the converter, which SQL needs. */
-int cli_open_db_to_read(const char *cmd, const char *data_dir, int with_sql, qx_db **out);
+/* The same, returning the status and printing nothing if it fails. */
+int cli_try_open_db(const char *cmd, const char *data_dir, const qx_db_options *options,
+                    qx_db **out);
 
 /* The table called name, or NULL after listing the tables on stderr. */
 const qx_schema *cli_table(const char *cmd, const char *name);
@@ -92,8 +91,9 @@ void cli_record_rows_end(cli_record_rows *rows);
 int cli_parse_key(const char *cmd, const qx_schema *table, const char *const *values, int count,
                   uint8_t *key, size_t *key_len);
 
-/* Prints the engine's levels, files and counters. */
+/* Prints the engine's levels, files and counters: db's, or those given. */
 void cli_print_db_stats(qx_db *db);
+void cli_print_stats(const qx_db_stats *s);
 
 /* CLI_EXIT_OK if data_dir is a directory; otherwise says so and returns CLI_EXIT_FAILURE. */
 int cli_require_data_dir(const char *cmd, const char *data_dir);

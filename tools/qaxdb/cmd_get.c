@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "qaxdb/key.h"
+#include "source.h"
 
 #define MAX_ARGS 8
 
@@ -26,10 +27,10 @@ static void print_key(FILE *out, const char *const *values, int count) {
   fputc(')', out);
 }
 
-static int print_record(qx_db *db, const qx_schema *table, const uint8_t *key, size_t key_len,
-                        const char *const *values, int count, cli_format format) {
-  qx_db_value v;
-  int rc = qx_db_get(db, NULL, key, key_len, &v);
+static int print_record(const cli_source *src, const qx_schema *table, const uint8_t *key,
+                        size_t key_len, const char *const *values, int count, cli_format format) {
+  cli_record r;
+  int rc = cli_source_get(src, key, key_len, &r);
   if (rc == QX_ERR_NOT_FOUND) {
     fprintf(stderr, "qaxdb get: no %s record with key ", table->name);
     print_key(stderr, values, count);
@@ -40,10 +41,10 @@ static int print_record(qx_db *db, const qx_schema *table, const uint8_t *key, s
   cli_record_rows *rows;
   int result = cli_record_rows_start(table, format, 0, &rows);
   if (result == CLI_EXIT_OK) {
-    cli_record_rows_print(rows, v.data, v.size, v.lsn);
+    cli_record_rows_print(rows, r.data, r.size, r.lsn);
     cli_record_rows_end(rows);
   }
-  qx_db_value_release(&v);
+  cli_record_release(&r);
   return result;
 }
 
@@ -72,10 +73,9 @@ int cmd_get(int argc, char **argv) {
   size_t key_len;
   if (!cli_parse_key("get", table, positional + 1, count - 1, key, &key_len)) return CLI_EXIT_USAGE;
   if (cli_require_data_dir("get", data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
-  qx_db *db;
-  if (cli_open_db_to_read("get", data, 0, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
-  int result = print_record(db, table, key, key_len, positional + 1, count - 1, format);
-  int rc = qx_db_close(db);
-  if (rc != QX_OK && result == CLI_EXIT_OK) result = cli_fail("get", "closing", rc);
-  return result;
+  cli_source src;
+  if (cli_source_open("get", data, 0, &src) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  int result = print_record(&src, table, key, key_len, positional + 1, count - 1, format);
+  int closed = cli_source_close("get", &src);
+  return result == CLI_EXIT_OK ? closed : result;
 }

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "qaxdb/key.h"
+#include "source.h"
 
 #define MAX_KEY_VALUES 8
 #define DEFAULT_LIMIT 100
@@ -37,32 +38,6 @@ static int parse_bound(const qx_schema *table, const char *text, uint8_t *key, s
   return cli_parse_key("scan", table, values, count, key, len);
 }
 
-/* Skips entries that are not records of table (raw puts); 1 if the iterator is at one. */
-static int at_record(qx_db_iter *it, const qx_schema *table) {
-  for (; qx_db_iter_valid(it); qx_db_iter_next(it)) {
-    size_t len;
-    qx_db_iter_value(it, &len);
-    if (len <= UINT32_MAX && qx_schema_version_of_size(table, (uint32_t)len)) return 1;
-  }
-  return 0;
-}
-
-/* Prints up to limit records (all if unlimited); *more says whether another one follows. */
-static int print_rows(qx_db_iter *it, const qx_schema *table, cli_record_rows *rows, uint64_t limit,
-                      int unlimited, uint64_t *printed, int *more) {
-  for (; at_record(it, table); qx_db_iter_next(it)) {
-    if (!unlimited && *printed == limit) {
-      *more = 1;
-      break;
-    }
-    size_t len;
-    const void *record = qx_db_iter_value(it, &len);
-    cli_record_rows_print(rows, record, len, qx_db_iter_lsn(it));
-    (*printed)++;
-  }
-  return qx_db_iter_status(it);
-}
-
 typedef struct scan_args {
   const char *data, *table, *from, *to, *limit;
   int all;
@@ -90,28 +65,29 @@ static int parse_args(int argc, char **argv, scan_args *a) {
   return a->table ? CLI_EXIT_OK : cli_usage_error("scan", "needs a TABLE");
 }
 
-typedef struct key_range {
-  uint8_t from[QX_KEY_MAX], to[QX_KEY_MAX];
-  size_t from_len, to_len;
-} key_range;
+typedef struct printing {
+  cli_record_rows *rows;
+  uint64_t printed;
+} printing;
 
-static int scan(qx_db *db, const qx_schema *table, const scan_args *a, uint64_t limit,
-                const key_range *range) {
-  qx_db_iter *it;
-  cli_record_rows *rows = NULL;
-  uint64_t printed = 0;
+static void print_row(const cli_record *r, void *ctx) {
+  printing *p = ctx;
+  cli_record_rows_print(p->rows, r->data, r->size, r->lsn);
+  p->printed++;
+}
+
+static int scan(const cli_source *src, const qx_schema *table, const scan_args *a, uint64_t limit,
+                const cli_key_range *range) {
+  printing p = {0};
   int more = 0;
-  int rc = qx_db_iter_create(db, NULL, range->from, range->from_len, range->to, range->to_len, &it);
-  if (rc != QX_OK) return cli_fail("scan", "reading", rc);
-  int result = cli_record_rows_start(table, a->format, 0, &rows);
+  int result = cli_record_rows_start(table, a->format, 0, &p.rows);
   if (result == CLI_EXIT_OK) {
-    rc = print_rows(it, table, rows, limit, a->all, &printed, &more);
+    int rc = cli_source_scan(src, table, range, limit, a->all, print_row, &p, &more);
     result = rc == QX_OK ? CLI_EXIT_OK : cli_fail("scan", "reading", rc);
   }
-  cli_record_rows_end(rows);
-  qx_db_iter_destroy(it);
+  cli_record_rows_end(p.rows);
   fflush(stdout);
-  fprintf(stderr, "%" PRIu64 " %s records", printed, table->name);
+  fprintf(stderr, "%" PRIu64 " %s records", p.printed, table->name);
   fprintf(stderr, "%s\n", more ? "; more exist (--limit N or --all to see them)" : "");
   return result;
 }
@@ -122,7 +98,7 @@ int cmd_scan(int argc, char **argv) {
   if (rc != CLI_EXIT_OK) return rc < 0 ? CLI_EXIT_OK : rc;
   const qx_schema *table = cli_table("scan", a.table);
   if (!table) return CLI_EXIT_USAGE;
-  key_range range;
+  cli_key_range range;
   uint64_t limit = DEFAULT_LIMIT;
   if ((a.limit && !cli_parse_u64(a.limit, "--limit", &limit)) ||
       !parse_bound(table, a.from ? a.from : "", range.from, &range.from_len) ||
@@ -130,10 +106,9 @@ int cmd_scan(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   if (!a.to) range.to[1]++; /* the first key of the next table id: the end of this table */
   if (cli_require_data_dir("scan", a.data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
-  qx_db *db;
-  if (cli_open_db_to_read("scan", a.data, 0, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
-  int result = scan(db, table, &a, limit, &range);
-  rc = qx_db_close(db);
-  if (rc != QX_OK && result == CLI_EXIT_OK) result = cli_fail("scan", "closing", rc);
-  return result;
+  cli_source src;
+  if (cli_source_open("scan", a.data, 0, &src) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  int result = scan(&src, table, &a, limit, &range);
+  int closed = cli_source_close("scan", &src);
+  return result == CLI_EXIT_OK ? closed : result;
 }

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "source.h"
 #include "sql_shell.h"
 
 static int print_result(qx_sql_result *r, void *ctx) {
@@ -45,7 +46,8 @@ static int usage(void) {
          "(--csv) or one JSON object per row (--json). Without QUERY, a shell reads statements\n"
          "(ending in ';') and dot-commands (.help lists them) from the terminal with line\n"
          "editing and history, or from a pipe. Ctrl-C cancels the running query. Exits 1 if a\n"
-         "statement failed (in the shell: only when reading from a pipe). See docs/sql.md.\n");
+         "statement failed (in the shell: only when reading from a pipe). When qaxdbd serves\n"
+         "the folder, QUERY runs on the server (see docs/server.md). See docs/sql.md.\n");
   return CLI_EXIT_OK;
 }
 
@@ -69,11 +71,31 @@ static int parse_args(int argc, char **argv, sql_args *a) {
   return CLI_EXIT_OK;
 }
 
+/* The server's SQL engine runs the query; the shell is psql's there. */
+static int run_on_server(PGconn *server, const sql_args *a) {
+  if (a->query) return cli_server_sql(server, a->query, a->format);
+  fprintf(
+      stderr,
+      "qaxdb sql: qaxdbd serves this folder: for a shell, connect to it with psql -h %s -p %s\n",
+      PQhost(server), PQport(server));
+  return CLI_EXIT_FAILURE;
+}
+
 /* Runs the query or the shell with Ctrl-C cancelling queries. */
 static int run(qx_sql *sql, const sql_args *a) {
   if (cli_sigint_start(sql) != 0) return CLI_EXIT_FAILURE;
   int result = a->query ? cli_sql_run(sql, a->query, a->format, 0) : cli_sql_shell(sql, a->format);
   cli_sigint_stop();
+  return result;
+}
+
+/* The folder's own SQL engine runs the query or the shell. */
+static int run_here(qx_db *db, const sql_args *a) {
+  qx_sql *sql;
+  int rc = qx_sql_open(db, NULL, &sql);
+  if (rc != QX_OK) return cli_fail("sql", "starting the SQL engine", rc);
+  int result = run(sql, a);
+  qx_sql_close(sql);
   return result;
 }
 
@@ -83,16 +105,9 @@ int cmd_sql(int argc, char **argv) {
   if (result != CLI_EXIT_OK) return result < 0 ? CLI_EXIT_OK : result;
   if (cli_require_data_dir("sql", a.data) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
   cli_sigint_block(); /* before the engine's and DuckDB's threads start (sql_interrupt.c) */
-  qx_db *db;
-  if (cli_open_db_to_read("sql", a.data, 1, &db) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
-  qx_sql *sql;
-  int rc = qx_sql_open(db, NULL, &sql);
-  result = rc == QX_OK ? CLI_EXIT_OK : cli_fail("sql", "starting the SQL engine", rc);
-  if (result == CLI_EXIT_OK) {
-    result = run(sql, &a);
-    qx_sql_close(sql);
-  }
-  rc = qx_db_close(db);
-  if (rc != QX_OK && result == CLI_EXIT_OK) result = cli_fail("sql", "closing", rc);
-  return result;
+  cli_source src;
+  if (cli_source_open("sql", a.data, 1, &src) != CLI_EXIT_OK) return CLI_EXIT_FAILURE;
+  result = src.server ? run_on_server(src.server, &a) : run_here(src.db, &a);
+  int closed = cli_source_close("sql", &src);
+  return result == CLI_EXIT_OK ? closed : result;
 }
