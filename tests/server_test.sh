@@ -313,6 +313,11 @@ contains out "SSL connection (protocol: TLSv1"
 expect 0 "the certificate verified" -- pq "bob's secret" "user=bob sslmode=verify-full sslrootcert=$TMP/cert.pem host=localhost" -c "SELECT 1"
 expect 0 "in the clear" -- pq "pencil 1" "user=alice sslmode=disable" -c "SELECT 2"
 contains out "^2$"
+# The qaxdb CLI finds the served folder locked and logs in as PostgreSQL clients do.
+expect 0 "qaxdb sql with a password" -- env PGUSER=alice PGPASSWORD="pencil 1" "$QAXDB" sql --data "$D" --csv "SELECT count(*) AS n FROM trades"
+[ "$(tail -1 "$TMP/out")" = "$trades" ] || fail "qaxdb sql with a password: $(cat "$TMP/out")"
+expect 1 "qaxdb get with a wrong password" -- env PGUSER=alice PGPASSWORD=nope "$QAXDB" get --data "$D" trades 1
+contains err 'password authentication failed for user "alice"'
 expect 0 "SCRAM on the wire" -- timeout 120 /usr/bin/python3 "$(dirname "$0")/server_scram.py" "$PORT" alice "pencil 1"
 expect 0 "psycopg2 with a password over TLS" -- timeout 120 /usr/bin/python3 \
   "$(dirname "$0")/server_psycopg2.py" "$PORT" "$trades" "user=alice password='pencil 1' sslmode=require"

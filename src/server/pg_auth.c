@@ -10,6 +10,7 @@
 #include "server/scram.h"
 #include "util/base64.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #define AUTH_SASL 10
 #define AUTH_SASL_CONTINUE 11
@@ -107,6 +108,9 @@ int qx_pg_authenticate(session *s) {
   if (rc == QX_ERR_DENIED || (rc == QX_OK && !known)) {
     char message[128];
     snprintf(message, sizeof message, "password authentication failed for user \"%s\"", user);
+    /* Logged as PostgreSQL does, so that guessing shows; the log, unlike the client, may say
+     * whether the name exists. */
+    qx_log(QX_LOG_WARN, message, "in_users_file=%d", known != NULL);
     return refuse(c, "28P01", message); /* invalid_password */
   }
   if (rc != QX_OK) return refuse(c, "08P01", qx_last_error());
