@@ -279,8 +279,10 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
     qx_server_stop(srv);
     return qx_fail(rc, "%s", why);
   }
-  qx_log(QX_LOG_INFO, "listening", "address=%s pg_port=%d http_port=%d max_connections=%d",
-         srv->opt.listen_address, srv->port, qx_server_http_port(srv), srv->opt.max_connections);
+  qx_log(QX_LOG_INFO, "listening",
+         "address=%s pg_port=%d http_port=%d max_connections=%d logins=%s tls=%s",
+         srv->opt.listen_address, srv->port, qx_server_http_port(srv), srv->opt.max_connections,
+         srv->authenticate ? "scram" : "trust-loopback", srv->tls ? "on" : "off");
   *out = srv;
   return QX_OK;
 }
