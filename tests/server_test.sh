@@ -279,10 +279,12 @@ contains out "added user alice to $U"
 expect 0 "add another" -- "$QAXDBD" --add-user bob --users "$U" <<<"first"
 expect 0 "change a password" -- "$QAXDBD" --add-user bob --users "$U" <<<"bob's secret"
 contains out "changed the password of user bob"
+# shellcheck disable=SC2016 # a literal $ in the pattern
 [ "$(grep -c '^[a-z]* SCRAM-SHA-256\$4096:[^ ]*\$[^ ]*:[^ ]*$' "$U")" = 2 ] || fail "users file: $(cat "$U")"
 grep -q -e pencil -e secret "$U" && fail "the users file holds a password"
 expect 2 "no password" -- "$QAXDBD" --add-user carol --users "$U" </dev/null
 expect 2 "--add-user without --users" -- "$QAXDBD" --add-user carol <<<"x"
+# shellcheck disable=SC2016 # a literal $ in the verifier
 printf '# users\nalice SCRAM-SHA-256$4096:c2FsdA==$short:short\n' >"$TMP/bad-users"
 expect 1 "a bad users file" -- timeout 60 "$QAXDBD" --data "$D" --pg-port 0 --users "$TMP/bad-users"
 contains err "$TMP/bad-users:2: user alice: the StoredKey is not 32 bytes"
