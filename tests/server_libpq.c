@@ -2,7 +2,8 @@
  * libpq) uses it: parameters bound as text and as binary integers, a prepared statement
  * described (parameter and column types) and executed, an INSERT with parameters, a $1 inside
  * a string left alone, and an error's SQLSTATE followed by a working statement. Run by
- * server_test.sh. Usage: server_libpq PORT EXPECTED_TRADES */
+ * server_test.sh, also against a server with a users file and TLS, with the password and
+ * sslmode in CONNINFO. Usage: server_libpq PORT EXPECTED_TRADES [CONNINFO] */
 #include <libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,8 +28,8 @@ static PGresult *exec(PGconn *c, const char *text, int n, const char *const *par
 
 static void test_params(PGconn *c, const char *expected_trades) {
   const char *p[2] = {"0", "none"};
-  PGresult *r = exec(c, "SELECT count(*) FROM trades WHERE volume > $1 AND instrument_id <> $2",
-                     2, p, PGRES_TUPLES_OK);
+  PGresult *r = exec(c, "SELECT count(*) FROM trades WHERE volume > $1 AND instrument_id <> $2", 2,
+                     p, PGRES_TUPLES_OK);
   check(PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), expected_trades) == 0, "count",
         PQntuples(r) ? PQgetvalue(r, 0, 0) : "no row");
   check(PQftype(r, 0) == 20, "count(*) is int8", NULL);
@@ -53,8 +54,10 @@ static void test_params(PGconn *c, const char *expected_trades) {
 }
 
 static void test_prepared(PGconn *c) {
-  PGresult *r = PQprepare(c, "by_id", "SELECT instrument_id, price_tick FROM instruments "
-                                      "WHERE instrument_id = $1", 1, NULL);
+  PGresult *r = PQprepare(c, "by_id",
+                          "SELECT instrument_id, price_tick FROM instruments "
+                          "WHERE instrument_id = $1",
+                          1, NULL);
   check(PQresultStatus(r) == PGRES_COMMAND_OK, "prepare", PQresultErrorMessage(r));
   PQclear(r);
   r = PQdescribePrepared(c, "by_id");
@@ -90,17 +93,19 @@ static void test_insert_and_error(PGconn *c) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: server_libpq PORT EXPECTED_TRADES\n");
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: server_libpq PORT EXPECTED_TRADES [CONNINFO]\n");
     return 2;
   }
-  char info[128];
-  snprintf(info, sizeof info, "host=127.0.0.1 port=%s user=app dbname=qaxdb", argv[1]);
+  char info[512]; /* a keyword given twice takes its last value: CONNINFO's */
+  snprintf(info, sizeof info, "host=127.0.0.1 port=%s user=app dbname=qaxdb %s", argv[1],
+           argc == 4 ? argv[3] : "");
   PGconn *c = PQconnectdb(info);
   if (PQstatus(c) != CONNECTION_OK) {
     fprintf(stderr, "FAIL: connect: %s", PQerrorMessage(c));
     return 1;
   }
+  check(!strstr(info, "sslmode=require") || PQsslInUse(c), "TLS asked for but not in use", NULL);
   test_params(c, argv[2]);
   test_prepared(c);
   test_insert_and_error(c);

@@ -1,7 +1,8 @@
 """qaxdbd through psycopg2, as a Python application uses it: the type of every column
 (type OIDs and the Python values psycopg2 makes of them), psycopg2's parameters, its implicit
-BEGIN, the row counts of INSERT and COPY, and an error's class. Run by server_test.sh with Debian's /usr/bin/python3.
-Usage: server_psycopg2.py PORT EXPECTED_TRADES"""
+BEGIN, the row counts of INSERT and COPY, and an error's class. Run by server_test.sh with Debian's /usr/bin/python3,
+also against a server with a users file and TLS, with the password and sslmode in CONNINFO.
+Usage: server_psycopg2.py PORT EXPECTED_TRADES [CONNINFO]"""
 import datetime
 import decimal
 import io
@@ -11,6 +12,7 @@ import psycopg2
 import psycopg2.errors
 
 port, expected_trades = int(sys.argv[1]), int(sys.argv[2])
+extra = sys.argv[3] if len(sys.argv) > 3 else ""
 failures = []
 
 
@@ -19,7 +21,9 @@ def check(condition, what):
         failures.append(what)
 
 
-conn = psycopg2.connect(host="127.0.0.1", port=port, user="risk", dbname="qaxdb")
+# A keyword given twice takes its last value: the CONNINFO's.
+conn = psycopg2.connect(f"host=127.0.0.1 port={port} user=risk dbname=qaxdb {extra}")
+check("sslmode=require" not in extra or conn.info.ssl_in_use, "TLS asked for but not in use")
 cur = conn.cursor()  # not autocommit: psycopg2 sends BEGIN first
 
 cur.execute(

@@ -2,7 +2,8 @@
 # qaxdbd end to end with the real psql: a simulated folder served on a free loopback port,
 # queries whose answers are known from `qaxdb sql` beforehand, several statements in one query,
 # an error's SQLSTATE, a refused write, concurrent clients, a cancelled query, a listen address
-# that is not loopback refused, and SIGTERM closing cleanly. Every wait is bounded.
+# that is not loopback refused, SIGTERM closing cleanly, and logins with SCRAM-SHA-256 against
+# a users file, with and without TLS. Every wait is bounded.
 # Usage: server_test.sh PATH/TO/qaxdb PATH/TO/qaxdbd PATH/TO/server_libpq
 set -uo pipefail
 QAXDB=$1
@@ -27,8 +28,8 @@ start_server() {
   server=$!
   PORT=
   for _ in $(seq 300); do
-    PORT=$(sed -n '1s/.* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/server.out")
-    HTTP=$(sed -n '2s|.*http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p' "$TMP/server.out")
+    PORT=$(sed -n '1s/.* on [0-9.]*:\([0-9]*\) .*/\1/p' "$TMP/server.out")
+    HTTP=$(sed -n '2s|.*http://[0-9.]*:\([0-9]*\)/metrics.*|\1|p' "$TMP/server.out")
     [ -n "$PORT" ] && [ -n "$HTTP" ] && return 0
     kill -0 "$server" 2>/dev/null || break
     sleep 0.1
@@ -293,6 +294,77 @@ contains server.err 'msg="the simulator stopped" events=[1-9]'
 expect 0 "the live folder afterwards" -- "$QAXDB" sql --data "$S" --csv "SELECT count(*) FROM trades"
 [ "$(tail -1 "$TMP/out")" -ge "$later" ] || fail "trades after the stop: $(tail -1 "$TMP/out") < $later"
 
+# A users file made with --add-user (the password on stdin): it holds verifiers, not passwords.
+U=$TMP/users
+expect 0 "add a user" -- "$QAXDBD" --add-user alice --users "$U" <<<"pencil 1"
+contains out "added user alice to $U"
+expect 0 "add another" -- "$QAXDBD" --add-user bob --users "$U" <<<"first"
+expect 0 "change a password" -- "$QAXDBD" --add-user bob --users "$U" <<<"bob's secret"
+contains out "changed the password of user bob"
+# shellcheck disable=SC2016 # a literal $ in the pattern
+[ "$(grep -c '^[a-z]* SCRAM-SHA-256\$4096:[^ ]*\$[^ ]*:[^ ]*$' "$U")" = 2 ] || fail "users file: $(cat "$U")"
+grep -q -e pencil -e secret "$U" && fail "the users file holds a password"
+expect 2 "no password" -- "$QAXDBD" --add-user carol --users "$U" </dev/null
+expect 2 "--add-user without --users" -- "$QAXDBD" --add-user carol <<<"x"
+# shellcheck disable=SC2016 # a literal $ in the verifier
+printf '# users\nalice SCRAM-SHA-256$4096:c2FsdA==$short:short\n' >"$TMP/bad-users"
+expect 1 "a bad users file" -- timeout 60 "$QAXDBD" --data "$D" --pg-port 0 --users "$TMP/bad-users"
+contains err "$TMP/bad-users:2: user alice: the StoredKey is not 32 bytes"
+
+# With the users file every connection logs in: the right password works, a wrong one and an
+# unknown user get the same 28P01 message. A self-signed certificate offers TLS: psql's
+# sslmode=require gets it, and psycopg2 and libpq run their tests over it with a password.
+command -v openssl >/dev/null || fail "openssl is missing (scripts/bootstrap.sh installs it)"
+expect 0 "a self-signed certificate" -- openssl req -x509 -newkey ec -pkeyopt \
+  ec_paramgen_curve:prime256v1 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 2 \
+  -subj /CN=localhost
+start_server --users "$U" --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem" ||
+  { cli_finish server_test; exit 1; }
+contains server.out "users of $U; TLS offered"
+# pq PASSWORD CONNINFO ARGS...: psql with a connection string, never prompting for a password.
+pq() { PGPASSWORD=$1 timeout 60 psql -X -q -A -t -w -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$PORT dbname=qaxdb $2" "${@:3}"; }
+expect 0 "the right password" -- pq "pencil 1" "user=alice" -c "SELECT count(*) FROM trades"
+[ "$(cat "$TMP/out")" = "$trades" ] || fail "with a password: $(cat "$TMP/out") trades"
+expect 2 "a wrong password" -- pq "pencil" "user=alice" -c "SELECT 1"
+contains err 'FATAL:  password authentication failed for user "alice"'
+expect 2 "an unknown user" -- pq "pencil 1" "user=mallory" -c "SELECT 1"
+contains err 'FATAL:  password authentication failed for user "mallory"'
+expect 2 "no password" -- pq "" "user=alice" -c "SELECT 1"
+contains err "no password supplied"
+expect 0 "sslmode=require" -- pq "bob's secret" "user=bob sslmode=require" -c "SELECT 'tls'" -c "\\conninfo"
+contains out "^tls$"
+contains out "SSL connection (protocol: TLSv1"
+expect 0 "the certificate verified" -- pq "bob's secret" "user=bob sslmode=verify-full sslrootcert=$TMP/cert.pem host=localhost" -c "SELECT 1"
+expect 0 "in the clear" -- pq "pencil 1" "user=alice sslmode=disable" -c "SELECT 2"
+contains out "^2$"
+# A user added while the server runs logs in once SIGHUP has read the users file again.
+expect 0 "add a user while serving" -- "$QAXDBD" --add-user carol --users "$U" <<<"carol's"
+expect 2 "the new user before the reload" -- pq "carol's" "user=carol" -c "SELECT 1"
+kill -HUP "$server"
+for _ in $(seq 300); do grep -q 'msg="reloaded"' "$TMP/server.err" && break; sleep 0.1; done
+expect 0 "the new user after SIGHUP" -- pq "carol's" "user=carol" -c "SELECT 4"
+contains out "^4$"
+# The qaxdb CLI finds the served folder locked and logs in as PostgreSQL clients do.
+expect 0 "qaxdb sql with a password" -- env PGUSER=alice PGPASSWORD="pencil 1" "$QAXDB" sql --data "$D" --csv "SELECT count(*) AS n FROM trades"
+[ "$(tail -1 "$TMP/out")" = "$trades" ] || fail "qaxdb sql with a password: $(cat "$TMP/out")"
+expect 1 "qaxdb get with a wrong password" -- env PGUSER=alice PGPASSWORD=nope "$QAXDB" get --data "$D" trades 1
+contains err 'password authentication failed for user "alice"'
+expect 0 "SCRAM on the wire" -- timeout 120 /usr/bin/python3 "$(dirname "$0")/server_scram.py" "$PORT" alice "pencil 1"
+expect 0 "psycopg2 with a password over TLS" -- timeout 120 /usr/bin/python3 \
+  "$(dirname "$0")/server_psycopg2.py" "$PORT" "$trades" "user=alice password='pencil 1' sslmode=require"
+expect 0 "libpq with a password over TLS" -- timeout 120 "$LIBPQ_CLIENT" "$PORT" "$trades" \
+  "user=bob password='bob\\'s secret' sslmode=require"
+stop_server
+
+# Without a certificate, sslmode=require finds no TLS; a users file lets qaxdbd listen on any
+# address (0.0.0.0 here: every interface, loopback included).
+start_server --users "$U" --listen 0.0.0.0 || { cli_finish server_test; exit 1; }
+expect 2 "sslmode=require without TLS" -- pq "pencil 1" "user=alice sslmode=require" -c "SELECT 1"
+contains err "server does not support SSL"
+expect 0 "listening on 0.0.0.0" -- pq "pencil 1" "user=alice" -c "SELECT 3"
+contains out "^3$"
+stop_server
+
 # Bad arguments, bad config files, and a listen address that would need authentication.
 expect 2 "bad port" -- "$QAXDBD" --data "$D" --pg-port 70000
 printf 'pg_port = 0\nno_such_setting = 1\n' >"$TMP/bad.ini"
@@ -302,6 +374,9 @@ expect 2 "missing config file" -- "$QAXDBD" --config "$TMP/none.ini"
 contains err "none.ini: No such file"
 expect 2 "bad timeout" -- "$QAXDBD" --data "$D" --statement-timeout -5
 expect 1 "not loopback" -- timeout 60 "$QAXDBD" --data "$D" --pg-port 0 --listen 0.0.0.0
-contains err "users file"
+contains err "listen address 0.0.0.0 is not a loopback address: listening on others needs a users file"
+expect 2 "a certificate without its key" -- "$QAXDBD" --data "$D" --tls-cert "$TMP/cert.pem"
+expect 1 "a key that is not one" -- timeout 60 "$QAXDBD" --data "$D" --pg-port 0 --tls-cert "$TMP/cert.pem" --tls-key "$TMP/cert.pem"
+contains err "TLS key $TMP/cert.pem"
 
 cli_finish server_test

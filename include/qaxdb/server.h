@@ -4,9 +4,11 @@
  *
  * So far: the simple and extended query protocols (rows with PostgreSQL's type OIDs, an
  * SQLSTATE on errors, INSERT and COPY acknowledged at the session's durability), cancel, a
- * statement timeout, HTTP /metrics and /health, connections trusted from loopback for any
- * user name, as a fresh PostgreSQL trusts local ones. A users file with SCRAM, TLS,
- * pg_catalog, snapshots and the config file are issue #14's remaining parts
+ * statement timeout, HTTP /metrics and /health. Without a users file, connections from
+ * loopback are trusted for any user name, as a fresh PostgreSQL trusts local ones; with one
+ * (docs/formats/users.md), every connection authenticates with SCRAM-SHA-256, and the
+ * listeners may take a non-loopback address. TLS is offered when a certificate and key are
+ * given. pg_catalog, snapshots and the config file are issue #14's remaining parts
  * (docs/server.md).
  *
  * Thread safety: start and stop from one thread; the server runs its own threads (one to
@@ -27,9 +29,17 @@ extern "C" {
 typedef struct qx_server qx_server;
 
 typedef struct qx_server_options {
-  /* The address to listen on; only loopback addresses (127.0.0.0/8) until a users file
-   * exists to authenticate others. Default "127.0.0.1". */
+  /* The IPv4 address to listen on (the PostgreSQL and HTTP listeners); a loopback address
+   * (127.0.0.0/8) unless users_file is set. Default "127.0.0.1". */
   const char *listen_address;
+  /* The users file (docs/formats/users.md): when set, every connection authenticates with
+   * SCRAM-SHA-256 against it (read once, at the start: a bad line fails qx_server_start with
+   * QX_ERR_PARSE naming the file and line). NULL (default): loopback is trusted. */
+  const char *users_file;
+  /* TLS: a PEM certificate chain and its unencrypted PEM key. When both are set, a client's
+   * SSLRequest is answered with a TLS handshake; clients that do not ask stay in the clear.
+   * NULL (default): no TLS, an SSLRequest is answered "no". */
+  const char *tls_cert_file, *tls_key_file;
   int pg_port; /* default QX_SERVER_DEFAULT_PG_PORT; 0: a free port (qx_server_pg_port) */
   /* HTTP: GET /metrics (Prometheus text format) and /health. Default
    * QX_SERVER_DEFAULT_HTTP_PORT; 0: a free port (qx_server_http_port); -1: none. */
@@ -45,13 +55,16 @@ typedef struct qx_server_options {
 
 void qx_server_options_init(qx_server_options *options);
 
-/* Starts listening; QX_ERR_IO naming the address if it cannot (a port in use, say). */
+/* Starts listening; QX_ERR_IO naming the address if it cannot (a port in use, say), or the
+ * file that cannot be read (the users file, the TLS certificate or key). */
 int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out);
 
-/* Changes what a running server changes at once: statement_timeout_ms and max_connections
- * (connections over a lowered limit stay; new ones are refused). The other options take a
- * restart and are ignored here. */
-void qx_server_reconfigure(qx_server *server, const qx_server_options *options);
+/* Changes what a running server changes at once: statement_timeout_ms, max_connections
+ * (connections over a lowered limit stay; new ones are refused) and, for a server started with
+ * a users file, the users, read again from options->users_file (new logins use them). The
+ * other options take a restart and are ignored here. If the users file does not read, the
+ * users stay as they were and its error (file and line) is returned; the rest still changes. */
+int qx_server_reconfigure(qx_server *server, const qx_server_options *options);
 
 /* The ports the listeners are bound to (the HTTP one: -1 if none). */
 int qx_server_pg_port(const qx_server *server);

@@ -104,8 +104,8 @@ static void *http_main(void *arg) {
 int qx_http_start(qx_server *srv) {
   srv->http_fd = -1;
   if (srv->opt.http_port < 0) return QX_OK;
-  int rc =
-      qx_server_listen(srv->opt.listen_address, srv->opt.http_port, &srv->http_fd, &srv->http_port);
+  int rc = qx_server_listen(srv->opt.listen_address, srv->opt.http_port, srv->authenticate,
+                            &srv->http_fd, &srv->http_port);
   if (rc == QX_OK && pthread_create(&srv->http_thread, NULL, http_main, srv) != 0) {
     close(srv->http_fd);
     srv->http_fd = -1;

@@ -1,11 +1,13 @@
-/* One PostgreSQL connection's conversation: startup (loopback is trusted for any user name),
- * then simple queries (each statement's rows as text with PostgreSQL's type OIDs, errors with an
- * SQLSTATE), INSERT and COPY, settings and transaction statements; the extended protocol's
- * messages go to pg_extended.c. */
+/* One PostgreSQL connection's conversation: startup (authentication against the users file in
+ * pg_auth.c, or loopback trusted for any user name without one), then simple queries (each
+ * statement's rows as text with PostgreSQL's type OIDs, errors with an SQLSTATE), INSERT and COPY,
+ * settings and transaction statements; the extended protocol's messages go to pg_extended.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "query/pg_catalog.h"
 #include "query/writes.h"
@@ -15,6 +17,10 @@
 
 #define FLUSH_AT (1u << 20)         /* bytes of rows built before they go out */
 #define MAX_COPY_BYTES (256u << 20) /* of one COPY's data, held in memory until it is all in */
+/* A client that says nothing for this long during its startup and authentication is dropped,
+ * so that strangers cannot hold connection slots by keeping quiet (as PostgreSQL's
+ * authentication_timeout does for the whole of it). */
+#define STARTUP_TIMEOUT_S 60
 
 /* Type OIDs (PostgreSQL's pg_type). */
 #define OID_BOOL 16
@@ -466,7 +472,7 @@ static void simple_query(session *s, const char *text) {
 static void greet(session *s) {
   pg_conn *c = &s->conn;
   qx_pg_begin(c, 'R');
-  qx_pg_put_i32(c, 0); /* AuthenticationOk: loopback is trusted */
+  qx_pg_put_i32(c, 0); /* AuthenticationOk: SCRAM succeeded, or no users file trusts loopback */
   qx_pg_end(c);
   send_parameter(c, "server_version", "15.0 (qaxdb " QAXDB_VERSION ")");
   send_parameter(c, "server_encoding", "UTF8");
@@ -505,9 +511,16 @@ static int answer(session *s, uint8_t type, const uint8_t *body, uint32_t len) {
   return -1;
 }
 
+/* Bounds each read of the socket (0: no bound). */
+static void receive_timeout(int fd, int seconds) {
+  struct timeval timeout = {seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+}
+
 void qx_pg_session(qx_server *srv, pg_client *client) {
   session s = {.srv = srv, .client = client};
-  qx_pg_conn_init(&s.conn, client->fd);
+  qx_pg_conn_init(&s.conn, client->fd, srv->tls);
+  receive_timeout(client->fd, STARTUP_TIMEOUT_S);
   pg_startup_kind kind;
   uint32_t key[2];
   const char *why;
@@ -519,7 +532,8 @@ void qx_pg_session(qx_server *srv, pg_client *client) {
   } else if (client->key[0] == 0) { /* over max_connections: see server.c */
     qx_pg_send_error(&s.conn, "FATAL", "53300", "sorry, too many clients already");
     qx_pg_flush(&s.conn);
-  } else {
+  } else if (!srv->authenticate || qx_pg_authenticate(&s) == 0) {
+    receive_timeout(client->fd, 0); /* a session may idle between statements */
     qx_pg_settings_init(&s.settings, s.startup.application_name);
     greet(&s);
     uint8_t type;

@@ -59,6 +59,10 @@ const char *qx_pg_transaction_tag(const char *text, int *opens);
 /* Answers BEGIN, COMMIT or ROLLBACK: 1; 0 if text is not one of them. */
 int qx_pg_run_transaction(session *s, const char *text);
 
+/* pg_auth.c: authenticates the client with SCRAM-SHA-256 against the users file; 0, or -1
+ * once it was refused (the FATAL error sent) or left. */
+int qx_pg_authenticate(session *s);
+
 /* pg_commands.c: qaxdb's own commands for its CLI (QAXDB GET, SCAN, STATS), answered with
  * their rows or an error. */
 int qx_pg_is_command(const char *text);

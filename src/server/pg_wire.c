@@ -1,5 +1,5 @@
-/* The PostgreSQL v3 wire format (pg_wire.h): framing only; what a session says is in
- * pg_session.c. */
+/* The PostgreSQL v3 wire format (pg_wire.h): framing only, over the socket or TLS; what a
+ * session says is in pg_session.c. */
 #include "server/pg_wire.h"
 
 #include <errno.h>
@@ -15,20 +15,24 @@
 #define CANCEL_REQUEST 80877102u
 #define MAX_STARTUP 10000u
 
-void qx_pg_conn_init(pg_conn *c, int fd) {
+void qx_pg_conn_init(pg_conn *c, int fd, qx_tls_context *tls_context) {
   memset(c, 0, sizeof *c);
   c->fd = fd;
+  c->tls_context = tls_context;
+  c->max_message = PG_MAX_MESSAGE;
 }
 
 void qx_pg_conn_free(pg_conn *c) {
+  qx_tls_close(c->tls);
   free(c->in);
   free(c->out);
 }
 
-static int read_exactly(int fd, void *buf, size_t len) {
+static int read_exactly(pg_conn *c, void *buf, size_t len) {
   for (size_t got = 0; got < len;) {
-    ssize_t n = read(fd, (uint8_t *)buf + got, len - got);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = c->tls ? qx_tls_read(c->tls, (uint8_t *)buf + got, len - got)
+                       : read(c->fd, (uint8_t *)buf + got, len - got);
+    if (n < 0 && !c->tls && errno == EINTR) continue;
     if (n <= 0) return -1;
     got += (size_t)n;
   }
@@ -62,20 +66,37 @@ static void startup_value(const uint8_t *body, size_t len, const char *key, char
   }
 }
 
+/* Answers an SSLRequest or GSSENCRequest: 'S' and the handshake for TLS when the server has
+ * it, 'N' otherwise (the client goes on in the clear or gives up). */
+static int answer_encryption_request(pg_conn *c, uint32_t code, const char **why) {
+  int tls = code == SSL_REQUEST && c->tls_context;
+  *why = "SSLRequest on a connection already encrypted";
+  if (c->tls) return -1;
+  qx_pg_put_u8(c, tls ? 'S' : 'N');
+  *why = "the connection closed during startup";
+  if (qx_pg_flush(c) != 0) return -1;
+  if (!tls) return 0;
+  /* read_exactly took the request's bytes only: nothing the client sent in the clear before
+   * the handshake can be mistaken for what it sends over TLS. */
+  c->tls = qx_tls_accept(c->tls_context, c->fd);
+  *why = "the TLS handshake failed";
+  c->failed = !c->tls; /* the client expects TLS records: an error in the clear is noise */
+  return c->tls ? 0 : -1;
+}
+
 int qx_pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_t cancel_key[2],
                        const char **why) {
   memset(s, 0, sizeof *s);
   for (;;) {
     uint8_t head[8];
     *why = "the connection closed during startup";
-    if (read_exactly(c->fd, head, 8) != 0) return -1;
+    if (read_exactly(c, head, 8) != 0) return -1;
     uint32_t len = get_u32(head), code = get_u32(head + 4);
     *why = "malformed startup packet";
     if (len < 8 || len > MAX_STARTUP || ensure_in(c, len - 8) != 0) return -1;
-    if (read_exactly(c->fd, c->in, len - 8) != 0) return -1;
+    if (read_exactly(c, c->in, len - 8) != 0) return -1;
     if (code == SSL_REQUEST || code == GSSENC_REQUEST) {
-      qx_pg_put_u8(c, 'N'); /* neither yet: the client goes on in the clear or gives up */
-      if (qx_pg_flush(c) != 0) return -1;
+      if (answer_encryption_request(c, code, why) != 0) return -1;
       continue;
     }
     if (code == CANCEL_REQUEST && len == 16) {
@@ -98,10 +119,10 @@ int qx_pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_
 
 int qx_pg_read_message(pg_conn *c, uint8_t *type, const uint8_t **body, uint32_t *len) {
   uint8_t head[5];
-  if (read_exactly(c->fd, head, 5) != 0) return -1;
+  if (read_exactly(c, head, 5) != 0) return -1;
   uint32_t n = get_u32(head + 1);
-  if (n < 4 || n - 4 > PG_MAX_MESSAGE || ensure_in(c, n - 4 + 1) != 0) return -1;
-  if (read_exactly(c->fd, c->in, n - 4) != 0) return -1;
+  if (n < 4 || n - 4 > c->max_message || ensure_in(c, n - 4 + 1) != 0) return -1;
+  if (read_exactly(c, c->in, n - 4) != 0) return -1;
   c->in[n - 4] = 0; /* so that a string field at the end is terminated even if the peer lied */
   *type = head[0];
   *body = c->in;
@@ -168,8 +189,10 @@ void qx_pg_end(pg_conn *c) {
 
 int qx_pg_flush(pg_conn *c) {
   for (size_t sent = 0; !c->failed && sent < c->out_len;) {
-    ssize_t n = send(c->fd, c->out + sent, c->out_len - sent, MSG_NOSIGNAL); /* no SIGPIPE */
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = c->tls
+                    ? qx_tls_write(c->tls, c->out + sent, c->out_len - sent)
+                    : send(c->fd, c->out + sent, c->out_len - sent, MSG_NOSIGNAL); /* no SIGPIPE */
+    if (n < 0 && !c->tls && errno == EINTR) continue;
     if (n <= 0) c->failed = 1;
     if (n > 0) sent += (size_t)n;
   }

@@ -1,17 +1,23 @@
 /* The PostgreSQL v3 wire format on one connection: the startup packet, typed messages in, and
- * messages out built in a buffer and sent with one write. Byte layouts follow the protocol's
- * "Message Formats" chapter; every integer is big-endian. */
+ * messages out built in a buffer and sent with one write, over the socket or, once the client
+ * asked for it, TLS. Byte layouts follow the protocol's "Message Formats" chapter; every
+ * integer is big-endian. */
 #ifndef QX_SERVER_PG_WIRE_H
 #define QX_SERVER_PG_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/tls.h"
+
 #define PG_MAX_MESSAGE (64u << 20) /* longer messages are refused, not buffered */
 
 typedef struct pg_conn {
   int fd;
-  uint8_t *in; /* the body of the last message read */
+  qx_tls_context *tls_context; /* the server's, if it offers TLS; else NULL */
+  qx_tls *tls;                 /* set once the client's SSLRequest led to a handshake */
+  uint32_t max_message;        /* longer messages end the connection (PG_MAX_MESSAGE) */
+  uint8_t *in;                 /* the body of the last message read */
   size_t in_cap;
   uint8_t *out; /* messages built, not yet sent */
   size_t out_len, out_cap;
@@ -28,17 +34,19 @@ typedef enum pg_startup_kind {
   PG_STARTUP_CANCEL,  /* a CancelRequest for the backend with process_id and secret */
 } pg_startup_kind;
 
-void qx_pg_conn_init(pg_conn *c, int fd);
-void qx_pg_conn_free(pg_conn *c);
+/* tls_context: the server's TLS, or NULL if it offers none. */
+void qx_pg_conn_init(pg_conn *c, int fd, qx_tls_context *tls_context);
+void qx_pg_conn_free(pg_conn *c); /* ends TLS; the socket is the caller's */
 
-/* Reads the startup packet, answering an SSLRequest with 'N' (no TLS yet) and reading the
- * packet that follows. Returns 0, or -1 (with why in why) for a closed connection, a protocol
- * other than 3.0, or a malformed packet. */
+/* Reads the startup packet. An SSLRequest is answered 'S' and followed by the TLS handshake if
+ * the server has a tls_context, else 'N' (as is a GSSENCRequest); then the packet that follows
+ * is read. Returns 0, or -1 (with why in why) for a closed connection, a failed handshake, a
+ * protocol other than 3.0, or a malformed packet. */
 int qx_pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_t cancel_key[2],
                        const char **why);
 
 /* Reads one message: its type, and its body (len bytes, valid until the next read). Returns 0,
- * or -1 when the connection closed or sent a message over PG_MAX_MESSAGE. */
+ * or -1 when the connection closed or sent a message over max_message bytes. */
 int qx_pg_read_message(pg_conn *c, uint8_t *type, const uint8_t **body, uint32_t *len);
 
 /* Building messages: begin, put the fields, end (which fills in the length). */

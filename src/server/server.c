@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/rand.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,13 @@ static void *connection_main(void *arg) {
   connection_start start = *(connection_start *)arg;
   free(arg);
   qx_thread_name("qx-pg-conn");
+  /* OpenSSL writes with write(): a peer gone would raise SIGPIPE, which kills the process.
+   * Blocked in this thread, the write fails with EPIPE instead (the plain path sends with
+   * MSG_NOSIGNAL). */
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, NULL);
   qx_pg_session(start.srv, start.client);
   forget_client(start.srv, start.client);
   close(start.client->fd);
@@ -163,14 +172,14 @@ void qx_server_cancel(qx_server *srv, const uint32_t key[2]) {
 
 /* ---- start and stop ------------------------------------------------------------------------ */
 
-int qx_server_listen(const char *host, int port, int *fd_out, int *port_out) {
+int qx_server_listen(const char *host, int port, int remote_ok, int *fd_out, int *port_out) {
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
     return qx_fail(QX_ERR_INVALID_ARG, "listen address %s is not an IPv4 address", host);
-  if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127)
+  if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127 && !remote_ok)
     return qx_fail(QX_ERR_INVALID_ARG,
                    "listen address %s is not a loopback address: listening on others needs a "
-                   "users file to authenticate clients, which qaxdbd does not read yet",
+                   "users file to authenticate clients (qaxdbd --users FILE)",
                    host);
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "socket");
@@ -191,11 +200,29 @@ int qx_server_listen(const char *host, int port, int *fd_out, int *port_out) {
 static void free_server(qx_server *srv) {
   if (srv->listen_fd >= 0) close(srv->listen_fd);
   qx_sql_close(srv->sql);
+  qx_users_free(&srv->users);
+  qx_tls_context_free(srv->tls);
   pthread_mutex_destroy(&srv->mu);
   pthread_mutex_destroy(&srv->sql_mu);
   pthread_cond_destroy(&srv->idle_cv);
   pthread_cond_destroy(&srv->watch_cv);
   free(srv);
+}
+
+/* Reads the users file and the TLS certificate and key, if given, before anything listens: a
+ * mistake in either stops the start. */
+static int load_security(qx_server *srv) {
+  const qx_server_options *o = &srv->opt;
+  if (!o->tls_cert_file != !o->tls_key_file)
+    return qx_fail(QX_ERR_INVALID_ARG, "TLS needs both a certificate and its key file");
+  int rc =
+      o->tls_cert_file ? qx_tls_context_new(o->tls_cert_file, o->tls_key_file, &srv->tls) : QX_OK;
+  if (rc != QX_OK || !o->users_file) return rc;
+  srv->authenticate = 1;
+  rc = qx_users_load(o->users_file, &srv->users);
+  if (rc == QX_OK && RAND_bytes(srv->mock_secret, sizeof srv->mock_secret) != 1)
+    rc = qx_fail(QX_ERR_IO, "server: no random bytes for SCRAM");
+  return rc;
 }
 
 int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out) {
@@ -223,12 +250,14 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
                ? qx_fail(QX_ERR_INVALID_ARG, "port %d or %d is out of range", srv->opt.pg_port,
                          srv->opt.http_port)
                : QX_OK;
+  if (rc == QX_OK) rc = load_security(srv);
   qx_sql_options sql_options;
   qx_sql_options_init(&sql_options);
   sql_options.memory_limit = srv->opt.query_memory_limit;
   if (rc == QX_OK) rc = qx_sql_open(db, &sql_options, &srv->sql);
   if (rc == QX_OK)
-    rc = qx_server_listen(srv->opt.listen_address, srv->opt.pg_port, &srv->listen_fd, &srv->port);
+    rc = qx_server_listen(srv->opt.listen_address, srv->opt.pg_port, srv->authenticate,
+                          &srv->listen_fd, &srv->port);
   if (rc == QX_OK && pthread_create(&srv->acceptor, NULL, acceptor_main, srv) != 0)
     rc = qx_fail(QX_ERR_NOMEM, "server: cannot start the listener thread");
   if (rc != QX_OK) {
@@ -248,17 +277,29 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
     qx_server_stop(srv);
     return qx_fail(rc, "%s", why);
   }
-  qx_log(QX_LOG_INFO, "listening", "address=%s pg_port=%d http_port=%d max_connections=%d",
-         srv->opt.listen_address, srv->port, qx_server_http_port(srv), srv->opt.max_connections);
+  qx_log(QX_LOG_INFO, "listening",
+         "address=%s pg_port=%d http_port=%d max_connections=%d logins=%s tls=%s",
+         srv->opt.listen_address, srv->port, qx_server_http_port(srv), srv->opt.max_connections,
+         srv->authenticate ? "scram" : "trust-loopback", srv->tls ? "on" : "off");
   *out = srv;
   return QX_OK;
 }
 
-void qx_server_reconfigure(qx_server *srv, const qx_server_options *options) {
+int qx_server_reconfigure(qx_server *srv, const qx_server_options *options) {
+  qx_users users = {0};
+  int reload_users = srv->authenticate && options->users_file;
+  int rc = reload_users ? qx_users_load(options->users_file, &users) : QX_OK;
   pthread_mutex_lock(&srv->mu);
   srv->opt.statement_timeout_ms = options->statement_timeout_ms;
   if (options->max_connections > 0) srv->opt.max_connections = options->max_connections;
+  if (rc == QX_OK && reload_users) {
+    qx_users old = srv->users;
+    srv->users = users;
+    users = old; /* freed below, outside the lock */
+  }
   pthread_mutex_unlock(&srv->mu);
+  qx_users_free(&users);
+  return rc;
 }
 
 int qx_server_pg_port(const qx_server *srv) {

@@ -8,6 +8,9 @@
 
 #include "qaxdb/server.h"
 #include "qaxdb/sql.h"
+#include "server/scram.h"
+#include "server/tls.h"
+#include "server/users.h"
 #include "util/grow.h"
 
 #define QX_LATENCY_BUCKETS 8
@@ -28,6 +31,10 @@ struct qx_server {
   qx_db *db;
   qx_sql *sql;
   qx_server_options opt;
+  int authenticate;    /* a users file was given: every connection authenticates */
+  qx_users users;      /* read from it at the start */
+  qx_tls_context *tls; /* the certificate and key, if TLS is offered; else NULL */
+  uint8_t mock_secret[QX_SCRAM_KEY_LEN]; /* salts the exchange of user names not in the file */
   int listen_fd, port;
   pthread_t acceptor;
 
@@ -66,8 +73,9 @@ void qx_http_stop(qx_server *srv);
 int qx_server_file_write(qx_server *srv);
 void qx_server_file_remove(const qx_server *srv);
 
-/* server.c: a TCP listener on host:port (a loopback IPv4 address; port 0: a free one). */
-int qx_server_listen(const char *host, int port, int *fd_out, int *port_out);
+/* server.c: a TCP listener on host:port (an IPv4 address: loopback only unless remote_ok, set
+ * when clients authenticate; port 0: a free one). */
+int qx_server_listen(const char *host, int port, int remote_ok, int *fd_out, int *port_out);
 
 /* pg_session.c: serves one connection until it ends or the server stops; closes nothing. */
 void qx_pg_session(qx_server *srv, pg_client *client);

@@ -65,7 +65,7 @@ int cli_source_open(const char *cmd, const char *data, int with_sql, cli_source 
   if (PQstatus(src->server) == CONNECTION_OK) return CLI_EXIT_OK;
   fprintf(stderr,
           "qaxdb %s: cannot open the database: %s: %s; its SERVER file names qaxdbd at %s:%s, "
-          "which did not answer: %s",
+          "which could not be asked: %s",
           cmd, qx_strerror(rc), why, a.host, a.port, PQerrorMessage(src->server));
   PQfinish(src->server);
   src->server = NULL;

@@ -14,7 +14,9 @@ int qaxdbd_usage(int to_stderr) {
           "usage: qaxdbd [--config FILE] [--data DIR] [--pg-port N] [--http-port N]\n"
           "              [--listen ADDRESS] [--statement-timeout MS] [--query-memory MIB]\n"
           "              [--max-connections N] [--log-level debug|info|warn|error]\n"
-          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n\n"
+          "              [--users FILE] [--tls-cert FILE --tls-key FILE]\n"
+          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n"
+          "       qaxdbd --add-user NAME --users FILE   (the password on standard input)\n\n"
           "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
           "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
           "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
@@ -25,9 +27,13 @@ int qaxdbd_usage(int to_stderr) {
           "(--simulate-rate), while it serves.\n"
           "--config FILE reads settings from an INI file first: `pg_port = 6543` is\n"
           "--pg-port 6543; flags given here override it. SIGHUP reads it again: the log level,\n"
-          "statement timeout and connection limit change at once, the rest at the next start.\n"
-          "Connections from loopback are trusted for any user name. Logs go to stderr as\n"
-          "logfmt lines. Stops cleanly on Ctrl-C or SIGTERM. See docs/server.md.\n",
+          "statement timeout, connection limit and users file change at once, the rest at the\n"
+          "next start.\n"
+          "Without --users, connections from loopback are trusted for any user name; with it,\n"
+          "every client logs in with SCRAM-SHA-256 as a user of FILE (--add-user adds one or\n"
+          "changes the password), and --listen may name any address. --tls-cert and --tls-key\n"
+          "(PEM) offer TLS. Logs go to stderr as logfmt lines. Stops cleanly on Ctrl-C or\n"
+          "SIGTERM. See docs/server.md.\n",
           QAXDBD_DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT,
           VENUE_DEFAULT_RATE);
   return to_stderr ? 2 : 0;
@@ -73,6 +79,12 @@ static int apply(qaxdbd_config *c, const char *name, const char *value) {
     ok = parse_number(value, 1000000, &n) && n > 0;
     c->simulate_rate = (uint32_t)n;
     c->simulate = 1;
+  } else if (strcmp(name, "users") == 0) {
+    c->server.users_file = value;
+  } else if (strcmp(name, "tls-cert") == 0) {
+    c->server.tls_cert_file = value;
+  } else if (strcmp(name, "tls-key") == 0) {
+    c->server.tls_key_file = value;
   } else if (strcmp(name, "log-level") == 0) {
     ok = qx_log_level_by_name(value, &c->log_level);
   } else {
@@ -139,6 +151,19 @@ static void set_defaults(qaxdbd_config *c) {
   qx_server_options_init(&c->server);
 }
 
+/* Settings that only make sense together. */
+static int check(const qaxdbd_config *c) {
+  if (c->add_user && !c->server.users_file) {
+    fprintf(stderr, "qaxdbd: --add-user needs --users FILE, the file to add the user to\n");
+    return 2;
+  }
+  if (!c->server.tls_cert_file != !c->server.tls_key_file) {
+    fprintf(stderr, "qaxdbd: TLS needs both --tls-cert and --tls-key\n");
+    return 2;
+  }
+  return 0;
+}
+
 int qaxdbd_config_read(int argc, char **argv, qaxdbd_config *c) {
   set_defaults(c);
   c->config_file = config_file_of(argc, argv);
@@ -155,12 +180,14 @@ int qaxdbd_config_read(int argc, char **argv, qaxdbd_config *c) {
       return 2;
     }
     i++;
-    if (strcmp(flag, "--config") != 0 && !apply(c, flag + 2, value)) {
+    if (strcmp(flag, "--add-user") == 0) {
+      c->add_user = value;
+    } else if (strcmp(flag, "--config") != 0 && !apply(c, flag + 2, value)) {
       fprintf(stderr, "qaxdbd: bad argument %s %s (see qaxdbd --help)\n", flag, value);
       return 2;
     }
   }
-  return 0;
+  return check(c);
 }
 
 void qaxdbd_config_free(qaxdbd_config *c) {

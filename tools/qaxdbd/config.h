@@ -20,6 +20,7 @@ typedef struct qaxdbd_config {
   uint32_t simulate_rate; /* events/s */
   qx_log_level log_level;
   const char *config_file;           /* NULL: none */
+  const char *add_user;              /* --add-user NAME: edit the users file, do not serve */
   char *strings[CONFIG_STRINGS_MAX]; /* the config file's text values, owned */
   int string_count;
 } qaxdbd_config;

@@ -1,10 +1,12 @@
 /* qaxdbd: the qaxdb server. Owns a data folder (./qaxdb-data by default, created if needed)
  * and answers SQL over it on the PostgreSQL wire protocol (127.0.0.1:5433 by default) until
- * SIGINT or SIGTERM, which close it cleanly; SIGHUP reloads its settings (config.h). */
+ * SIGINT or SIGTERM, which close it cleanly; SIGHUP reloads its settings (config.h). With
+ * --add-user, edits the users file instead. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "add_user.h"
 #include "config.h"
 #include "qaxdb/db.h"
 #include "qaxdb/server.h"
@@ -15,8 +17,10 @@
 static void announce(const qaxdbd_config *c, const qx_server *srv) {
   const char *host = c->server.listen_address;
   int port = qx_server_pg_port(srv);
-  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol): psql -h %s -p %d\n", c->data,
-         host, port, host, port);
+  const char *users = c->server.users_file;
+  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol%s%s%s): psql -h %s -p %d\n",
+         c->data, host, port, users ? "; users of " : "; loopback trusted", users ? users : "",
+         c->server.tls_cert_file ? "; TLS offered" : "", host, port);
   printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health\n", host,
          qx_server_http_port(srv));
 }
@@ -31,7 +35,8 @@ static void reload(int argc, char **argv, qaxdbd_config *running, qx_server *srv
     return;
   }
   qx_log_set(next.log_level, qx_log_to_stderr, NULL);
-  qx_server_reconfigure(srv, &next.server);
+  if (qx_server_reconfigure(srv, &next.server) != QX_OK)
+    qx_log(QX_LOG_ERROR, qx_last_error(), "what=\"the users file did not read: the users stay\"");
   const qx_server_options *a = &running->server, *b = &next.server;
   if (strcmp(running->data, next.data) != 0 || a->pg_port != b->pg_port ||
       a->http_port != b->http_port || strcmp(a->listen_address, b->listen_address) != 0 ||
@@ -71,6 +76,11 @@ int main(int argc, char **argv) {
   if (rc != 0) {
     qaxdbd_config_free(&c);
     return rc < 0 ? 0 : rc;
+  }
+  if (c.add_user) {
+    rc = add_user(c.server.users_file, c.add_user);
+    qaxdbd_config_free(&c);
+    return rc;
   }
   qx_log_set(c.log_level, qx_log_to_stderr, NULL);
   sigset_t signals;
