@@ -95,7 +95,7 @@ static int configure(qx_sql *s) {
       "SET autoload_known_extensions = false",
       "SET allow_community_extensions = false",
       "SET parquet_metadata_cache = true",
-      "SET search_path = 'main," QX_PG_SCHEMA "'",
+      "SET search_path = 'main,qx_pg'", /* QX_PG_SCHEMA after main */
       "SET lock_configuration = true",
   };
   for (size_t i = 0; i < sizeof steps / sizeof *steps && rc == QX_OK; i++)

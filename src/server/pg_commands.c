@@ -58,8 +58,10 @@ static int run_get(session *s, char **words, int n) {
   int rc = qx_db_get(s->srv->db, NULL, key, (size_t)key_len, &v);
   if (rc != QX_OK && rc != QX_ERR_NOT_FOUND) return rc;
   qx_pg_send_text_columns(s, record_columns, 2);
-  if (rc == QX_OK) send_record(s, v.lsn, v.data, v.size);
-  if (rc == QX_OK) qx_db_value_release(&v);
+  if (rc == QX_OK) {
+    send_record(s, v.lsn, v.data, v.size);
+    qx_db_value_release(&v);
+  }
   qx_pg_send_complete(s, rc == QX_OK ? "SELECT 1" : "SELECT 0");
   return QX_OK;
 }
@@ -122,14 +124,17 @@ static int run_stats(session *s) {
   return QX_OK;
 }
 
+/* The command words[1] names, or an error. */
+static int run_words(session *s, char **words, int n) {
+  if (n >= 2 && strcasecmp(words[1], "get") == 0) return run_get(s, words, n);
+  if (n >= 2 && strcasecmp(words[1], "scan") == 0) return run_scan(s, words, n);
+  if (n == 2 && strcasecmp(words[1], "stats") == 0) return run_stats(s);
+  return qx_fail(QX_ERR_PARSE, "unknown qaxdb command: QAXDB GET, SCAN and STATS exist");
+}
+
 void qx_pg_run_command(session *s, const char *text) {
   char buf[2 * QX_DB_MAX_KEY * 2 + 128], *words[WORDS_MAX];
-  int n = split_words(text, buf, sizeof buf, words);
-  int rc = n >= 2 && strcasecmp(words[1], "get") == 0    ? run_get(s, words, n)
-           : n >= 2 && strcasecmp(words[1], "scan") == 0 ? run_scan(s, words, n)
-           : n == 2 && strcasecmp(words[1], "stats") == 0
-               ? run_stats(s)
-               : qx_fail(QX_ERR_PARSE, "unknown qaxdb command: QAXDB GET, SCAN and STATS exist");
+  int rc = run_words(s, words, split_words(text, buf, sizeof buf, words));
   if (rc != QX_OK)
     qx_pg_send_error(&s->conn, "ERROR", rc == QX_ERR_PARSE ? "42601" : "58030", qx_last_error());
 }

@@ -115,23 +115,32 @@ static int is_point_lookup(const char *text, point *pt) {
   return parse_key(p + 1, pt);
 }
 
+/* The cells of the record pt names into text and cells; *rows 1, or 0 if there is none. */
+static int read_row(qx_db *db, const point *pt, char (*text)[QX_RECORD_CELL_MAX],
+                    const char **cells, uint64_t *rows) {
+  qx_db_value v = {0};
+  int rc = pt->null_key ? QX_ERR_NOT_FOUND : qx_db_get(db, NULL, pt->key, pt->key_len, &v);
+  *rows = 0;
+  if (rc == QX_ERR_NOT_FOUND) return QX_OK;
+  if (rc != QX_OK) return rc;
+  *rows = qx_record_sql_cells(pt->table, v.data, v.size, v.lsn, text, cells);
+  qx_db_value_release(&v);
+  return QX_OK;
+}
+
 /* The record's row (or none) as a result. */
 static int point_result(qx_db *db, const point *pt, qx_sql_result **out) {
-  const qx_schema *t = pt->table;
-  uint32_t n = qx_record_sql_column_count(t);
   const char *names[COLUMNS_MAX], *cells[COLUMNS_MAX];
   qx_sql_value_kind kinds[COLUMNS_MAX];
   qx_sql_column_type types[COLUMNS_MAX];
   char text[COLUMNS_MAX][QX_RECORD_CELL_MAX];
-  qx_record_sql_columns(t, names, kinds, types);
-  uint64_t lsn = qx_db_last_lsn(db), rows = 0;
-  qx_db_value v = {0};
-  int rc = pt->null_key ? QX_ERR_NOT_FOUND : qx_db_get(db, NULL, pt->key, pt->key_len, &v);
-  if (rc == QX_OK) rows = qx_record_sql_cells(t, v.data, v.size, v.lsn, text, cells);
-  if (rc == QX_OK) qx_db_value_release(&v);
-  if (rc != QX_OK && rc != QX_ERR_NOT_FOUND) return rc;
+  uint64_t lsn = qx_db_last_lsn(db), rows;
+  qx_record_sql_columns(pt->table, names, kinds, types);
+  int rc = read_row(db, pt, text, cells, &rows);
   qx_result_table *table;
-  rc = qx_result_table_from_text(n, rows, names, kinds, types, cells, &table);
+  if (rc == QX_OK)
+    rc = qx_result_table_from_text(qx_record_sql_column_count(pt->table), rows, names, kinds, types,
+                                   cells, &table);
   if (rc != QX_OK) return rc;
   *out = qx_sql_result_of_table(table, lsn);
   return *out ? QX_OK : QX_ERR_NOMEM;

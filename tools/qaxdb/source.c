@@ -179,8 +179,10 @@ static int scan_server(PGconn *c, const qx_schema *table, const cli_key_range *r
     }
     cli_record record;
     rc = record_of_row(r, 0, &record);
-    if (rc == QX_OK) each(&record, ctx);
-    if (rc == QX_OK) cli_record_release(&record);
+    if (rc == QX_OK) {
+      each(&record, ctx);
+      cli_record_release(&record);
+    }
     done++;
   }
   return rc;

@@ -135,12 +135,13 @@ static int read_file(qaxdbd_config *c, const char *path) {
   return 2;
 }
 
-/* The config file argv names, if any: it is read before the flags, which override it. */
-static const char *config_file_of(int argc, char **argv) {
-  const char *file = NULL;
+/* Where in argv the config file's name is (0: none): it is read before the flags, which
+ * override it. */
+static int config_file_at(int argc, char **argv) {
+  int at = 0;
   for (int i = 1; i + 1 < argc; i++)
-    if (strcmp(argv[i], "--config") == 0) file = argv[++i];
-  return file;
+    if (strcmp(argv[i], "--config") == 0) at = ++i;
+  return at;
 }
 
 static void set_defaults(qaxdbd_config *c) {
@@ -166,8 +167,9 @@ static int check(const qaxdbd_config *c) {
 
 int qaxdbd_config_read(int argc, char **argv, qaxdbd_config *c) {
   set_defaults(c);
-  c->config_file = config_file_of(argc, argv);
-  if (c->config_file && read_file(c, c->config_file) != 0) return 2;
+  int at = config_file_at(argc, argv);
+  c->config_file = at ? argv[at] : NULL;
+  if (at && read_file(c, argv[at]) != 0) return 2;
   for (int i = 1; i < argc; i++) {
     const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) return qaxdbd_usage(0) - 1;
