@@ -164,6 +164,19 @@ for i in 1 2 3 4 5 6; do
   [ "$(cat "$TMP/c$i")" = "$((i * 1000 + trades))" ] || fail "client $i: $(cat "$TMP/c$i")"
 done
 
+# Two SQL engines: a long statement on one connection does not hold up others, which run on
+# the other engine while it goes on; psql's Ctrl-C then cancels it.
+timeout -s INT 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U u -v VERBOSITY=verbose -c \
+  "SELECT count(*) FROM range(100000000000) a" >"$TMP/long.out" 2>"$TMP/long.err" &
+long=$!
+for i in $(seq 20); do
+  q -c "SELECT $i * 2 AS n, count(*) FROM trades" >"$TMP/short" 2>&1 || fail "short statement $i: $(cat "$TMP/short")"
+done
+kill -0 "$long" 2>/dev/null || fail "the long statement ended early: $(cat "$TMP/long.err")"
+kill -INT "$long"
+wait "$long"
+grep -q "57014" "$TMP/long.err" || fail "the long statement was not cancelled: $(cat "$TMP/long.err")"
+
 # INSERT: rows through the record parser of `qaxdb load`, all or nothing, durable when acknowledged.
 expect 0 "insert" -- q -c "INSERT INTO instruments (instrument_id, exchange, price_tick, multiplier, ts) VALUES ('zz2612', 'SHFE', 0.5, 10, TIMESTAMP '2026-11-30 09:00:00'), ('yy2612', 'DCE', '1', 5, '2026-11-30T09:00:00Z')"
 expect 0 "read back" -- q -c "SELECT instrument_id, price_tick, multiplier, ts FROM instruments WHERE instrument_id IN ('zz2612', 'yy2612') ORDER BY 1"

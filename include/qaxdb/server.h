@@ -2,17 +2,17 @@
  * a PostgreSQL wire protocol (v3) listener that answers a database's SQL (qaxdb/sql.h) and
  * takes INSERTs into its tables, so that psql and any PostgreSQL client can use it.
  *
- * So far: the simple and extended query protocols (rows with PostgreSQL's type OIDs, an
- * SQLSTATE on errors, INSERT and COPY acknowledged at the session's durability), cancel, a
- * statement timeout, HTTP /metrics and /health. Without a users file, connections from
- * loopback are trusted for any user name, as a fresh PostgreSQL trusts local ones; with one
+ * The simple and extended query protocols (rows with PostgreSQL's type OIDs, an SQLSTATE on
+ * errors, INSERT and COPY acknowledged at the session's durability), cancel, a statement
+ * timeout, PostgreSQL's catalog as psql and Grafana read it, point lookups answered from the
+ * engine, HTTP /metrics and /health. Without a users file, connections from loopback are
+ * trusted for any user name, as a fresh PostgreSQL trusts local ones; with one
  * (docs/formats/users.md), every connection authenticates with SCRAM-SHA-256, and the
  * listeners may take a non-loopback address. TLS is offered when a certificate and key are
- * given. pg_catalog, snapshots and the config file are issue #14's remaining parts
- * (docs/server.md).
+ * given. See docs/server.md.
  *
- * Thread safety: start and stop from one thread; the server runs its own threads (one to
- * accept, one per connection) and its own SQL engine over db, which must outlive it. */
+ * Thread safety: start, reconfigure and stop from one thread; the server runs its own threads
+ * (one to accept, one per connection) and its own SQL engines over db, which must outlive it. */
 #ifndef QAXDB_SERVER_H
 #define QAXDB_SERVER_H
 
@@ -25,6 +25,7 @@ extern "C" {
 
 #define QX_SERVER_DEFAULT_PG_PORT 5433   /* PostgreSQL's 5432 plus one: both can run on a host */
 #define QX_SERVER_DEFAULT_HTTP_PORT 9433 /* /metrics and /health */
+#define QX_SERVER_DEFAULT_SQL_ENGINES 2  /* statements that run at once */
 
 typedef struct qx_server qx_server;
 
@@ -48,9 +49,13 @@ typedef struct qx_server_options {
   /* A statement running longer is cancelled (SQLSTATE 57014); default 300000 (5 min), 0: no
    * limit. */
   uint32_t statement_timeout_ms;
-  /* Memory the SQL engine may use for a statement (statements run one at a time); 0
-   * (default): DuckDB's own limit, 80% of the machine's memory. */
+  /* Memory each SQL engine may use for its statement; 0 (default): DuckDB's own limit, 80% of
+   * the machine's memory. */
   uint64_t query_memory_limit;
+  /* SQL engines (each a DuckDB database over the same data): this many statements run at
+   * once, and more wait for one to be free. Point lookups by key need none. Default
+   * QX_SERVER_DEFAULT_SQL_ENGINES. */
+  int sql_engines;
 } qx_server_options;
 
 void qx_server_options_init(qx_server_options *options);

@@ -241,7 +241,7 @@ static int blank(const char *text) {
 /* Runs text's statements on the SQL engine, in the dialect PostgreSQL clients use for the
  * catalog (query/pg_catalog.h), under the statement timeout, one at a time with
  * other sessions', counted for /metrics; on failure sends the error. */
-typedef int (*sql_run_fn)(session *s, const char *text, void *out);
+typedef int (*sql_run_fn)(session *s, qx_sql *sql, const char *text, void *out);
 
 static int run_sql(session *s, const char *text, sql_run_fn run, void *out) {
   qx_server *srv = s->srv;
@@ -249,11 +249,9 @@ static int run_sql(session *s, const char *text, sql_run_fn run, void *out) {
   qx_buffer rewritten = {0};
   if (qx_pg_catalog_rewrite(text, &rewritten) && qx_buffer_text(&rewritten))
     text = qx_buffer_text(&rewritten);
-  pthread_mutex_lock(&srv->sql_mu);
-  qx_server_statement_begin(srv, s->client);
-  int rc = run(s, text, out);
-  int timed_out = qx_server_statement_end(srv);
-  pthread_mutex_unlock(&srv->sql_mu);
+  sql_engine *engine = qx_sql_pool_take(srv, s->client);
+  int rc = run(s, engine->sql, text, out);
+  int timed_out = qx_sql_pool_give(srv, engine);
   qx_buffer_free(&rewritten);
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->queries, qx_monotonic_ns() - start, rc == QX_OK);
@@ -272,13 +270,14 @@ static int run_sql(session *s, const char *text, sql_run_fn run, void *out) {
   return rc;
 }
 
-static int query_each(session *s, const char *text, void *out) {
+static int query_each(session *s, qx_sql *sql, const char *text, void *out) {
   (void)out;
-  return qx_sql_query_each(s->srv->sql, text, send_result, s);
+  return qx_sql_query_each(sql, text, send_result, s);
 }
 
-static int query_one(session *s, const char *text, void *out) {
-  return qx_sql_query(s->srv->sql, text, (qx_sql_result **)out);
+static int query_one(session *s, qx_sql *sql, const char *text, void *out) {
+  (void)s;
+  return qx_sql_query(sql, text, (qx_sql_result **)out);
 }
 
 /* A point lookup from the engine, beside other statements: 1 if text was one (answered with

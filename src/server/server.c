@@ -27,6 +27,7 @@ void qx_server_options_init(qx_server_options *o) {
   o->http_port = QX_SERVER_DEFAULT_HTTP_PORT;
   o->max_connections = 64;
   o->statement_timeout_ms = 300000;
+  o->sql_engines = QX_SERVER_DEFAULT_SQL_ENGINES;
 }
 
 /* ---- connections --------------------------------------------------------------------------- */
@@ -124,37 +125,16 @@ static void *acceptor_main(void *arg) {
   return NULL;
 }
 
-void qx_server_statement_begin(qx_server *srv, const pg_client *client) {
-  pthread_mutex_lock(&srv->mu);
-  srv->running = client;
-  srv->running_since = qx_monotonic_ns();
-  srv->timed_out = 0;
-  pthread_mutex_unlock(&srv->mu);
-}
+#define WATCH_PERIOD_NS 100000000 /* how often the watchdog looks at the running statements */
 
-int qx_server_statement_end(qx_server *srv) {
-  pthread_mutex_lock(&srv->mu);
-  srv->running = NULL;
-  int timed_out = srv->timed_out;
-  pthread_mutex_unlock(&srv->mu);
-  return timed_out;
-}
-
-#define WATCH_PERIOD_NS 100000000 /* how often the watchdog looks at the running statement */
-
-/* Cancels a statement that has run past the statement timeout. */
+/* Cancels statements that have run past the statement timeout. */
 static void *watchdog_main(void *arg) {
   qx_server *srv = arg;
   qx_thread_name("qx-pg-watch");
   pthread_mutex_lock(&srv->mu);
   while (!srv->stopping) {
-    int64_t now = qx_monotonic_ns(), limit = (int64_t)srv->opt.statement_timeout_ms * 1000000;
-    if (srv->running && !srv->timed_out && limit && now - srv->running_since > limit) {
-      srv->timed_out = 1;
-      qx_log(QX_LOG_WARN, "statement cancelled: it ran past the statement timeout",
-             "process=%u timeout_ms=%u", srv->running->key[0], srv->opt.statement_timeout_ms);
-      qx_sql_interrupt(srv->sql);
-    }
+    int64_t now = qx_monotonic_ns();
+    qx_sql_pool_interrupt_overdue(srv, now);
     int64_t at = now + WATCH_PERIOD_NS;
     struct timespec ts = {at / 1000000000, at % 1000000000};
     pthread_cond_timedwait(&srv->watch_cv, &srv->mu, &ts);
@@ -165,8 +145,7 @@ static void *watchdog_main(void *arg) {
 
 void qx_server_cancel(qx_server *srv, const uint32_t key[2]) {
   pthread_mutex_lock(&srv->mu);
-  const pg_client *running = srv->running;
-  if (running && running->key[0] == key[0] && running->key[1] == key[1]) qx_sql_interrupt(srv->sql);
+  qx_sql_pool_cancel(srv, key);
   pthread_mutex_unlock(&srv->mu);
 }
 
@@ -199,11 +178,11 @@ int qx_server_listen(const char *host, int port, int remote_ok, int *fd_out, int
 
 static void free_server(qx_server *srv) {
   if (srv->listen_fd >= 0) close(srv->listen_fd);
-  qx_sql_close(srv->sql);
+  qx_sql_pool_close(srv);
   qx_users_free(&srv->users);
   qx_tls_context_free(srv->tls);
   pthread_mutex_destroy(&srv->mu);
-  pthread_mutex_destroy(&srv->sql_mu);
+  pthread_cond_destroy(&srv->engine_cv);
   pthread_cond_destroy(&srv->idle_cv);
   pthread_cond_destroy(&srv->watch_cv);
   free(srv);
@@ -239,7 +218,7 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
   if (!srv->opt.listen_address) srv->opt.listen_address = "127.0.0.1";
   if (srv->opt.max_connections <= 0) srv->opt.max_connections = 64;
   pthread_mutex_init(&srv->mu, NULL);
-  pthread_mutex_init(&srv->sql_mu, NULL);
+  pthread_cond_init(&srv->engine_cv, NULL);
   pthread_cond_init(&srv->idle_cv, NULL);
   pthread_condattr_t monotonic;
   pthread_condattr_init(&monotonic);
@@ -251,10 +230,7 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
                          srv->opt.http_port)
                : QX_OK;
   if (rc == QX_OK) rc = load_security(srv);
-  qx_sql_options sql_options;
-  qx_sql_options_init(&sql_options);
-  sql_options.memory_limit = srv->opt.query_memory_limit;
-  if (rc == QX_OK) rc = qx_sql_open(db, &sql_options, &srv->sql);
+  if (rc == QX_OK) rc = qx_sql_pool_open(srv);
   if (rc == QX_OK)
     rc = qx_server_listen(srv->opt.listen_address, srv->opt.pg_port, srv->authenticate,
                           &srv->listen_fd, &srv->port);
@@ -314,7 +290,7 @@ void qx_server_stop(qx_server *srv) {
   if (!srv) return;
   pthread_mutex_lock(&srv->mu);
   srv->stopping = 1;
-  if (srv->running) qx_sql_interrupt(srv->sql);
+  qx_sql_pool_interrupt_all(srv);
   pthread_cond_signal(&srv->watch_cv);
   pthread_mutex_unlock(&srv->mu);
   if (srv->wrote_server_file) qx_server_file_remove(srv);

@@ -27,9 +27,16 @@ typedef struct pg_client {
   struct pg_client *next;
 } pg_client;
 
+/* One of the server's SQL engines (sql_pool.c). */
+typedef struct sql_engine {
+  qx_sql *sql;
+  const pg_client *running; /* whose statement runs on it, or NULL: free (srv->mu) */
+  int64_t running_since;    /* when it started (monotonic ns) */
+  int timed_out;            /* the watchdog cancelled it for the statement timeout */
+} sql_engine;
+
 struct qx_server {
   qx_db *db;
-  qx_sql *sql;
   qx_server_options opt;
   int authenticate;    /* a users file was given: every connection authenticates */
   qx_users users;      /* read from it at the start */
@@ -44,16 +51,14 @@ struct qx_server {
   int client_count;
   int stopping;
   uint32_t next_process_id;
-  const pg_client *running; /* whose statement runs on sql now (sql_mu held), or NULL */
-  int64_t running_since;    /* when it started (monotonic ns) */
-  int timed_out;            /* the watchdog cancelled it for the statement timeout */
+  sql_engine *engines;
+  int engine_count;
+  pthread_cond_t engine_cv; /* an engine became free */
   pthread_t watchdog;
   pthread_cond_t watch_cv; /* wakes the watchdog to stop */
 
   qx_latency queries, inserts; /* for /metrics */
   uint64_t inserted_rows;
-
-  pthread_mutex_t sql_mu; /* one statement at a time runs on sql */
 
   int http_fd, http_port; /* the HTTP listener (-1: none) */
   int wrote_server_file;  /* the folder's SERVER file names this server */
@@ -80,10 +85,17 @@ int qx_server_listen(const char *host, int port, int remote_ok, int *fd_out, int
 /* pg_session.c: serves one connection until it ends or the server stops; closes nothing. */
 void qx_pg_session(qx_server *srv, pg_client *client);
 
-/* server.c: marks the start and end of a client's statement on sql (sql_mu held); the end
- * returns 1 if the statement timeout cancelled it. */
-void qx_server_statement_begin(qx_server *srv, const pg_client *client);
-int qx_server_statement_end(qx_server *srv);
+/* sql_pool.c: the SQL engines. take waits for a free one and marks it the client's; give
+ * frees it and returns 1 if the statement timeout cancelled the statement. The rest REQUIRE
+ * srv->mu: the watchdog's cancel of statements past the timeout (now: monotonic ns), a
+ * CancelRequest's of the client with key, and the stop's of every statement. */
+int qx_sql_pool_open(qx_server *srv);
+void qx_sql_pool_close(qx_server *srv);
+sql_engine *qx_sql_pool_take(qx_server *srv, const pg_client *client);
+int qx_sql_pool_give(qx_server *srv, sql_engine *e);
+void qx_sql_pool_interrupt_overdue(qx_server *srv, int64_t now);
+void qx_sql_pool_cancel(qx_server *srv, const uint32_t key[2]);
+void qx_sql_pool_interrupt_all(qx_server *srv);
 
 /* server.c: cancels the running statement if it is the client's with key. */
 void qx_server_cancel(qx_server *srv, const uint32_t key[2]);

@@ -13,7 +13,8 @@ int qaxdbd_usage(int to_stderr) {
   fprintf(to_stderr ? stderr : stdout,
           "usage: qaxdbd [--config FILE] [--data DIR] [--pg-port N] [--http-port N]\n"
           "              [--listen ADDRESS] [--statement-timeout MS] [--query-memory MIB]\n"
-          "              [--max-connections N] [--log-level debug|info|warn|error]\n"
+          "              [--max-connections N] [--sql-engines N]\n"
+          "              [--log-level debug|info|warn|error]\n"
           "              [--users FILE] [--tls-cert FILE --tls-key FILE]\n"
           "              [--simulate] [--simulate-rate EVENTS_PER_S]\n"
           "       qaxdbd --add-user NAME --users FILE   (the password on standard input)\n\n"
@@ -22,7 +23,8 @@ int qaxdbd_usage(int to_stderr) {
           "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
           "Port 0 picks a free port; the ports are printed on the first two lines of output.\n"
           "A statement is cancelled after --statement-timeout MS (default 300000; 0: never)\n"
-          "and may use --query-memory MIB (default: DuckDB's 80%% of the memory).\n"
+          "and may use --query-memory MIB (default: DuckDB's 80%% of the memory) on one of\n"
+          "--sql-engines N (default %d) that run statements at once.\n"
           "--simulate feeds the folder with the seeded venue of qaxdb simulate, %d events/s\n"
           "(--simulate-rate), while it serves.\n"
           "--config FILE reads settings from an INI file first: `pg_port = 6543` is\n"
@@ -35,7 +37,7 @@ int qaxdbd_usage(int to_stderr) {
           "(PEM) offer TLS. Logs go to stderr as logfmt lines. Stops cleanly on Ctrl-C or\n"
           "SIGTERM. See docs/server.md.\n",
           QAXDBD_DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT,
-          VENUE_DEFAULT_RATE);
+          QX_SERVER_DEFAULT_SQL_ENGINES, VENUE_DEFAULT_RATE);
   return to_stderr ? 2 : 0;
 }
 
@@ -79,6 +81,9 @@ static int apply(qaxdbd_config *c, const char *name, const char *value) {
     ok = parse_number(value, 1000000, &n) && n > 0;
     c->simulate_rate = (uint32_t)n;
     c->simulate = 1;
+  } else if (strcmp(name, "sql-engines") == 0) {
+    ok = parse_number(value, 64, &n) && n > 0;
+    c->server.sql_engines = (int)n;
   } else if (strcmp(name, "users") == 0) {
     c->server.users_file = value;
   } else if (strcmp(name, "tls-cert") == 0) {

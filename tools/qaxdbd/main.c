@@ -40,9 +40,10 @@ static void reload(int argc, char **argv, qaxdbd_config *running, qx_server *srv
   const qx_server_options *a = &running->server, *b = &next.server;
   if (strcmp(running->data, next.data) != 0 || a->pg_port != b->pg_port ||
       a->http_port != b->http_port || strcmp(a->listen_address, b->listen_address) != 0 ||
-      a->query_memory_limit != b->query_memory_limit || running->simulate != next.simulate)
+      a->query_memory_limit != b->query_memory_limit || a->sql_engines != b->sql_engines ||
+      running->simulate != next.simulate)
     qx_log(QX_LOG_WARN,
-           "the data folder, ports, address, query memory and simulation change "
+           "the data folder, ports, address, query memory, SQL engines and simulation change "
            "at the next start",
            NULL);
   qx_log(QX_LOG_INFO, "reloaded", "log_level=%s statement_timeout_ms=%u max_connections=%d",
