@@ -76,12 +76,11 @@ static int put_files(const char *snapshot, const char *tmp) {
 
 int qx_db_restore(const char *snapshot_dir, const char *dest_dir, uint64_t *lsn_out) {
   uint64_t lsn = 0;
-  int rc = check_snapshot(snapshot_dir, &lsn);
-  if (rc != QX_OK) return rc;
   char tmp[PATH_MAX];
-  rc = qx_snapfolder_begin(dest_dir, tmp, sizeof tmp);
+  int rc = qx_snapfolder_begin(dest_dir, tmp, sizeof tmp);
   if (rc != QX_OK) return rc;
-  rc = put_files(snapshot_dir, tmp);
+  rc = check_snapshot(snapshot_dir, &lsn);
+  if (rc == QX_OK) rc = put_files(snapshot_dir, tmp);
   if (rc == QX_OK) rc = qx_snapfolder_finish(tmp, dest_dir);
   if (rc != QX_OK) {
     qx_snapfolder_remove(tmp);

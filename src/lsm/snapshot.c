@@ -60,10 +60,11 @@ static int append_entry(const qx_wal_entry *e, void *ctx) {
 }
 
 /* The first LSN the snapshot's log must hold: after the checkpoint, or after the Parquet LSN
- * when the converter is behind (it reads the log too). */
-static uint64_t wal_start(const qx_db *db, const qx_version *v) {
+ * when the converter is behind (it reads the log too), whether or not this handle converts:
+ * the snapshot may be opened with analytics on. */
+static uint64_t wal_start(const qx_version *v) {
   uint64_t start = v->checkpoint_lsn + 1;
-  if (db->opt.olap && v->parquet->olap_lsn < v->checkpoint_lsn) start = v->parquet->olap_lsn + 1;
+  if (v->parquet->olap_lsn < v->checkpoint_lsn) start = v->parquet->olap_lsn + 1;
   return start;
 }
 
@@ -82,7 +83,7 @@ static int open_reader(qx_db *db, const qx_version *v, uint64_t *start, qx_wal_r
 static int copy_wal(qx_db *db, const pinned_state *p, const char *tmp) {
   char wal_dir[PATH_MAX + 8];
   snprintf(wal_dir, sizeof wal_dir, "%s/wal", tmp);
-  uint64_t start = wal_start(db, p->version);
+  uint64_t start = wal_start(p->version);
   qx_wal_reader *reader = NULL;
   int rc = start <= p->lsn ? open_reader(db, p->version, &start, &reader) : QX_OK;
   if (rc != QX_OK) return rc;
