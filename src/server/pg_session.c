@@ -1,6 +1,6 @@
 /* One PostgreSQL connection's conversation: startup (loopback is trusted for any user name),
  * then simple queries (each statement's rows as text with PostgreSQL's type OIDs, errors with an
- * SQLSTATE), INSERT and COPY, settings and transaction statements; the extended protocol's
+ * SQLSTATE), INSERT, COPY and SNAPSHOT, settings and transaction statements; the extended protocol's
  * messages go to pg_extended.c. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,6 +405,8 @@ static void simple_query(session *s, const char *text) {
     run_copy(s, text);
   } else if (qx_pg_is_setting(text)) {
     qx_pg_run_setting(s, text);
+  } else if (qx_pg_is_snapshot(text)) {
+    qx_pg_run_snapshot(s, text);
   } else if (!qx_pg_run_transaction(s, text)) {
     run_sql(s, text, query_each, NULL);
   }

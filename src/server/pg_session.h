@@ -48,6 +48,10 @@ const char *qx_pg_transaction_tag(const char *text, int *opens);
 /* Answers BEGIN, COMMIT or ROLLBACK: 1; 0 if text is not one of them. */
 int qx_pg_run_transaction(session *s, const char *text);
 
+/* pg_snapshot.c: 1 if text is a SNAPSHOT statement; takes it (SNAPSHOT TO '/path'). */
+int qx_pg_is_snapshot(const char *text);
+int qx_pg_run_snapshot(session *s, const char *text);
+
 /* pg_extended.c: answers Parse, Bind, Describe, Execute, Close, Sync and Flush; frees a
  * session's statements and portals. */
 void qx_pg_extended(session *s, uint8_t type, const uint8_t *body, uint32_t len);

@@ -2,6 +2,7 @@
  * and answers SQL over it on the PostgreSQL wire protocol (127.0.0.1:5433 by default) until
  * SIGINT or SIGTERM, which close it cleanly. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "qaxdb/db.h"
 #include "qaxdb/server.h"
 #include "simulate.h"
+#include "snapshots.h"
 
 #define DEFAULT_DATA "./qaxdb-data"
 
@@ -18,7 +20,8 @@ static int usage(FILE *out, int rc) {
   fprintf(out,
           "usage: qaxdbd [--data DIR] [--pg-port N] [--http-port N] [--listen ADDRESS]\n"
           "              [--statement-timeout MS] [--query-memory MIB]\n"
-          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n\n"
+          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n"
+          "              [--snapshot-interval SECONDS] [--snapshot-dir DIR] [--snapshot-keep N]\n\n"
           "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
           "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
           "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
@@ -27,9 +30,13 @@ static int usage(FILE *out, int rc) {
           "and may use --query-memory MIB (default: DuckDB's 80%% of the memory).\n"
           "--simulate feeds the folder with the seeded venue of qaxdb simulate, %d events/s\n"
           "(--simulate-rate), while it serves.\n"
+          "Every --snapshot-interval SECONDS (default %d; 0: never) it writes a snapshot of the\n"
+          "folder into --snapshot-dir (default DIR/snapshots) and keeps the newest\n"
+          "--snapshot-keep (default %d); `SNAPSHOT TO '/path'` takes one on demand.\n"
           "Connections from loopback are trusted for any user name. Stops cleanly on Ctrl-C\n"
           "or SIGTERM. See docs/server.md.\n",
-          DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT, VENUE_DEFAULT_RATE);
+          DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT, VENUE_DEFAULT_RATE,
+          SNAPSHOT_DEFAULT_INTERVAL, SNAPSHOT_DEFAULT_KEEP);
   return rc;
 }
 
@@ -38,6 +45,8 @@ typedef struct args {
   qx_server_options server;
   int simulate;
   uint32_t simulate_rate; /* events/s */
+  uint32_t snapshot_interval, snapshot_keep; /* seconds (0: none), snapshots kept */
+  const char *snapshot_dir;                  /* NULL: <data>/snapshots */
 } args;
 
 /* Parses a decimal number in [0, max]. */
@@ -54,6 +63,9 @@ static int parse_number(const char *text, unsigned long long max, unsigned long 
 static int parse_args(int argc, char **argv, args *a) {
   a->data = DEFAULT_DATA;
   a->simulate_rate = VENUE_DEFAULT_RATE;
+  a->snapshot_interval = SNAPSHOT_DEFAULT_INTERVAL;
+  a->snapshot_keep = SNAPSHOT_DEFAULT_KEEP;
+  a->snapshot_dir = NULL;
   qx_server_options_init(&a->server);
   for (int i = 1; i < argc; i++) {
     const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -86,6 +98,14 @@ static int parse_args(int argc, char **argv, args *a) {
       ok = parse_number(value, 1000000, &n) && n > 0;
       a->simulate_rate = (uint32_t)n;
       a->simulate = 1;
+    } else if (strcmp(flag, "--snapshot-interval") == 0) {
+      ok = parse_number(value, UINT32_MAX, &n);
+      a->snapshot_interval = (uint32_t)n;
+    } else if (strcmp(flag, "--snapshot-keep") == 0) {
+      ok = parse_number(value, 1000, &n) && n > 0;
+      a->snapshot_keep = (uint32_t)n;
+    } else if (strcmp(flag, "--snapshot-dir") == 0) {
+      a->snapshot_dir = value;
     } else if (strcmp(flag, "--query-memory") == 0) {
       ok = parse_number(value, 1ull << 40, &n);
       a->server.query_memory_limit = n << 20;
@@ -118,6 +138,26 @@ static void announce(const args *a, const qx_server *srv) {
          qx_server_http_port(srv));
 }
 
+/* The periodic snapshots, unless --snapshot-interval 0; a failure to start is logged and the
+ * server goes on without them. */
+static snapshot_timer *start_snapshots(const args *a, qx_db *db) {
+  if (a->snapshot_interval == 0) return NULL;
+  char dir[PATH_MAX];
+  if (a->snapshot_dir)
+    snprintf(dir, sizeof dir, "%s", a->snapshot_dir);
+  else
+    snprintf(dir, sizeof dir, "%s/snapshots", a->data);
+  snapshot_timer *t = NULL;
+  int rc = snapshot_timer_start(db, dir, a->snapshot_interval, a->snapshot_keep, &t);
+  if (rc != QX_OK)
+    fprintf(stderr, "qaxdbd: periodic snapshots did not start: %s: %s\n", qx_strerror(rc),
+            qx_last_error());
+  else
+    fprintf(stderr, "qaxdbd: a snapshot every %u s into %s (keeping %u)\n", a->snapshot_interval,
+            dir, a->snapshot_keep);
+  return t;
+}
+
 int main(int argc, char **argv) {
   args a;
   int rc = parse_args(argc, argv, &a);
@@ -147,8 +187,10 @@ int main(int argc, char **argv) {
             qx_last_error());
   if (feed) printf("qaxdbd: simulating the venue, %u events/s\n", a.simulate_rate);
   fflush(stdout);
+  snapshot_timer *snapshots = start_snapshots(&a, db);
   int sig = wait_for_stop(&stops);
   fprintf(stderr, "qaxdbd: %s: stopping\n", strsignal(sig));
+  snapshot_timer_stop(snapshots);
   if (feed)
     fprintf(stderr, "qaxdbd: the simulator wrote %llu events\n",
             (unsigned long long)venue_feed_stop(feed));
