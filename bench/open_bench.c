@@ -1,8 +1,10 @@
 /* qaxdb-bench-open: how long qx_db_open takes against the size of the data folder, after a
  * clean close and after a SIGKILL of the writing process (issue #14: < 1 s and < 10 s for
- * 10 GB). Fills a folder's table files to each size with 1000-byte values under ascending keys, closes it,
- * times an open; then a child process reopens it, writes more than a MemTable holds and is
- * killed mid-write, and the open that recovers is timed. The "peer" is the goal, so ratio > 1
+ * 10 GB). Grows a folder's data (table and Parquet files) to each size, closes it and times an
+ * open; then a child process reopens it, writes more than a MemTable holds and is killed
+ * mid-write, and the open that recovers is timed. Two workloads: `kv` writes 1000-byte values
+ * under ascending keys (fast to fill; no Parquet), `venue` the seeded exchange of `qaxdb
+ * simulate` (every table, Parquet files and their merges, overwritten positions). The "peer" is the goal, so ratio > 1
  * means under it. Open times are with the folder in the page cache (a fresh boot reads the
  * table files' indexes and blooms from disk as well). */
 #include <ftw.h>
@@ -18,6 +20,8 @@
 
 #include "bench_report.h"
 #include "qaxdb/db.h"
+#include "sim/batch.h"
+#include "sim/sim.h"
 
 #define VALUE_SIZE 1000
 
@@ -47,31 +51,84 @@ static void die(const char *what, int rc) {
   exit(1);
 }
 
-/* Writes n records from *next on; keys ascend, so compactions mostly move files down. */
-static void put_range(qx_db *db, uint64_t *next, uint64_t n) {
+/* What writes into the folder: the kv keys' next number, or the simulated venue. */
+typedef struct workload {
+  int venue;
+  uint64_t next;
+  sim *sim;
+  sim_batch *batch;
+} workload;
+
+/* Writes n records from w->next on; keys ascend, so compactions mostly move files down. */
+static void put_kv(qx_db *db, workload *w, uint64_t n) {
   uint64_t value[VALUE_SIZE / 8];
-  for (uint64_t end = *next + n; *next < end; (*next)++) {
+  for (uint64_t end = w->next + n; w->next < end; w->next++) {
     char key[24];
-    int len = snprintf(key, sizeof key, "open%016" PRIu64, *next);
+    int len = snprintf(key, sizeof key, "open%016" PRIu64, w->next);
     for (size_t i = 0; i < VALUE_SIZE / 8; i++)
-      value[i] = *next * 0x9E3779B97F4A7C15ull + i;
+      value[i] = w->next * 0x9E3779B97F4A7C15ull + i;
     int rc = qx_db_put(db, key, (size_t)len, value, sizeof value, QX_DURABILITY_NONE, NULL);
     if (rc != QX_OK) die("put", rc);
   }
 }
 
-/* Grows the table files (the data; the WAL is a bounded tail) to at least target bytes;
- * returns the next key to write. */
-static uint64_t fill(const char *dir, uint64_t target, uint64_t next) {
-  char sst_dir[PATH_MAX + 8];
-  snprintf(sst_dir, sizeof sst_dir, "%s/sst", dir);
+/* Writes n / 4 simulated events (about n records), each one batch, as qaxdb simulate does. */
+static void put_venue(qx_db *db, workload *w, uint64_t n) {
+  for (uint64_t i = 0; i < n / 4; i++) {
+    w->batch->count = 0;
+    qx_sim_next(w->sim, qx_sim_batch_collect, w->batch);
+    int rc = qx_db_write_records(db, w->batch->records, w->batch->count, QX_DURABILITY_NONE, NULL);
+    if (rc != QX_OK) die("write records", rc);
+  }
+}
+
+static void put_some(qx_db *db, workload *w, uint64_t n) {
+  if (w->venue)
+    put_venue(db, w, n);
+  else
+    put_kv(db, w, n);
+}
+
+/* Opens dir to write; a venue continues its ids above the folder's last LSN, as qaxdbd does. */
+static qx_db *open_to_write(const char *dir, workload *w) {
   qx_db *db;
   int rc = qx_db_open(dir, NULL, &db, NULL);
-  if (rc != QX_OK) die("open to fill", rc);
-  while (folder_bytes(sst_dir) < target)
-    put_range(db, &next, 65536); /* ~64 MiB between looks at the folder */
-  if ((rc = qx_db_close(db)) != QX_OK) die("close after filling", rc);
-  return next;
+  if (rc != QX_OK) die("open to write", rc);
+  if (!w->venue) return db;
+  sim_config config;
+  qx_sim_config_init(&config);
+  config.first_id = qx_db_last_lsn(db) + 1;
+  if (!w->batch && !(w->batch = malloc(sizeof *w->batch))) die("batch", QX_ERR_NOMEM);
+  if ((rc = qx_sim_create(&config, &w->sim)) != QX_OK) die("simulator", rc);
+  w->batch->count = 0;
+  qx_sim_reference_data(w->sim, qx_sim_batch_collect, w->batch);
+  rc = qx_db_write_records(db, w->batch->records, w->batch->count, QX_DURABILITY_NONE, NULL);
+  if (rc != QX_OK) die("reference data", rc);
+  return db;
+}
+
+static void close_written(qx_db *db, workload *w) {
+  int rc = qx_db_close(db);
+  if (rc != QX_OK) die("close after writing", rc);
+  if (w->sim) qx_sim_destroy(w->sim);
+  w->sim = NULL;
+}
+
+/* The data: table files and Parquet files (the WAL is a bounded tail, preallocated). */
+static uint64_t data_bytes(const char *dir) {
+  char sub[PATH_MAX + 8];
+  snprintf(sub, sizeof sub, "%s/sst", dir);
+  uint64_t n = folder_bytes(sub);
+  snprintf(sub, sizeof sub, "%s/olap", dir);
+  return n + folder_bytes(sub);
+}
+
+/* Grows the data to at least target bytes. */
+static void fill(const char *dir, uint64_t target, workload *w) {
+  qx_db *db = open_to_write(dir, w);
+  while (data_bytes(dir) < target)
+    put_some(db, w, 65536);
+  close_written(db, w);
 }
 
 static double timed_open(const char *dir, qx_db_recovery *rec) {
@@ -84,20 +141,24 @@ static double timed_open(const char *dir, qx_db_recovery *rec) {
   return took;
 }
 
-/* A child reopens the folder, writes 1.5 MemTables' worth (so the WAL tail to replay is at
- * least one full MemTable) and tells the parent, then keeps writing until SIGKILLed. */
-static void write_and_kill(const char *dir, uint64_t next) {
+/* A child reopens the folder, writes 1.5 MemTables' worth of keys and values (so the WAL
+ * tail to replay is at least one full MemTable) and tells the parent, then keeps writing until
+ * SIGKILLed. */
+static void write_and_kill(const char *dir, workload *w) {
   int ready[2];
   if (pipe(ready) != 0) die("pipe", QX_ERR_IO);
   pid_t pid = fork();
   if (pid == 0) {
     close(ready[0]);
-    qx_db *db;
-    if (qx_db_open(dir, NULL, &db, NULL) != QX_OK) _exit(1);
-    put_range(db, &next, (192u << 20) / VALUE_SIZE);
+    qx_db *db = open_to_write(dir, w);
+    qx_db_stats st;
+    qx_db_stats_get(db, &st);
+    uint64_t until = st.user_bytes_written + (192u << 20);
+    while (qx_db_stats_get(db, &st) == QX_OK && st.user_bytes_written < until)
+      put_some(db, w, 4096);
     if (write(ready[1], "r", 1) != 1) _exit(1);
     for (;;)
-      put_range(db, &next, 1024);
+      put_some(db, w, 1024);
   }
   close(ready[1]);
   char c;
@@ -107,29 +168,30 @@ static void write_and_kill(const char *dir, uint64_t next) {
   close(ready[0]);
 }
 
-static void run_size(const char *dir, double gib, uint64_t *next) {
+static void run_size(const char *dir, double gib, workload *w) {
   uint64_t target = (uint64_t)(gib * (double)(1ull << 30));
   double t0 = now_s();
-  *next = fill(dir, target, *next);
+  fill(dir, target, w);
   double fill_s = now_s() - t0;
-  uint64_t bytes = folder_bytes(dir);
+  uint64_t bytes = data_bytes(dir);
   qx_db_recovery rec;
   double clean = timed_open(dir, &rec);
-  write_and_kill(dir, *next);
-  *next += 1ull << 40; /* the child's keys are unknown: continue far above them */
-  uint64_t killed_bytes = folder_bytes(dir);
+  write_and_kill(dir, w);
+  w->next += 1ull << 40; /* the child's kv keys are unknown: continue far above them */
+  uint64_t killed_bytes = data_bytes(dir);
   qx_db_recovery crash_rec;
   double crash = timed_open(dir, &crash_rec);
-  printf("%6.2f GiB folder (filled in %.0f s): open after clean close %.3f s (replayed %" PRIu64
+  printf("%s: %6.2f GiB of data (filled in %.0f s): open after clean close %.3f s (replayed %" PRIu64
          " entries); after SIGKILL (%.2f GiB) %.3f s (replayed %" PRIu64 ")\n",
-         (double)bytes / (1ull << 30), fill_s, clean, rec.replayed,
+         w->venue ? "venue" : "kv", (double)bytes / (1ull << 30), fill_s, clean, rec.replayed,
          (double)killed_bytes / (1ull << 30), crash, crash_rec.replayed);
   char name[64];
-  snprintf(name, sizeof name, "open_clean_%.4gGiB", gib);
+  const char *kind = w->venue ? "venue" : "kv";
+  snprintf(name, sizeof name, "open_clean_%s_%.4gGiB", kind, gib);
   bench_print_metric(stdout, "open", name, "open_s", clean, "goal", 1.0, 1.0 / clean);
-  snprintf(name, sizeof name, "open_sigkill_%.4gGiB", gib);
+  snprintf(name, sizeof name, "open_sigkill_%s_%.4gGiB", kind, gib);
   bench_print_metric(stdout, "open", name, "open_s", crash, "goal", 10.0, 10.0 / crash);
-  snprintf(name, sizeof name, "replayed_sigkill_%.4gGiB", gib);
+  snprintf(name, sizeof name, "replayed_sigkill_%s_%.4gGiB", kind, gib);
   bench_print_metric(stdout, "open", name, "entries", (double)crash_rec.replayed, "none", 0, 0);
   fflush(stdout);
 }
@@ -137,25 +199,28 @@ static void run_size(const char *dir, double gib, uint64_t *next) {
 int main(int argc, char **argv) {
   double sizes[8] = {1, 4, 10};
   size_t count = 3;
+  workload w = {0};
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--quick") == 0) {
+    if (strcmp(argv[i], "--workload") == 0 && i + 1 < argc) {
+      w.venue = strcmp(argv[++i], "venue") == 0;
+    } else if (strcmp(argv[i], "--quick") == 0) {
       sizes[0] = 0.25, sizes[1] = 0.5, count = 2;
     } else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
       count = 0;
       for (char *s = strtok(argv[++i], ","); s && count < 8; s = strtok(NULL, ","))
         sizes[count++] = atof(s);
     } else {
-      fprintf(stderr, "usage: qaxdb-bench-open [--quick] [--sizes GIB,GIB,...]\n"
-                      "Grows one folder through each size (GiB, ascending; default 1,4,10) and "
-                      "times qx_db_open after a clean close and after a SIGKILL at each.\n");
+      fprintf(stderr, "usage: qaxdb-bench-open [--quick] [--sizes GIB,GIB,...] [--workload kv|venue]\n"
+                      "Grows one folder's data through each size (GiB, ascending; default 1,4,10) "
+                      "and times qx_db_open after a clean close and after a SIGKILL at each.\n");
       return 2;
     }
   }
   char buf[PATH_MAX];
   const char *dir = bench_make_tmpdir(buf, "open");
-  uint64_t next = 0;
   for (size_t i = 0; i < count; i++)
-    run_size(dir, sizes[i], &next);
+    run_size(dir, sizes[i], &w);
   bench_remove_tree(dir);
+  free(w.batch);
   return 0;
 }

@@ -157,5 +157,6 @@ int main(void) {
   CHECK_RC(qx_db_restore(snap, other, NULL), QX_ERR_CORRUPT);
   CHECK(strstr(qx_last_error(), damaged) != NULL);
   CHECK(access(other, F_OK) != 0); /* nothing was written */
+  test_rmtree(root);
   return check_failures ? 1 : 0;
 }

@@ -94,7 +94,9 @@ typedef struct qx_db_recovery {
  * checkpoint. options and recovery may be NULL. */
 int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
                qx_db_recovery *recovery);
-/* Waits for the background threads to finish their current step, syncs and frees. */
+/* Flushes the MemTable to a table file (unless read-only or failed), so that the next open
+ * replays no WAL; waits for the background threads to finish their current step, syncs and
+ * frees. */
 int qx_db_close(qx_db *db);
 
 /* ---- writes: each gets the next LSN; *lsn_out may be NULL ---- */
