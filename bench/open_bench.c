@@ -4,9 +4,9 @@
  * open; then a child process reopens it, writes more than a MemTable holds and is killed
  * mid-write, and the open that recovers is timed. Two workloads: `kv` writes 1000-byte values
  * under ascending keys (fast to fill; no Parquet), `venue` the seeded exchange of `qaxdb
- * simulate` (every table, Parquet files and their merges, overwritten positions). The "peer" is the goal, so ratio > 1
- * means under it. Open times are with the folder in the page cache (a fresh boot reads the
- * table files' indexes and blooms from disk as well). */
+ * simulate` (every table, Parquet files and their merges, overwritten positions). The "peer" is the
+ * goal, so ratio > 1 means under it. Open times are with the folder in the page cache (a fresh boot
+ * reads the table files' indexes and blooms from disk as well). */
 #include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -181,10 +181,11 @@ static void run_size(const char *dir, double gib, workload *w) {
   uint64_t killed_bytes = data_bytes(dir);
   qx_db_recovery crash_rec;
   double crash = timed_open(dir, &crash_rec);
-  printf("%s: %6.2f GiB of data (filled in %.0f s): open after clean close %.3f s (replayed %" PRIu64
-         " entries); after SIGKILL (%.2f GiB) %.3f s (replayed %" PRIu64 ")\n",
-         w->venue ? "venue" : "kv", (double)bytes / (1ull << 30), fill_s, clean, rec.replayed,
-         (double)killed_bytes / (1ull << 30), crash, crash_rec.replayed);
+  printf(
+      "%s: %6.2f GiB of data (filled in %.0f s): open after clean close %.3f s (replayed %" PRIu64
+      " entries); after SIGKILL (%.2f GiB) %.3f s (replayed %" PRIu64 ")\n",
+      w->venue ? "venue" : "kv", (double)bytes / (1ull << 30), fill_s, clean, rec.replayed,
+      (double)killed_bytes / (1ull << 30), crash, crash_rec.replayed);
   char name[64];
   const char *kind = w->venue ? "venue" : "kv";
   snprintf(name, sizeof name, "open_clean_%s_%.4gGiB", kind, gib);
@@ -210,9 +211,10 @@ int main(int argc, char **argv) {
       for (char *s = strtok(argv[++i], ","); s && count < 8; s = strtok(NULL, ","))
         sizes[count++] = atof(s);
     } else {
-      fprintf(stderr, "usage: qaxdb-bench-open [--quick] [--sizes GIB,GIB,...] [--workload kv|venue]\n"
-                      "Grows one folder's data through each size (GiB, ascending; default 1,4,10) "
-                      "and times qx_db_open after a clean close and after a SIGKILL at each.\n");
+      fprintf(stderr,
+              "usage: qaxdb-bench-open [--quick] [--sizes GIB,GIB,...] [--workload kv|venue]\n"
+              "Grows one folder's data through each size (GiB, ascending; default 1,4,10) "
+              "and times qx_db_open after a clean close and after a SIGKILL at each.\n");
       return 2;
     }
   }

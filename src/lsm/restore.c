@@ -54,7 +54,8 @@ static int put_entry(const char *path, const struct stat *st, int flag, struct F
   const char *relative = path + walk.from_len;
   char to[PATH_MAX * 2];
   snprintf(to, sizeof to, "%s%s", walk.to, relative);
-  if (flag == FTW_D) walk.rc = *relative ? qx_mkdir_p(to) : QX_OK;
+  if (flag == FTW_D)
+    walk.rc = *relative ? qx_mkdir_p(to) : QX_OK;
   else if (flag == FTW_F && strcmp(relative, "/wal/LOCK") != 0)
     walk.rc = immutable(relative) ? qx_link_or_copy(path, to) : qx_copy_file(path, to);
   return walk.rc != QX_OK;

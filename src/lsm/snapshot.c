@@ -97,8 +97,9 @@ static int copy_wal(qx_db *db, const pinned_state *p, const char *tmp) {
   while (rc == QX_OK && reader && c.next_lsn <= p->lsn)
     rc = qx_wal_reader_read(reader, p->lsn, append_entry, &c);
   if (rc == QX_OK && c.next_lsn != p->lsn + 1)
-    rc = qx_fail(QX_ERR_CORRUPT, "%s: the WAL ends at %" PRIu64 ", before the snapshot LSN %" PRIu64,
-                 db->dir, c.next_lsn - 1, p->lsn);
+    rc =
+        qx_fail(QX_ERR_CORRUPT, "%s: the WAL ends at %" PRIu64 ", before the snapshot LSN %" PRIu64,
+                db->dir, c.next_lsn - 1, p->lsn);
   if (reader) qx_wal_reader_close(reader);
   int close_rc = c.to ? qx_wal_close(c.to) : QX_OK;
   return rc == QX_OK ? close_rc : rc;

@@ -1,7 +1,7 @@
 /* One PostgreSQL connection's conversation: startup (loopback is trusted for any user name),
  * then simple queries (each statement's rows as text with PostgreSQL's type OIDs, errors with an
- * SQLSTATE), INSERT, COPY and SNAPSHOT, settings and transaction statements; the extended protocol's
- * messages go to pg_extended.c. */
+ * SQLSTATE), INSERT, COPY and SNAPSHOT, settings and transaction statements; the extended
+ * protocol's messages go to pg_extended.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -55,11 +55,16 @@ static int parse(const char *text, char *path, size_t cap) {
 
 static const char *sqlstate_of(int rc) {
   switch (rc) {
-  case QX_ERR_PARSE: return "42601";       /* syntax_error */
-  case QX_ERR_INVALID_ARG: return "22023"; /* invalid_parameter_value: not absolute, not empty */
-  case QX_ERR_IO: return "58030";          /* io_error */
-  case QX_ERR_CLOSED: return "55000";      /* object_not_in_prerequisite_state */
-  default: return "XX000";                 /* internal_error */
+  case QX_ERR_PARSE:
+    return "42601"; /* syntax_error */
+  case QX_ERR_INVALID_ARG:
+    return "22023"; /* invalid_parameter_value: not absolute, not empty */
+  case QX_ERR_IO:
+    return "58030"; /* io_error */
+  case QX_ERR_CLOSED:
+    return "55000"; /* object_not_in_prerequisite_state */
+  default:
+    return "XX000"; /* internal_error */
   }
 }
 

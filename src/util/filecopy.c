@@ -27,7 +27,8 @@ static int copy_fd(int in, int out, const char *from, const char *to) {
 
 int qx_copy_file(const char *from, const char *to) {
   int in = open(from, O_RDONLY | O_CLOEXEC);
-  if (in < 0) return qx_fail_errno(errno == ENOENT ? QX_ERR_NOT_FOUND : QX_ERR_IO, errno, "open %s", from);
+  if (in < 0)
+    return qx_fail_errno(errno == ENOENT ? QX_ERR_NOT_FOUND : QX_ERR_IO, errno, "open %s", from);
   int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (out < 0) {
     int e = errno;
@@ -45,6 +46,6 @@ int qx_link_or_copy(const char *from, const char *to) {
   if (link(from, to) == 0) return QX_OK;
   if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOTSUP)
     return qx_copy_file(from, to);
-  return qx_fail_errno(errno == ENOENT ? QX_ERR_NOT_FOUND : QX_ERR_IO, errno, "link %s to %s",
-                       from, to);
+  return qx_fail_errno(errno == ENOENT ? QX_ERR_NOT_FOUND : QX_ERR_IO, errno, "link %s to %s", from,
+                       to);
 }

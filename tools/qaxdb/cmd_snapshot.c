@@ -49,8 +49,9 @@ int cmd_snapshot(int argc, char **argv) {
   qx_db *db;
   int rc = qx_db_open(data, &o, &db, NULL);
   if (rc == QX_ERR_LOCKED)
-    fprintf(stderr, "qaxdb snapshot: a process holds %s; if it is qaxdbd, take the snapshot "
-                    "through it: psql -c \"SNAPSHOT TO '%s'\"\n",
+    fprintf(stderr,
+            "qaxdb snapshot: a process holds %s; if it is qaxdbd, take the snapshot "
+            "through it: psql -c \"SNAPSHOT TO '%s'\"\n",
             data, dest);
   if (rc != QX_OK) return cli_fail("snapshot", "cannot open the database", rc);
   uint64_t lsn = 0;

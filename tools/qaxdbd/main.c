@@ -44,7 +44,7 @@ typedef struct args {
   const char *data;
   qx_server_options server;
   int simulate;
-  uint32_t simulate_rate; /* events/s */
+  uint32_t simulate_rate;                    /* events/s */
   uint32_t snapshot_interval, snapshot_keep; /* seconds (0: none), snapshots kept */
   const char *snapshot_dir;                  /* NULL: <data>/snapshots */
 } args;
