@@ -44,6 +44,11 @@ static struct {
   int rc;
 } walk;
 
+/* The marker describes the snapshot, not the data folder made from it, which changes. */
+static int is_marker(const char *relative) {
+  return strcmp(relative, "/" QX_SNAPSHOT_MARKER) == 0;
+}
+
 static int immutable(const char *relative) {
   return strncmp(relative, "/sst/", 5) == 0 || strncmp(relative, "/olap/", 6) == 0;
 }
@@ -56,7 +61,7 @@ static int put_entry(const char *path, const struct stat *st, int flag, struct F
   snprintf(to, sizeof to, "%s%s", walk.to, relative);
   if (flag == FTW_D)
     walk.rc = *relative ? qx_mkdir_p(to) : QX_OK;
-  else if (flag == FTW_F && strcmp(relative, "/wal/LOCK") != 0)
+  else if (flag == FTW_F && strcmp(relative, "/wal/LOCK") != 0 && !is_marker(relative))
     walk.rc = immutable(relative) ? qx_link_or_copy(path, to) : qx_copy_file(path, to);
   return walk.rc != QX_OK;
 }

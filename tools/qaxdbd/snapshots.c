@@ -39,17 +39,18 @@ static int by_name(const void *a, const void *b) {
 static void rotate(const snapshot_timer *t) {
   DIR *d = opendir(t->dir);
   if (!d) return;
-  char *names[MAX_KEPT];
+  char *names[MAX_KEPT] = {0};
   size_t n = 0;
   struct dirent *de;
   while (n < MAX_KEPT && (de = readdir(d)) != NULL) {
-    if (strncmp(de->d_name, PREFIX, strlen(PREFIX)) == 0 && !strstr(de->d_name, ".tmp"))
-      names[n++] = strdup(de->d_name);
+    if (strncmp(de->d_name, PREFIX, strlen(PREFIX)) == 0 && !strstr(de->d_name, ".tmp") &&
+        (names[n] = strdup(de->d_name)) != NULL)
+      n++;
   }
   closedir(d);
   qsort(names, n, sizeof *names, by_name);
   for (size_t i = 0; i < n; i++) {
-    if (names[i] && i + t->keep < n) {
+    if (i + t->keep < n) {
       char path[PATH_MAX];
       snprintf(path, sizeof path, "%s/%s", t->dir, names[i]);
       qx_snapfolder_remove(path);
