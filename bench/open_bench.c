@@ -131,14 +131,48 @@ static void fill(const char *dir, uint64_t target, workload *w) {
   close_written(db, w);
 }
 
-static double timed_open(const char *dir, qx_db_recovery *rec) {
+/* One timed open: how long, what it replayed, and what the WAL held then (the open scans
+ * every segment kept) and how far the Parquet converter was behind (what keeps them). */
+typedef struct open_figures {
+  double seconds;
+  uint64_t replayed, wal_bytes, parquet_lag;
+} open_figures;
+
+static open_figures timed_open(const char *dir) {
+  char wal_dir[PATH_MAX + 8];
+  snprintf(wal_dir, sizeof wal_dir, "%s/wal", dir);
+  open_figures f = {.wal_bytes = folder_bytes(wal_dir)};
   qx_db *db;
+  qx_db_recovery rec;
   double t0 = now_s();
-  int rc = qx_db_open(dir, NULL, &db, rec);
-  double took = now_s() - t0;
+  int rc = qx_db_open(dir, NULL, &db, &rec);
+  f.seconds = now_s() - t0;
   if (rc != QX_OK) die("open", rc);
+  f.replayed = rec.replayed;
+  f.parquet_lag = qx_db_last_lsn(db) - rec.olap_lsn;
   if ((rc = qx_db_close(db)) != QX_OK) die("close", rc);
-  return took;
+  return f;
+}
+
+/* Lets the Parquet converter catch up (a writer flat out outruns it), then closes. */
+static void catch_up(const char *dir) {
+  qx_db *db;
+  int rc = qx_db_open(dir, NULL, &db, NULL);
+  if (rc == QX_OK) rc = qx_db_olap_flush(db);
+  if (rc != QX_OK) die("Parquet catch-up", rc);
+  if ((rc = qx_db_close(db)) != QX_OK) die("close after the catch-up", rc);
+}
+
+static void report(const char *kind, double gib, const char *when, const open_figures *f,
+                   double goal) {
+  printf("  %-26s %7.3f s  replayed %8" PRIu64 "  WAL %6.2f GiB  Parquet %9" PRIu64
+         " LSNs behind\n",
+         when, f->seconds, f->replayed, (double)f->wal_bytes / (1ull << 30), f->parquet_lag);
+  char name[80];
+  snprintf(name, sizeof name, "open_%s_%s_%.4gGiB", when, kind, gib);
+  bench_print_metric(stdout, "open", name, "open_s", f->seconds, "goal", goal, goal / f->seconds);
+  snprintf(name, sizeof name, "wal_%s_%s_%.4gGiB", when, kind, gib);
+  bench_print_metric(stdout, "open", name, "wal_bytes", (double)f->wal_bytes, "none", 0, 0);
 }
 
 /* A child reopens the folder, writes 1.5 MemTables' worth of keys and values (so the WAL
@@ -173,27 +207,20 @@ static void run_size(const char *dir, double gib, workload *w) {
   double t0 = now_s();
   fill(dir, target, w);
   double fill_s = now_s() - t0;
-  uint64_t bytes = data_bytes(dir);
-  qx_db_recovery rec;
-  double clean = timed_open(dir, &rec);
+  const char *kind = w->venue ? "venue" : "kv";
+  printf("%s: %.2f GiB of data (table and Parquet files; filled in %.0f s)\n", kind,
+         (double)data_bytes(dir) / (1ull << 30), fill_s);
+  open_figures clean = timed_open(dir);
+  report(kind, gib, "clean", &clean, 1.0);
+  t0 = now_s();
+  catch_up(dir);
+  printf("  (the converter caught up in %.0f s)\n", now_s() - t0);
+  open_figures caught_up = timed_open(dir);
+  report(kind, gib, "clean_caught_up", &caught_up, 1.0);
   write_and_kill(dir, w);
   w->next += 1ull << 40; /* the child's kv keys are unknown: continue far above them */
-  uint64_t killed_bytes = data_bytes(dir);
-  qx_db_recovery crash_rec;
-  double crash = timed_open(dir, &crash_rec);
-  printf(
-      "%s: %6.2f GiB of data (filled in %.0f s): open after clean close %.3f s (replayed %" PRIu64
-      " entries); after SIGKILL (%.2f GiB) %.3f s (replayed %" PRIu64 ")\n",
-      w->venue ? "venue" : "kv", (double)bytes / (1ull << 30), fill_s, clean, rec.replayed,
-      (double)killed_bytes / (1ull << 30), crash, crash_rec.replayed);
-  char name[64];
-  const char *kind = w->venue ? "venue" : "kv";
-  snprintf(name, sizeof name, "open_clean_%s_%.4gGiB", kind, gib);
-  bench_print_metric(stdout, "open", name, "open_s", clean, "goal", 1.0, 1.0 / clean);
-  snprintf(name, sizeof name, "open_sigkill_%s_%.4gGiB", kind, gib);
-  bench_print_metric(stdout, "open", name, "open_s", crash, "goal", 10.0, 10.0 / crash);
-  snprintf(name, sizeof name, "replayed_sigkill_%s_%.4gGiB", kind, gib);
-  bench_print_metric(stdout, "open", name, "entries", (double)crash_rec.replayed, "none", 0, 0);
+  open_figures crash = timed_open(dir);
+  report(kind, gib, "sigkill", &crash, 10.0);
   fflush(stdout);
 }
 
@@ -201,9 +228,12 @@ int main(int argc, char **argv) {
   double sizes[8] = {1, 4, 10};
   size_t count = 3;
   workload w = {0};
+  const char *keep = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--workload") == 0 && i + 1 < argc) {
       w.venue = strcmp(argv[++i], "venue") == 0;
+    } else if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
+      keep = argv[++i];
     } else if (strcmp(argv[i], "--quick") == 0) {
       sizes[0] = 0.25, sizes[1] = 0.5, count = 2;
     } else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
@@ -213,16 +243,18 @@ int main(int argc, char **argv) {
     } else {
       fprintf(stderr,
               "usage: qaxdb-bench-open [--quick] [--sizes GIB,GIB,...] [--workload kv|venue]\n"
+              "                        [--keep DIR]\n"
               "Grows one folder's data through each size (GiB, ascending; default 1,4,10) "
-              "and times qx_db_open after a clean close and after a SIGKILL at each.\n");
+              "and times qx_db_open after a clean close and after a SIGKILL at each.\n"
+              "--keep DIR grows (and keeps) the folder DIR instead of a temporary one.\n");
       return 2;
     }
   }
   char buf[PATH_MAX];
-  const char *dir = bench_make_tmpdir(buf, "open");
+  const char *dir = keep ? keep : bench_make_tmpdir(buf, "open");
   for (size_t i = 0; i < count; i++)
     run_size(dir, sizes[i], &w);
-  bench_remove_tree(dir);
+  if (!keep) bench_remove_tree(dir);
   free(w.batch);
   return 0;
 }
