@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -28,6 +29,27 @@ static size_t key_of(int k, char *out) {
   return (size_t)sprintf(out, "key%05d", k);
 }
 
+/* Deletes every seventh key from a writer that stops without closing, as a crash would, so
+ * that the deletes are in the WAL only (a clean close flushes them to a table file). */
+static void delete_in_wal_only(const char *dir) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    qx_db_options o = options();
+    o.wal.ring_size = 0; /* no log ring left behind in /dev/shm */
+    qx_db *db;
+    uint64_t lsn = 0;
+    if (qx_db_open(dir, &o, &db, NULL) != QX_OK) _exit(1);
+    for (int k = 0; k < KEYS; k += 7) {
+      char key[16];
+      if (qx_db_delete(db, key, key_of(k, key), QX_DURABILITY_NONE, &lsn) != QX_OK) _exit(2);
+    }
+    _exit(qx_db_wait_durable(db, lsn, -1) == QX_OK ? 0 : 3);
+  }
+  int status = -1;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* Writes every key twice and deletes every seventh, flushing on the way, then leaves the last
  * writes in the WAL only. The expected state: key k holds "v2-k" unless k % 7 == 0. */
 static void make_db(const char *dir) {
@@ -40,12 +62,11 @@ static void make_db(const char *dir) {
       int n = sprintf(value, "v%d-%d-%040d", round, k, k);
       CHECK_OK(qx_db_put(db, key, key_of(k, key), value, (size_t)n, QX_DURABILITY_NONE, NULL));
     }
-  CHECK_OK(qx_db_flush(db));
-  for (int k = 0; k < KEYS; k += 7) {
-    char key[16];
-    CHECK_OK(qx_db_delete(db, key, key_of(k, key), QX_DURABILITY_NONE, NULL));
-  }
+  /* Nothing left for the deleting writer's background threads to flush or compact when it
+   * stops: what it leaves must differ from this state by its deletes alone. */
+  CHECK_OK(qx_db_compact(db));
   CHECK_OK(qx_db_close(db));
+  delete_in_wal_only(dir);
 }
 
 /* Checks every key against the state make_db leaves; returns how many keys were wrong. */
@@ -145,7 +166,9 @@ static void test_damaged_manifest(void) {
   test_tmpdir(dir, "repair-manifest");
   make_db(dir);
   current_manifest(dir, manifest);
-  test_flip_byte(manifest, 30); /* inside the first edit, others after it */
+  /* Inside the first edit, the MANIFEST's only one (the deleting writer stopped before it added
+   * another): corruption, not a torn tail, so open deletes no table file as an orphan. */
+  test_flip_byte(manifest, 30);
   qx_db_options o = options();
   qx_db *db;
   CHECK_RC(qx_db_open(dir, &o, &db, NULL), QX_ERR_CORRUPT);

@@ -94,7 +94,9 @@ typedef struct qx_db_recovery {
  * checkpoint. options and recovery may be NULL. */
 int qx_db_open(const char *dir, const qx_db_options *options, qx_db **out,
                qx_db_recovery *recovery);
-/* Waits for the background threads to finish their current step, syncs and frees. */
+/* Flushes the MemTable to a table file (unless read-only or failed), so that the next open
+ * replays no WAL; waits for the background threads to finish their current step, syncs and
+ * frees. */
 int qx_db_close(qx_db *db);
 
 /* ---- writes: each gets the next LSN; *lsn_out may be NULL ---- */
@@ -267,6 +269,22 @@ typedef void (*qx_repair_note_fn)(const char *line, void *ctx);
  * compression and sizes). */
 int qx_db_repair(const char *dir, const qx_db_options *options, qx_repair_note_fn note,
                  void *note_ctx, qx_db_repair_report *report);
+
+/* Writes a snapshot of the open database to dest_dir (absent, or an empty folder): a folder
+ * that opens on its own with qx_db_open and holds exactly the writes up to *lsn_out (may be
+ * NULL), which is at least every write acknowledged before the call. Writers, flushes and
+ * compactions go on meanwhile. Table and Parquet files are hard links when dest_dir is on the
+ * same filesystem (copies otherwise); the WAL entries the table files do not hold yet are
+ * copied; a SNAPSHOT file records the LSN, the time and the source. The folder is built as
+ * "<dest_dir>.tmp" and renamed into place when complete and synced. docs/operations.md. */
+int qx_db_snapshot(qx_db *db, const char *dest_dir, uint64_t *lsn_out);
+
+/* Checks a snapshot (its SNAPSHOT file, qx_db_verify, every WAL checksum) and only then puts a
+ * copy of it at dest_dir (absent, or an empty folder; anything else is refused with
+ * QX_ERR_INVALID_ARG), built as "<dest_dir>.tmp" and renamed into place. A damaged snapshot
+ * fails with QX_ERR_CORRUPT naming the file and offset, and nothing is written. *lsn_out (may
+ * be NULL) receives the snapshot's LSN. */
+int qx_db_restore(const char *snapshot_dir, const char *dest_dir, uint64_t *lsn_out);
 
 /* Writes every durable record not yet in Parquet to Parquet now and merges small files;
  * returns when done. QX_ERR_INVALID_ARG if analytics are off. */

@@ -258,7 +258,10 @@ static int check_header(const char *path, const uint8_t *data, uint64_t size) {
   return QX_OK;
 }
 
-/* Visits the records of a MANIFEST image; a damaged record that ends the file is torn. */
+/* Visits the records of a MANIFEST image; a damaged record that ends the file is torn, unless
+ * it is the first: a MANIFEST is synced with its first edit (the whole state it starts from)
+ * before CURRENT names it, so no crash leaves that one torn, and reading it as torn would make
+ * the folder look empty (and every table file an orphan). */
 static int visit_records(const char *path, const uint8_t *data, uint64_t size,
                          qx_edit_visit_fn visit, void *ctx, uint64_t *torn) {
   uint64_t at = HEADER_SIZE;
@@ -268,6 +271,9 @@ static int visit_records(const char *path, const uint8_t *data, uint64_t size,
     if (complete) memcpy(frame, data + at, 8);
     complete = complete && frame[0] <= MAX_EDIT_BYTES && frame[0] <= size - at - 8;
     if (!complete || frame[1] != qx_crc32c(0, data + at + 8, frame[0])) {
+      if (at == HEADER_SIZE)
+        return qx_fail(QX_ERR_CORRUPT, "%s: the first edit is damaged at offset %" PRIu64, path,
+                       at);
       if (!complete || at + 8 + frame[0] == size) {
         *torn = size - at;
         return QX_OK;

@@ -1,7 +1,8 @@
 /* One PostgreSQL connection's conversation: startup (authentication against the users file in
  * pg_auth.c, or loopback trusted for any user name without one), then simple queries (each
- * statement's rows as text with PostgreSQL's type OIDs, errors with an SQLSTATE), INSERT and COPY,
- * settings and transaction statements; the extended protocol's messages go to pg_extended.c. */
+ * statement's rows as text with PostgreSQL's type OIDs, errors with an SQLSTATE), INSERT, COPY and
+ * SNAPSHOT, settings and transaction statements; the extended protocol's messages go to
+ * pg_extended.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,6 +462,8 @@ static void simple_query(session *s, const char *text) {
     qx_pg_run_setting(s, text);
   } else if (qx_pg_is_command(text)) {
     qx_pg_run_command(s, text);
+  } else if (qx_pg_is_snapshot(text)) {
+    qx_pg_run_snapshot(s, text);
   } else if (!qx_pg_run_transaction(s, text)) {
     run_simple_sql(s, text);
   }

@@ -68,6 +68,10 @@ int qx_pg_authenticate(session *s);
 int qx_pg_is_command(const char *text);
 void qx_pg_run_command(session *s, const char *text);
 
+/* pg_snapshot.c: 1 if text is a SNAPSHOT statement; takes it (SNAPSHOT TO '/path'). */
+int qx_pg_is_snapshot(const char *text);
+int qx_pg_run_snapshot(session *s, const char *text);
+
 /* pg_extended.c: answers Parse, Bind, Describe, Execute, Close, Sync and Flush; frees a
  * session's statements and portals. */
 void qx_pg_extended(session *s, uint8_t type, const uint8_t *body, uint32_t len);

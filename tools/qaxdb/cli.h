@@ -33,6 +33,8 @@ int cmd_schema(int argc, char **argv);
 int cmd_wal_dump(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_repair(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

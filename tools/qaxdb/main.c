@@ -20,6 +20,8 @@ const cli_command cli_commands[] = {
     {"subscribers", "list named subscriber cursors and their lag", cmd_subscribers},
     {"check", "verify every checksum in a data folder (WAL, MANIFEST, tables)", cmd_check},
     {"repair", "rebuild the MANIFEST of a folder open refuses, from its files", cmd_repair},
+    {"snapshot", "write a consistent copy of a data folder at one LSN", cmd_snapshot},
+    {"restore", "check a snapshot and put a copy of it in place as a data folder", cmd_restore},
     {"schema", "list the tables and their columns", cmd_schema},
     {"version", "print the qaxdb and DuckDB versions", cmd_version},
     {NULL, NULL, NULL},

@@ -1,11 +1,13 @@
 /* The folder or the server holding it, as get, scan, stats and sql read them (source.h). */
 #include "source.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qaxdb/key.h"
 #include "query/result.h"
@@ -210,6 +212,39 @@ int cli_source_stats(const cli_source *src, qx_db_stats *out) {
   if (rc == QX_OK &&
       qx_hex_decode(PQgetvalue(r, 0, 2), (uint8_t *)out, sizeof *out) != (long)sizeof *out)
     rc = qx_fail(QX_ERR_CORRUPT, "server: counters that are not hex");
+  PQclear(r);
+  return rc;
+}
+
+/* ---- snapshots ---- */
+
+/* The server resolves paths from its own folder: dest as an absolute path. */
+static int absolute_path(const char *dest, char out[PATH_MAX]) {
+  char cwd[PATH_MAX];
+  if (dest[0] == '/')
+    return snprintf(out, PATH_MAX, "%s", dest) < PATH_MAX ? QX_OK : QX_ERR_INVALID_ARG;
+  if (!getcwd(cwd, sizeof cwd)) return qx_fail_errno(QX_ERR_IO, errno, "getcwd");
+  if (snprintf(out, PATH_MAX, "%s/%s", cwd, dest) >= PATH_MAX)
+    return qx_fail(QX_ERR_INVALID_ARG, "%s/%s: path too long", cwd, dest);
+  return QX_OK;
+}
+
+int cli_source_snapshot(const cli_source *src, const char *dest, uint64_t *lsn) {
+  if (src->db) return qx_db_snapshot(src->db, dest, lsn);
+  char path[PATH_MAX];
+  int rc = absolute_path(dest, path);
+  if (rc != QX_OK) return rc;
+  char *quoted = PQescapeLiteral(src->server, path, strlen(path));
+  if (!quoted) return server_failure(NULL, src->server);
+  char command[PATH_MAX * 2 + 32];
+  snprintf(command, sizeof command, "SNAPSHOT TO %s", quoted);
+  PQfreemem(quoted);
+  PGresult *r = PQexec(src->server, command);
+  const char *tag = PQcmdStatus(r);
+  rc = PQresultStatus(r) == PGRES_COMMAND_OK && strncmp(tag, "SNAPSHOT ", 9) == 0
+           ? QX_OK
+           : server_failure(r, src->server);
+  if (rc == QX_OK) *lsn = strtoull(tag + 9, NULL, 10);
   PQclear(r);
   return rc;
 }

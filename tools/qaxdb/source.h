@@ -50,6 +50,10 @@ int cli_source_scan(const cli_source *src, const qx_schema *table, const cli_key
 /* The engine's counters (those of the server's process when asked from a server). */
 int cli_source_stats(const cli_source *src, qx_db_stats *out);
 
+/* A snapshot of the folder at one LSN into dest (qx_db_snapshot), by the server when it holds
+ * the folder (SNAPSHOT TO); *lsn its LSN. QX_OK or the failure. */
+int cli_source_snapshot(const cli_source *src, const char *dest, uint64_t *lsn);
+
 /* Runs query's statements on the server and prints each result in format as qaxdb sql does;
  * CLI_EXIT_OK, or CLI_EXIT_FAILURE after printing the server's error. */
 int cli_server_sql(PGconn *server, const char *query, cli_format format);

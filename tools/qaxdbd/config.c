@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "simulate.h"
+#include "snapshots.h"
 
 int qaxdbd_usage(int to_stderr) {
   fprintf(to_stderr ? stderr : stdout,
@@ -17,6 +18,7 @@ int qaxdbd_usage(int to_stderr) {
           "              [--log-level debug|info|warn|error]\n"
           "              [--users FILE] [--tls-cert FILE --tls-key FILE]\n"
           "              [--simulate] [--simulate-rate EVENTS_PER_S]\n"
+          "              [--snapshot-interval SECONDS] [--snapshot-dir DIR] [--snapshot-keep N]\n"
           "       qaxdbd --add-user NAME --users FILE   (the password on standard input)\n\n"
           "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
           "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
@@ -27,6 +29,9 @@ int qaxdbd_usage(int to_stderr) {
           "--sql-engines N (default %d) that run statements at once.\n"
           "--simulate feeds the folder with the seeded venue of qaxdb simulate, %d events/s\n"
           "(--simulate-rate), while it serves.\n"
+          "Every --snapshot-interval SECONDS (default %d; 0: never) it writes a snapshot of the\n"
+          "folder into --snapshot-dir (default DIR/snapshots) and keeps the newest\n"
+          "--snapshot-keep (default %d); `SNAPSHOT TO '/path'` takes one on demand.\n"
           "--config FILE reads settings from an INI file first: `pg_port = 6543` is\n"
           "--pg-port 6543; flags given here override it. SIGHUP reads it again: the log level,\n"
           "statement timeout, connection limit and users file change at once, the rest at the\n"
@@ -37,7 +42,8 @@ int qaxdbd_usage(int to_stderr) {
           "(PEM) offer TLS. Logs go to stderr as logfmt lines. Stops cleanly on Ctrl-C or\n"
           "SIGTERM. See docs/server.md.\n",
           QAXDBD_DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT,
-          QX_SERVER_DEFAULT_SQL_ENGINES, VENUE_DEFAULT_RATE);
+          QX_SERVER_DEFAULT_SQL_ENGINES, VENUE_DEFAULT_RATE, SNAPSHOT_DEFAULT_INTERVAL,
+          SNAPSHOT_DEFAULT_KEEP);
   return to_stderr ? 2 : 0;
 }
 
@@ -81,6 +87,14 @@ static int apply(qaxdbd_config *c, const char *name, const char *value) {
     ok = parse_number(value, 1000000, &n) && n > 0;
     c->simulate_rate = (uint32_t)n;
     c->simulate = 1;
+  } else if (strcmp(name, "snapshot-interval") == 0) {
+    ok = parse_number(value, UINT32_MAX, &n);
+    c->snapshot_interval = (uint32_t)n;
+  } else if (strcmp(name, "snapshot-keep") == 0) {
+    ok = parse_number(value, 1000, &n) && n > 0;
+    c->snapshot_keep = (uint32_t)n;
+  } else if (strcmp(name, "snapshot-dir") == 0) {
+    c->snapshot_dir = value;
   } else if (strcmp(name, "sql-engines") == 0) {
     ok = parse_number(value, 64, &n) && n > 0;
     c->server.sql_engines = (int)n;
@@ -154,6 +168,8 @@ static void set_defaults(qaxdbd_config *c) {
   c->data = QAXDBD_DEFAULT_DATA;
   c->simulate_rate = VENUE_DEFAULT_RATE;
   c->log_level = QX_LOG_INFO;
+  c->snapshot_interval = SNAPSHOT_DEFAULT_INTERVAL;
+  c->snapshot_keep = SNAPSHOT_DEFAULT_KEEP;
   qx_server_options_init(&c->server);
 }
 

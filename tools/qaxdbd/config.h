@@ -19,7 +19,9 @@ typedef struct qaxdbd_config {
   int simulate;
   uint32_t simulate_rate; /* events/s */
   qx_log_level log_level;
-  const char *config_file;           /* NULL: none */
+  uint32_t snapshot_interval, snapshot_keep; /* seconds (0: none), snapshots kept */
+  const char *snapshot_dir;                  /* NULL: <data>/snapshots */
+  const char *config_file;                   /* NULL: none */
   const char *add_user;              /* --add-user NAME: edit the users file, do not serve */
   char *strings[CONFIG_STRINGS_MAX]; /* the config file's text values, owned */
   int string_count;

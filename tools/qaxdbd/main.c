@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <limits.h>
+
 #include "add_user.h"
 #include "config.h"
 #include "qaxdb/db.h"
 #include "qaxdb/server.h"
 #include "simulate.h"
+#include "snapshots.h"
 #include "util/log.h"
 
 /* Says where to connect: the first two lines, which scripts read the ports from. */
@@ -41,9 +44,11 @@ static void reload(int argc, char **argv, qaxdbd_config *running, qx_server *srv
   if (strcmp(running->data, next.data) != 0 || a->pg_port != b->pg_port ||
       a->http_port != b->http_port || strcmp(a->listen_address, b->listen_address) != 0 ||
       a->query_memory_limit != b->query_memory_limit || a->sql_engines != b->sql_engines ||
-      running->simulate != next.simulate)
+      running->simulate != next.simulate || running->snapshot_interval != next.snapshot_interval ||
+      running->snapshot_keep != next.snapshot_keep)
     qx_log(QX_LOG_WARN,
-           "the data folder, ports, address, query memory, SQL engines and simulation change "
+           "the data folder, ports, address, query memory, SQL engines, simulation and "
+           "snapshots change "
            "at the next start",
            NULL);
   qx_log(QX_LOG_INFO, "reloaded", "log_level=%s statement_timeout_ms=%u max_connections=%d",
@@ -64,6 +69,24 @@ static int serve_until_stopped(int argc, char **argv, qaxdbd_config *c, qx_serve
     if (sig != SIGHUP) return sig;
     reload(argc, argv, c, srv);
   }
+}
+
+/* The periodic snapshots, unless --snapshot-interval 0; a failure to start is logged and the
+ * server goes on without them. */
+static snapshot_timer *start_snapshots(const qaxdbd_config *c, qx_db *db) {
+  if (c->snapshot_interval == 0) return NULL;
+  char dir[PATH_MAX];
+  if (c->snapshot_dir)
+    snprintf(dir, sizeof dir, "%s", c->snapshot_dir);
+  else
+    snprintf(dir, sizeof dir, "%s/snapshots", c->data);
+  snapshot_timer *t = NULL;
+  if (snapshot_timer_start(db, dir, c->snapshot_interval, c->snapshot_keep, &t) != QX_OK)
+    qx_log(QX_LOG_ERROR, qx_last_error(), "what=\"periodic snapshots did not start\"");
+  else
+    qx_log(QX_LOG_INFO, "periodic snapshots", "interval_s=%u dir=%s keep=%u", c->snapshot_interval,
+           dir, c->snapshot_keep);
+  return t;
 }
 
 static int fail(const char *what, int rc) {
@@ -110,8 +133,10 @@ int main(int argc, char **argv) {
     fail("the simulator did not start", rc);
   if (feed) printf("qaxdbd: simulating the venue, %u events/s\n", c.simulate_rate);
   fflush(stdout);
+  snapshot_timer *snapshots = start_snapshots(&c, db);
   int sig = serve_until_stopped(argc, argv, &c, srv, &signals);
   qx_log(QX_LOG_INFO, "stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  snapshot_timer_stop(snapshots);
   if (feed)
     qx_log(QX_LOG_INFO, "the simulator stopped", "events=%llu",
            (unsigned long long)venue_feed_stop(feed));
