@@ -25,14 +25,13 @@
 #include <unistd.h>
 
 #include "bench_report.h"
+#include "market.h"
 #include "qaxdb/db.h"
 #include "qaxdb/server.h"
-#include "sim/instruments.h"
-#include "sim/rng.h"
 #include "util/clock.h"
+#include "util/grow.h"
 
 #define PG_BIN_DEFAULT "/usr/lib/postgresql/15/bin"
-#define INSTRUMENTS 50
 #define ACCOUNTS 1000
 #define PRICE_UNIT 10000          /* 10^QX_PRICE_SCALE */
 #define TS0_US 1767574800000000LL /* 2026-01-05 01:00 UTC (09:00 in Beijing) */
@@ -55,85 +54,57 @@ typedef struct settings {
 
 /* ---- text buffers and the generated trades ---- */
 
-typedef struct text {
-  char *data;
-  size_t len, cap;
-} text;
-
-static void text_printf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void text_printf(text *t, const char *fmt, ...) {
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->data ? t->data + t->len : NULL, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    if (n >= 0 && (size_t)n < t->cap - t->len) {
-      t->len += (size_t)n;
-      return;
-    }
-    t->cap = t->cap * 2 + (size_t)n + 256;
-    t->data = realloc(t->data, t->cap);
-    if (!t->data) {
-      fprintf(stderr, "qaxdb-bench-server: out of memory\n");
-      exit(1);
-    }
+/* Stops the bench if a text outgrew memory (qx_buffer's failure is sticky). */
+static const char *text_of(const qx_buffer *b) {
+  if (b->failed || !qx_buffer_text(b)) {
+    fprintf(stderr, "qaxdb-bench-server: out of memory\n");
+    exit(1);
   }
+  return qx_buffer_text(b);
 }
 
 typedef struct market {
-  sim_instrument instruments[SIM_MAX_INSTRUMENTS];
-  int64_t price[INSTRUMENTS];
-  sim_rng rng;
+  bench_market prices;
   uint64_t next_id;
 } market;
 
-static void market_init(market *m) {
-  qx_sim_instruments_init(m->instruments, SIM_MAX_INSTRUMENTS);
-  for (int i = 0; i < INSTRUMENTS; i++)
-    m->price[i] = m->instruments[i].start_price;
-  sim_rng_seed(&m->rng, 42);
-  m->next_id = 0;
-}
-
 /* The next trade's values as SQL text, quoted (INSERT) or bare (CSV); the price moves by at
  * most one tick, timestamps are whole microseconds (PostgreSQL's precision). */
-static void next_trade(market *m, text *out, int quoted) {
+static void next_trade(market *m, qx_buffer *out, int quoted) {
   uint64_t id = m->next_id++;
-  int ins = (int)sim_rng_below(&m->rng, INSTRUMENTS);
-  int64_t step = ((int64_t)sim_rng_below(&m->rng, 3) - 1) * m->instruments[ins].tick;
-  if (m->price[ins] + step > 0) m->price[ins] += step;
+  bench_market *p = &m->prices;
+  int ins = bench_market_next(p);
   int64_t us = TS0_US + (int64_t)id * 100;
   time_t secs = (time_t)(us / 1000000);
   struct tm tm;
   gmtime_r(&secs, &tm);
   const char *q = quoted ? "'" : "";
-  text_printf(out,
-              "%" PRIu64 ",%s%s%s,%" PRIu64 ",%" PRIu64 ",%sacct%04u%s,%sacct%04u%s,%" PRId64
-              ".%04" PRId64 ",%u,%s%s%s,%s%04d-%02d-%02d %02d:%02d:%02d.%06d%s",
-              id, q, m->instruments[ins].id, q, 2 * (id / 4), 2 * (id / 4) + 1, q,
-              (unsigned)sim_rng_below(&m->rng, ACCOUNTS), q, q,
-              (unsigned)sim_rng_below(&m->rng, ACCOUNTS), q, m->price[ins] / PRICE_UNIT,
-              m->price[ins] % PRICE_UNIT, (unsigned)sim_rng_below(&m->rng, 20) + 1, q,
-              id % 2 ? "sell" : "buy", q, q, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-              tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000), q);
+  qx_buffer_printf(out,
+                   "%" PRIu64 ",%s%s%s,%" PRIu64 ",%" PRIu64 ",%sacct%04u%s,%sacct%04u%s,%" PRId64
+                   ".%04" PRId64 ",%u,%s%s%s,%s%04d-%02d-%02d %02d:%02d:%02d.%06d%s",
+                   id, q, p->instruments[ins].id, q, 2 * (id / 4), 2 * (id / 4) + 1, q,
+                   (unsigned)sim_rng_below(&p->rng, ACCOUNTS), q, q,
+                   (unsigned)sim_rng_below(&p->rng, ACCOUNTS), q, p->price[ins] / PRICE_UNIT,
+                   p->price[ins] % PRICE_UNIT, (unsigned)sim_rng_below(&p->rng, 20) + 1, q,
+                   id % 2 ? "sell" : "buy", q, q, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                   tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000), q);
 }
 
-static void csv_batch(market *m, int rows, text *out) {
+static void csv_batch(market *m, int rows, qx_buffer *out) {
   out->len = 0;
   for (int i = 0; i < rows; i++) {
     next_trade(m, out, 0);
-    text_printf(out, "\n");
+    qx_buffer_printf(out, "\n");
   }
 }
 
-static void insert_batch(market *m, int rows, text *out) {
+static void insert_batch(market *m, int rows, qx_buffer *out) {
   out->len = 0;
-  text_printf(out, "INSERT INTO trades (%s) VALUES ", COLUMNS);
+  qx_buffer_printf(out, "INSERT INTO trades (%s) VALUES ", COLUMNS);
   for (int i = 0; i < rows; i++) {
-    text_printf(out, i ? ",(" : "(");
+    qx_buffer_printf(out, i ? ",(" : "(");
     next_trade(m, out, 1);
-    text_printf(out, ")");
+    qx_buffer_printf(out, ")");
   }
 }
 
@@ -160,11 +131,11 @@ static int command(PGconn *c, const char *sql) {
 }
 
 /* COPY trades FROM STDIN with the CSV rows of csv. */
-static int copy_rows(PGconn *c, const text *csv) {
+static int copy_rows(PGconn *c, const qx_buffer *csv) {
   char sql[256];
   snprintf(sql, sizeof sql, "COPY trades (%s) FROM STDIN WITH (FORMAT csv)", COLUMNS);
   if (!result_ok(PQexec(c, sql), PGRES_COPY_IN, sql)) return 0;
-  if (PQputCopyData(c, csv->data, (int)csv->len) != 1 || PQputCopyEnd(c, NULL) != 1) {
+  if (PQputCopyData(c, text_of(csv), (int)csv->len) != 1 || PQputCopyEnd(c, NULL) != 1) {
     fprintf(stderr, "qaxdb-bench-server: COPY: %s", PQerrorMessage(c));
     return 0;
   }
@@ -402,7 +373,7 @@ typedef struct ingest {
 static int measure_ingest(PGconn *const c[SIDES], market *m, const ingest *in, bench_case *out) {
   bench_side *side[SIDES] = {&out->qaxdb, &out->peer};
   int64_t total[SIDES] = {0, 0};
-  text batch = {0};
+  qx_buffer batch = {0};
   out->name = in->name;
   for (int k = 0; k < SIDES; k++)
     qx_histogram_reset(&side[k]->latency);
@@ -416,13 +387,13 @@ static int measure_ingest(PGconn *const c[SIDES], market *m, const ingest *in, b
       int k = (i + j) % SIDES;
       int64_t t0 = qx_monotonic_ns();
       ok = in->copy ? copy_rows(c[k], &batch)
-                    : result_ok(PQexec(c[k], batch.data), PGRES_COMMAND_OK, "INSERT");
+                    : result_ok(PQexec(c[k], text_of(&batch)), PGRES_COMMAND_OK, "INSERT");
       int64_t dt = qx_monotonic_ns() - t0;
       qx_histogram_record(&side[k]->latency, (uint64_t)dt);
       total[k] += dt;
     }
   }
-  free(batch.data);
+  qx_buffer_free(&batch);
   for (int k = 0; k < SIDES; k++)
     side[k]->records_per_s = (double)in->rows * in->statements * 1e9 / (double)total[k];
   return ok;
@@ -511,7 +482,7 @@ static int measure_point(const char *const conninfo[SIDES], int threads, const s
 
 /* VWAP, volume and trade count per instrument over every trade. Each run's text differs by a
  * comment, so that qaxdb's result cache (keyed by text and LSN) cannot answer it. */
-static int aggregate_once(PGconn *c, int run, text *answer, int64_t *ns) {
+static int aggregate_once(PGconn *c, int run, qx_buffer *answer, int64_t *ns) {
   char sql[512];
   snprintf(sql, sizeof sql,
            "/* run %d */ SELECT instrument_id, sum(price * volume) / sum(volume) AS vwap, "
@@ -524,8 +495,8 @@ static int aggregate_once(PGconn *c, int run, text *answer, int64_t *ns) {
   if (PQresultStatus(r) != PGRES_TUPLES_OK) return result_ok(r, PGRES_TUPLES_OK, sql);
   answer->len = 0;
   for (int i = 0; i < PQntuples(r); i++)
-    text_printf(answer, "%s %s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
-                PQgetvalue(r, i, 3));
+    qx_buffer_printf(answer, "%s %s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
+                     PQgetvalue(r, i, 3));
   PQclear(r);
   return 1;
 }
@@ -535,7 +506,7 @@ static int aggregate_once(PGconn *c, int run, text *answer, int64_t *ns) {
 static int measure_aggregate(PGconn *const c[SIDES], const settings *s, bench_case *out) {
   bench_side *side[SIDES] = {&out->qaxdb, &out->peer};
   int64_t total[SIDES] = {0, 0};
-  text answer[SIDES] = {{0}, {0}};
+  qx_buffer answer[SIDES] = {{0}, {0}};
   int ok = 1;
   out->name = "aggregate_vwap";
   for (int k = 0; k < SIDES; k++)
@@ -548,14 +519,14 @@ static int measure_aggregate(PGconn *const c[SIDES], const settings *s, bench_ca
       total[k] += ns;
     }
   if (ok && (answer[0].len != answer[1].len ||
-             memcmp(answer[0].data, answer[1].data, answer[0].len) != 0)) {
-    fprintf(stderr, "qaxdb-bench-server: the aggregates differ:\n%s---\n%s", answer[0].data,
-            answer[1].data);
+             memcmp(text_of(&answer[0]), text_of(&answer[1]), answer[0].len) != 0)) {
+    fprintf(stderr, "qaxdb-bench-server: the aggregates differ:\n%s---\n%s", text_of(&answer[0]),
+            text_of(&answer[1]));
     ok = 0;
   }
   for (int k = 0; k < SIDES; k++) {
     side[k]->records_per_s = (double)s->aggregate_runs * 1e9 / (double)total[k];
-    free(answer[k].data);
+    qx_buffer_free(&answer[k]);
   }
   return ok;
 }
@@ -598,8 +569,8 @@ static int check_setting(PGconn *c, const char *name, const char *want) {
 
 static int run_cases(const char *const conninfo[SIDES], qx_db *db, settings *s) {
   PGconn *c[SIDES] = {connect_to(conninfo[0]), connect_to(conninfo[1])};
-  market m;
-  market_init(&m);
+  market m = {.next_id = 0};
+  bench_market_init(&m.prices);
   const ingest cases[] = {{"copy_10k", s->copy_statements, s->copy_rows, 1},
                           {"insert_1k", s->insert_statements, s->insert_rows, 0}};
   bench_case ingest_cases[3], point_cases[2], aggregate;

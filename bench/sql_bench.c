@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench_report.h"
+#include "market.h"
 #include "qaxdb/db.h"
 #include "qaxdb/key.h"
 #include "qaxdb/records.h"
@@ -30,7 +31,6 @@
 #include "sim/rng.h"
 #include "util/clock.h"
 
-#define INSTRUMENTS 50
 #define ACCOUNTS 1000
 #define DAYS 30                   /* trading days (weekdays) the trades span */
 #define TS0 1767574800000000000LL /* 2026-01-05 09:00 Beijing, a Monday */
@@ -48,19 +48,6 @@ typedef struct settings {
 
 /* ---- the generated market ---- */
 
-typedef struct market {
-  sim_instrument instruments[SIM_MAX_INSTRUMENTS];
-  int64_t price[INSTRUMENTS];
-  sim_rng rng;
-} market;
-
-static void market_init(market *m) {
-  qx_sim_instruments_init(m->instruments, SIM_MAX_INSTRUMENTS);
-  for (int i = 0; i < INSTRUMENTS; i++)
-    m->price[i] = m->instruments[i].start_price;
-  sim_rng_seed(&m->rng, 42);
-}
-
 /* Trades are spread evenly over the sessions of DAYS weekdays. */
 static int64_t trade_ts(uint64_t id, uint64_t trades) {
   double at = (double)id / (double)trades * DAYS;
@@ -71,11 +58,8 @@ static int64_t trade_ts(uint64_t id, uint64_t trades) {
 
 /* Trade id (from 0) moves its instrument's price by at most one tick. Order ids: trades
  * 4k..4k+3 fill buy order 2k and sell order 2k+1. */
-static void next_trade(market *m, uint64_t id, uint64_t trades, qx_trade *t) {
-  uint32_t ins = (uint32_t)sim_rng_below(&m->rng, INSTRUMENTS);
-  int64_t step = (int64_t)sim_rng_below(&m->rng, 3) - 1;
-  if (m->price[ins] + step * m->instruments[ins].tick > 0)
-    m->price[ins] += step * m->instruments[ins].tick;
+static void next_trade(bench_market *m, uint64_t id, uint64_t trades, qx_trade *t) {
+  int ins = bench_market_next(m);
   memset(t, 0, sizeof *t);
   t->trade_id = id;
   memcpy(t->instrument_id, m->instruments[ins].id, sizeof t->instrument_id);
@@ -126,8 +110,8 @@ static void add_record(load_batch *b, int table, const void *data, uint32_t size
 
 static int load(qx_db *db, uint64_t trades) {
   static load_batch b;
-  market m;
-  market_init(&m);
+  bench_market m;
+  bench_market_init(&m);
   int64_t start = qx_monotonic_ns();
   for (uint64_t id = 0; id < trades; id++) {
     if (b.count + 3 > LOAD_BATCH && flush_batch(db, &b, QX_DURABILITY_NONE) != QX_OK) return 0;
@@ -332,8 +316,8 @@ typedef struct writer_run {
  * append. */
 static void *writer_main(void *arg) {
   writer_run *w = arg;
-  market m;
-  market_init(&m);
+  bench_market m;
+  bench_market_init(&m);
   qx_histogram_reset(&w->latency);
   int per_ms = w->rate / 1000 > 0 ? w->rate / 1000 : 1;
   int64_t start = qx_monotonic_ns(), next = start;

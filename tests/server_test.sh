@@ -11,8 +11,8 @@ QAXDBD=$2
 LIBPQ_CLIENT=$3
 # shellcheck source=cli_lib.sh
 source "$(dirname "$0")/cli_lib.sh"
-server=
-trap '[ -n "$server" ] && kill -9 "$server" 2>/dev/null; cli_cleanup' EXIT
+# shellcheck source=server_lib.sh
+source "$(dirname "$0")/server_lib.sh"
 command -v psql >/dev/null || { echo "server_test: psql is missing (scripts/bootstrap.sh installs postgresql-client)" >&2; exit 1; }
 
 D=$TMP/data
@@ -21,31 +21,6 @@ expect 0 "count with qaxdb sql" -- "$QAXDB" sql --data "$D" --csv "SELECT count(
 trades=$(tail -1 "$TMP/out")
 [ "$trades" -gt 0 ] || fail "no trades in the simulated folder: $trades"
 
-# Starts qaxdbd on folder $SERVED (default $D) on free ports; sets server, PORT and HTTP.
-start_server() {
-  "$QAXDBD" --data "${SERVED:-$D}" --pg-port 0 --http-port 0 "$@" >"$TMP/server.out" \
-    2>"$TMP/server.err" &
-  server=$!
-  PORT=
-  for _ in $(seq 300); do
-    PORT=$(sed -n '1s/.* on [0-9.]*:\([0-9]*\) .*/\1/p' "$TMP/server.out")
-    HTTP=$(sed -n '2s|.*http://[0-9.]*:\([0-9]*\)/metrics.*|\1|p' "$TMP/server.out")
-    [ -n "$PORT" ] && [ -n "$HTTP" ] && return 0
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-  done
-  fail "qaxdbd did not start: $(cat "$TMP/server.err")"
-  return 1
-}
-# SIGTERM: the server must stop cleanly (exit 0) within a bounded wait.
-stop_server() {
-  kill -TERM "$server"
-  for _ in $(seq 300); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-  wait "$server"
-  local rc=$?
-  server=
-  [ "$rc" -eq 0 ] || fail "qaxdbd exit $rc after SIGTERM: $(cat "$TMP/server.err")"
-}
 q() { timeout 60 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U trader -d qaxdb -v ON_ERROR_STOP=1 "$@"; }
 
 # What get, scan and stats print from the folder, to compare with what they print through the

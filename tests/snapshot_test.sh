@@ -10,8 +10,8 @@ QAXDB=$1
 QAXDBD=$2
 # shellcheck source=cli_lib.sh
 source "$(dirname "$0")/cli_lib.sh"
-server=
-trap '[ -n "$server" ] && kill -9 "$server" 2>/dev/null; cli_cleanup' EXIT
+# shellcheck source=server_lib.sh
+source "$(dirname "$0")/server_lib.sh"
 command -v psql >/dev/null || { echo "snapshot_test: psql is missing (scripts/bootstrap.sh installs postgresql-client)" >&2; exit 1; }
 
 D=$TMP/data
@@ -48,16 +48,8 @@ contains err "$sst"
 [ ! -e "$TMP/r3" ] || fail "a refused restore left $TMP/r3"
 
 # Online: SNAPSHOT TO through psql, periodic snapshots every second, keeping 2.
-"$QAXDBD" --data "$D" --pg-port 0 --http-port 0 --snapshot-interval 1 --snapshot-keep 2 \
-  --snapshot-dir "$TMP/periodic" >"$TMP/server.out" 2>"$TMP/server.err" &
-server=$!
-PORT=
-for _ in $(seq 300); do
-  PORT=$(sed -n '1s/.* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/server.out")
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-[ -n "$PORT" ] || fail "qaxdbd did not start: $(cat "$TMP/server.err")"
+start_server --snapshot-interval 1 --snapshot-keep 2 --snapshot-dir "$TMP/periodic" ||
+  { cli_finish snapshot_test; exit 1; }
 q() { timeout 60 psql -X -A -t -h 127.0.0.1 -p "$PORT" -U ops -d qaxdb -v ON_ERROR_STOP=1 "$@"; }
 expect 0 "insert" -- q -c "INSERT INTO instruments (instrument_id, exchange, price_tick, multiplier, ts) VALUES ('snap2612', 'SHFE', 0.5, 10, TIMESTAMP '2026-11-30 09:00:00')"
 expect 0 "SNAPSHOT TO" -- q -c "SNAPSHOT TO '$TMP/online'"
@@ -80,9 +72,7 @@ contains server.err 'msg="snapshot" lsn=[1-9]'
 kept=$(find "$TMP/periodic" -mindepth 1 -maxdepth 1 -name 'snap-*' | wc -l)
 grep -q 'msg="deleted the old snapshot"' "$TMP/server.err" || fail "no periodic snapshot was rotated: $(tail -3 "$TMP/server.err")"
 [ "$kept" -le 3 ] || fail "$kept periodic snapshots kept, expected at most 2 (+1 being taken)"
-kill -TERM "$server"
-wait "$server" || fail "qaxdbd did not stop cleanly: $(tail -3 "$TMP/server.err")"
-server=
+stop_server
 
 expect 0 "restore the online snapshot" -- "$QAXDB" restore "$TMP/online" "$TMP/online-restored"
 expect 0 "the inserted row is in it" -- "$QAXDB" sql --data "$TMP/online-restored" --csv "SELECT count(*) FROM instruments WHERE instrument_id = 'snap2612'"

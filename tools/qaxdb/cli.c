@@ -40,6 +40,22 @@ int cli_parse_u64(const char *text, const char *flag, uint64_t *out) {
   return 1;
 }
 
+int cli_folder_args(const char *cmd, int argc, char **argv, const char **data, int *data_given,
+                    const char *folders[2], int *count) {
+  *data_given = 0;
+  *count = 0;
+  for (int i = 1; i < argc; i++) {
+    int f = cli_flag_value(argc, argv, &i, "--data", data);
+    if (f < 0) return CLI_EXIT_USAGE;
+    *data_given |= f == 1;
+    if (f == 1) continue;
+    if (argv[i][0] == '-' || *count == 2)
+      return cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+    folders[(*count)++] = argv[i];
+  }
+  return CLI_EXIT_OK;
+}
+
 int cli_is_help(const char *arg) {
   return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }

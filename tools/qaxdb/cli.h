@@ -52,6 +52,12 @@ int cli_parse_u64(const char *text, const char *flag, uint64_t *out);
 
 int cli_is_help(const char *arg);
 
+/* Commands of folders (snapshot, restore): --data DIR (*data_given then 1) and up to two
+ * positional folders into folders[] (*count of them). CLI_EXIT_OK, or CLI_EXIT_USAGE after
+ * saying what else was there. */
+int cli_folder_args(const char *cmd, int argc, char **argv, const char **data, int *data_given,
+                    const char *folders[2], int *count);
+
 /* Prints "qaxdb CMD: unexpected argument ARG (see qaxdb CMD --help)" and returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -17,18 +17,9 @@ static int print_help(void) {
 
 static int parse(int argc, char **argv, const char **snapshot, const char **data) {
   const char *folders[2] = {NULL, NULL};
-  int count = 0, data_given = 0;
-  for (int i = 1; i < argc; i++) {
-    int f = cli_flag_value(argc, argv, &i, "--data", data);
-    if (f < 0) return CLI_EXIT_USAGE;
-    if (f == 1) {
-      data_given = 1;
-      continue;
-    }
-    if (argv[i][0] == '-' || count == 2)
-      return cli_usage_error("restore", "unexpected argument '%s'", argv[i]);
-    folders[count++] = argv[i];
-  }
+  int count, data_given;
+  int rc = cli_folder_args("restore", argc, argv, data, &data_given, folders, &count);
+  if (rc != CLI_EXIT_OK) return rc;
   if (count == 0) return cli_usage_error("restore", "missing the snapshot folder SNAPSHOT");
   if (count == 1 && !data_given)
     return cli_usage_error("restore", "missing the folder DIR to restore into");

@@ -19,18 +19,11 @@ static int print_help(void) {
   return CLI_EXIT_OK;
 }
 
-/* Positional arguments after the options: up to two folders. */
 static int parse(int argc, char **argv, const char **data, const char **dest) {
   const char *folders[2] = {NULL, NULL};
-  int count = 0;
-  for (int i = 1; i < argc; i++) {
-    int f = cli_flag_value(argc, argv, &i, "--data", data);
-    if (f < 0) return CLI_EXIT_USAGE;
-    if (f == 1) continue;
-    if (argv[i][0] == '-' || count == 2)
-      return cli_usage_error("snapshot", "unexpected argument '%s'", argv[i]);
-    folders[count++] = argv[i];
-  }
+  int count, data_given;
+  int rc = cli_folder_args("snapshot", argc, argv, data, &data_given, folders, &count);
+  if (rc != CLI_EXIT_OK) return rc;
   if (count == 0) return cli_usage_error("snapshot", "missing the destination folder DEST");
   if (count == 2) *data = folders[0];
   *dest = folders[count - 1];
