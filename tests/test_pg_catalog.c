@@ -44,5 +44,11 @@ int main(void) {
   check_rewrite("SELECT * FROM generate_series(1, 3) WHERE generate_series > 1", NULL);
   check_rewrite("SELECT * FROM ohlcv('x', INTERVAL 1 MINUTE) o", NULL);
   check_rewrite("SELECT * FROM trades t, generate_series(1, 2) g(n)", NULL);
+  /* a stray parenthesis, and a call longer than a line of text, rewritten whole */
+  check_rewrite("SELECT 1) FROM pg_catalog.pg_class", "SELECT 1) FROM qx_pg.pg_class");
+  char long_call[2048], want[2200];
+  snprintf(long_call, sizeof long_call, "SELECT s FROM generate_series(0, %01500d) s", 7);
+  snprintf(want, sizeof want, "SELECT s FROM generate_series(0, %01500d) AS s(s)", 7);
+  check_rewrite(long_call, want);
   return check_failures ? 1 : 0;
 }

@@ -260,8 +260,10 @@ static const char *rewrite_from_function(const char *p, qx_buffer *out, int *rew
   qx_buffer_put(&call, p, (size_t)(open + 1 - p));
   const char *alias = function_alias(rewrite_code(open + 1, 1, &call, rewrote), &alias_len);
   if (alias && !call.failed) {
-    qx_buffer_printf(out, rows ? "%s" : "(SELECT %s)", qx_buffer_text(&call));
-    qx_buffer_printf(out, " AS %.*s(%.*s)", (int)alias_len, alias, (int)alias_len, alias);
+    qx_buffer_puts(out, rows ? "" : "(SELECT ");
+    qx_buffer_put(out, call.p, call.len);
+    qx_buffer_puts(out, rows ? " AS " : ") AS ");
+    qx_buffer_printf(out, "%.*s(%.*s)", (int)alias_len, alias, (int)alias_len, alias);
     p = alias + alias_len;
   }
   qx_buffer_free(&call);
@@ -294,20 +296,27 @@ static const char *rewrite_at(const char *p, qx_buffer *out) {
 
 /* Where a statement is: FROM clauses by parenthesis depth, and whether the code at p begins
  * an item of one (after FROM, JOIN or a comma in FROM). */
+#define DEPTHS 32 /* parentheses deeper than this share the last one's FROM flag */
+
 typedef struct place {
-  int depth;
-  unsigned char in_from[32];
+  int depth; /* below 0 after a stray ')' */
+  unsigned char in_from[DEPTHS];
   int item_start;
 } place;
+
+/* Whether the code at the current depth is in a FROM clause. */
+static unsigned char *in_from(place *at) {
+  int d = at->depth < 0 ? 0 : at->depth < DEPTHS ? at->depth : DEPTHS - 1;
+  return &at->in_from[d];
+}
 
 static void note_word(place *at, const char *p, size_t n) {
   static const char *const ends[] = {"select", "where", "group",  "order",  "having",
                                      "limit",  "union", "window", "qualify"};
-  int d = at->depth < 32 ? at->depth : 31;
-  if (word_is(p, n, "from")) at->in_from[d] = 1;
+  if (word_is(p, n, "from")) *in_from(at) = 1;
   for (size_t i = 0; i < sizeof ends / sizeof *ends; i++)
-    if (word_is(p, n, ends[i])) at->in_from[d] = 0;
-  at->item_start = at->in_from[d] && (word_is(p, n, "from") || word_is(p, n, "join"));
+    if (word_is(p, n, ends[i])) *in_from(at) = 0;
+  at->item_start = *in_from(at) && (word_is(p, n, "from") || word_is(p, n, "join"));
 }
 
 /* Copies the code at p into out with its forms rewritten, up to the end of the text or, if
@@ -333,13 +342,15 @@ static const char *rewrite_code(const char *p, int until_close, qx_buffer *out, 
       qx_buffer_put(out, ")", 1);
       return p + 1;
     }
-    if (end == p && *p == '(' && ++at.depth < 32) at.in_from[at.depth] = 0;
+    if (end == p && *p == '(') {
+      at.depth++;
+      *in_from(&at) = 0;
+    }
     if (end == p && n) {
       note_word(&at, p, n); /* a name whole, so that no part of one is taken for a form */
       end = p + n;
     } else if (end == p) {
-      if (!isspace((unsigned char)*p))
-        at.item_start = *p == ',' && at.depth >= 0 && at.in_from[at.depth < 32 ? at.depth : 31];
+      if (!isspace((unsigned char)*p)) at.item_start = *p == ',' && *in_from(&at);
       end = p + 1;
     }
     qx_buffer_put(out, p, (size_t)(end - p));
