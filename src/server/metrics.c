@@ -110,10 +110,15 @@ int qx_server_metrics(qx_server *srv, qx_buffer *b) {
          resident_bytes());
   pthread_mutex_lock(&srv->mu);
   qx_latency queries = srv->queries, inserts = srv->inserts;
-  int connections = srv->client_count;
+  int connections = srv->client_count, busy = 0;
+  for (int i = 0; i < srv->engine_count; i++)
+    busy += srv->engines[i].running != NULL;
   uint64_t rows = srv->inserted_rows;
   pthread_mutex_unlock(&srv->mu);
   metric(b, "qaxdb_connections", "gauge", "PostgreSQL connections open.", connections);
+  metric(b, "qaxdb_sql_engines", "gauge", "SQL engines statements run on.", srv->engine_count);
+  metric(b, "qaxdb_sql_engines_busy", "gauge",
+         "SQL engines running a statement now; at qaxdb_sql_engines, statements queue.", busy);
   histogram(b, "qaxdb_query_duration_seconds", "SQL statements run, by duration.", &queries);
   metric(b, "qaxdb_query_failures_total", "counter", "SQL statements that failed.",
          (double)queries.failed);
