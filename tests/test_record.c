@@ -212,8 +212,31 @@ static void test_format(void) {
   CHECK_STR(small, "1234");
 }
 
+/* A key from text is the key of the record with those values; fewer values give its prefix. */
+static void test_parse_key(void) {
+  const qx_schema *pos = qx_schema_by_id(QX_TABLE_POSITIONS);
+  qx_position p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.account_id, sizeof p.account_id, "acct000001");
+  snprintf(p.instrument_id, sizeof p.instrument_id, "rb2501");
+  uint8_t want[QX_KEY_MAX], got[QX_KEY_MAX];
+  size_t want_len = qx_key_encode(pos, &p, want), got_len = 0;
+  const char *const values[] = {"acct000001", "rb2501"};
+  CHECK_OK(qx_parse_key(pos, values, 2, got, &got_len));
+  CHECK_EQ_U64(got_len, want_len);
+  CHECK(memcmp(got, want, want_len) == 0);
+  CHECK_OK(qx_parse_key(pos, values, 1, got, &got_len));
+  CHECK_EQ_U64(got_len, 2 + QX_ACCOUNT_ID_LEN);
+  CHECK(memcmp(got, want, got_len) == 0);
+  const char *const bad[] = {"x"};
+  CHECK(qx_parse_key(qx_schema_by_id(QX_TABLE_TRADES), bad, 1, got, &got_len) == QX_ERR_PARSE);
+  CHECK(strstr(qx_last_error(), "trade_id") != NULL);
+  CHECK(qx_parse_key(pos, values, 3, got, &got_len) == QX_ERR_INVALID_ARG);
+}
+
 int main(void) {
   test_descriptors();
+  test_parse_key();
   test_integer_key_order();
   test_composite_key_order();
   test_format();

@@ -21,28 +21,31 @@ static char *argument(duckdb_bind_info info, idx_t i) {
   return text;
 }
 
-/* Fills record with the key parts given after the table name; returns NULL or an error. */
-static const char *key_from_arguments(duckdb_bind_info info, const qx_schema *s, uint8_t *record,
-                                      char *why, size_t why_size) {
+/* Encodes the key whose parts are given after the table name; returns NULL or an error. */
+static const char *key_from_arguments(duckdb_bind_info info, const qx_schema *s, uint8_t *key,
+                                      size_t *key_len, char *why, size_t why_size) {
+  char *texts[QX_LOOKUP_KEY_PARTS];
   const char *error = NULL;
+  for (uint32_t k = 0; k < QX_LOOKUP_KEY_PARTS; k++)
+    texts[k] = argument(info, 1 + k);
   for (uint32_t k = 0; k < QX_LOOKUP_KEY_PARTS && !error; k++) {
-    char *text = argument(info, 1 + k);
-    if (k < s->key_column_count) {
-      const qx_column *col = &s->columns[s->key_columns[k]];
-      if (!text) {
-        snprintf(why, why_size, "qx_lookup: %s key %s is NULL", s->name, col->name);
-        error = why;
-      } else if (qx_parse_column(col, text, strlen(text), record) != QX_OK) {
-        snprintf(why, why_size, "qx_lookup: %s key: %s", s->name, qx_last_error());
-        error = why;
-      }
-    } else if (text) {
+    if (k < s->key_column_count && !texts[k])
+      snprintf(why, why_size, "qx_lookup: %s key %s is NULL", s->name,
+               s->columns[s->key_columns[k]].name);
+    else if (k >= s->key_column_count && texts[k])
       snprintf(why, why_size, "qx_lookup: %s has a key of %u column(s), more were given", s->name,
                s->key_column_count);
-      error = why;
-    }
-    duckdb_free(text);
+    else
+      continue;
+    error = why;
   }
+  if (!error &&
+      qx_parse_key(s, (const char *const *)texts, s->key_column_count, key, key_len) != QX_OK) {
+    snprintf(why, why_size, "qx_lookup: %s key: %s", s->name, qx_last_error());
+    error = why;
+  }
+  for (uint32_t k = 0; k < QX_LOOKUP_KEY_PARTS; k++)
+    duckdb_free(texts[k]);
   return error;
 }
 
@@ -115,12 +118,9 @@ static const char *bind_lookup(duckdb_bind_info info, const qx_engine_source *sr
              snap->lsn);
     return why;
   }
-  uint8_t *record = calloc(1, qx_schema_record_size(s, s->version));
-  if (!record) return "qx_lookup: out of memory";
-  const char *error = key_from_arguments(info, s, record, why, why_size);
   uint8_t key[QX_KEY_MAX];
-  size_t key_len = error ? 0 : qx_key_encode(s, record, key);
-  free(record);
+  size_t key_len = 0;
+  const char *error = key_from_arguments(info, s, key, &key_len, why, why_size);
   return error ? error : find(info, src->db, snap->engine.snapshot, s, key, key_len, why, why_size);
 }
 

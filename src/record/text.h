@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qaxdb/key.h"
 #include "qaxdb/schema.h"
 
 /* Formats the value of col in record into buf (always NUL-terminated); returns its length. */
@@ -22,5 +23,11 @@ size_t qx_format_timestamp(int64_t ns, char *buf, size_t cap);
  * Enums: a value name. CHAR: at most col->width bytes. On failure returns QX_ERR_PARSE with
  * the reason in qx_last_error() and leaves record unchanged. */
 int qx_parse_column(const qx_column *col, const char *text, size_t len, void *record);
+
+/* Encodes the key of table whose first count key columns have the text values given (all of
+ * them: the key; fewer: the prefix of the keys that start with them) into key, *key_len its
+ * length. QX_ERR_PARSE naming the column of a value that does not parse. */
+int qx_parse_key(const qx_schema *table, const char *const *values, uint32_t count,
+                 uint8_t key[QX_KEY_MAX], size_t *key_len);
 
 #endif

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "qaxdb/key.h"
+#include "query/lookup.h"
 #include "query/record_cells.h"
 #include "query/result.h"
 #include "record/text.h"
@@ -17,7 +18,6 @@
 #include "util/error.h"
 
 #define KEY_TEXT_MAX 128 /* the longest key value taken here */
-#define RECORD_MAX 1024  /* the largest record; every built-in table's is smaller */
 #define COLUMNS_MAX 64   /* the most columns of SELECT * FROM a table */
 
 static const char *skip_space(const char *p) {
@@ -82,24 +82,26 @@ static const qx_schema *lookup_table(const char **p) {
  * whole key of text this path takes. */
 static int parse_key(const char *p, point *pt) {
   const qx_schema *t = pt->table;
-  uint8_t record[RECORD_MAX] = {0};
+  char text[QX_LOOKUP_KEY_PARTS][KEY_TEXT_MAX];
+  const char *values[QX_LOOKUP_KEY_PARTS];
+  if (t->key_column_count > QX_LOOKUP_KEY_PARTS) return 0;
   for (uint32_t k = 0; k < t->key_column_count; k++) {
-    const qx_column *col = &t->columns[t->key_columns[k]];
-    char text[KEY_TEXT_MAX];
     int is_null;
     if (k && *(p = skip_space(p)) != ',') return 0;
-    if (col->type == QX_COL_TIMESTAMP || !(p = argument(p + (k ? 1 : 0), text, &is_null))) return 0;
+    if (t->columns[t->key_columns[k]].type == QX_COL_TIMESTAMP ||
+        !(p = argument(p + (k ? 1 : 0), text[k], &is_null)))
+      return 0;
     pt->null_key |= is_null;
-    if (!is_null && qx_parse_column(col, text, strlen(text), record) != QX_OK) return 0;
+    values[k] = text[k];
   }
   p = skip_space(p);
   if (*p != ')') return 0;
   p = skip_space(p + 1);
   while (*p == ';' || isspace((unsigned char)*p))
     p++;
-  if (*p) return 0;
-  pt->key_len = qx_key_encode(t, record, pt->key);
-  return 1;
+  /* a NULL key finds nothing: it needs no encoding */
+  return !*p && (pt->null_key ||
+                 qx_parse_key(t, values, t->key_column_count, pt->key, &pt->key_len) == QX_OK);
 }
 
 /* Whether text is `SELECT * FROM <table>_by_key(<values>)`, filling pt. */
@@ -110,8 +112,7 @@ static int is_point_lookup(const char *text, point *pt) {
   else
     p = NULL;
   if (!p || !(pt->table = lookup_table(&p)) || *(p = skip_space(p)) != '(') return 0;
-  if (pt->table->record_size > RECORD_MAX || qx_record_sql_column_count(pt->table) > COLUMNS_MAX)
-    return 0;
+  if (qx_record_sql_column_count(pt->table) > COLUMNS_MAX) return 0;
   return parse_key(p + 1, pt);
 }
 

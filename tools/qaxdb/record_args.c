@@ -8,8 +8,6 @@
 #include "qaxdb/key.h"
 #include "record/text.h"
 
-#define RECORD_MAX 512
-
 int cli_print_fields(const qx_schema *table, const void *record, size_t size) {
   unsigned version = size <= UINT32_MAX ? qx_schema_version_of_size(table, (uint32_t)size) : 0;
   uint32_t columns = qx_schema_column_count(table, version);
@@ -35,34 +33,9 @@ void cli_print_log_entry(const qx_wal_entry *e) {
   putchar('\n');
 }
 
-/* Bytes the first count key columns take in an encoded key (after the table id). */
-static size_t key_prefix_len(const qx_schema *table, int count) {
-  size_t len = 2;
-  for (int i = 0; i < count; i++) {
-    const qx_column *col = &table->columns[table->key_columns[i]];
-    len += col->width;
-  }
-  return len;
-}
-
 int cli_parse_key(const char *cmd, const qx_schema *table, const char *const *values, int count,
                   uint8_t *key, size_t *key_len) {
-  if (count > (int)table->key_column_count) {
-    fprintf(stderr, "qaxdb %s: table %s has %u key columns, got %d values\n", cmd, table->name,
-            table->key_column_count, count);
-    return 0;
-  }
-  uint8_t record[RECORD_MAX] = {0};
-  for (int i = 0; i < count; i++) {
-    const qx_column *col = &table->columns[table->key_columns[i]];
-    if (qx_parse_column(col, values[i], strlen(values[i]), record) != QX_OK) {
-      fprintf(stderr, "qaxdb %s: key column %s: %s\n", cmd, col->name, qx_last_error());
-      return 0;
-    }
-  }
-  uint8_t full[QX_KEY_MAX];
-  qx_key_encode(table, record, full);
-  *key_len = key_prefix_len(table, count);
-  memcpy(key, full, *key_len);
-  return 1;
+  if (qx_parse_key(table, values, (uint32_t)count, key, key_len) == QX_OK) return 1;
+  fprintf(stderr, "qaxdb %s: key: %s\n", cmd, qx_last_error());
+  return 0;
 }
