@@ -166,7 +166,7 @@ void qx_pg_send_text_row(session *s, const char *const *cells, int16_t count) {
     if (cells[i]) qx_pg_put_bytes(c, cells[i], strlen(cells[i]));
   }
   qx_pg_end(c);
-  if (c->out_len >= FLUSH_AT) qx_pg_flush(c);
+  if (c->out.len >= FLUSH_AT) qx_pg_flush(c);
 }
 
 /* A time of day with more fractional digits than PostgreSQL's microseconds, cut to them, with
@@ -214,7 +214,7 @@ uint64_t qx_pg_send_rows(session *s, qx_sql_result *r, uint64_t from, uint64_t m
       if (text) qx_pg_put_bytes(c, text, strlen(text));
     }
     qx_pg_end(c);
-    if (c->out_len >= FLUSH_AT) qx_pg_flush(c);
+    if (c->out.len >= FLUSH_AT) qx_pg_flush(c);
   }
   return end > from ? end - from : 0;
 }

@@ -25,7 +25,7 @@ void qx_pg_conn_init(pg_conn *c, int fd, qx_tls_context *tls_context) {
 void qx_pg_conn_free(pg_conn *c) {
   qx_tls_close(c->tls);
   free(c->in);
-  free(c->out);
+  qx_buffer_free(&c->out);
 }
 
 static int read_exactly(pg_conn *c, void *buf, size_t len) {
@@ -132,25 +132,13 @@ int qx_pg_read_message(pg_conn *c, uint8_t *type, const uint8_t **body, uint32_t
 
 static void put(pg_conn *c, const void *data, size_t len) {
   if (c->failed) return;
-  if (c->out_len + len > c->out_cap) {
-    size_t cap = c->out_cap ? c->out_cap : 8192;
-    while (cap < c->out_len + len)
-      cap *= 2;
-    uint8_t *grown = realloc(c->out, cap);
-    if (!grown) {
-      c->failed = 1;
-      return;
-    }
-    c->out = grown;
-    c->out_cap = cap;
-  }
-  memcpy(c->out + c->out_len, data, len);
-  c->out_len += len;
+  qx_buffer_put(&c->out, data, len);
+  c->failed = c->out.failed;
 }
 
 void qx_pg_begin(pg_conn *c, uint8_t type) {
   put(c, &type, 1);
-  c->message_start = c->out_len;
+  c->message_start = c->out.len;
   qx_pg_put_i32(c, 0); /* the length, filled in by pg_end */
 }
 
@@ -179,8 +167,8 @@ void qx_pg_put_str(pg_conn *c, const char *s) {
 
 void qx_pg_end(pg_conn *c) {
   if (c->failed) return;
-  uint32_t len = (uint32_t)(c->out_len - c->message_start);
-  uint8_t *p = c->out + c->message_start;
+  uint32_t len = (uint32_t)(c->out.len - c->message_start);
+  uint8_t *p = c->out.p + c->message_start;
   p[0] = (uint8_t)(len >> 24);
   p[1] = (uint8_t)(len >> 16);
   p[2] = (uint8_t)(len >> 8);
@@ -188,14 +176,14 @@ void qx_pg_end(pg_conn *c) {
 }
 
 int qx_pg_flush(pg_conn *c) {
-  for (size_t sent = 0; !c->failed && sent < c->out_len;) {
-    ssize_t n = c->tls
-                    ? qx_tls_write(c->tls, c->out + sent, c->out_len - sent)
-                    : send(c->fd, c->out + sent, c->out_len - sent, MSG_NOSIGNAL); /* no SIGPIPE */
+  for (size_t sent = 0; !c->failed && sent < c->out.len;) {
+    ssize_t n =
+        c->tls ? qx_tls_write(c->tls, c->out.p + sent, c->out.len - sent)
+               : send(c->fd, c->out.p + sent, c->out.len - sent, MSG_NOSIGNAL); /* no SIGPIPE */
     if (n < 0 && !c->tls && errno == EINTR) continue;
     if (n <= 0) c->failed = 1;
     if (n > 0) sent += (size_t)n;
   }
-  c->out_len = 0;
+  c->out.len = 0;
   return c->failed ? -1 : 0;
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/grow.h"
+
 #include "server/tls.h"
 
 #define PG_MAX_MESSAGE (64u << 20) /* longer messages are refused, not buffered */
@@ -19,8 +21,7 @@ typedef struct pg_conn {
   uint32_t max_message;        /* longer messages end the connection (PG_MAX_MESSAGE) */
   uint8_t *in;                 /* the body of the last message read */
   size_t in_cap;
-  uint8_t *out; /* messages built, not yet sent */
-  size_t out_len, out_cap;
+  qx_buffer out;        /* messages built, not yet sent */
   size_t message_start; /* where the message being built began */
   int failed;           /* a write failed or memory ran out: the connection is done */
 } pg_conn;
