@@ -200,6 +200,8 @@ expect 0 "nothing of the bad COPY" -- q -c "SELECT count(*) FROM instruments WHE
 contains out "^0$"
 expect 1 "COPY in text format" -- q -v VERBOSITY=verbose -c "COPY instruments FROM STDIN" </dev/null
 contains err "CSV only"
+expect 1 "COPY with a long delimiter" -- q -v VERBOSITY=verbose -c "COPY instruments FROM STDIN WITH (FORMAT csv, DELIMITER '$(printf 'x%.0s' $(seq 300))')" </dev/null
+contains err "DELIMITER ',' only"
 
 # psycopg2 (Debian's module, in Debian's python): column types, parameters, implicit BEGIN.
 expect 0 "psycopg2" -- timeout 120 /usr/bin/python3 "$(dirname "$0")/server_psycopg2.py" "$PORT" "$trades"

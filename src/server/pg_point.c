@@ -4,58 +4,18 @@
  * takes microseconds and runs beside other statements. The row is the one the SQL engine gives
  * (query/record_cells.h: same columns, types and text). Tables with a timestamp in their key,
  * and any text that is not exactly this shape, go to the SQL engine. */
-#include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "qaxdb/key.h"
 #include "query/lookup.h"
 #include "query/record_cells.h"
 #include "query/result.h"
+#include "query/statement.h"
 #include "record/text.h"
 #include "server/pg_session.h"
 #include "util/error.h"
 
-#define KEY_TEXT_MAX 128 /* the longest key value taken here */
-#define COLUMNS_MAX 64   /* the most columns of SELECT * FROM a table */
-
-static const char *skip_space(const char *p) {
-  while (isspace((unsigned char)*p))
-    p++;
-  return p;
-}
-
-/* p past the word, if it is at p (any case, followed by a non-name character), else NULL. */
-static const char *word(const char *p, const char *w) {
-  size_t n = strlen(w);
-  p = skip_space(p);
-  if (strncasecmp(p, w, n) != 0 || isalnum((unsigned char)p[n]) || p[n] == '_') return NULL;
-  return p + n;
-}
-
-/* One argument: a number, a 'string' (quotes doubled inside), or NULL (*is_null); p past it,
- * or NULL if it is none of these or too long. */
-static const char *argument(const char *p, char out[KEY_TEXT_MAX], int *is_null) {
-  size_t n = 0;
-  p = skip_space(p);
-  const char *after_null = word(p, "null");
-  *is_null = after_null != NULL;
-  if (after_null) return after_null;
-  if (*p == '\'') {
-    for (p++; *p && n + 1 < KEY_TEXT_MAX; p++) {
-      if (*p == '\'' && p[1] != '\'') break;
-      if (*p == '\'') p++;
-      out[n++] = *p;
-    }
-    out[n] = '\0';
-    return *p == '\'' ? p + 1 : NULL;
-  }
-  while (*p && strchr("+-.0123456789eE", *p) && n + 1 < KEY_TEXT_MAX)
-    out[n++] = *p++;
-  out[n] = '\0';
-  return n ? p : NULL;
-}
+#define COLUMNS_MAX 64 /* the most columns of SELECT * FROM a table */
 
 typedef struct point {
   const qx_schema *table;
@@ -64,56 +24,50 @@ typedef struct point {
   int null_key; /* a key value is NULL: no record has it */
 } point;
 
-/* The table of "<table>_by_key" at p and p past the name, or NULL. */
-static const qx_schema *lookup_table(const char **p) {
-  const char *name = skip_space(*p), *end = name;
-  while (isalnum((unsigned char)*end) || *end == '_')
-    end++;
-  size_t n = (size_t)(end - name);
-  char table[64];
-  if (n <= 7 || n - 7 >= sizeof table || strncasecmp(end - 7, "_by_key", 7) != 0) return NULL;
-  memcpy(table, name, n - 7);
-  table[n - 7] = '\0';
-  *p = end;
-  return qx_schema_by_name(table);
+/* The table of the "<table>_by_key" that comes next, or NULL. */
+static const qx_schema *lookup_table(qx_statement *s) {
+  char name[64];
+  if (!qx_statement_take_identifier(s, name, sizeof name)) return NULL;
+  size_t n = strlen(name);
+  if (n <= 7 || strcmp(name + n - 7, "_by_key") != 0) return NULL;
+  name[n - 7] = '\0';
+  return qx_schema_by_name(name);
 }
 
-/* Parses the key values of the call at p (just past its "(") into pt; 0 if they are not a
- * whole key of text this path takes. */
-static int parse_key(const char *p, point *pt) {
+/* Parses the key values of the call (just past its "(") and what ends the statement into pt;
+ * 0 if they are not a whole key of text this path takes. */
+static int parse_key(qx_statement *s, point *pt) {
   const qx_schema *t = pt->table;
-  char text[QX_LOOKUP_KEY_PARTS][KEY_TEXT_MAX];
+  char text[QX_LOOKUP_KEY_PARTS][QX_STATEMENT_VALUE_MAX];
   const char *values[QX_LOOKUP_KEY_PARTS];
   if (t->key_column_count > QX_LOOKUP_KEY_PARTS) return 0;
   for (uint32_t k = 0; k < t->key_column_count; k++) {
+    size_t len;
     int is_null;
-    if (k && *(p = skip_space(p)) != ',') return 0;
+    if (k && !qx_statement_take_char(s, ',')) return 0;
     if (t->columns[t->key_columns[k]].type == QX_COL_TIMESTAMP ||
-        !(p = argument(p + (k ? 1 : 0), text[k], &is_null)))
+        qx_statement_take_value(s, text[k], &len, &is_null) != QX_OK)
       return 0;
+    text[k][len] = '\0';
     pt->null_key |= is_null;
     values[k] = text[k];
   }
-  p = skip_space(p);
-  if (*p != ')') return 0;
-  p = skip_space(p + 1);
-  while (*p == ';' || isspace((unsigned char)*p))
-    p++;
+  if (!qx_statement_take_char(s, ')') || qx_statement_take_end(s) != QX_OK) return 0;
   /* a NULL key finds nothing: it needs no encoding */
-  return !*p && (pt->null_key ||
-                 qx_parse_key(t, values, t->key_column_count, pt->key, &pt->key_len) == QX_OK);
+  return pt->null_key ||
+         qx_parse_key(t, values, t->key_column_count, pt->key, &pt->key_len) == QX_OK;
 }
 
 /* Whether text is `SELECT * FROM <table>_by_key(<values>)`, filling pt. */
 static int is_point_lookup(const char *text, point *pt) {
-  const char *p = word(text, "select");
-  if (p && *(p = skip_space(p)) == '*')
-    p = word(p + 1, "from");
-  else
-    p = NULL;
-  if (!p || !(pt->table = lookup_table(&p)) || *(p = skip_space(p)) != '(') return 0;
+  qx_statement s;
+  qx_statement_start(&s, text, "SELECT");
+  if (!qx_statement_take_word(&s, "select") || !qx_statement_take_char(&s, '*') ||
+      !qx_statement_take_word(&s, "from") || !(pt->table = lookup_table(&s)) ||
+      !qx_statement_take_char(&s, '('))
+    return 0;
   if (qx_record_sql_column_count(pt->table) > COLUMNS_MAX) return 0;
-  return parse_key(p + 1, pt);
+  return parse_key(&s, pt);
 }
 
 /* The cells of the record pt names into text and cells; *rows 1, or 0 if there is none. */

@@ -5,49 +5,25 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
+#include "query/statement.h"
 #include "server/pg_session.h"
 #include "util/error.h"
 #include "util/log.h"
 
-static const char *skip_space(const char *p) {
-  return p + strspn(p, " \t\r\n");
-}
-
-/* Matches the word w (any case) at p, followed by a space or a quote; returns what follows. */
-static const char *word(const char *p, const char *w) {
-  size_t n = strlen(w);
-  if (strncasecmp(p, w, n) != 0 || (p[n] && !strchr(" \t\r\n'", p[n]))) return NULL;
-  return skip_space(p + n);
-}
-
 int qx_pg_is_snapshot(const char *text) {
-  return word(skip_space(text), "snapshot") != NULL;
-}
-
-/* Reads a single-quoted literal ('' stands for a quote) at p into out; returns what follows. */
-static const char *literal(const char *p, char *out, size_t cap) {
-  if (*p++ != '\'') return NULL;
-  size_t n = 0;
-  for (; *p; p++) {
-    if (*p == '\'' && p[1] != '\'') break;
-    if (*p == '\'') p++;
-    if (n + 1 >= cap) return NULL;
-    out[n++] = *p;
-  }
-  out[n] = 0;
-  return *p == '\'' ? p + 1 : NULL;
+  qx_statement s;
+  qx_statement_start(&s, text, "SNAPSHOT");
+  return qx_statement_take_word(&s, "snapshot");
 }
 
 /* SNAPSHOT TO '<path>' [;] into path; QX_ERR_PARSE or QX_ERR_INVALID_ARG (not absolute). */
 static int parse(const char *text, char *path, size_t cap) {
-  const char *p = word(skip_space(text), "snapshot");
-  p = p ? word(p, "to") : NULL;
-  p = p ? literal(p, path, cap) : NULL;
-  if (p) p = skip_space(p);
-  if (p && *p == ';') p = skip_space(p + 1);
-  if (!p || *p)
+  qx_statement s;
+  size_t len;
+  qx_statement_start(&s, text, "SNAPSHOT");
+  if (!qx_statement_take_word(&s, "snapshot") || !qx_statement_take_word(&s, "to") ||
+      !qx_statement_take_string(&s, path, cap, &len) || qx_statement_take_end(&s) != QX_OK)
     return qx_fail(QX_ERR_PARSE, "syntax error: the statement is SNAPSHOT TO '/absolute/path'");
   if (path[0] != '/')
     return qx_fail(QX_ERR_INVALID_ARG, "SNAPSHOT TO needs an absolute path, not '%s'", path);
