@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config ca-certificates
   librocksdb-dev libleveldb-dev liblz4-dev libzstd-dev libxxhash-dev libedit-dev
   libiceoryx-binding-c-dev iceoryx postgresql-client libpq-dev python3-psycopg2 prometheus curl
-  libinih-dev postgresql-15 libssl-dev openssl)
+  libinih-dev postgresql-15 libssl-dev openssl libcurl4-openssl-dev libjansson-dev
+  etcd-server etcd-client patroni iproute2)
 DUCKDB_LIB_PKG='@duckdb/node-bindings-linux-x64@1.4.4-r.4'
 DUCKDB_HDR_PKG='duckdb@1.4.4'
 DUCKDB_DIR=third_party/duckdb
