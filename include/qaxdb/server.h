@@ -17,6 +17,7 @@
 #define QAXDB_SERVER_H
 
 #include "qaxdb/db.h"
+#include "qaxdb/repl.h"
 #include "qaxdb/status.h"
 
 #ifdef __cplusplus
@@ -56,6 +57,13 @@ typedef struct qx_server_options {
    * once, and more wait for one to be free. Point lookups by key need none. Default
    * QX_SERVER_DEFAULT_SQL_ENGINES. */
   int sql_engines;
+  /* The node's replication (qaxdb/repl.h), or NULL: replicas stream from this server (`QAXDB
+   * REPLICATE`, `QAXDB BASEBACKUP`), and its role and lag are in /metrics. Stop the server
+   * before qx_repl_stop. */
+  qx_repl *repl;
+  /* What INSERT and COPY are acknowledged at until a session SETs qaxdb.durability: group
+   * (the default), none, or replicated (needs repl). */
+  qx_durability durability;
 } qx_server_options;
 
 void qx_server_options_init(qx_server_options *options);

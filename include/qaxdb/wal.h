@@ -36,7 +36,15 @@ typedef struct qx_wal qx_wal;
 typedef enum qx_durability {
   QX_DURABILITY_NONE = 0,
   QX_DURABILITY_GROUP = 1,
+  /* The engine's writes only (qx_db_*): synced here (as GROUP) and flushed by as many replicas
+   * as the node's replication asks (qaxdb/repl.h); QX_ERR_INVALID_ARG on a node without
+   * replication. The WAL itself takes it as GROUP. */
+  QX_DURABILITY_REPLICATED = 2,
 } qx_durability;
+
+/* "none", "group" or "replicated" (any case) into *out; QX_ERR_INVALID_ARG otherwise. */
+int qx_durability_parse(const char *text, qx_durability *out);
+const char *qx_durability_name(qx_durability durability);
 
 #define QX_WAL_MAX_RECORD (1u << 20)           /* largest payload of one entry */
 #define QX_WAL_DEFAULT_RING_SIZE (64ull << 20) /* what a database opens its WAL with */
@@ -101,7 +109,13 @@ typedef struct qx_wal_entry {
   uint16_t schema_version;
   uint32_t size;
   const void *data;
+  /* QX_WAL_BATCH_CONTINUES when more entries of this entry's batch follow it (the records of
+   * one append are one batch: a replica applies them as one). Entries of the engine's state
+   * handed out by a subscriber are batches of one. */
+  uint32_t flags;
 } qx_wal_entry;
+
+#define QX_WAL_BATCH_CONTINUES 1u
 
 /* Return 0 to continue, anything else to stop the replay (which then returns that value). */
 typedef int (*qx_wal_visit_fn)(const qx_wal_entry *entry, void *ctx);
@@ -154,7 +168,7 @@ void qx_wal_ring_waits(const qx_wal *wal, uint64_t *waits, uint64_t *wait_ns);
  * durability, appenders hold the bytes not yet synced to one commit group, sized to the disk's
  * sync time, so that the waiter's acknowledgement costs a sync or two rather than a backlog. */
 void qx_wal_group_waits(const qx_wal *wal, uint64_t *waits, uint64_t *wait_ns);
-const char *qx_wal_dir(const qx_wal *wal);      /* the directory the log lives in */
+const char *qx_wal_dir(const qx_wal *wal); /* the directory the log lives in */
 
 /* Calls visit for every entry with from_lsn <= LSN <= the last LSN appended before the call. */
 int qx_wal_replay(qx_wal *wal, uint64_t from_lsn, qx_wal_visit_fn visit, void *ctx);

@@ -319,9 +319,8 @@ qx_ring_read qx_ring_read_frame(const qx_ring *r, uint64_t *position, uint64_t l
                 (unsigned long long)lsn, problem);
     return QX_RING_NOTHING;
   }
-  *entry = (qx_wal_entry){h.lsn,      h.ts_ns,
-                          h.table_id, h.schema_version,
-                          h.size,     r->frames + off + WAL_ENTRY_HEADER_SIZE};
+  *entry = (qx_wal_entry){h.lsn,  h.ts_ns, h.table_id, h.schema_version,
+                          h.size, r->frames + off + WAL_ENTRY_HEADER_SIZE, h.flags};
   *position = at;
   *next = at + wal_entry_span(h.size);
   return QX_RING_FRAME;

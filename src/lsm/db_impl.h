@@ -93,6 +93,13 @@ struct qx_db {
   atomic_uint_fast64_t visible_lsn;
 
   _Atomic(qx_olap *) olap; /* the Parquet converter; NULL when analytics are off */
+  /* Replication's hooks (engine.h), set and read under mu. */
+  qx_db_commit_fn on_commit;
+  void *on_commit_ctx;
+  qx_db_replication_wait_fn replication_wait;
+  void *replication_wait_ctx;
+  int refusing_writes;      /* callers' writes are refused ... */
+  char refusal[512];        /* ... with this message */
   void (*user_on_durable)(uint64_t lsn, void *ctx);
   void *user_on_durable_ctx;
 

@@ -31,4 +31,26 @@ typedef struct qx_split_key {
 size_t qx_db_split_keys(qx_db *db, const uint8_t *prefix, size_t prefix_len, size_t max,
                         qx_split_key *out);
 
+/* ---- replication (src/repl) ---- */
+
+/* Called with the write lock held after each write became visible, with its last LSN: wakes
+ * the replication senders. Must be quick and must not call into db. NULL: none. */
+typedef void (*qx_db_commit_fn)(uint64_t last_lsn, void *ctx);
+void qx_db_set_commit_hook(qx_db *db, qx_db_commit_fn fn, void *ctx);
+
+/* What a write at QX_DURABILITY_REPLICATED waits for after its local sync: lsn flushed by
+ * enough replicas (QX_OK), or why not. NULL: the node does not replicate. */
+typedef int (*qx_db_replication_wait_fn)(uint64_t lsn, void *ctx);
+void qx_db_set_replication_wait(qx_db *db, qx_db_replication_wait_fn fn, void *ctx);
+
+/* Refuses every write of callers with QX_ERR_DENIED and the message why (a replica, a primary
+ * that lost its lease), or takes them again (why NULL). The primary's batches still apply. */
+void qx_db_refuse_writes(qx_db *db, const char *why);
+
+/* Appends a batch of the primary's log at exactly first_lsn (the engine's last LSN + 1, or
+ * QX_ERR_INVALID_ARG naming both) at durability `none`, as the primary wrote it: one batch,
+ * the same LSNs, the same timestamps. */
+int qx_db_apply_replicated(qx_db *db, uint64_t first_lsn, const qx_wal_record *records,
+                           size_t count);
+
 #endif

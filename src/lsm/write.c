@@ -94,9 +94,30 @@ static int insert_all(qx_db *db, const qx_wal_record *r, const qx_decoded_write 
   return QX_OK;
 }
 
-static int append_locked(qx_db *db, const qx_wal_record *r, const qx_decoded_write *w, size_t n,
-                         uint64_t *last) {
+/* Who appends: a caller of the public writes, or replication applying the primary's log at an
+ * LSN it names (which a refusal of callers' writes lets through). */
+typedef struct appender {
+  int replicated;
+  uint64_t first_lsn; /* replicated: the LSN the batch must start at */
+} appender;
+
+static int check_appender(qx_db *db, appender who, size_t n) {
   int rc = qx_db_check_writable(db);
+  if (rc != QX_OK) return rc;
+  if (!who.replicated)
+    return db->refusing_writes ? qx_fail(QX_ERR_DENIED, "%s", db->refusal) : QX_OK;
+  uint64_t next = qx_wal_last_lsn(db->wal) + 1;
+  if (who.first_lsn != next)
+    return qx_fail(QX_ERR_INVALID_ARG,
+                   "%s: a replicated batch of %zu records starts at LSN %llu, but the log's next "
+                   "LSN is %llu",
+                   db->dir, n, (unsigned long long)who.first_lsn, (unsigned long long)next);
+  return QX_OK;
+}
+
+static int append_locked(qx_db *db, appender who, const qx_wal_record *r, const qx_decoded_write *w,
+                         size_t n, uint64_t *last) {
+  int rc = check_appender(db, who, n);
   if (rc != QX_OK) return rc;
   wait_for_level0(db);
   rc = memtable_is_full(db) ? switch_memtable(db, memtable_is_full) : QX_OK;
@@ -116,6 +137,7 @@ static int append_locked(qx_db *db, const qx_wal_record *r, const qx_decoded_wri
     return rc;
   }
   atomic_store_explicit(&db->visible_lsn, *last, memory_order_release);
+  if (db->on_commit) db->on_commit(*last, db->on_commit_ctx);
   return QX_OK;
 }
 
@@ -130,21 +152,47 @@ static int wait_durable(qx_db *db, uint64_t lsn, int64_t timeout_ns) {
   return rc;
 }
 
+/* The replicas' part of durability `replicated`, after the local sync. */
+static int wait_replicated(qx_db *db, uint64_t lsn) {
+  pthread_mutex_lock(&db->mu);
+  qx_db_replication_wait_fn wait = db->replication_wait;
+  void *ctx = db->replication_wait_ctx;
+  pthread_mutex_unlock(&db->mu);
+  return wait(lsn, ctx);
+}
+
+static int check_durability(qx_db *db, qx_durability durability) {
+  if (durability == QX_DURABILITY_NONE || durability == QX_DURABILITY_GROUP) return QX_OK;
+  if (durability != QX_DURABILITY_REPLICATED)
+    return qx_fail(QX_ERR_INVALID_ARG, "unknown durability %d", (int)durability);
+  pthread_mutex_lock(&db->mu);
+  int replicating = db->replication_wait != NULL;
+  pthread_mutex_unlock(&db->mu);
+  return replicating
+             ? QX_OK
+             : qx_fail(QX_ERR_INVALID_ARG, "durability `replicated` needs a primary with replicas");
+}
+
+static const appender CALLER = {0, 0};
+
 /* Appends n records, inserts their decoded form and acknowledges at durability. */
-static int write_decoded(qx_db *db, const qx_wal_record *r, const qx_decoded_write *w, size_t n,
-                         qx_durability durability, uint64_t *lsn_out) {
+static int write_decoded(qx_db *db, appender who, const qx_wal_record *r, const qx_decoded_write *w,
+                         size_t n, qx_durability durability, uint64_t *lsn_out) {
+  int rc = check_durability(db, durability);
+  if (rc != QX_OK) return rc;
   slow_down_if_needed(db);
   uint64_t last = 0;
   pthread_mutex_lock(&db->mu);
-  int rc = append_locked(db, r, w, n, &last);
+  rc = append_locked(db, who, r, w, n, &last);
   pthread_mutex_unlock(&db->mu);
-  if (rc == QX_OK && durability == QX_DURABILITY_GROUP) rc = wait_durable(db, last, -1);
+  if (rc == QX_OK && durability != QX_DURABILITY_NONE) rc = wait_durable(db, last, -1);
+  if (rc == QX_OK && durability == QX_DURABILITY_REPLICATED) rc = wait_replicated(db, last);
   if (rc == QX_OK && lsn_out) *lsn_out = last;
   return rc;
 }
 
 static int decode_record(const qx_wal_record *r, qx_decoded_write *w) {
-  qx_wal_entry e = {0, r->ts_ns, r->table_id, r->schema_version, r->size, r->data};
+  qx_wal_entry e = {0, r->ts_ns, r->table_id, r->schema_version, r->size, r->data, 0};
   return qx_wal_entry_decode(&e, w);
 }
 
@@ -159,12 +207,12 @@ static int decode_all(const qx_wal_record *r, size_t count, qx_decoded_write *w)
   return QX_OK;
 }
 
-static int write_records(qx_db *db, const qx_wal_record *r, size_t count, qx_durability durability,
-                         uint64_t *last_lsn_out) {
+static int write_records(qx_db *db, appender who, const qx_wal_record *r, size_t count,
+                         qx_durability durability, uint64_t *last_lsn_out) {
   qx_decoded_write *w = malloc(count * sizeof *w);
   if (!w) return qx_fail(QX_ERR_NOMEM, "out of memory for a write of %zu records", count);
   int rc = decode_all(r, count, w);
-  if (rc == QX_OK) rc = write_decoded(db, r, w, count, durability, last_lsn_out);
+  if (rc == QX_OK) rc = write_decoded(db, who, r, w, count, durability, last_lsn_out);
   free(w);
   return rc;
 }
@@ -183,7 +231,7 @@ int qx_db_put(qx_db *db, const void *key, size_t key_len, const void *value, siz
   qx_wal_record r = {QX_WAL_KV_PUT, 1, (uint32_t)size, 0, payload};
   qx_decoded_write w = {
       .key = key, .key_len = key_len, .kind = QX_KIND_PUT, .value = value, .value_len = value_len};
-  rc = write_decoded(db, &r, &w, 1, durability, lsn_out);
+  rc = write_decoded(db, CALLER, &r, &w, 1, durability, lsn_out);
   if (payload != stack) free(payload);
   return rc;
 }
@@ -194,7 +242,7 @@ int qx_db_delete(qx_db *db, const void *key, size_t key_len, qx_durability durab
   if (rc != QX_OK) return rc;
   qx_wal_record r = {QX_WAL_KV_DELETE, 1, (uint32_t)key_len, 0, key};
   qx_decoded_write w = {.key = key, .key_len = key_len, .kind = QX_KIND_DELETE};
-  return write_decoded(db, &r, &w, 1, durability, lsn_out);
+  return write_decoded(db, CALLER, &r, &w, 1, durability, lsn_out);
 }
 
 int qx_db_put_record(qx_db *db, int table_id, const void *record, qx_durability durability,
@@ -203,7 +251,7 @@ int qx_db_put_record(qx_db *db, int table_id, const void *record, qx_durability 
   qx_decoded_write w;
   int rc = qx_record_to_wal(table_id, record, &r);
   if (rc == QX_OK) rc = decode_record(&r, &w);
-  return rc == QX_OK ? write_decoded(db, &r, &w, 1, durability, lsn_out) : rc;
+  return rc == QX_OK ? write_decoded(db, CALLER, &r, &w, 1, durability, lsn_out) : rc;
 }
 
 int qx_db_write(qx_db *db, const qx_write_batch *batch, qx_durability durability,
@@ -212,7 +260,7 @@ int qx_db_write(qx_db *db, const qx_write_batch *batch, qx_durability durability
   qx_wal_record *records = malloc(batch->count * sizeof *records);
   if (!records) return qx_fail(QX_ERR_NOMEM, "out of memory for a write batch");
   qx_write_batch_to_wal(batch, 0, batch->count, records);
-  int rc = write_records(db, records, batch->count, durability, last_lsn_out);
+  int rc = write_records(db, CALLER, records, batch->count, durability, last_lsn_out);
   free(records);
   return rc;
 }
@@ -220,7 +268,14 @@ int qx_db_write(qx_db *db, const qx_write_batch *batch, qx_durability durability
 int qx_db_write_records(qx_db *db, const qx_wal_record *records, size_t count,
                         qx_durability durability, uint64_t *last_lsn_out) {
   if (count == 0) return qx_fail(QX_ERR_INVALID_ARG, "no records to write");
-  return write_records(db, records, count, durability, last_lsn_out);
+  return write_records(db, CALLER, records, count, durability, last_lsn_out);
+}
+
+int qx_db_apply_replicated(qx_db *db, uint64_t first_lsn, const qx_wal_record *records,
+                           size_t count) {
+  if (count == 0) return qx_fail(QX_ERR_INVALID_ARG, "no records to apply");
+  appender primary = {1, first_lsn};
+  return write_records(db, primary, records, count, QX_DURABILITY_NONE, NULL);
 }
 
 int qx_db_wait_durable(qx_db *db, uint64_t lsn, int64_t timeout_ns) {

@@ -117,14 +117,14 @@ int qx_insert_is_insert(const char *text) {
   return qx_statement_take_word(&p, "insert");
 }
 
-static int write_rows(qx_db *db, const rows *r, qx_durability durability) {
+static int write_rows(qx_db *db, const rows *r, qx_durability durability, uint64_t *lsn) {
   if (r->count == 0) return QX_OK; /* a COPY of no rows */
   qx_wal_record *batch = calloc(r->count, sizeof *batch);
   if (!batch) return qx_fail(QX_ERR_NOMEM, "out of memory for a batch of %zu rows", r->count);
   for (size_t i = 0; i < r->count; i++)
     batch[i] = (qx_wal_record){(uint16_t)r->table->table_id, r->table->version,
                                r->table->record_size, 0, r->records + i * r->table->record_size};
-  int rc = qx_db_write_records(db, batch, r->count, durability, NULL);
+  int rc = qx_db_write_records(db, batch, r->count, durability, lsn);
   free(batch);
   if (rc == QX_ERR_TOO_LARGE)
     return qx_fail(rc, "%zu rows of %s are more than one batch of the log takes: split them (%s)",
@@ -132,14 +132,15 @@ static int write_rows(qx_db *db, const rows *r, qx_durability durability) {
   return rc;
 }
 
-int qx_insert_run(qx_db *db, const char *text, qx_durability durability, uint64_t *count) {
+int qx_insert_run(qx_db *db, const char *text, qx_durability durability, uint64_t *count,
+                  uint64_t *lsn) {
   qx_statement p;
   qx_statement_start(&p, text, "INSERT");
   rows r = {0};
   qx_field_map map = {0};
   *count = 0;
   int rc = parse_statement(&p, &r, &map);
-  if (rc == QX_OK) rc = write_rows(db, &r, durability);
+  if (rc == QX_OK) rc = write_rows(db, &r, durability, lsn);
   if (rc == QX_OK) *count = r.count;
   qx_field_map_free(&map);
   free(r.records);
@@ -255,7 +256,7 @@ static int read_csv_rows(qx_copy_plan *plan, csv_reader *reader, rows *r) {
 }
 
 int qx_copy_apply(qx_db *db, qx_copy_plan *plan, const void *csv, size_t len,
-                  qx_durability durability, uint64_t *count) {
+                  qx_durability durability, uint64_t *count, uint64_t *lsn) {
   rows r = {.table = plan->table};
   csv_reader *reader;
   *count = 0;
@@ -263,7 +264,7 @@ int qx_copy_apply(qx_db *db, qx_copy_plan *plan, const void *csv, size_t len,
   if (rc != QX_OK) return rc;
   rc = read_csv_rows(plan, reader, &r);
   qx_csv_reader_close(reader);
-  if (rc == QX_OK) rc = write_rows(db, &r, durability);
+  if (rc == QX_OK) rc = write_rows(db, &r, durability, lsn);
   if (rc == QX_OK) *count = r.count;
   free(r.records);
   return rc;

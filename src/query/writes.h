@@ -22,7 +22,9 @@ int qx_insert_is_insert(const char *text);
 /* Parses and applies text; *rows is how many were written (all or none). QX_ERR_PARSE with
  * the reason and its position for a statement it cannot take; the write's status otherwise.
  * Returns once the rows are at durability. */
-int qx_insert_run(qx_db *db, const char *text, qx_durability durability, uint64_t *rows);
+/* *lsn: the last LSN written (unchanged if no row was). */
+int qx_insert_run(qx_db *db, const char *text, qx_durability durability, uint64_t *rows,
+                  uint64_t *lsn);
 
 /* COPY table [(columns)] FROM STDIN WITH (FORMAT csv[, HEADER [bool]][, DELIMITER ',']), or the
  * older WITH CSV [HEADER]: the rows come afterwards as CSV text (the wire protocol's CopyData)
@@ -41,7 +43,7 @@ int qx_copy_is_copy(const char *text);
 int qx_copy_parse(const char *text, qx_copy_plan *plan);
 /* Parses len bytes of CSV and writes every row; *rows as qx_insert_run's. */
 int qx_copy_apply(qx_db *db, qx_copy_plan *plan, const void *csv, size_t len,
-                  qx_durability durability, uint64_t *rows);
+                  qx_durability durability, uint64_t *rows, uint64_t *lsn);
 void qx_copy_plan_free(qx_copy_plan *plan);
 
 #endif

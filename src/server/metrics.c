@@ -1,6 +1,7 @@
 /* The server's /metrics in the Prometheus text format (version 0.0.4): the engine's figures
- * (LSNs, levels against their targets, stalls and waits, memory), subscriber cursors' lag, and
- * the server's own statement counts and latency histograms. */
+ * (LSNs, levels against their targets, stalls and waits, memory), subscriber cursors' lag,
+ * replication (role, epoch, replicas' lag), and the server's own statement counts and latency
+ * histograms. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +88,42 @@ static int put_cursor_lag(const qx_sub_cursor_info *info, void *ctx) {
   return 0;
 }
 
+/* The node's role and epoch, a replica's position, and each replica's lag behind a primary. */
+static void replication_metrics(qx_buffer *b, qx_repl *repl) {
+  qx_repl_status st;
+  qx_repl_status_get(repl, &st);
+  metric(b, "qaxdb_repl_primary", "gauge", "1 if this node is the primary and takes writes.",
+         st.role == QX_REPL_PRIMARY);
+  metric(b, "qaxdb_repl_epoch", "gauge", "The epoch this node is in (one per promotion).",
+         (double)st.epoch);
+  if (st.role != QX_REPL_PRIMARY) {
+    metric(b, "qaxdb_repl_streaming", "gauge", "1 while this replica streams from its primary.",
+           st.streaming);
+    metric(b, "qaxdb_repl_applied_lsn", "gauge", "Newest LSN of the primary applied here.",
+           (double)st.applied_lsn);
+    metric(b, "qaxdb_repl_flushed_lsn", "gauge", "Newest LSN of the primary synced here.",
+           (double)st.flushed_lsn);
+    metric(b, "qaxdb_repl_lag_records", "gauge",
+           "LSNs the primary last said it had beyond what was applied here.",
+           (double)(st.primary_lsn > st.applied_lsn ? st.primary_lsn - st.applied_lsn : 0));
+    metric(b, "qaxdb_repl_needs_rebuild", "gauge",
+           "1 if this replica cannot follow from its own log (diverged, or too far behind).",
+           st.needs_rebuild);
+  }
+  qx_buffer_printf(b, "# HELP qaxdb_repl_replica_lag_records LSNs a replica has not applied.\n"
+                      "# TYPE qaxdb_repl_replica_lag_records gauge\n");
+  for (uint32_t i = 0; i < st.peer_count; i++) {
+    const qx_repl_peer *p = &st.peers[i];
+    qx_buffer_printf(b, "qaxdb_repl_replica_lag_records{replica=\"%s\"} %" PRIu64 "\n", p->name,
+                     st.last_lsn > p->applied_lsn ? st.last_lsn - p->applied_lsn : 0);
+  }
+  qx_buffer_printf(b, "# HELP qaxdb_repl_replica_connected 1 while a replica streams.\n"
+                      "# TYPE qaxdb_repl_replica_connected gauge\n");
+  for (uint32_t i = 0; i < st.peer_count; i++)
+    qx_buffer_printf(b, "qaxdb_repl_replica_connected{replica=\"%s\"} %d\n", st.peers[i].name,
+                     st.peers[i].connected);
+}
+
 /* Resident memory of the process, from /proc/self/statm; 0 if unknown. */
 static double resident_bytes(void) {
   unsigned long pages = 0, resident = 0;
@@ -108,6 +145,7 @@ int qx_server_metrics(qx_server *srv, qx_buffer *b) {
   qx_sub_list_cursors(qx_db_dir(srv->db), put_cursor_lag, &lag); /* a damaged one is left out */
   metric(b, "qaxdb_resident_memory_bytes", "gauge", "Resident memory of the server process.",
          resident_bytes());
+  if (srv->opt.repl) replication_metrics(b, srv->opt.repl);
   pthread_mutex_lock(&srv->mu);
   qx_latency queries = srv->queries, inserts = srv->inserts;
   int connections = srv->client_count, busy = 0;

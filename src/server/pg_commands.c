@@ -4,7 +4,15 @@
  *   QAXDB GET <key hex>                        -> lsn, record: the current record of a key
  *   QAXDB SCAN <table id> <from hex> <to hex> <limit>
  *                                              -> lsn, record: a table's records in [from, to)
- *   QAXDB STATS                                -> version, size, stats: qx_db_stats */
+ *   QAXDB STATS                                -> version, size, stats: qx_db_stats
+ * and a replica's, which turn the connection into a replication stream (src/repl):
+ *   QAXDB REPLICATE <node> <next lsn> <epoch> <epoch's first lsn>
+ *   QAXDB BASEBACKUP
+ * and an operator's:
+ *   QAXDB REPLICATION -> node, role, epoch, primary, last/received/flushed/applied LSN, lag:
+ *                        this node, then each replica it serves
+ *   QAXDB PROMOTE     -> makes this replica the primary (clusters without etcd) */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +20,7 @@
 #include <strings.h>
 
 #include "qaxdb/schema.h"
+#include "repl/repl_impl.h"
 #include "server/pg_session.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -124,17 +133,116 @@ static int run_stats(session *s) {
   return QX_OK;
 }
 
+static int parse_u64(const char *text, uint64_t *out) {
+  char *end;
+  errno = 0;
+  *out = strtoull(text, &end, 10);
+  return *text && !*end && errno == 0 && text[0] != '-';
+}
+
+static int run_replicate(session *s, char **words, int n) {
+  uint64_t next, epoch, first;
+  if (n != 6 || !parse_u64(words[3], &next) || !parse_u64(words[4], &epoch) ||
+      !parse_u64(words[5], &first) || next == 0)
+    return qx_fail(QX_ERR_PARSE,
+                   "usage: QAXDB REPLICATE <node> <next lsn> <epoch> <epoch's first lsn>");
+  if (!s->srv->opt.repl) return qx_fail(QX_ERR_DENIED, "this server does not replicate");
+  qx_repl_serve(s->srv->opt.repl, &s->conn, words[2], next, epoch, first);
+  return QX_OK;
+}
+
+static int run_basebackup(session *s) {
+  if (!s->srv->opt.repl) return qx_fail(QX_ERR_DENIED, "this server does not replicate");
+  qx_repl_serve_basebackup(s->srv->opt.repl, &s->conn);
+  return QX_OK;
+}
+
+static void lsn_cell(char *out, uint64_t lsn) {
+  snprintf(out, 24, "%" PRIu64, lsn);
+}
+
+static void send_node_row(session *s, const qx_repl_status *st) {
+  char epoch[24], last[24], received[24], flushed[24], applied[24], lag[24];
+  lsn_cell(epoch, st->epoch);
+  lsn_cell(last, st->last_lsn);
+  lsn_cell(received, st->received_lsn);
+  lsn_cell(flushed, st->flushed_lsn);
+  lsn_cell(applied, st->applied_lsn);
+  /* a replica's lag: what the primary said it has beyond what was applied here */
+  lsn_cell(lag, st->primary_lsn > st->applied_lsn ? st->primary_lsn - st->applied_lsn : 0);
+  int replica = st->role != QX_REPL_PRIMARY;
+  const char *cells[9] = {st->node,
+                          qx_repl_role_name(st->role),
+                          epoch,
+                          st->primary,
+                          last,
+                          replica ? received : NULL,
+                          replica ? flushed : NULL,
+                          replica ? applied : NULL,
+                          replica ? lag : NULL};
+  qx_pg_send_text_row(s, cells, 9);
+}
+
+static void send_peer_row(session *s, const qx_repl_status *st, const qx_repl_peer *p) {
+  char last[24], received[24], flushed[24], applied[24], lag[24];
+  lsn_cell(last, p->sent_lsn);
+  lsn_cell(received, p->received_lsn);
+  lsn_cell(flushed, p->flushed_lsn);
+  lsn_cell(applied, p->applied_lsn);
+  lsn_cell(lag, st->last_lsn > p->applied_lsn ? st->last_lsn - p->applied_lsn : 0);
+  const char *cells[9] = {p->name, p->connected ? "replica" : "replica (gone)",
+                          NULL,    st->node,
+                          last,    received,
+                          flushed, applied,
+                          lag};
+  qx_pg_send_text_row(s, cells, 9);
+}
+
+static int run_replication(session *s) {
+  if (!s->srv->opt.repl) return qx_fail(QX_ERR_DENIED, "this server does not replicate");
+  static const char *const names[9] = {"node",        "role",        "epoch",
+                                       "primary",     "last_lsn",    "received_lsn",
+                                       "flushed_lsn", "applied_lsn", "lag_lsns"};
+  qx_repl_status st;
+  qx_repl_status_get(s->srv->opt.repl, &st);
+  qx_pg_send_text_columns(s, names, 9);
+  send_node_row(s, &st);
+  for (uint32_t i = 0; i < st.peer_count; i++)
+    send_peer_row(s, &st, &st.peers[i]);
+  char tag[32];
+  snprintf(tag, sizeof tag, "SELECT %u", 1 + st.peer_count);
+  qx_pg_send_complete(s, tag);
+  return QX_OK;
+}
+
+static int run_promote(session *s) {
+  if (!s->srv->opt.repl) return qx_fail(QX_ERR_DENIED, "this server does not replicate");
+  int rc = qx_repl_promote(s->srv->opt.repl);
+  if (rc == QX_OK) qx_pg_send_complete(s, "PROMOTE");
+  return rc;
+}
+
 /* The command words[1] names, or an error. */
 static int run_words(session *s, char **words, int n) {
   if (n >= 2 && strcasecmp(words[1], "get") == 0) return run_get(s, words, n);
   if (n >= 2 && strcasecmp(words[1], "scan") == 0) return run_scan(s, words, n);
   if (n == 2 && strcasecmp(words[1], "stats") == 0) return run_stats(s);
-  return qx_fail(QX_ERR_PARSE, "unknown qaxdb command: QAXDB GET, SCAN and STATS exist");
+  if (n >= 2 && strcasecmp(words[1], "replicate") == 0) return run_replicate(s, words, n);
+  if (n == 2 && strcasecmp(words[1], "basebackup") == 0) return run_basebackup(s);
+  if (n == 2 && strcasecmp(words[1], "replication") == 0) return run_replication(s);
+  if (n == 2 && strcasecmp(words[1], "promote") == 0) return run_promote(s);
+  return qx_fail(QX_ERR_PARSE, "unknown qaxdb command: QAXDB GET, SCAN, STATS, REPLICATION, "
+                               "PROMOTE, REPLICATE and BASEBACKUP exist");
 }
 
 void qx_pg_run_command(session *s, const char *text) {
   char buf[2 * QX_DB_MAX_KEY * 2 + 128], *words[WORDS_MAX];
   int rc = run_words(s, words, split_words(text, buf, sizeof buf, words));
   if (rc != QX_OK)
-    qx_pg_send_error(&s->conn, "ERROR", rc == QX_ERR_PARSE ? "42601" : "58030", qx_last_error());
+    qx_pg_send_error(&s->conn, "ERROR",
+                     rc == QX_ERR_PARSE         ? "42601"
+                     : rc == QX_ERR_DENIED      ? "42501"
+                     : rc == QX_ERR_INVALID_ARG ? "55000" /* object_not_in_prerequisite_state */
+                                                : "58030",
+                     qx_last_error());
 }

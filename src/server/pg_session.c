@@ -313,17 +313,32 @@ static void run_simple_sql(session *s, const char *text) {
 /* Answers a write statement that failed with rc: its SQLSTATE, from the status and reason. */
 static void send_write_error(session *s, int rc) {
   const char *message = qx_last_error();
-  const char *sqlstate = rc == QX_ERR_NOT_FOUND             ? "42P01"
-                         : rc == QX_ERR_TOO_LARGE           ? "54000" /* program_limit_exceeded */
-                         : rc != QX_ERR_PARSE               ? "58030" /* io_error */
-                         : strstr(message, "at character")  ? "42601"
+  const char *sqlstate = rc == QX_ERR_NOT_FOUND            ? "42P01"
+                         : rc == QX_ERR_TOO_LARGE          ? "54000" /* program_limit_exceeded */
+                         : rc == QX_ERR_DENIED             ? "25006" /* read_only_sql_transaction */
+                         : rc != QX_ERR_PARSE              ? "58030" /* io_error */
+                         : strstr(message, "at character") ? "42601"
                          : strstr(message, "has no column") ? "42703"
                                                             : "22P02";
   qx_pg_send_error(&s->conn, "ERROR", sqlstate, message);
 }
 
+/* What a write was acknowledged at, for clients that check it: the LSN of its last row and
+ * the epoch of the primary that took it (docs/replication.md). */
+static void send_write_position(session *s, uint64_t lsn) {
+  char text[24];
+  snprintf(text, sizeof text, "%llu", (unsigned long long)lsn);
+  send_parameter(&s->conn, "qaxdb.write_lsn", text);
+  if (!s->srv->opt.repl) return;
+  qx_repl_status st;
+  qx_repl_status_get(s->srv->opt.repl, &st);
+  snprintf(text, sizeof text, "%llu", (unsigned long long)st.epoch);
+  send_parameter(&s->conn, "qaxdb.epoch", text);
+}
+
 /* Counts a write statement for /metrics and acknowledges it with its command tag. */
-static int finish_write(session *s, int64_t start, int rc, uint64_t rows, const char *tag) {
+static int finish_write(session *s, int64_t start, int rc, uint64_t rows, uint64_t lsn,
+                        const char *tag) {
   qx_server *srv = s->srv;
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->inserts, qx_monotonic_ns() - start, rc == QX_OK);
@@ -333,19 +348,20 @@ static int finish_write(session *s, int64_t start, int rc, uint64_t rows, const 
     send_write_error(s, rc);
     return rc;
   }
+  if (rows > 0) send_write_position(s, lsn);
   char text[48];
   snprintf(text, sizeof text, "%s%llu", tag, (unsigned long long)rows);
   qx_pg_send_complete(s, text);
   return QX_OK;
 }
 
-/* An INSERT goes to the engine, not the SQL engine; it is acknowledged once durable at
- * `group` (the rows are synced to the WAL). */
+/* An INSERT goes to the engine, not the SQL engine; it is acknowledged once durable at the
+ * session's durability (`group`: the rows are synced to the WAL). */
 int qx_pg_run_insert(session *s, const char *text) {
-  uint64_t rows;
+  uint64_t rows, lsn = 0;
   int64_t start = qx_monotonic_ns();
-  int rc = qx_insert_run(s->srv->db, text, s->settings.durability, &rows);
-  return finish_write(s, start, rc, rows, "INSERT 0 ");
+  int rc = qx_insert_run(s->srv->db, text, s->settings.durability, &rows, &lsn);
+  return finish_write(s, start, rc, rows, lsn, "INSERT 0 ");
 }
 
 /* Takes the CopyData messages up to CopyDone into data; -1 if the connection failed, else 0
@@ -391,12 +407,12 @@ static void run_copy(session *s, const char *text) {
   if (take_copy_data(s, &data, &rc) != 0) {
     s->conn.failed = 1;
   } else {
-    uint64_t rows = 0;
+    uint64_t rows = 0, lsn = 0;
     if (rc == QX_OK && data.failed) rc = qx_fail(QX_ERR_NOMEM, "COPY: out of memory for its data");
     if (rc == QX_OK)
       rc = qx_copy_apply(s->srv->db, &plan, qx_buffer_text(&data), data.len, s->settings.durability,
-                         &rows);
-    finish_write(s, start, rc, rows, "COPY ");
+                         &rows, &lsn);
+    finish_write(s, start, rc, rows, lsn, "COPY ");
   }
   qx_buffer_free(&data);
   qx_copy_plan_free(&plan);
@@ -536,7 +552,7 @@ void qx_pg_session(qx_server *srv, pg_client *client) {
     qx_pg_flush(&s.conn);
   } else if (!srv->authenticate || qx_pg_authenticate(&s) == 0) {
     receive_timeout(client->fd, 0); /* a session may idle between statements */
-    qx_pg_settings_init(&s.settings, s.startup.application_name);
+    qx_pg_settings_init(&s.settings, srv->opt.durability, s.startup.application_name);
     greet(&s);
     uint8_t type;
     const uint8_t *body;

@@ -8,8 +8,8 @@
 
 #include "util/error.h"
 
-void qx_pg_settings_init(pg_settings *st, const char *application_name) {
-  st->durability = QX_DURABILITY_GROUP;
+void qx_pg_settings_init(pg_settings *st, qx_durability durability, const char *application_name) {
+  st->default_durability = st->durability = durability;
   snprintf(st->application_name, sizeof st->application_name, "%s", application_name);
 }
 
@@ -53,12 +53,11 @@ static int set(pg_settings *st, const char *name, const char *value) {
   static const char *const utf8[] = {"utf8", "utf-8", "unicode", NULL};
   static const char *const utc[] = {"utc", "etc/utc", "gmt", "z", "+00", "0", NULL};
   if (strcmp(name, "qaxdb.durability") == 0) {
-    if (!*value || strcasecmp(value, "group") == 0)
-      st->durability = QX_DURABILITY_GROUP;
-    else if (strcasecmp(value, "none") == 0)
-      st->durability = QX_DURABILITY_NONE;
-    else
-      return refuse(name, value, "none (in the log ring) or group (synced)");
+    if (!*value)
+      st->durability = st->default_durability;
+    else if (qx_durability_parse(value, &st->durability) != QX_OK)
+      return refuse(name, value,
+                    "none (in the log ring), group (synced) or replicated (and on replicas)");
   } else if (strcmp(name, "application_name") == 0) {
     snprintf(st->application_name, sizeof st->application_name, "%s", value);
   } else if (strcmp(name, "client_encoding") == 0 || strcmp(name, "names") == 0) {
@@ -74,13 +73,12 @@ static int set(pg_settings *st, const char *name, const char *value) {
 }
 
 static int show(const pg_settings *st, const char *name, pg_setting_reply *reply) {
-  const char *value = strcmp(name, "qaxdb.durability") == 0
-                          ? (st->durability == QX_DURABILITY_NONE ? "none" : "group")
-                      : strcmp(name, "application_name") == 0      ? st->application_name
-                      : strcmp(name, "client_encoding") == 0       ? "UTF8"
-                      : strcmp(name, "server_encoding") == 0       ? "UTF8"
-                      : strcmp(name, "timezone") == 0              ? "UTC"
-                      : strcmp(name, "datestyle") == 0             ? "ISO, YMD"
+  const char *value = strcmp(name, "qaxdb.durability") == 0   ? qx_durability_name(st->durability)
+                      : strcmp(name, "application_name") == 0 ? st->application_name
+                      : strcmp(name, "client_encoding") == 0  ? "UTF8"
+                      : strcmp(name, "server_encoding") == 0  ? "UTF8"
+                      : strcmp(name, "timezone") == 0         ? "UTC"
+                      : strcmp(name, "datestyle") == 0        ? "ISO, YMD"
                       : strcmp(name, "transaction_isolation") == 0 ? "repeatable read"
                       : strcmp(name, "server_version") == 0        ? "15.0"
                                                                    : NULL;

@@ -1,14 +1,15 @@
-/* A session's settings, which a client SETs, RESETs and SHOWs: qaxdb.durability (none or
- * group: the durability an INSERT or COPY is acknowledged at), and those drivers set on
- * connecting, taken when they ask for what the server does anyway (client_encoding UTF8,
- * DateStyle ISO, TimeZone UTC) or change nothing here (application_name, extra_float_digits). */
+/* A session's settings, which a client SETs, RESETs and SHOWs: qaxdb.durability (none, group
+ * or replicated: the durability an INSERT or COPY is acknowledged at; RESET: the server's), and
+ * those drivers set on connecting, taken when they ask for what the server does anyway
+ * (client_encoding UTF8, DateStyle ISO, TimeZone UTC) or change nothing here (application_name,
+ * extra_float_digits). */
 #ifndef QX_SERVER_PG_SETTINGS_H
 #define QX_SERVER_PG_SETTINGS_H
 
 #include "qaxdb/wal.h"
 
 typedef struct pg_settings {
-  qx_durability durability;
+  qx_durability durability, default_durability;
   char application_name[64];
 } pg_settings;
 
@@ -18,7 +19,7 @@ typedef struct pg_setting_reply {
   char name[64], value[64]; /* SHOW: the column's name and the value */
 } pg_setting_reply;
 
-void qx_pg_settings_init(pg_settings *st, const char *application_name);
+void qx_pg_settings_init(pg_settings *st, qx_durability durability, const char *application_name);
 
 /* 1 if text is a SET, RESET or SHOW statement. */
 int qx_pg_is_setting(const char *text);

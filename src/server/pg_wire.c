@@ -39,6 +39,10 @@ static int read_exactly(pg_conn *c, void *buf, size_t len) {
   return 0;
 }
 
+int qx_pg_pending(const pg_conn *c) {
+  return c->tls && qx_tls_pending(c->tls);
+}
+
 static uint32_t get_u32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }

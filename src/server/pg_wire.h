@@ -50,6 +50,10 @@ int qx_pg_read_startup(pg_conn *c, pg_startup_kind *kind, pg_startup *s, uint32_
  * or -1 when the connection closed or sent a message over max_message bytes. */
 int qx_pg_read_message(pg_conn *c, uint8_t *type, const uint8_t **body, uint32_t *len);
 
+/* 1 if bytes the peer sent are already read off the socket (TLS decrypts whole records): a
+ * poll of the socket would not see them. */
+int qx_pg_pending(const pg_conn *c);
+
 /* Building messages: begin, put the fields, end (which fills in the length). */
 void qx_pg_begin(pg_conn *c, uint8_t type);
 void qx_pg_put_u8(pg_conn *c, uint8_t v);

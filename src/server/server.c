@@ -28,6 +28,7 @@ void qx_server_options_init(qx_server_options *o) {
   o->max_connections = 64;
   o->statement_timeout_ms = 300000;
   o->sql_engines = QX_SERVER_DEFAULT_SQL_ENGINES;
+  o->durability = QX_DURABILITY_GROUP;
 }
 
 /* ---- connections --------------------------------------------------------------------------- */

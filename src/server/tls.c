@@ -80,6 +80,10 @@ ssize_t qx_tls_write(qx_tls *tls, const void *buf, size_t len) {
   return ret == 1 ? (ssize_t)sent : failed(tls, ret);
 }
 
+int qx_tls_pending(qx_tls *tls) {
+  return SSL_pending(tls) > 0;
+}
+
 void qx_tls_close(qx_tls *tls) {
   if (!tls) return;
   SSL_shutdown(tls);

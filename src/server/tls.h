@@ -23,6 +23,9 @@ qx_tls *qx_tls_accept(qx_tls_context *ctx, int fd);
 ssize_t qx_tls_read(qx_tls *tls, void *buf, size_t len);
 ssize_t qx_tls_write(qx_tls *tls, const void *buf, size_t len);
 
+/* 1 if decrypted bytes wait to be read. */
+int qx_tls_pending(qx_tls *tls);
+
 /* Sends the close alert (if the peer is still there) and frees the connection's state. */
 void qx_tls_close(qx_tls *tls);
 

@@ -43,13 +43,15 @@
 
 #include <stdint.h>
 
+#include "qaxdb/wal.h"
+
 #define WAL_MAGIC "QAXDBWAL"
 #define WAL_FORMAT_VERSION 1u
 #define WAL_SEGMENT_HEADER_SIZE 64u
 #define WAL_ENTRY_HEADER_SIZE 32u
 #define WAL_SEGMENT_SUFFIX ".wal"
 #define WAL_SEGMENT_NAME_LEN 24      /* 20 digits + ".wal" */
-#define WAL_ENTRY_BATCH_CONTINUES 1u /* more entries of this entry's batch follow it */
+#define WAL_ENTRY_BATCH_CONTINUES QX_WAL_BATCH_CONTINUES /* more entries of this entry's batch follow it */
 #define WAL_ENTRY_KNOWN_FLAGS WAL_ENTRY_BATCH_CONTINUES
 
 typedef struct wal_segment_header {

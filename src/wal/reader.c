@@ -117,9 +117,8 @@ int qx_wal_reader_read(qx_wal_reader *r, uint64_t to_lsn, qx_wal_visit_fn visit,
     }
     wal_entry_header h;
     memcpy(&h, r->map + r->offset, sizeof h);
-    qx_wal_entry e = {h.lsn,      h.ts_ns,
-                      h.table_id, h.schema_version,
-                      h.size,     r->map + r->offset + WAL_ENTRY_HEADER_SIZE};
+    qx_wal_entry e = {h.lsn,  h.ts_ns, h.table_id, h.schema_version,
+                      h.size, r->map + r->offset + WAL_ENTRY_HEADER_SIZE, h.flags};
     r->offset += wal_entry_span(h.size);
     r->next_lsn++;
     int stop = visit(&e, ctx);

@@ -102,7 +102,8 @@ static int visit_entry(scan_ctx *sc, const uint8_t *at) {
   memcpy(&h, at, sizeof h);
   if (sc->visit && h.lsn >= sc->from_lsn) {
     qx_wal_entry e = {
-        h.lsn, h.ts_ns, h.table_id, h.schema_version, h.size, at + WAL_ENTRY_HEADER_SIZE};
+        h.lsn,  h.ts_ns, h.table_id, h.schema_version, h.size, at + WAL_ENTRY_HEADER_SIZE,
+        h.flags};
     int stop = sc->visit(&e, sc->visit_ctx);
     if (stop) {
       sc->stopped = 1;

@@ -364,7 +364,7 @@ int qx_wal_append_batch(qx_wal *w, const qx_wal_record *records, size_t count,
   pthread_mutex_unlock(&w->mu);
   if (rc != QX_OK) return rc;
   if (last_lsn_out) *last_lsn_out = last;
-  return durability == QX_DURABILITY_GROUP ? qx_wal_wait_durable(w, last, -1) : QX_OK;
+  return durability != QX_DURABILITY_NONE ? qx_wal_wait_durable(w, last, -1) : QX_OK;
 }
 
 int qx_wal_append(qx_wal *w, const qx_wal_record *record, qx_durability durability,

@@ -35,6 +35,7 @@ int cmd_check(int argc, char **argv);
 int cmd_repair(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_promote(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

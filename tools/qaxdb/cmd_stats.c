@@ -54,12 +54,14 @@ int cmd_stats(int argc, char **argv) {
   const char *data = CLI_DEFAULT_DATA;
   for (int i = 1; i < argc; i++) {
     if (cli_is_help(argv[i])) {
-      printf("usage: qaxdb stats [--data DIR]\n\nOpens the database and prints its levels (files, "
-             "size, target size) and the LSN\nthe table files reach. Write, flush, compaction and "
-             "stall counters are the\nfolder's totals since it was created (kept in the "
-             "MANIFEST); bloom and cache counters\nare this process's. When qaxdbd serves the "
-             "folder, the "
-             "server's (see docs/server.md).\n");
+      printf(
+          "usage: qaxdb stats [--data DIR]\n\nOpens the database and prints its levels (files, "
+          "size, target size) and the LSN\nthe table files reach. Write, flush, compaction and "
+          "stall counters are the\nfolder's totals since it was created (kept in the "
+          "MANIFEST); bloom and cache counters\nare this process's. When qaxdbd serves the "
+          "folder, the "
+          "server's, with replication: this node's role, epoch and LSNs,\nand each replica's, with "
+          "its lag (see docs/server.md and docs/replication.md).\n");
       return CLI_EXIT_OK;
     }
     int f = cli_flag_value(argc, argv, &i, "--data", &data);
@@ -73,6 +75,11 @@ int cmd_stats(int argc, char **argv) {
   int rc = cli_source_stats(&src, &s);
   int result = rc == QX_OK ? CLI_EXIT_OK : cli_fail("stats", "reading the counters", rc);
   if (result == CLI_EXIT_OK) cli_print_stats(&s);
+  if (result == CLI_EXIT_OK && src.server) {
+    printf("replication (this node, then the replicas it serves):\n");
+    fflush(stdout);
+    result = cli_server_sql(src.server, "QAXDB REPLICATION", CLI_FORMAT_TABLE);
+  }
   int closed = cli_source_close("stats", &src);
   return result == CLI_EXIT_OK ? closed : result;
 }

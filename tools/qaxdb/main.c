@@ -22,6 +22,7 @@ const cli_command cli_commands[] = {
     {"repair", "rebuild the MANIFEST of a folder open refuses, from its files", cmd_repair},
     {"snapshot", "write a consistent copy of a data folder at one LSN", cmd_snapshot},
     {"restore", "check a snapshot and put a copy of it in place as a data folder", cmd_restore},
+    {"promote", "make the replica serving a data folder the primary", cmd_promote},
     {"schema", "list the tables and their columns", cmd_schema},
     {"version", "print the qaxdb and DuckDB versions", cmd_version},
     {NULL, NULL, NULL},

@@ -11,39 +11,52 @@
 #include "snapshots.h"
 
 int qaxdbd_usage(int to_stderr) {
-  fprintf(to_stderr ? stderr : stdout,
-          "usage: qaxdbd [--config FILE] [--data DIR] [--pg-port N] [--http-port N]\n"
-          "              [--listen ADDRESS] [--statement-timeout MS] [--query-memory MIB]\n"
-          "              [--max-connections N] [--sql-engines N]\n"
-          "              [--log-level debug|info|warn|error]\n"
-          "              [--users FILE] [--tls-cert FILE --tls-key FILE]\n"
-          "              [--simulate] [--simulate-rate EVENTS_PER_S]\n"
-          "              [--snapshot-interval SECONDS] [--snapshot-dir DIR] [--snapshot-keep N]\n"
-          "       qaxdbd --add-user NAME --users FILE   (the password on standard input)\n\n"
-          "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
-          "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
-          "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
-          "Port 0 picks a free port; the ports are printed on the first two lines of output.\n"
-          "A statement is cancelled after --statement-timeout MS (default 300000; 0: never)\n"
-          "and may use --query-memory MIB (default: DuckDB's 80%% of the memory) on one of\n"
-          "--sql-engines N (default %d) that run statements at once.\n"
-          "--simulate feeds the folder with the seeded venue of qaxdb simulate, %d events/s\n"
-          "(--simulate-rate), while it serves.\n"
-          "Every --snapshot-interval SECONDS (default %d; 0: never) it writes a snapshot of the\n"
-          "folder into --snapshot-dir (default DIR/snapshots) and keeps the newest\n"
-          "--snapshot-keep (default %d); `SNAPSHOT TO '/path'` takes one on demand.\n"
-          "--config FILE reads settings from an INI file first: `pg_port = 6543` is\n"
-          "--pg-port 6543; flags given here override it. SIGHUP reads it again: the log level,\n"
-          "statement timeout, connection limit and users file change at once, the rest at the\n"
-          "next start.\n"
-          "Without --users, connections from loopback are trusted for any user name; with it,\n"
-          "every client logs in with SCRAM-SHA-256 as a user of FILE (--add-user adds one or\n"
-          "changes the password), and --listen may name any address. --tls-cert and --tls-key\n"
-          "(PEM) offer TLS. Logs go to stderr as logfmt lines. Stops cleanly on Ctrl-C or\n"
-          "SIGTERM. See docs/server.md.\n",
-          QAXDBD_DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT,
-          QX_SERVER_DEFAULT_SQL_ENGINES, VENUE_DEFAULT_RATE, SNAPSHOT_DEFAULT_INTERVAL,
-          SNAPSHOT_DEFAULT_KEEP);
+  fprintf(
+      to_stderr ? stderr : stdout,
+      "usage: qaxdbd [--config FILE] [--data DIR] [--pg-port N] [--http-port N]\n"
+      "              [--listen ADDRESS] [--statement-timeout MS] [--query-memory MIB]\n"
+      "              [--max-connections N] [--sql-engines N]\n"
+      "              [--log-level debug|info|warn|error]\n"
+      "              [--users FILE] [--tls-cert FILE --tls-key FILE]\n"
+      "              [--simulate] [--simulate-rate EVENTS_PER_S]\n"
+      "              [--snapshot-interval SECONDS] [--snapshot-dir DIR] [--snapshot-keep N]\n"
+      "              [--node NAME] [--primary HOST:PORT] [--advertise HOST:PORT]\n"
+      "              [--durability none|group|replicated] [--replicas-required K]\n"
+      "              [--replication-timeout MS] [--repl-user NAME] [--auto-rebuild true|false]\n"
+      "              [--etcd URLS] [--cluster NAME] [--ttl SECONDS]\n"
+      "       qaxdbd --add-user NAME --users FILE   (the password on standard input)\n\n"
+      "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
+      "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
+      "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
+      "Port 0 picks a free port; the ports are printed on the first two lines of output.\n"
+      "A statement is cancelled after --statement-timeout MS (default 300000; 0: never)\n"
+      "and may use --query-memory MIB (default: DuckDB's 80%% of the memory) on one of\n"
+      "--sql-engines N (default %d) that run statements at once.\n"
+      "--simulate feeds the folder with the seeded venue of qaxdb simulate, %d events/s\n"
+      "(--simulate-rate), while it serves.\n"
+      "Every --snapshot-interval SECONDS (default %d; 0: never) it writes a snapshot of the\n"
+      "folder into --snapshot-dir (default DIR/snapshots) and keeps the newest\n"
+      "--snapshot-keep (default %d); `SNAPSHOT TO '/path'` takes one on demand.\n"
+      "--config FILE reads settings from an INI file first: `pg_port = 6543` is\n"
+      "--pg-port 6543; flags given here override it. SIGHUP reads it again: the log level,\n"
+      "statement timeout, connection limit and users file change at once, the rest at the\n"
+      "next start.\n"
+      "Without --users, connections from loopback are trusted for any user name; with it,\n"
+      "every client logs in with SCRAM-SHA-256 as a user of FILE (--add-user adds one or\n"
+      "changes the password), and --listen may name any address. --tls-cert and --tls-key\n"
+      "(PEM) offer TLS. Logs go to stderr as logfmt lines. Stops cleanly on Ctrl-C or\n"
+      "SIGTERM. See docs/server.md.\n"
+      "Replication (docs/replication.md): every qaxdbd can serve replicas. --primary\n"
+      "HOST:PORT starts this one as a replica of that primary (copying it first into an\n"
+      "empty DIR); --etcd URLS lets the nodes of --cluster elect the primary themselves\n"
+      "under a lease of --ttl SECONDS (default %d), each reachable at --advertise (default\n"
+      "LISTEN:PG_PORT) under its --node name (default node-PG_PORT). --durability\n"
+      "replicated acknowledges a write once --replicas-required K (default 1) replicas\n"
+      "flushed it, waiting --replication-timeout MS (default %d). Replicas log in to the\n"
+      "primary as --repl-user (default qaxdb) with the password in $QAXDB_REPL_PASSWORD.\n",
+      QAXDBD_DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT,
+      QX_SERVER_DEFAULT_SQL_ENGINES, VENUE_DEFAULT_RATE, SNAPSHOT_DEFAULT_INTERVAL,
+      SNAPSHOT_DEFAULT_KEEP, QX_REPL_DEFAULT_TTL_S, QX_REPL_DEFAULT_TIMEOUT_MS);
   return to_stderr ? 2 : 0;
 }
 
@@ -55,6 +68,46 @@ static int parse_number(const char *text, unsigned long long max, unsigned long 
   if (!*text || *text == '-' || *end || errno || v > max) return 0;
   *out = v;
   return 1;
+}
+
+static int parse_bool(const char *value, int *out) {
+  *out = strcmp(value, "true") == 0;
+  return *out || strcmp(value, "false") == 0;
+}
+
+/* The replication settings (see apply). */
+static int apply_replication(qaxdbd_config *c, const char *name, const char *value) {
+  unsigned long long n = 0;
+  int ok = 1;
+  if (strcmp(name, "node") == 0) {
+    c->repl.node_name = value;
+  } else if (strcmp(name, "primary") == 0) {
+    c->repl.primary = value;
+  } else if (strcmp(name, "advertise") == 0) {
+    c->repl.advertise = value;
+  } else if (strcmp(name, "durability") == 0) {
+    ok = qx_durability_parse(value, &c->server.durability) == QX_OK;
+  } else if (strcmp(name, "replicas-required") == 0) {
+    ok = parse_number(value, QX_REPL_MAX_REPLICAS, &n);
+    c->repl.replicas_required = (int)n;
+  } else if (strcmp(name, "replication-timeout") == 0) {
+    ok = parse_number(value, UINT32_MAX, &n) && n > 0;
+    c->repl.replication_timeout_ms = (uint32_t)n;
+  } else if (strcmp(name, "repl-user") == 0) {
+    c->repl.user = value;
+  } else if (strcmp(name, "auto-rebuild") == 0) {
+    ok = parse_bool(value, &c->auto_rebuild);
+  } else if (strcmp(name, "etcd") == 0) {
+    c->repl.etcd = value;
+  } else if (strcmp(name, "cluster") == 0) {
+    c->repl.cluster = value;
+  } else if (strcmp(name, "ttl") == 0) {
+    ok = parse_number(value, 3600, &n) && n > 0;
+    c->repl.ttl_s = (int)n;
+  } else {
+    ok = 0;
+  }
+  return ok;
 }
 
 /* Applies setting name (a flag without its dashes) to value; 0 if either is not one. */
@@ -107,7 +160,7 @@ static int apply(qaxdbd_config *c, const char *name, const char *value) {
   } else if (strcmp(name, "log-level") == 0) {
     ok = qx_log_level_by_name(value, &c->log_level);
   } else {
-    ok = 0;
+    ok = apply_replication(c, name, value);
   }
   return ok;
 }
@@ -171,6 +224,22 @@ static void set_defaults(qaxdbd_config *c) {
   c->snapshot_interval = SNAPSHOT_DEFAULT_INTERVAL;
   c->snapshot_keep = SNAPSHOT_DEFAULT_KEEP;
   qx_server_options_init(&c->server);
+  qx_repl_options_init(&c->repl);
+  c->auto_rebuild = 1;
+}
+
+/* The node's name and address from the ports when not given. */
+static void fill_replication(qaxdbd_config *c) {
+  if (!c->repl.node_name) {
+    snprintf(c->node_name, sizeof c->node_name, "node-%d", c->server.pg_port);
+    c->repl.node_name = c->node_name;
+  }
+  if (!c->repl.advertise) {
+    snprintf(c->advertise, sizeof c->advertise, "%s:%d", c->server.listen_address,
+             c->server.pg_port);
+    c->repl.advertise = c->advertise;
+  }
+  c->repl.password = getenv("QAXDB_REPL_PASSWORD");
 }
 
 /* Settings that only make sense together. */
@@ -181,6 +250,15 @@ static int check(const qaxdbd_config *c) {
   }
   if (!c->server.tls_cert_file != !c->server.tls_key_file) {
     fprintf(stderr, "qaxdbd: TLS needs both --tls-cert and --tls-key\n");
+    return 2;
+  }
+  if (c->repl.etcd && c->server.pg_port == 0 && c->repl.advertise == c->advertise) {
+    fprintf(stderr, "qaxdbd: --etcd needs --advertise HOST:PORT or a fixed --pg-port, for "
+                    "the other nodes to reach this one\n");
+    return 2;
+  }
+  if (c->repl.etcd && c->repl.primary) {
+    fprintf(stderr, "qaxdbd: --etcd elects the primary: --primary is for clusters without it\n");
     return 2;
   }
   return 0;
@@ -210,6 +288,7 @@ int qaxdbd_config_read(int argc, char **argv, qaxdbd_config *c) {
       return 2;
     }
   }
+  fill_replication(c);
   return check(c);
 }
 

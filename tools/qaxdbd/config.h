@@ -8,14 +8,18 @@
 #include <stdint.h>
 
 #include "qaxdb/log.h"
+#include "qaxdb/repl.h"
 #include "qaxdb/server.h"
 
 #define QAXDBD_DEFAULT_DATA "./qaxdb-data"
-#define CONFIG_STRINGS_MAX 16 /* settings a config file may give as text */
+#define CONFIG_STRINGS_MAX 32 /* settings a config file may give as text */
 
 typedef struct qaxdbd_config {
   const char *data;
   qx_server_options server;
+  qx_repl_options repl; /* node_name and advertise filled from the ports if not given */
+  char node_name[64], advertise[160];
+  int auto_rebuild; /* a replica that diverged is rebuilt from the primary (1, default) */
   int simulate;
   uint32_t simulate_rate; /* events/s */
   qx_log_level log_level;

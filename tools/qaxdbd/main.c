@@ -6,14 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <limits.h>
-
 #include "add_user.h"
 #include "config.h"
-#include "qaxdb/db.h"
-#include "qaxdb/server.h"
-#include "simulate.h"
-#include "snapshots.h"
+#include "node.h"
 #include "util/log.h"
 
 /* Says where to connect: the first two lines, which scripts read the ports from. */
@@ -59,39 +54,19 @@ static void reload(int argc, char **argv, qaxdbd_config *running, qx_server *srv
   qaxdbd_config_free(&next);
 }
 
-/* Serves until SIGINT or SIGTERM, taking SIGHUP as a reload. The signals are blocked in every
- * thread (they are started after main blocks them), so that this thread takes them in order. */
-static int serve_until_stopped(int argc, char **argv, qaxdbd_config *c, qx_server *srv,
+/* Serves until SIGINT or SIGTERM, taking SIGHUP as a reload, and rebuilding a replica that
+ * cannot follow its primary from its own log. The signals are blocked in every thread (they are
+ * started after main blocks them), so that this thread takes them in order. Returns the signal,
+ * or 0 if the node could not be opened again after a rebuild. */
+static int serve_until_stopped(int argc, char **argv, qaxdbd_config *c, node *n,
                                const sigset_t *signals) {
+  const struct timespec check_every = {0, 250000000};
   for (;;) {
-    int sig = 0;
-    sigwait(signals, &sig);
-    if (sig != SIGHUP) return sig;
-    reload(argc, argv, c, srv);
+    int sig = sigtimedwait(signals, NULL, &check_every);
+    if (sig == SIGHUP) reload(argc, argv, c, n->srv);
+    if (sig == SIGINT || sig == SIGTERM) return sig;
+    if (sig < 0 && node_rebuild_if_needed(c, n) != 0) return 0;
   }
-}
-
-/* The periodic snapshots, unless --snapshot-interval 0; a failure to start is logged and the
- * server goes on without them. */
-static snapshot_timer *start_snapshots(const qaxdbd_config *c, qx_db *db) {
-  if (c->snapshot_interval == 0) return NULL;
-  char dir[PATH_MAX];
-  if (c->snapshot_dir)
-    snprintf(dir, sizeof dir, "%s", c->snapshot_dir);
-  else
-    snprintf(dir, sizeof dir, "%s/snapshots", c->data);
-  snapshot_timer *t = NULL;
-  if (snapshot_timer_start(db, dir, c->snapshot_interval, c->snapshot_keep, &t) != QX_OK)
-    qx_log(QX_LOG_ERROR, qx_last_error(), "what=\"periodic snapshots did not start\"");
-  else
-    qx_log(QX_LOG_INFO, "periodic snapshots", "interval_s=%u dir=%s keep=%u", c->snapshot_interval,
-           dir, c->snapshot_keep);
-  return t;
-}
-
-static int fail(const char *what, int rc) {
-  qx_log(QX_LOG_ERROR, qx_last_error(), "what=\"%s\" status=\"%s\"", what, qx_strerror(rc));
-  return 1;
 }
 
 int main(int argc, char **argv) {
@@ -113,37 +88,18 @@ int main(int argc, char **argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, NULL);
-  qx_db *db = NULL;
-  qx_server *srv = NULL;
-  rc = qx_db_open(c.data, NULL, &db, NULL);
-  if (rc != QX_OK) {
+  node n;
+  if (node_open(&c, &n) != 0) {
     qaxdbd_config_free(&c);
-    return fail("cannot open the data folder", rc);
+    return 1;
   }
-  rc = qx_server_start(db, &c.server, &srv);
-  if (rc != QX_OK) {
-    int result = fail("cannot start", rc);
-    qx_db_close(db);
-    qaxdbd_config_free(&c);
-    return result;
-  }
-  announce(&c, srv);
-  venue_feed *feed = NULL;
-  if (c.simulate && (rc = venue_feed_start(db, c.simulate_rate, &feed)) != QX_OK)
-    fail("the simulator did not start", rc);
-  if (feed) printf("qaxdbd: simulating the venue, %u events/s\n", c.simulate_rate);
+  announce(&c, n.srv);
   fflush(stdout);
-  snapshot_timer *snapshots = start_snapshots(&c, db);
-  int sig = serve_until_stopped(argc, argv, &c, srv, &signals);
-  qx_log(QX_LOG_INFO, "stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  snapshot_timer_stop(snapshots);
-  if (feed)
-    qx_log(QX_LOG_INFO, "the simulator stopped", "events=%llu",
-           (unsigned long long)venue_feed_stop(feed));
-  qx_server_stop(srv);
+  int sig = serve_until_stopped(argc, argv, &c, &n, &signals);
+  if (sig) qx_log(QX_LOG_INFO, "stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  rc = node_close(&n);
   qaxdbd_config_free(&c);
-  rc = qx_db_close(db);
-  if (rc != QX_OK) return fail("closing the data folder", rc);
+  if (!sig || rc != 0) return 1;
   qx_log(QX_LOG_INFO, "stopped cleanly", NULL);
   return 0;
 }
