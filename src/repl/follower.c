@@ -271,6 +271,13 @@ static int request_stream(follower *f) {
   PQclear(res);
   f->next_lsn = last + 1;
   f->count = 0;
+  if (rc == QX_OK) {
+    /* What this node already holds counts as received and applied, and flushed once synced. */
+    pthread_mutex_lock(&f->r->mu);
+    f->r->received = f->r->applied = last;
+    pthread_mutex_unlock(&f->r->mu);
+    sync_up_to(f, last);
+  }
   return rc;
 }
 

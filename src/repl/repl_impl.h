@@ -26,7 +26,11 @@ typedef struct repl_peer {
 } repl_peer;
 
 typedef struct repl_election repl_election; /* election.c */
-typedef struct follower follower;           /* follower.c */
+typedef struct follower follower;           /* checksum.c: CRC-32C of the entries from..to of db's log (QX_ERR_INVALID_ARG if it does not
+ * hold them all), and how many. */
+int qx_repl_log_checksum(qx_db *db, uint64_t from, uint64_t to, uint32_t *crc, uint64_t *count);
+
+/* follower.c */
 
 struct qx_repl {
   qx_db *db;
@@ -90,6 +94,10 @@ void qx_repl_serve(qx_repl *r, pg_conn *c, const char *name, uint64_t next_lsn, 
                    uint64_t epoch_first_lsn);
 /* basebackup_send.c: serves `QAXDB BASEBACKUP` on c. */
 void qx_repl_serve_basebackup(qx_repl *r, pg_conn *c);
+
+/* checksum.c: CRC-32C of the entries from..to of db's log (QX_ERR_INVALID_ARG if it does not
+ * hold them all), and how many. */
+int qx_repl_log_checksum(qx_db *db, uint64_t from, uint64_t to, uint32_t *crc, uint64_t *count);
 
 /* follower.c */
 int qx_repl_follower_start(qx_repl *r);

@@ -11,7 +11,8 @@
  * and an operator's:
  *   QAXDB REPLICATION -> node, role, epoch, primary, last/received/flushed/applied LSN, lag:
  *                        this node, then each replica it serves
- *   QAXDB PROMOTE     -> makes this replica the primary (clusters without etcd) */
+ *   QAXDB PROMOTE     -> makes this replica the primary (clusters without etcd)
+ *   QAXDB CHECKSUM <from lsn> <to lsn> -> crc32c, entries: of the log over that range */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -222,6 +223,24 @@ static int run_promote(session *s) {
   return rc;
 }
 
+static int run_checksum(session *s, char **words, int n) {
+  uint64_t from, to, count;
+  uint32_t crc;
+  if (n != 4 || !parse_u64(words[2], &from) || !parse_u64(words[3], &to))
+    return qx_fail(QX_ERR_PARSE, "usage: QAXDB CHECKSUM <from lsn> <to lsn>");
+  int rc = qx_repl_log_checksum(s->srv->db, from, to, &crc, &count);
+  if (rc != QX_OK) return rc;
+  static const char *const names[2] = {"crc32c", "entries"};
+  char crc_text[16], count_text[24];
+  snprintf(crc_text, sizeof crc_text, "%08" PRIx32, crc);
+  snprintf(count_text, sizeof count_text, "%" PRIu64, count);
+  const char *cells[2] = {crc_text, count_text};
+  qx_pg_send_text_columns(s, names, 2);
+  qx_pg_send_text_row(s, cells, 2);
+  qx_pg_send_complete(s, "SELECT 1");
+  return QX_OK;
+}
+
 /* The command words[1] names, or an error. */
 static int run_words(session *s, char **words, int n) {
   if (n >= 2 && strcasecmp(words[1], "get") == 0) return run_get(s, words, n);
@@ -231,8 +250,9 @@ static int run_words(session *s, char **words, int n) {
   if (n == 2 && strcasecmp(words[1], "basebackup") == 0) return run_basebackup(s);
   if (n == 2 && strcasecmp(words[1], "replication") == 0) return run_replication(s);
   if (n == 2 && strcasecmp(words[1], "promote") == 0) return run_promote(s);
+  if (n >= 2 && strcasecmp(words[1], "checksum") == 0) return run_checksum(s, words, n);
   return qx_fail(QX_ERR_PARSE, "unknown qaxdb command: QAXDB GET, SCAN, STATS, REPLICATION, "
-                               "PROMOTE, REPLICATE and BASEBACKUP exist");
+                               "PROMOTE, CHECKSUM, REPLICATE and BASEBACKUP exist");
 }
 
 void qx_pg_run_command(session *s, const char *text) {
