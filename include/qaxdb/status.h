@@ -24,6 +24,7 @@ enum qx_status {
   QX_ERR_SQL = -12,        /* the SQL engine rejected or failed a query (message in detail) */
   QX_ERR_DENIED = -13,     /* the statement or access is not permitted to user SQL */
   QX_ERR_LAPPED = -14,     /* a record read in place was overwritten while the caller held it */
+  QX_ERR_EXISTS = -15,     /* the item exists, or changed since it was read (a lost compare-and-set) */
 };
 
 /* A short, static description of a status code ("corruption detected", ...). */

@@ -39,6 +39,8 @@ const char *qx_strerror(int status) {
     return "not permitted";
   case QX_ERR_LAPPED:
     return "record overwritten while held";
+  case QX_ERR_EXISTS:
+    return "already exists or changed";
   default:
     return "unknown status";
   }
