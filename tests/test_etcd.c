@@ -1,9 +1,13 @@
 /* The etcd client (src/repl/etcd.h) against a real etcd with fast timings: leases, get/put,
  * create-if-absent, compare-and-swap, prefix listing, lease expiry, unreachable endpoints and
  * moving on to the next endpoint of the list. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "etcd_proc.h"
@@ -146,6 +150,24 @@ static void test_endpoints(const char *live) {
   CHECK_RC(qx_etcd_open(dead, 0, &etcd), QX_ERR_INVALID_ARG);
 }
 
+/* A listener that accepts connections (the kernel's backlog) and never answers. */
+static void test_timeout(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t alen = sizeof a;
+  CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 4) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+  char silent[64];
+  snprintf(silent, sizeof silent, "http://127.0.0.1:%d", ntohs(a.sin_port));
+  qx_etcd *etcd = NULL;
+  CHECK_OK(qx_etcd_open(silent, 300, &etcd));
+  if (etcd) CHECK_RC(qx_etcd_put(etcd, "qax/x", "1", 1, 0), QX_ERR_TIMEOUT);
+  CHECK(strstr(qx_last_error(), silent) != NULL);
+  qx_etcd_close(etcd);
+  if (fd >= 0) close(fd);
+}
+
 int main(void) {
   char dir[PATH_MAX];
   test_tmpdir(dir, "etcd");
@@ -166,6 +188,7 @@ int main(void) {
     qx_etcd_close(etcd);
   }
   test_endpoints(proc.endpoint);
+  test_timeout();
   etcd_proc_stop(&proc);
   test_rmtree(dir);
   return test_finish("test_etcd");
