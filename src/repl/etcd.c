@@ -18,6 +18,7 @@
 
 /* Far above anything the controller stores; bounds memory if an endpoint misbehaves. */
 #define MAX_ANSWER (64u << 20)
+#define MAX_ENDPOINT 400
 
 struct qx_etcd {
   CURL *curl;
@@ -74,6 +75,9 @@ static int parse_endpoints(qx_etcd *etcd, const char *list) {
       b++;
     while (e > b && (e[-1] == ' ' || e[-1] == '/'))
       e--;
+    /* The limit keeps endpoint + path within post()'s URL buffer. */
+    if (e - b > MAX_ENDPOINT)
+      return qx_fail(QX_ERR_INVALID_ARG, "etcd endpoint '%.40s...' is too long", b);
     if (strncmp(b, "http://", 7) != 0 && strncmp(b, "https://", 8) != 0)
       return qx_fail(QX_ERR_INVALID_ARG, "etcd endpoint '%.*s' is not http://host:port",
                      (int)(e - b), b);
