@@ -5,7 +5,8 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/qaxdb-cli-XXXXXX")
 # folder of the test's own, removed with it.
 QAXDB_SHM_DIR=$(mktemp -d /dev/shm/qaxdb-cli-XXXXXX)
 export QAXDB_SHM_DIR
-cli_cleanup() { rm -rf "$TMP" "$QAXDB_SHM_DIR"; }
+# QAXDB_TEST_KEEP=1 keeps the folder of a run to look into.
+cli_cleanup() { [ -n "${QAXDB_TEST_KEEP:-}" ] || rm -rf "$TMP" "$QAXDB_SHM_DIR"; }
 trap cli_cleanup EXIT
 failures=0
 

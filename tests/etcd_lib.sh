@@ -14,13 +14,14 @@ for x in s: x.bind(("127.0.0.1", 0))
 print(*(x.getsockname()[1] for x in s))'
 }
 
-# start_etcd DIR: etcd with data in DIR/etcd/data and its log in DIR/etcd/etcd.log; waits up to
-# 20 s for /health. Sets ETCD_ENDPOINT (http://127.0.0.1:PORT) and ETCD_PID.
+# start_etcd DIR [HOST]: etcd with data in DIR/etcd/data and its log in DIR/etcd/etcd.log,
+# serving clients on HOST (default 127.0.0.1); waits up to 20 s for /health. Sets ETCD_ENDPOINT
+# (http://HOST:PORT) and ETCD_PID.
 start_etcd() {
   local dir=$1/etcd client peer
   mkdir -p "$dir" || return 1
   read -r client peer < <(etcd_free_ports) || return 1
-  ETCD_ENDPOINT=http://127.0.0.1:$client
+  ETCD_ENDPOINT=http://${2:-127.0.0.1}:$client
   local peer_url=http://127.0.0.1:$peer
   "${ETCD:-etcd}" --name n1 --data-dir "$dir/data" \
     --listen-client-urls "$ETCD_ENDPOINT" --advertise-client-urls "$ETCD_ENDPOINT" \

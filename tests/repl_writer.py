@@ -5,7 +5,8 @@ connection). Each acknowledged write is recorded as "id port epoch lsn" in ACKED
 and LSN the server reported with it), and their number in ACKED.count. Stops when the file
 STOP exists, or after SECONDS.
 
-usage: repl_writer.py ACKED STOP SECONDS HOST:PORT...
+usage: repl_writer.py ACKED STOP SECONDS RUN HOST:PORT...
+(RUN prefixes the ids, so that the ids of several runs differ)
 Runs under Debian's /usr/bin/python3 (python3-psycopg2)."""
 import os
 import sys
@@ -13,8 +14,8 @@ import time
 
 import psycopg2
 
-acked_path, stop_path, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-nodes = [a.rsplit(":", 1) for a in sys.argv[4:]]
+acked_path, stop_path, seconds, run = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+nodes = [a.rsplit(":", 1) for a in sys.argv[5:]]
 
 
 def connect(host, port):
@@ -41,7 +42,7 @@ def main():
                 time.sleep(0.02)
                 continue
         i += 1
-        row_id = "w%d" % i
+        row_id = "%s-%d" % (run, i)
         try:
             conn.cursor().execute(
                 "INSERT INTO instruments (instrument_id, exchange, price_tick, multiplier, ts) "

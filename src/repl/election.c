@@ -71,15 +71,27 @@ static int publish_member(repl_election *e) {
 
 /* ---- a primary keeping its lease ------------------------------------------------------------ */
 
+static int64_t fence_after(const repl_election *e) {
+  return (int64_t)e->r->ttl_s * 1000000000ll * FENCE_AT_PERCENT / 100;
+}
+
+/* The lease was renewed by a request sent at sent_ns: writes may be acknowledged until the
+ * fence time after it. */
+static void renewed(repl_election *e, int64_t sent_ns) {
+  e->renewed_ns = sent_ns;
+  pthread_mutex_lock(&e->r->mu);
+  e->r->lease_deadline_ns = sent_ns + fence_after(e);
+  pthread_mutex_unlock(&e->r->mu);
+}
+
 static void keep_leadership(repl_election *e) {
   int64_t sent = qx_monotonic_ns();
   int rc = qx_etcd_lease_keepalive(e->etcd, e->leader_lease, NULL);
   if (rc == QX_OK) {
-    e->renewed_ns = sent;
+    renewed(e, sent);
     return;
   }
-  int64_t fence_after = (int64_t)e->r->ttl_s * 1000000000ll * FENCE_AT_PERCENT / 100;
-  if (rc == QX_ERR_NOT_FOUND || sent - e->renewed_ns > fence_after) {
+  if (rc == QX_ERR_NOT_FOUND || sent - e->renewed_ns > fence_after(e)) {
     e->leader_lease = 0;
     qx_repl_fence(e->r, rc == QX_ERR_NOT_FOUND ? "the leader lease expired"
                                                : "the leader lease could not be renewed in time");
@@ -137,9 +149,9 @@ static void try_to_lead(repl_election *e) {
   char members[256], key[256], value[256];
   snprintf(members, sizeof members, "%s/members/", e->prefix);
   if (qx_etcd_get_prefix(e->etcd, members, compare_member, &b) != QX_OK || b.beaten) return;
-  int64_t lease;
+  int64_t lease, granted_at = qx_monotonic_ns();
   if (qx_etcd_lease_grant(e->etcd, e->r->ttl_s, &lease, NULL) != QX_OK) return;
-  int64_t granted_at = qx_monotonic_ns();
+  renewed(e, granted_at); /* before the promotion takes any write */
   key_of(e, "leader", key, sizeof key);
   int n = snprintf(value, sizeof value, "%s %s", e->r->node, e->r->advertise);
   if (qx_etcd_create(e->etcd, key, value, (size_t)n, lease) != QX_OK) {
@@ -156,7 +168,6 @@ static void try_to_lead(repl_election *e) {
     return;
   }
   e->leader_lease = lease;
-  e->renewed_ns = granted_at;
 }
 
 /* ---- the loop ------------------------------------------------------------------------------- */

@@ -127,6 +127,11 @@ int qx_repl_wait_replicated(uint64_t lsn, void *ctx) {
       break;
     }
   }
+  if (rc == QX_OK && r->lease_deadline_ns && qx_monotonic_ns() > r->lease_deadline_ns)
+    rc = qx_fail(QX_ERR_DENIED,
+                 "the write at LSN %" PRIu64 " is on %d replica(s), but this node's leader lease "
+                 "ran out before it could be acknowledged: it may or may not survive a failover",
+                 lsn, flushed_by(r, lsn));
   pthread_mutex_unlock(&r->mu);
   return rc;
 }

@@ -45,6 +45,9 @@ struct qx_repl {
   qx_repl_role role;
   qx_epochs epochs;
   char primary[128]; /* the primary this node follows or knows of */
+  /* With etcd, a primary acknowledges writes only before this (monotonic ns): its lease is
+   * then still its own, whatever its election thread is doing. 0: no lease (no etcd). */
+  int64_t lease_deadline_ns;
 
   /* a primary's replicas */
   repl_peer peers[QX_REPL_MAX_REPLICAS];
