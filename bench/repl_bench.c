@@ -218,7 +218,7 @@ static double p99_of(const histogram *h) {
 /* ---- the run --------------------------------------------------------------------------------- */
 
 typedef struct results {
-  histogram lag[2];                   /* qaxdb, PostgreSQL */
+  histogram lag[2]; /* qaxdb, PostgreSQL */
   histogram local[2], remote_write_pg, remote_apply_pg, replicated;
   double failover_qaxdb, failover_patroni_same, failover_patroni_default;
   uint64_t lost_qaxdb, lost_patroni;

@@ -55,10 +55,9 @@ static int spawn(qx_cluster *c, node *n) {
   if (n->pid == 0) {
     FILE *f = freopen(log, "a", stderr);
     if (!f || !freopen("/dev/null", "w", stdout)) _exit(127);
-    execl(c->qaxdbd, "qaxdbd", "--data", n->dir, "--pg-port", port, "--http-port", "0",
-          "--node", n->name, "--advertise", advertise, "--etcd", c->etcd, "--ttl", ttl,
-          "--durability", "replicated", "--snapshot-interval", "0", "--log-level", "warn",
-          (char *)NULL);
+    execl(c->qaxdbd, "qaxdbd", "--data", n->dir, "--pg-port", port, "--http-port", "0", "--node",
+          n->name, "--advertise", advertise, "--etcd", c->etcd, "--ttl", ttl, "--durability",
+          "replicated", "--snapshot-interval", "0", "--log-level", "warn", (char *)NULL);
     _exit(127);
   }
   return 0;
@@ -109,8 +108,7 @@ static int wait_settled(qx_cluster *c) {
   return -1;
 }
 
-int qx_cluster_start(const char *root_dir, const char *etcd_endpoint, int ttl_s,
-                     qx_cluster **out) {
+int qx_cluster_start(const char *root_dir, const char *etcd_endpoint, int ttl_s, qx_cluster **out) {
   qx_cluster *c = calloc(1, sizeof *c);
   if (!c || (mkdir(root_dir, 0755) != 0 && errno != EEXIST)) {
     fprintf(stderr, "qaxdb-bench-repl: cannot create %s\n", root_dir);
@@ -245,8 +243,8 @@ int qx_cluster_failover(qx_cluster *c, double *failover_s, uint64_t *acked_lost)
     *failover_s = (double)(first_ack_ns - kill_ns) / 1e9;
     *acked_lost = count_lost(c, &c->nodes[new_primary], &a);
   } else {
-    fprintf(stderr, "qaxdb-bench-repl: no new primary took writes in %d s (logs in %s)\n",
-            WAIT_S, c->root);
+    fprintf(stderr, "qaxdb-bench-repl: no new primary took writes in %d s (logs in %s)\n", WAIT_S,
+            c->root);
   }
   free(a.ids);
   if (killed >= 0 && spawn(c, &c->nodes[killed]) != 0) ok = 0;

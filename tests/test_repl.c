@@ -9,10 +9,10 @@
 #include "check.h"
 #include "lsm/engine.h"
 #include "lsm/wal_codec.h"
-#include "qaxdb/key.h"
-#include "qaxdb/schema.h"
 #include "qaxdb/db.h"
+#include "qaxdb/key.h"
 #include "qaxdb/records.h"
+#include "qaxdb/schema.h"
 #include "repl/epochs.h"
 #include "repl/protocol.h"
 
@@ -48,7 +48,7 @@ static void test_prefix(void) {
   CHECK(qx_epochs_has_prefix(&h, 1, 1, 100));  /* ended where epoch 2 began */
   CHECK(!qx_epochs_has_prefix(&h, 1, 1, 101)); /* wrote past the end of its epoch */
   CHECK(qx_epochs_has_prefix(&h, 2, 101, 200));
-  CHECK(qx_epochs_has_prefix(&h, 5, 201, 999)); /* the current epoch: any length */
+  CHECK(qx_epochs_has_prefix(&h, 5, 201, 999));  /* the current epoch: any length */
   CHECK(!qx_epochs_has_prefix(&h, 2, 100, 150)); /* that epoch began elsewhere */
   CHECK(!qx_epochs_has_prefix(&h, 3, 150, 160)); /* an epoch this history never had */
 }

@@ -112,23 +112,12 @@ static int receive(PGconn *pg, receiving *rv) {
   return rc;
 }
 
-static PGconn *connect_to(const char *primary, const char *user, const char *password) {
-  char host[128], port_text[8];
-  int port;
-  if (qx_repl_split_address(primary, host, sizeof host, &port) != QX_OK) return NULL;
-  snprintf(port_text, sizeof port_text, "%d", port);
-  const char *keys[] = {"host", "port", "user", "dbname", "connect_timeout", "password", NULL};
-  const char *values[] = {host, port_text, user ? user : "qaxdb", "qaxdb", "5", password, NULL};
-  if (!password) keys[5] = NULL;
-  return PQconnectdbParams(keys, values, 0);
-}
-
 int qx_repl_basebackup(const char *primary, const char *user, const char *password, const char *dir,
                        uint64_t *lsn_out) {
   char tmp[PATH_MAX];
   int rc = qx_snapfolder_begin(dir, tmp, sizeof tmp);
   if (rc != QX_OK) return rc;
-  PGconn *pg = connect_to(primary, user, password);
+  PGconn *pg = qx_repl_connect(primary, user, password, "qaxdb-basebackup");
   receiving rv = {.root = tmp, .fd = -1};
   if (!pg || PQstatus(pg) != CONNECTION_OK)
     rc = qx_fail(QX_ERR_IO, "cannot reach the primary %s: %s", primary ? primary : "(none)",

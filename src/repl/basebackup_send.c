@@ -28,11 +28,9 @@ typedef struct sending {
 static _Thread_local sending *current; /* nftw passes no context */
 
 static int send_message(pg_conn *c, qx_buffer *b) {
-  qx_pg_begin(c, 'd');
-  qx_pg_put_bytes(c, b->p, b->len);
-  qx_pg_end(c);
+  int rc = qx_repl_send(c, b);
   b->len = 0;
-  return qx_pg_flush(c);
+  return rc;
 }
 
 static int send_file(sending *s, const char *path, uint64_t size) {
@@ -45,7 +43,7 @@ static int send_file(sending *s, const char *path, uint64_t size) {
   qx_repl_put_u32(&b, (uint32_t)strlen(name));
   qx_buffer_put(&b, name, strlen(name));
   qx_repl_put_u64(&b, size);
-  int rc = b.failed ? -1 : send_message(s->c, &b);
+  int rc = send_message(s->c, &b);
   static _Thread_local uint8_t chunk[CHUNK];
   for (uint64_t sent = 0; rc == 0 && sent < size;) {
     ssize_t n = read(fd, chunk, CHUNK);
@@ -53,7 +51,7 @@ static int send_file(sending *s, const char *path, uint64_t size) {
     type = QX_REPL_CHUNK;
     qx_buffer_put(&b, &type, 1);
     if (n > 0) qx_buffer_put(&b, chunk, (size_t)n);
-    if (rc == 0) rc = b.failed ? -1 : send_message(s->c, &b);
+    if (rc == 0) rc = send_message(s->c, &b);
     sent += n > 0 ? (uint64_t)n : 0;
   }
   close(fd);
@@ -71,16 +69,10 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 
 static int send_tail(qx_repl *r, pg_conn *c, uint64_t lsn) {
   qx_buffer b = {0};
-  uint8_t type = QX_REPL_HELLO;
-  qx_buffer_put(&b, &type, 1);
-  pthread_mutex_lock(&r->mu);
-  qx_repl_put_history(&b, &r->epochs);
-  pthread_mutex_unlock(&r->mu);
-  int rc = b.failed ? -1 : send_message(c, &b);
-  type = QX_REPL_DONE;
+  uint8_t type = QX_REPL_DONE;
   qx_buffer_put(&b, &type, 1);
   qx_repl_put_u64(&b, lsn);
-  if (rc == 0) rc = b.failed ? -1 : send_message(c, &b);
+  int rc = qx_repl_send_history(r, c) == 0 ? send_message(c, &b) : -1;
   qx_buffer_free(&b);
   return rc;
 }

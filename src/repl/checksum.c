@@ -21,8 +21,7 @@ int qx_repl_log_checksum(qx_db *db, uint64_t from, uint64_t to, uint32_t *crc_ou
   uint64_t last = qx_db_last_lsn(db);
   if (from == 0 || from > to || to > last)
     return qx_fail(QX_ERR_INVALID_ARG,
-                   "LSNs %" PRIu64 " to %" PRIu64 " are not a range of this log (1 to %" PRIu64
-                   ")",
+                   "LSNs %" PRIu64 " to %" PRIu64 " are not a range of this log (1 to %" PRIu64 ")",
                    from, to, last);
   qx_sub_options o;
   qx_sub_options_init(&o);
@@ -41,7 +40,8 @@ int qx_repl_log_checksum(qx_db *db, uint64_t from, uint64_t to, uint32_t *crc_ou
     crc = add_entry(crc, &e);
     count++;
     next = e.lsn + 1;
-    if (!qx_sub_held_valid(sub)) rc = qx_fail(QX_ERR_LAPPED, "the log moved on during the checksum");
+    if (!qx_sub_held_valid(sub))
+      rc = qx_fail(QX_ERR_LAPPED, "the log moved on during the checksum");
   }
   qx_sub_close(sub);
   *crc_out = crc;

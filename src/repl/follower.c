@@ -282,28 +282,13 @@ static int request_stream(follower *f) {
 }
 
 static PGconn *connect_primary(qx_repl *r) {
-  char host[128];
-  int port;
+  char primary[128], app[96];
   pthread_mutex_lock(&r->mu);
-  int ok = qx_repl_split_address(r->primary, host, sizeof host, &port) == QX_OK;
+  snprintf(primary, sizeof primary, "%s", r->primary);
   r->repoint = 0;
   pthread_mutex_unlock(&r->mu);
-  if (!ok) return NULL;
-  char port_text[8], app[96];
-  snprintf(port_text, sizeof port_text, "%d", port);
   snprintf(app, sizeof app, "qaxdb-replica-%s", r->node);
-  const char *keys[] = {
-      "host", "port", "user", "password", "dbname", "connect_timeout", "application_name", NULL};
-  const char *values[] = {host,
-                          port_text,
-                          r->user[0] ? r->user : "qaxdb",
-                          r->password[0] ? r->password : NULL,
-                          "qaxdb",
-                          "2",
-                          app,
-                          NULL};
-  if (!values[3]) keys[3] = NULL; /* no password: the list ends there */
-  return PQconnectdbParams(keys, values, 0);
+  return qx_repl_connect(primary, r->user, r->password, app);
 }
 
 static void follow_once(follower *f) {

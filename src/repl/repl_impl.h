@@ -15,6 +15,7 @@
 #include "qaxdb/repl.h"
 #include "repl/epochs.h"
 #include "server/pg_wire.h"
+#include "util/grow.h"
 
 typedef struct repl_peer {
   int in_use; /* a replica of this name connected since the start */
@@ -26,8 +27,9 @@ typedef struct repl_peer {
 } repl_peer;
 
 typedef struct repl_election repl_election; /* election.c */
-typedef struct follower follower;           /* checksum.c: CRC-32C of the entries from..to of db's log (QX_ERR_INVALID_ARG if it does not
- * hold them all), and how many. */
+typedef struct follower
+    follower; /* checksum.c: CRC-32C of the entries from..to of db's log (QX_ERR_INVALID_ARG if it
+               * does not hold them all), and how many. */
 int qx_repl_log_checksum(qx_db *db, uint64_t from, uint64_t to, uint32_t *crc, uint64_t *count);
 
 /* follower.c */
@@ -92,7 +94,16 @@ void qx_repl_peer_ack(qx_repl *r, int slot, uint64_t received, uint64_t flushed,
 void qx_repl_on_commit(uint64_t lsn, void *ctx);
 int qx_repl_wait_replicated(uint64_t lsn, void *ctx);
 
-/* sender.c: serves `QAXDB REPLICATE` on the server's connection c, until it ends. */
+/* connect.c: libpq's connection to the primary at address (NULL if it is not host:port). */
+typedef struct pg_conn PGconn; /* libpq's */
+PGconn *qx_repl_connect(const char *address, const char *user, const char *password,
+                        const char *application);
+
+/* sender.c: sends b as one CopyData message and flushes; 0, or -1 if the peer is gone. */
+int qx_repl_send(pg_conn *c, const qx_buffer *b);
+/* Sends the node's epoch history (an `h` message). */
+int qx_repl_send_history(qx_repl *r, pg_conn *c);
+/* Serves `QAXDB REPLICATE` on the server's connection c, until it ends. */
 void qx_repl_serve(qx_repl *r, pg_conn *c, const char *name, uint64_t next_lsn, uint64_t epoch,
                    uint64_t epoch_first_lsn);
 /* basebackup_send.c: serves `QAXDB BASEBACKUP` on c. */

@@ -76,21 +76,22 @@ static int open_sub(stream *st) {
   return qx_sub_open(qx_db_dir(st->r->db), &o, &st->sub);
 }
 
-static int send_copy_data(pg_conn *c, const qx_buffer *b) {
+int qx_repl_send(pg_conn *c, const qx_buffer *b) {
+  if (b->failed) return -1;
   qx_pg_begin(c, 'd');
   qx_pg_put_bytes(c, b->p, b->len);
   qx_pg_end(c);
   return qx_pg_flush(c);
 }
 
-static int send_hello(stream *st) {
+int qx_repl_send_history(qx_repl *r, pg_conn *c) {
   qx_buffer b = {0};
   uint8_t type = QX_REPL_HELLO;
   qx_buffer_put(&b, &type, 1);
-  pthread_mutex_lock(&st->r->mu);
-  qx_repl_put_history(&b, &st->r->epochs);
-  pthread_mutex_unlock(&st->r->mu);
-  int rc = b.failed ? -1 : send_copy_data(st->c, &b);
+  pthread_mutex_lock(&r->mu);
+  qx_repl_put_history(&b, &r->epochs);
+  pthread_mutex_unlock(&r->mu);
+  int rc = qx_repl_send(c, &b);
   qx_buffer_free(&b);
   return rc;
 }
@@ -103,7 +104,7 @@ static int send_keepalive(stream *st) {
   pthread_mutex_lock(&st->r->mu);
   qx_repl_put_u64(&b, qx_epochs_current(&st->r->epochs));
   pthread_mutex_unlock(&st->r->mu);
-  int rc = b.failed ? -1 : send_copy_data(st->c, &b);
+  int rc = qx_repl_send(st->c, &b);
   qx_buffer_free(&b);
   return rc;
 }
@@ -134,7 +135,7 @@ static int send_available(stream *st) {
     st->sub = NULL;
     return open_sub(st) == QX_OK ? 1 : -1;
   }
-  if (send_copy_data(st->c, &st->out) != 0) return -1;
+  if (qx_repl_send(st->c, &st->out) != 0) return -1;
   st->next_lsn = e[n - 1].lsn + 1;
   qx_repl_peer_sent(st->r, st->slot, e[n - 1].lsn);
   return 1;
@@ -224,7 +225,7 @@ void qx_repl_serve(qx_repl *r, pg_conn *c, const char *name, uint64_t next_lsn, 
   }
   qx_log(QX_LOG_INFO, "replication: replica connected", "replica=%s from_lsn=%" PRIu64, name,
          next_lsn);
-  if (start_copy_both(c) == 0 && send_hello(&st) == 0) run_stream(&st);
+  if (start_copy_both(c) == 0 && qx_repl_send_history(r, c) == 0) run_stream(&st);
   qx_repl_peer_detach(r, st.slot, st.session);
   qx_sub_close(st.sub);
   qx_buffer_free(&st.out);

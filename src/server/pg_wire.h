@@ -14,7 +14,7 @@
 
 #define PG_MAX_MESSAGE (64u << 20) /* longer messages are refused, not buffered */
 
-typedef struct pg_conn {
+typedef struct pg_wire_conn { /* not libpq's struct pg_conn: the replica side uses both */
   int fd;
   qx_tls_context *tls_context; /* the server's, if it offers TLS; else NULL */
   qx_tls *tls;                 /* set once the client's SSLRequest led to a handshake */
