@@ -11,18 +11,6 @@
 #include "node.h"
 #include "util/log.h"
 
-/* Says where to connect: the first two lines, which scripts read the ports from. */
-static void announce(const qaxdbd_config *c, const qx_server *srv) {
-  const char *host = c->server.listen_address;
-  int port = qx_server_pg_port(srv);
-  const char *users = c->server.users_file;
-  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol%s%s%s): psql -h %s -p %d\n",
-         c->data, host, port, users ? "; users of " : "; loopback trusted", users ? users : "",
-         c->server.tls_cert_file ? "; TLS offered" : "", host, port);
-  printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health\n", host,
-         qx_server_http_port(srv));
-}
-
 /* SIGHUP: the config file and flags again. What the server can change while it runs changes;
  * the rest is logged as waiting for the next start. */
 static void reload(int argc, char **argv, qaxdbd_config *running, qx_server *srv) {
@@ -93,8 +81,6 @@ int main(int argc, char **argv) {
     qaxdbd_config_free(&c);
     return 1;
   }
-  announce(&c, n.srv);
-  fflush(stdout);
   int sig = serve_until_stopped(argc, argv, &c, &n, &signals);
   if (sig) qx_log(QX_LOG_INFO, "stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
   rc = node_close(&n);

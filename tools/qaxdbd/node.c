@@ -37,6 +37,18 @@ static int copy_primary(const char *primary, const qaxdbd_config *c) {
   return 0;
 }
 
+/* Says where to connect: the first two lines, which scripts read the ports from. */
+static void announce(const qaxdbd_config *c, const qx_server *srv) {
+  const char *host = c->server.listen_address;
+  int port = qx_server_pg_port(srv);
+  const char *users = c->server.users_file;
+  printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol%s%s%s): psql -h %s -p %d\n",
+         c->data, host, port, users ? "; users of " : "; loopback trusted", users ? users : "",
+         c->server.tls_cert_file ? "; TLS offered" : "", host, port);
+  printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health\n", host,
+         qx_server_http_port(srv));
+}
+
 static void start_extras(const qaxdbd_config *c, node *n) {
   int rc;
   if (c->simulate && (rc = venue_feed_start(n->db, c->simulate_rate, &n->feed)) != QX_OK)
@@ -70,7 +82,9 @@ int node_open(qaxdbd_config *c, node *n) {
     node_close(n);
     return result;
   }
+  announce(c, n->srv);
   start_extras(c, n);
+  fflush(stdout);
   return 0;
 }
 

@@ -20,7 +20,9 @@ typedef struct node {
 } node;
 
 /* Opens everything c asks for; a replica with an empty or missing folder is copied from its
- * primary first. Returns 0, or 1 after logging what failed (everything opened is closed). */
+ * primary first. Says where it serves on the first two lines of standard output (which
+ * scripts read the ports from) before the simulator's line. Returns 0, or 1 after logging
+ * what failed (everything opened is closed). */
 int node_open(qaxdbd_config *c, node *n);
 /* Closes what is open; 1 (logged) if the data folder did not close cleanly, else 0. */
 int node_close(node *n);
