@@ -100,6 +100,15 @@ converged() {
   check_acks "$p"
 }
 
+# One line per case for the record (docs/operations.md): the writes acknowledged so far, the
+# primary and its epoch, whether a node was rebuilt.
+report() {
+  local p
+  p=$(primary_of "${NODES[@]}")
+  echo "failover_test: $1: $(wc -l <"$TMP/all_acked") writes acknowledged in all, $failures failed check(s);" \
+    "primary $p in epoch $(epoch "$p"); rebuilt so far: $(grep -l 'rebuilding this replica' "$TMP"/n*.err 2>/dev/null | wc -l)" >&2
+}
+
 # n1 starts alone, so that it is the first primary.
 start_cluster_node n1
 wait_until 30 "n1 elected" test "$(role n1)" = primary
@@ -119,6 +128,7 @@ if [ -n "$NS" ]; then
   ip link set "qxh$$" up
   [ "$(primary_of n2 n3 | wc -l)" = 1 ] || fail "not one primary among n2 and n3"
   converged
+  report "partition of n1"
 fi
 
 # 2. kill -9 of the primary under the write load.
@@ -135,6 +145,7 @@ new=$(primary_of "${NODES[@]}")
 [ "$(epoch "$new")" -gt "$old_epoch" ] || fail "the new primary's epoch $(epoch "$new") is not above $old_epoch"
 start_cluster_node "$old"
 converged
+report "kill -9 of the primary $old"
 
 # 3. kill -9 of a replica, writes go on, then it is restarted behind the others.
 start_writer
@@ -147,6 +158,7 @@ wait_until 60 "200 writes acknowledged without $victim" at_least_acks $((before 
 stop_writer
 start_cluster_node "$victim"
 converged
+report "kill -9 of the replica $victim"
 
 for n in "${!NODE_PID[@]}"; do stop_node "$n"; done
 cli_finish failover_test

@@ -47,7 +47,19 @@ wait_until 30 "r2 caught up after the replicated writes" caught_up p r2
 same_log "$last" p r1 r2 >/dev/null || fail "the logs differ: $(same_log "$last" p r1 r2)"
 sees_rows() { [ "$(rows "$1")" = "$2" ]; }
 wait_until 30 "r1's SQL sees every row" sees_rows r1 150
+[ "$(q r1 "SELECT count(*) FROM instruments_history WHERE instrument_id LIKE 'repl%'")" = 100 ] ||
+  fail "the history on r1 lacks rows of the primary"
 [ "$(rows r2)" = "$(rows p)" ] || fail "r2 counts $(rows r2) rows, the primary $(rows p)"
+
+# A subscriber on a replica's folder follows what the replica applies: the next write on the
+# primary reaches it.
+"$QAXDB" tail --data "$TMP/r1" --live --table instruments --limit 1 >"$TMP/tail.out" 2>"$TMP/tail.err" &
+tail_pid=$!
+sleep 0.5
+insert p "seen-by-tail" replicated >/dev/null
+for _ in $(seq 100); do kill -0 "$tail_pid" 2>/dev/null || break; sleep 0.1; done
+kill "$tail_pid" 2>/dev/null
+grep -q "seen-by-tail" "$TMP/tail.out" || fail "a subscriber on r1 did not see the write: $(cat "$TMP/tail.err")"
 
 # A replica refuses writes, naming the primary (SQLSTATE 25006).
 out=$(q r1 "INSERT INTO instruments (instrument_id, exchange, price_tick, multiplier, ts) VALUES ('x', 'TEST', 1, 1, TIMESTAMP '2026-11-30 00:00:00')")

@@ -52,7 +52,16 @@ static int read_leader(repl_election *e, leader_info *out) {
   return QX_OK;
 }
 
-/* Publishes this node's address and last LSN under its member lease (granted on first use). */
+/* The epoch that wrote lsn, in this node's history. */
+static uint64_t last_epoch(qx_repl *r, uint64_t lsn) {
+  pthread_mutex_lock(&r->mu);
+  uint64_t epoch = qx_epochs_of_lsn(&r->epochs, lsn).epoch;
+  pthread_mutex_unlock(&r->mu);
+  return epoch;
+}
+
+/* Publishes this node's address, the epoch of its last LSN and that LSN under its member
+ * lease (granted on first use). */
 static int publish_member(repl_election *e) {
   int rc = QX_OK;
   if (e->member_lease == 0)
@@ -64,8 +73,8 @@ static int publish_member(repl_election *e) {
   qx_repl_status_get(e->r, &st);
   char key[256], value[256];
   snprintf(key, sizeof key, "%s/members/%s", e->prefix, e->r->node);
-  int len = snprintf(value, sizeof value, "%s %" PRIu64 " %d", e->r->advertise, st.last_lsn,
-                     st.needs_rebuild);
+  int len = snprintf(value, sizeof value, "%s %" PRIu64 " %" PRIu64 " %d", e->r->advertise,
+                     last_epoch(e->r, st.last_lsn), st.last_lsn, st.needs_rebuild);
   return qx_etcd_put(e->etcd, key, value, (size_t)len, e->member_lease);
 }
 
@@ -100,10 +109,13 @@ static void keep_leadership(repl_election *e) {
 
 /* ---- an election ---------------------------------------------------------------------------- */
 
+/* Who is further on, as Raft compares logs: the epoch of the last entry first (a log that went
+ * on under a newer primary holds what that primary acknowledged, however short), then its
+ * LSN, then the smaller name. */
 typedef struct best_member {
   const char *me;
-  uint64_t my_lsn;
-  int beaten; /* a live member is further on (or as far, with a smaller name) */
+  uint64_t my_epoch, my_lsn;
+  int beaten; /* a live member is further on */
 } best_member;
 
 static int compare_member(const char *key, const char *value, size_t len, void *ctx) {
@@ -111,12 +123,18 @@ static int compare_member(const char *key, const char *value, size_t len, void *
   best_member *b = ctx;
   const char *name = strrchr(key, '/') + 1;
   char address[128];
-  uint64_t lsn;
+  uint64_t epoch, lsn;
   int rebuild;
   if (strcmp(name, b->me) == 0 ||
-      sscanf(value, "%127s %" SCNu64 " %d", address, &lsn, &rebuild) != 3)
+      sscanf(value, "%127s %" SCNu64 " %" SCNu64 " %d", address, &epoch, &lsn, &rebuild) != 4 ||
+      rebuild)
     return 0;
-  if (!rebuild && (lsn > b->my_lsn || (lsn == b->my_lsn && strcmp(name, b->me) < 0))) b->beaten = 1;
+  if (epoch != b->my_epoch)
+    b->beaten |= epoch > b->my_epoch;
+  else if (lsn != b->my_lsn)
+    b->beaten |= lsn > b->my_lsn;
+  else
+    b->beaten |= strcmp(name, b->me) < 0;
   return 0;
 }
 
@@ -145,7 +163,7 @@ static void try_to_lead(repl_election *e) {
   qx_repl_status st;
   qx_repl_status_get(e->r, &st);
   if (st.needs_rebuild) return;
-  best_member b = {e->r->node, st.last_lsn, 0};
+  best_member b = {e->r->node, last_epoch(e->r, st.last_lsn), st.last_lsn, 0};
   char members[256], key[256], value[256];
   snprintf(members, sizeof members, "%s/members/", e->prefix);
   if (qx_etcd_get_prefix(e->etcd, members, compare_member, &b) != QX_OK || b.beaten) return;

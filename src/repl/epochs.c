@@ -98,6 +98,13 @@ int qx_epochs_begin(qx_epochs *h, uint64_t epoch, uint64_t first_lsn) {
   return QX_OK;
 }
 
+qx_epoch_start qx_epochs_of_lsn(const qx_epochs *h, uint64_t lsn) {
+  uint32_t i = h->count - 1;
+  while (i > 0 && h->at[i].first_lsn > lsn)
+    i--;
+  return h->at[i];
+}
+
 int qx_epochs_has_prefix(const qx_epochs *h, uint64_t epoch, uint64_t first_lsn,
                          uint64_t last_lsn) {
   for (uint32_t i = 0; i < h->count; i++) {

@@ -30,6 +30,9 @@ uint64_t qx_epochs_current(const qx_epochs *h);
  * greater than the current one. */
 int qx_epochs_begin(qx_epochs *h, uint64_t epoch, uint64_t first_lsn);
 
+/* The epoch that wrote lsn (the newest one that began at or before it). */
+qx_epoch_start qx_epochs_of_lsn(const qx_epochs *h, uint64_t lsn);
+
 /* Whether a log in epoch `epoch` (which began at first_lsn) ending at last_lsn is a prefix of
  * the log whose history is h: 1 yes, 0 it diverged (h does not have that epoch at that LSN,
  * or it ended before last_lsn). */

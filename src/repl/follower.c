@@ -236,14 +236,6 @@ static int stream(follower *f) {
   return rc;
 }
 
-/* The epoch that wrote this node's last LSN, which the primary checks its log against. */
-static qx_epoch_start covering_epoch(const qx_epochs *h, uint64_t last_lsn) {
-  uint32_t i = h->count - 1;
-  while (i > 0 && h->at[i].first_lsn > last_lsn)
-    i--;
-  return h->at[i];
-}
-
 static void record_problem(qx_repl *r, int rebuild, const char *why) {
   pthread_mutex_lock(&r->mu);
   r->needs_rebuild = rebuild;
@@ -256,7 +248,8 @@ static void record_problem(qx_repl *r, int rebuild, const char *why) {
 static int request_stream(follower *f) {
   uint64_t last = qx_db_last_lsn(f->r->db);
   pthread_mutex_lock(&f->r->mu);
-  qx_epoch_start at = covering_epoch(&f->r->epochs, last);
+  /* the epoch that wrote this node's last LSN, which the primary checks its log against */
+  qx_epoch_start at = qx_epochs_of_lsn(&f->r->epochs, last);
   pthread_mutex_unlock(&f->r->mu);
   char command[256];
   snprintf(command, sizeof command, "QAXDB REPLICATE %s %" PRIu64 " %" PRIu64 " %" PRIu64,
