@@ -389,8 +389,8 @@ static int make_dir(const patroni_cluster *c, const char *path, mode_t mode) {
 
 /* pg_hba is replaced (postgresql.pg_hba) rather than appended to initdb's trust lines, so that
  * the passwords are checked as in a real deployment. Replicas and the rewind user connect over
- * TCP; Patroni itself uses the socket. watchdog off: there is none, and with a short TTL Patroni
- * would complain every loop. */
+ * TCP; Patroni itself uses the socket. watchdog off (quoted, YAML reads a bare off as false):
+ * there is none, and with a short TTL Patroni would complain every loop. */
 static int write_yml(const patroni_cluster *c, int i) {
   const node *nd = &c->n[i];
   FILE *f = fopen(nd->yml, "w");
@@ -409,7 +409,7 @@ static int write_yml(const patroni_cluster *c, int i) {
           "etcd3:\n"
           "  hosts: %s\n"
           "watchdog:\n"
-          "  mode: off\n"
+          "  mode: 'off'\n"
           "bootstrap:\n"
           "  dcs:\n"
           "    ttl: %d\n"
@@ -498,10 +498,23 @@ static int wait_healthy(const patroni_cluster *c, int want, int timeout_s) {
   return -1;
 }
 
+/* Patroni 3.0.2 (etcd3) takes integer seconds, and its update_leader gives up ("update_leader
+ * timeout") when less than 1 s of retry_timeout is left after refreshing the lease: with
+ * retry_timeout 1 the leader demotes itself at the first lease re-grant and the cluster stays
+ * leaderless. etcd raises lease TTLs below 2 s (1.5 election timeouts) to 2. */
+static int timing_ok(int ttl, int loop_wait, int retry_timeout) {
+  if (ttl >= 2 && loop_wait >= 1 && retry_timeout >= 2) return 1;
+  fail("ttl %d, loop_wait %d, retry_timeout %d: Patroni 3.0.2 with etcd3 needs ttl >= 2, "
+       "loop_wait >= 1, retry_timeout >= 2",
+       ttl, loop_wait, retry_timeout);
+  return 0;
+}
+
 int patroni_cluster_start(const char *root_dir, const char *etcd_endpoint, int ttl, int loop_wait,
                           int retry_timeout, patroni_cluster **out) {
   static atomic_int seq;
   *out = NULL;
+  if (!timing_ok(ttl, loop_wait, retry_timeout)) return -1;
   if (access(PATRONI_EXE, X_OK) != 0 || access(PG_BIN "/postgres", X_OK) != 0) {
     fail("need " PATRONI_EXE " and " PG_BIN "/postgres (Debian patroni, postgresql-15)");
     return -1;
@@ -613,7 +626,7 @@ int patroni_cluster_set_timing(patroni_cluster *c, int ttl, int loop_wait, int r
   snprintf(json, sizeof json, "{\"ttl\":%d,\"loop_wait\":%d,\"retry_timeout\":%d}", ttl, loop_wait,
            retry_timeout);
   int old_loop = c->loop_wait;
-  if (!patch_config(c, json)) return -1;
+  if (!timing_ok(ttl, loop_wait, retry_timeout) || !patch_config(c, json)) return -1;
   c->ttl = ttl;
   c->loop_wait = loop_wait;
   c->retry_timeout = retry_timeout;
@@ -623,8 +636,7 @@ int patroni_cluster_set_timing(patroni_cluster *c, int ttl, int loop_wait, int r
   int got = -1;
   while (now_ns() < end) {
     got = leader_lease_ttl(c);
-    /* etcd raises TTLs below its minimum (about 1.5 election timeouts, 2 s by default). */
-    if (got == ttl || (ttl < 2 && got == 2)) return 0;
+    if (got == ttl) return 0;
     sleep_ms(100);
   }
   fail("leader lease still has TTL %d, not %d", got, ttl);
