@@ -389,8 +389,8 @@ static int make_dir(const patroni_cluster *c, const char *path, mode_t mode) {
 
 /* pg_hba is replaced (postgresql.pg_hba) rather than appended to initdb's trust lines, so that
  * the passwords are checked as in a real deployment. Replicas and the rewind user connect over
- * TCP; Patroni itself uses the socket. watchdog off (quoted, YAML reads a bare off as false):
- * there is none, and with a short TTL Patroni would complain every loop. */
+ * TCP; Patroni itself uses the socket. watchdog off: there is no /dev/watchdog (Patroni 3.0.2
+ * still logs "Watchdog not supported because leader TTL ..." each loop at short TTLs; harmless). */
 static int write_yml(const patroni_cluster *c, int i) {
   const node *nd = &c->n[i];
   FILE *f = fopen(nd->yml, "w");
@@ -743,15 +743,27 @@ static void *lag_poller(void *arg) {
   return NULL;
 }
 
+/* A node other than leader whose walreceiver is streaming, asked over libpq: Patroni's /replica
+ * answers 503 for a while after a (re)start even when the replica already streams. */
+static int streaming_replica(const patroni_cluster *c, int leader) {
+  for (int i = 0; i < NODES; i++) {
+    if (i == leader || c->n[i].pid <= 0) continue;
+    PGconn *k = pg_connect(c, i);
+    long long n =
+        k ? pg_int(k, "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'") : -1;
+    PQfinish(k);
+    if (n == 1) return i;
+  }
+  return -1;
+}
+
 int patroni_replication_lag(patroni_cluster *c, int rate_per_s, int seconds, histogram *out) {
-  int l = find_leader(c);
-  int replica = -1;
-  for (int i = 0; i < NODES && replica < 0; i++)
-    if (i != l && c->n[i].pid > 0 && rest(c, i, NULL, "/replica", NULL, NULL) == 200) replica = i;
-  PGconn *w = l >= 0 ? pg_connect(c, l) : NULL;
-  if (!w || replica < 0) {
-    fail("replication_lag: no leader connection or no replica");
-    PQfinish(w);
+  int l = -1, replica = -1;
+  for (int64_t end = now_ns() + 30 * (int64_t)1000000000; now_ns() < end; sleep_ms(200))
+    if ((l = find_leader(c)) >= 0 && (replica = streaming_replica(c, l)) >= 0) break;
+  PGconn *w = l >= 0 && replica >= 0 ? pg_connect(c, l) : NULL;
+  if (!w) {
+    fail("replication_lag: no leader connection or no streaming replica within 30 s");
     return -1;
   }
   if (!pg_ok(w, "DROP TABLE IF EXISTS pp_lag", 0) ||
