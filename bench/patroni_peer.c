@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -270,6 +271,7 @@ static long long pg_int(PGconn *k, const char *sql) {
 /* ---- processes ---- */
 
 static pid_t spawn_patroni(const patroni_cluster *c, const node *nd) {
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid != 0) return pid;
   setsid(); /* our ^C must reach Patroni only through stop, which orders the shutdown */
@@ -281,6 +283,10 @@ static pid_t spawn_patroni(const patroni_cluster *c, const node *nd) {
     fprintf(stderr, "cannot switch to uid %u: %s\n", (unsigned)c->uid, strerror(errno));
     _exit(126);
   }
+  /* SIGTERM (Patroni then stops its PostgreSQL) when the bench dies even by SIGKILL, where no
+   * atexit hook or signal handler runs. Set after setuid, which clears it; the signal follows
+   * the forking thread, hence the main-thread rule in the header. */
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(126);
   if (chdir(c->root) != 0) _exit(126);
   setenv("HOME", c->root, 1);
   char *argv[] = {PATRONI_EXE, (char *)nd->yml, NULL};
