@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -270,6 +271,7 @@ static long long pg_int(PGconn *k, const char *sql) {
 /* ---- processes ---- */
 
 static pid_t spawn_patroni(const patroni_cluster *c, const node *nd) {
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid != 0) return pid;
   setsid(); /* our ^C must reach Patroni only through stop, which orders the shutdown */
@@ -281,6 +283,10 @@ static pid_t spawn_patroni(const patroni_cluster *c, const node *nd) {
     fprintf(stderr, "cannot switch to uid %u: %s\n", (unsigned)c->uid, strerror(errno));
     _exit(126);
   }
+  /* SIGTERM (Patroni then stops its PostgreSQL) when the bench dies even by SIGKILL, where no
+   * atexit hook or signal handler runs. Set after setuid, which clears it; the signal follows
+   * the forking thread, hence the main-thread rule in the header. */
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(126);
   if (chdir(c->root) != 0) _exit(126);
   setenv("HOME", c->root, 1);
   char *argv[] = {PATRONI_EXE, (char *)nd->yml, NULL};
@@ -389,8 +395,8 @@ static int make_dir(const patroni_cluster *c, const char *path, mode_t mode) {
 
 /* pg_hba is replaced (postgresql.pg_hba) rather than appended to initdb's trust lines, so that
  * the passwords are checked as in a real deployment. Replicas and the rewind user connect over
- * TCP; Patroni itself uses the socket. watchdog off: there is none, and with a short TTL Patroni
- * would complain every loop. */
+ * TCP; Patroni itself uses the socket. watchdog off: there is no /dev/watchdog (Patroni 3.0.2
+ * still logs "Watchdog not supported because leader TTL ..." each loop at short TTLs; harmless). */
 static int write_yml(const patroni_cluster *c, int i) {
   const node *nd = &c->n[i];
   FILE *f = fopen(nd->yml, "w");
@@ -409,7 +415,7 @@ static int write_yml(const patroni_cluster *c, int i) {
           "etcd3:\n"
           "  hosts: %s\n"
           "watchdog:\n"
-          "  mode: off\n"
+          "  mode: 'off'\n"
           "bootstrap:\n"
           "  dcs:\n"
           "    ttl: %d\n"
@@ -498,10 +504,23 @@ static int wait_healthy(const patroni_cluster *c, int want, int timeout_s) {
   return -1;
 }
 
+/* Patroni 3.0.2 (etcd3) takes integer seconds, and its update_leader gives up ("update_leader
+ * timeout") when less than 1 s of retry_timeout is left after refreshing the lease: with
+ * retry_timeout 1 the leader demotes itself at the first lease re-grant and the cluster stays
+ * leaderless. etcd raises lease TTLs below 2 s (1.5 election timeouts) to 2. */
+static int timing_ok(int ttl, int loop_wait, int retry_timeout) {
+  if (ttl >= 2 && loop_wait >= 1 && retry_timeout >= 2) return 1;
+  fail("ttl %d, loop_wait %d, retry_timeout %d: Patroni 3.0.2 with etcd3 needs ttl >= 2, "
+       "loop_wait >= 1, retry_timeout >= 2",
+       ttl, loop_wait, retry_timeout);
+  return 0;
+}
+
 int patroni_cluster_start(const char *root_dir, const char *etcd_endpoint, int ttl, int loop_wait,
                           int retry_timeout, patroni_cluster **out) {
   static atomic_int seq;
   *out = NULL;
+  if (!timing_ok(ttl, loop_wait, retry_timeout)) return -1;
   if (access(PATRONI_EXE, X_OK) != 0 || access(PG_BIN "/postgres", X_OK) != 0) {
     fail("need " PATRONI_EXE " and " PG_BIN "/postgres (Debian patroni, postgresql-15)");
     return -1;
@@ -613,7 +632,7 @@ int patroni_cluster_set_timing(patroni_cluster *c, int ttl, int loop_wait, int r
   snprintf(json, sizeof json, "{\"ttl\":%d,\"loop_wait\":%d,\"retry_timeout\":%d}", ttl, loop_wait,
            retry_timeout);
   int old_loop = c->loop_wait;
-  if (!patch_config(c, json)) return -1;
+  if (!timing_ok(ttl, loop_wait, retry_timeout) || !patch_config(c, json)) return -1;
   c->ttl = ttl;
   c->loop_wait = loop_wait;
   c->retry_timeout = retry_timeout;
@@ -623,8 +642,7 @@ int patroni_cluster_set_timing(patroni_cluster *c, int ttl, int loop_wait, int r
   int got = -1;
   while (now_ns() < end) {
     got = leader_lease_ttl(c);
-    /* etcd raises TTLs below its minimum (about 1.5 election timeouts, 2 s by default). */
-    if (got == ttl || (ttl < 2 && got == 2)) return 0;
+    if (got == ttl) return 0;
     sleep_ms(100);
   }
   fail("leader lease still has TTL %d, not %d", got, ttl);
@@ -731,15 +749,27 @@ static void *lag_poller(void *arg) {
   return NULL;
 }
 
+/* A node other than leader whose walreceiver is streaming, asked over libpq: Patroni's /replica
+ * answers 503 for a while after a (re)start even when the replica already streams. */
+static int streaming_replica(const patroni_cluster *c, int leader) {
+  for (int i = 0; i < NODES; i++) {
+    if (i == leader || c->n[i].pid <= 0) continue;
+    PGconn *k = pg_connect(c, i);
+    long long n =
+        k ? pg_int(k, "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'") : -1;
+    PQfinish(k);
+    if (n == 1) return i;
+  }
+  return -1;
+}
+
 int patroni_replication_lag(patroni_cluster *c, int rate_per_s, int seconds, histogram *out) {
-  int l = find_leader(c);
-  int replica = -1;
-  for (int i = 0; i < NODES && replica < 0; i++)
-    if (i != l && c->n[i].pid > 0 && rest(c, i, NULL, "/replica", NULL, NULL) == 200) replica = i;
-  PGconn *w = l >= 0 ? pg_connect(c, l) : NULL;
-  if (!w || replica < 0) {
-    fail("replication_lag: no leader connection or no replica");
-    PQfinish(w);
+  int l = -1, replica = -1;
+  for (int64_t end = now_ns() + 30 * (int64_t)1000000000; now_ns() < end; sleep_ms(200))
+    if ((l = find_leader(c)) >= 0 && (replica = streaming_replica(c, l)) >= 0) break;
+  PGconn *w = l >= 0 && replica >= 0 ? pg_connect(c, l) : NULL;
+  if (!w) {
+    fail("replication_lag: no leader connection or no streaming replica within 30 s");
     return -1;
   }
   if (!pg_ok(w, "DROP TABLE IF EXISTS pp_lag", 0) ||

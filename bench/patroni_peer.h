@@ -14,7 +14,12 @@ typedef struct patroni_cluster patroni_cluster;
  * coordinated by the already-running etcd at etcd_endpoint ("http://127.0.0.1:P"), with the
  * given ttl/loop_wait/retry_timeout. Waits (bounded) until there is a leader and 2 streaming
  * replicas. As root, everything runs as the user postgres (dirs chowned). Returns 0 or -1 with a
- * message on stderr. root_dir is left in place (logs) by patroni_cluster_stop. */
+ * message on stderr. root_dir is left in place (logs) by patroni_cluster_stop. The first call
+ * installs an atexit hook and SIGINT/SIGTERM/SIGHUP handlers that stop every running cluster;
+ * Patroni also gets SIGTERM if the bench dies by SIGKILL (PR_SET_PDEATHSIG), which fires when
+ * the calling *thread* ends: call start and patroni_failover from the main thread.
+ * Patroni 3.0.2 with etcd3 needs integer ttl >= 2, loop_wait >= 1, retry_timeout >= 2 (checked;
+ * retry_timeout 1 leaves the cluster leaderless after the first lease loss). */
 int patroni_cluster_start(const char *root_dir, const char *etcd_endpoint, int ttl, int loop_wait,
                           int retry_timeout, patroni_cluster **out);
 
