@@ -271,11 +271,12 @@ static int qaxdb_failovers(const char *root, const char *etcd, const settings *s
   return 0;
 }
 
-/* Patroni's tightest timing at a TTL: its loop runs every second and a DCS request may take the
- * rest of the TTL's first half (Patroni checks loop_wait + 2 * retry_timeout <= ttl). */
+/* Patroni's tightest timing at a TTL: its loop runs every second, and a DCS request may take
+ * up to half the rest (Patroni 3.0.2 needs retry_timeout >= 2: at 1 a cluster stays without a
+ * leader after its first lease loss). */
 static void patroni_timing(int ttl, int *loop_wait, int *retry_timeout) {
   *loop_wait = 1;
-  *retry_timeout = (ttl - 1) / 2 > 0 ? (ttl - 1) / 2 : 1;
+  *retry_timeout = (ttl - 1) / 2 > 2 ? (ttl - 1) / 2 : 2;
 }
 
 static int patroni_failovers(patroni_cluster *pc, int trials, double *seconds, uint64_t *lost,

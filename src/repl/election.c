@@ -1,14 +1,24 @@
 /* Automatic failover through etcd (its v3 JSON gateway, repl/etcd.h). Every node keeps a member
- * key under its own lease with its address and last LSN. The primary holds the leader key under
- * the leader lease and renews it; if it cannot renew in time it fences itself (refuses writes)
- * before the lease can expire in etcd, so that two primaries never take writes at once. When
- * the leader key is gone, the most advanced live node (ties: the smaller name) creates it,
- * takes the next epoch from the epoch key (compare-and-swap) and is promoted; the others follow
- * the address in the leader key. Keys: /qaxdb/<cluster>/{leader,epoch,members/<node>}. */
+ * key under its own lease with its address and where its log ends. The primary holds the
+ * leader key under the leader lease and renews it; if it cannot renew in time it fences itself
+ * (refuses writes) before the lease can expire in etcd, so that two primaries never take
+ * writes at once. When the leader key is gone, the node whose log is furthest on (ties: the
+ * smaller name) creates it, takes the next epoch from the epoch key (compare-and-swap) and is
+ * promoted; the others follow the address in the leader key. A replica that lost its stream
+ * and finds the primary's port refusing connections (the process is gone, its host is not)
+ * revokes the leader lease at once instead of waiting out the TTL.
+ * Keys: /qaxdb/<cluster>/{leader,epoch,members/<node>}. */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "repl/etcd.h"
 #include "repl/repl_impl.h"
@@ -17,7 +27,8 @@
 #include "util/log.h"
 #include "util/thread.h"
 
-#define PERIOD_MS 100 /* how often a node looks at etcd and renews its leases */
+#define PERIOD_MS 100        /* how often a node looks at etcd and renews its leases */
+#define PROBE_TIMEOUT_MS 200 /* a connection to a primary that may be gone */
 /* A primary fences itself when this part of its lease has passed since the last renewal it
  * sent was answered; etcd expires the lease no sooner than the whole TTL after that. */
 #define FENCE_AT_PERCENT 75
@@ -34,6 +45,7 @@ struct repl_election {
 typedef struct leader_info {
   int present;
   char node[64], address[128];
+  int64_t lease; /* the lease the key is held under */
 } leader_info;
 
 static void key_of(const repl_election *e, const char *name, char *out, size_t cap) {
@@ -45,7 +57,7 @@ static int read_leader(repl_election *e, leader_info *out) {
   size_t len;
   key_of(e, "leader", key, sizeof key);
   memset(out, 0, sizeof *out);
-  int rc = qx_etcd_get(e->etcd, key, value, sizeof value, &len, NULL, NULL);
+  int rc = qx_etcd_get(e->etcd, key, value, sizeof value, &len, NULL, &out->lease);
   if (rc == QX_ERR_NOT_FOUND) return QX_OK;
   if (rc != QX_OK) return rc;
   out->present = sscanf(value, "%63s %127s", out->node, out->address) == 2;
@@ -63,11 +75,9 @@ static uint64_t last_epoch(qx_repl *r, uint64_t lsn) {
 /* Publishes this node's address, the epoch of its last LSN and that LSN under its member
  * lease (granted on first use). */
 static int publish_member(repl_election *e) {
-  int rc = QX_OK;
-  if (e->member_lease == 0)
-    rc = qx_etcd_lease_grant(e->etcd, e->r->ttl_s, &e->member_lease, NULL);
-  else if (qx_etcd_lease_keepalive(e->etcd, e->member_lease, NULL) == QX_ERR_NOT_FOUND)
-    rc = qx_etcd_lease_grant(e->etcd, e->r->ttl_s, &e->member_lease, NULL);
+  int expired = e->member_lease == 0 ||
+                qx_etcd_lease_keepalive(e->etcd, e->member_lease, NULL) == QX_ERR_NOT_FOUND;
+  int rc = expired ? qx_etcd_lease_grant(e->etcd, e->r->ttl_s, &e->member_lease, NULL) : QX_OK;
   if (rc != QX_OK) return rc;
   qx_repl_status st;
   qx_repl_status_get(e->r, &st);
@@ -188,6 +198,53 @@ static void try_to_lead(repl_election *e) {
   e->leader_lease = lease;
 }
 
+/* ---- a primary whose process is gone -------------------------------------------------------- */
+
+/* 1 if a TCP connection to address is refused: its host is up, and nothing listens on the port.
+ * qaxdbd listens for as long as it can acknowledge a write, so its process is gone (or
+ * stopping, and then it revokes its lease itself). A timeout or any other answer is not proof. */
+static int refused(const char *address) {
+  char host[128];
+  int port;
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  if (qx_repl_split_address(address, host, sizeof host, &port) != QX_OK ||
+      inet_pton(AF_INET, host, &a.sin_addr) != 1)
+    return 0;
+  a.sin_port = htons((uint16_t)port);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  int rc = connect(fd, (struct sockaddr *)&a, sizeof a) == 0 ? 0 : errno;
+  if (rc == EINPROGRESS) {
+    struct pollfd p = {fd, POLLOUT, 0};
+    socklen_t len = sizeof rc;
+    rc = poll(&p, 1, PROBE_TIMEOUT_MS) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &len) == 0
+             ? rc
+             : ETIMEDOUT;
+  }
+  close(fd);
+  return rc == ECONNREFUSED;
+}
+
+/* A replica that lost its stream and finds the primary's port refused twice revokes the
+ * primary's lease rather than wait out the TTL: the election that follows starts at once. */
+static void end_dead_leadership(repl_election *e, const leader_info *leader) {
+  pthread_mutex_lock(&e->r->mu);
+  int lost = e->r->role == QX_REPL_REPLICA && !e->r->streaming &&
+             strcmp(e->r->primary, leader->address) == 0;
+  pthread_mutex_unlock(&e->r->mu);
+  if (!lost || !refused(leader->address)) return;
+  struct timespec pause = {0, PROBE_TIMEOUT_MS * 1000000L / 4};
+  nanosleep(&pause, NULL);
+  if (!refused(leader->address)) return;
+  char member[256];
+  snprintf(member, sizeof member, "%s/members/%s", e->prefix, leader->node);
+  if (qx_etcd_lease_revoke(e->etcd, leader->lease) == QX_OK) {
+    qx_etcd_delete(e->etcd, member); /* its LSN must not hold up the election */
+    qx_log(QX_LOG_WARN, "election: the primary's port refuses connections: its lease revoked",
+           "node=%s primary=%s address=%s", e->r->node, leader->node, leader->address);
+  }
+}
+
 /* ---- the loop ------------------------------------------------------------------------------- */
 
 static void step(repl_election *e) {
@@ -203,17 +260,19 @@ static void step(repl_election *e) {
   if (read_leader(e, &leader) != QX_OK) return;
   if (leader.present && strcmp(leader.node, e->r->node) != 0) {
     qx_repl_become_replica(e->r, leader.address);
+    end_dead_leadership(e, &leader);
     return;
   }
-  if (!leader.present) {
-    pthread_mutex_lock(&e->r->mu);
-    int was_primary = e->r->role == QX_REPL_PRIMARY;
-    pthread_mutex_unlock(&e->r->mu);
-    if (was_primary) qx_repl_fence(e->r, "the leader key is gone");
-    try_to_lead(e);
+  if (leader.present) {
+    /* This node's name under a lease it does not hold: its run before this one, gone. */
+    qx_etcd_lease_revoke(e->etcd, leader.lease);
+    return;
   }
-  /* A leader key of this node's name but not its lease: an earlier run of this node. It
-   * expires; the election after it decides. */
+  pthread_mutex_lock(&e->r->mu);
+  int was_primary = e->r->role == QX_REPL_PRIMARY;
+  pthread_mutex_unlock(&e->r->mu);
+  if (was_primary) qx_repl_fence(e->r, "the leader key is gone");
+  try_to_lead(e);
 }
 
 static int stopping(qx_repl *r) {
