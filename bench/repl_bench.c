@@ -1,9 +1,9 @@
 /* qaxdb-bench-repl: qaxdb's replication and failover against PostgreSQL 15 + Patroni, on the
  * same loopback machine and the same etcd, in one run (issue #15):
- *   lag      - rows written at a steady rate over libpq: from the primary's acknowledgement to
- *              the row applied on a replica (qaxdb: rows at `none`, acknowledged once in the
- *              log, and the replica's last LSN watched in process; PostgreSQL: async, polled
- *              on a replica);
+ *   lag      - rows written at a steady rate over libpq, from the commit to the row applied
+ *              on a replica (qaxdb: rows at `none`, the primary's and the replica's last LSN
+ *              watched in process; PostgreSQL: async, from the client's acknowledgement,
+ *              which comes after the commit, to the row seen by polling a replica);
  *   commit   - single-row INSERT commits over libpq with one replica that must flush them
  *              (qaxdb `replicated`, k=1) against synchronous_commit remote_write and
  *              remote_apply, and each one's overhead over its local commit;
@@ -147,56 +147,66 @@ static uint64_t insert_row(PGconn *conn, const char *tag, uint64_t i) {
   return lsn ? strtoull(lsn, NULL, 10) : 0;
 }
 
-/* ---- lag ------------------------------------------------------------------------------------- */
+/* ---- lag ----------------------------------------------------------------------------------- */
 
+/* When each LSN of the run became visible on the primary and on the replica, as one thread
+ * polling both every few microseconds (timer slack 1 ns) saw it. */
 typedef struct lag_watch {
-  const node *replica;
-  _Atomic uint64_t wanted; /* the LSN whose arrival is awaited (0: none) */
-  _Atomic int64_t seen_ns; /* when it was seen */
+  const node *primary, *replica;
+  uint64_t first, count; /* the LSNs watched */
+  int64_t *on_primary, *on_replica;
   atomic_int stop;
 } lag_watch;
 
-/* Polls the replica's last LSN every few microseconds (timer slack 1 ns), for the awaited one. */
+static void note_new(uint64_t last, uint64_t *seen, const lag_watch *w, int64_t *at, int64_t now) {
+  for (; *seen < last; ++*seen)
+    if (*seen + 1 >= w->first && *seen + 1 < w->first + w->count) at[*seen + 1 - w->first] = now;
+}
+
 static void *watch_main(void *arg) {
   lag_watch *w = arg;
   prctl(PR_SET_TIMERSLACK, 1);
-  while (!atomic_load(&w->stop)) {
-    uint64_t want = atomic_load(&w->wanted);
-    if (want && qx_db_last_lsn(w->replica->db) >= want) {
-      atomic_store(&w->seen_ns, qx_monotonic_ns());
-      atomic_store(&w->wanted, 0);
-    }
+  uint64_t seen_primary = w->first - 1, seen_replica = w->first - 1;
+  while (!atomic_load(&w->stop) || seen_replica < w->first + w->count - 1) {
+    uint64_t primary = qx_db_last_lsn(w->primary->db), replica = qx_db_last_lsn(w->replica->db);
+    int64_t now = qx_monotonic_ns();
+    note_new(primary, &seen_primary, w, w->on_primary, now);
+    note_new(replica, &seen_replica, w, w->on_replica, now);
     sleep_us(5);
   }
   return NULL;
 }
 
-static void qaxdb_lag(const local_cluster *c, const settings *s, histogram *out) {
-  lag_watch w = {.replica = &c->replicas[0]};
+/* Rows at `none` at a steady rate; the lag of each is the time between its commit on the
+ * primary and its apply on the first replica. Returns the rate achieved. */
+static double qaxdb_lag(const local_cluster *c, const settings *s, histogram *out) {
+  uint64_t rows = (uint64_t)s->lag_rate * (uint64_t)s->lag_seconds;
+  lag_watch w = {.primary = &c->primary, .replica = &c->replicas[0], .count = rows};
+  w.first = qx_db_last_lsn(c->primary.db) + 1;
+  w.on_primary = calloc(rows, sizeof *w.on_primary);
+  w.on_replica = calloc(rows, sizeof *w.on_replica);
+  if (!w.on_primary || !w.on_replica) die("out of memory");
   pthread_t t;
   pthread_create(&t, NULL, watch_main, &w);
   PGconn *conn = connect_local(c, "none");
-  int64_t period_ns = 1000000000ll / s->lag_rate, next = qx_monotonic_ns();
-  for (uint64_t i = 0; i < (uint64_t)s->lag_rate * (uint64_t)s->lag_seconds; i++) {
+  int64_t period_ns = 1000000000ll / s->lag_rate, start = qx_monotonic_ns(), next = start;
+  for (uint64_t i = 0; i < rows; i++) {
     while (qx_monotonic_ns() < next)
       sleep_us(20);
     next += period_ns;
-    atomic_store(&w.seen_ns, 0);
-    uint64_t lsn = insert_row(conn, "lag", i);
-    int64_t acked = qx_monotonic_ns();
-    if (qx_db_last_lsn(c->replicas[0].db) >= lsn) { /* applied before the client heard back */
-      qx_histogram_record(out, 0);
-      continue;
-    }
-    atomic_store(&w.wanted, lsn);
-    while (atomic_load(&w.wanted) == lsn)
-      sleep_us(2);
-    int64_t seen = atomic_load(&w.seen_ns);
-    qx_histogram_record(out, seen > acked ? (uint64_t)(seen - acked) : 0);
+    insert_row(conn, "lag", i);
   }
+  double rate = (double)rows * 1e9 / (double)(qx_monotonic_ns() - start);
   PQfinish(conn);
   atomic_store(&w.stop, 1);
   pthread_join(t, NULL);
+  for (uint64_t i = 0; i < rows; i++)
+    qx_histogram_record(out, w.on_replica[i] > w.on_primary[i]
+                                 ? (uint64_t)(w.on_replica[i] - w.on_primary[i])
+                                 : 0);
+  free(w.on_primary);
+  free(w.on_replica);
+  return rate;
 }
 
 /* ---- commit latency -------------------------------------------------------------------------- */
@@ -219,6 +229,7 @@ static double p99_of(const histogram *h) {
 
 typedef struct results {
   histogram lag[2]; /* qaxdb, PostgreSQL */
+  double lag_rate;  /* rows/s qaxdb's writer achieved */
   histogram local[2], remote_write_pg, remote_apply_pg, replicated;
   double failover_qaxdb, failover_patroni_same, failover_patroni_default;
   uint64_t lost_qaxdb, lost_patroni;
@@ -229,7 +240,7 @@ static void run_qaxdb_local(const char *root, const settings *s, results *r) {
   start_local(root, &c);
   printf("qaxdb: a primary and %d replicas in this process, over loopback TCP\n", REPLICAS);
   fflush(stdout);
-  qaxdb_lag(&c, s, &r->lag[0]);
+  r->lag_rate = qaxdb_lag(&c, s, &r->lag[0]);
   qaxdb_commits(&c, "group", s->commits, &r->local[0]);
   qaxdb_commits(&c, "replicated", s->commits, &r->replicated);
   stop_local(&c);
@@ -318,13 +329,20 @@ static void run_patroni(const char *root, const char *etcd, const settings *s, r
   patroni_cluster_stop(pc);
 }
 
+/* One client commits one row at a time: its rate is 1 / the mean latency. */
+static bench_side sequential(const histogram *h) {
+  double mean = qx_histogram_mean_us(h);
+  return (bench_side){mean > 0 ? 1e6 / mean : 0, *h};
+}
+
 static void report(const settings *s, results *r) {
-  bench_case lag = {"lag", {0, r->lag[0]}, {0, r->lag[1]}};
-  bench_case commits[3] = {
-      {"commit_local", {0, r->local[0]}, {0, r->local[1]}},
-      {"commit_rwrite", {0, r->replicated}, {0, r->remote_write_pg}},
-      {"commit_rapply", {0, r->replicated}, {0, r->remote_apply_pg}},
-  };
+  static bench_case lag, commits[3];
+  lag = (bench_case){"lag", {r->lag_rate, r->lag[0]}, {(double)s->lag_rate, r->lag[1]}};
+  commits[0] = (bench_case){"commit_local", sequential(&r->local[0]), sequential(&r->local[1])};
+  commits[1] = (bench_case){"commit_rwrite", sequential(&r->replicated),
+                            sequential(&r->remote_write_pg)};
+  commits[2] = (bench_case){"commit_rapply", sequential(&r->replicated),
+                            sequential(&r->remote_apply_pg)};
   double over_q = p99_of(&r->replicated) - p99_of(&r->local[0]);
   double over_w = p99_of(&r->remote_write_pg) - p99_of(&r->local[1]);
   double over_a = p99_of(&r->remote_apply_pg) - p99_of(&r->local[1]);

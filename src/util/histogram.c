@@ -23,6 +23,7 @@ void qx_histogram_reset(histogram *h) {
 void qx_histogram_record(histogram *h, uint64_t value_ns) {
   h->counts[bucket_of(value_ns)]++;
   h->total++;
+  h->sum += value_ns;
   if (value_ns > h->max) h->max = value_ns;
 }
 
@@ -30,6 +31,7 @@ void qx_histogram_merge(histogram *into, const histogram *from) {
   for (unsigned b = 0; b < HISTOGRAM_BUCKETS; b++)
     into->counts[b] += from->counts[b];
   into->total += from->total;
+  into->sum += from->sum;
   if (from->max > into->max) into->max = from->max;
 }
 
@@ -50,4 +52,8 @@ double qx_histogram_quantile_us(const histogram *h, double q) {
 
 double qx_histogram_max_us(const histogram *h) {
   return (double)h->max / 1000.0;
+}
+
+double qx_histogram_mean_us(const histogram *h) {
+  return h->total ? (double)h->sum / (double)h->total / 1000.0 : 0;
 }

@@ -12,6 +12,7 @@ typedef struct histogram {
   uint64_t counts[HISTOGRAM_BUCKETS];
   uint64_t total;
   uint64_t max;
+  uint64_t sum; /* of every value, ns */
 } histogram;
 
 void qx_histogram_reset(histogram *h);
@@ -20,5 +21,6 @@ void qx_histogram_merge(histogram *into, const histogram *from);
 /* The value below which a fraction q (0..1) of the recorded values lie, in microseconds. */
 double qx_histogram_quantile_us(const histogram *h, double q);
 double qx_histogram_max_us(const histogram *h);
+double qx_histogram_mean_us(const histogram *h); /* 0 if empty */
 
 #endif
