@@ -32,5 +32,7 @@ void bench_print_metric(FILE *out, const char *bench, const char *name, const ch
 /* Creates a fresh directory under $TMPDIR (or /tmp) into buf and returns it; exits on failure. */
 const char *bench_make_tmpdir(char buf[PATH_MAX], const char *tag);
 void bench_remove_tree(const char *path);
+/* A loopback TCP port that was free a moment ago (the kernel's pick for port 0), or -1. */
+int bench_free_port(void);
 
 #endif

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_report.h"
+
 #define NODES 3
 #define PG_BIN "/usr/lib/postgresql/15/bin"
 #define PATRONI_EXE "/usr/bin/patroni"
@@ -71,18 +73,6 @@ static void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
-}
-
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
 }
 
 /* Every cluster that is running, so that an exit or a signal in the middle of a measurement
@@ -563,8 +553,8 @@ int patroni_cluster_start(const char *root_dir, const char *etcd_endpoint, int t
     snprintf(nd->data, sizeof nd->data, "%s/data%d", c->root, i + 1);
     snprintf(nd->log, sizeof nd->log, "%s/node%d.log", c->root, i + 1);
     snprintf(path, sizeof path, "%s/sock%d", c->root, i + 1);
-    nd->pg_port = free_port();
-    nd->rest_port = free_port();
+    nd->pg_port = bench_free_port();
+    nd->rest_port = bench_free_port();
     if (!make_dir(c, path, 0755) || nd->pg_port <= 0 || nd->rest_port <= 0 || !write_yml(c, i)) {
       free(c);
       return -1;

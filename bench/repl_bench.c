@@ -9,7 +9,9 @@
  *              remote_apply, and each one's overhead over its local commit;
  *   failover - kill -9 of the primary under a writer: time to the first write a new primary
  *              acknowledged, and acknowledged writes lost; qaxdb (3 qaxdbd processes) at its
- *              lease TTL against Patroni at the same TTL and at its defaults.
+ *              lease TTL against Patroni at the same TTL and at its defaults. qaxdb also with
+ *              the primary frozen (SIGSTOP), where only its lease running out tells the others
+ *              (a killed one's port refuses connections, which they act on at once).
  * The qaxdb nodes of lag and commit run in this process (a primary and two replicas over TCP);
  * those of failover are qaxdbd processes.
  *
@@ -201,9 +203,8 @@ static double qaxdb_lag(const local_cluster *c, const settings *s, histogram *ou
   atomic_store(&w.stop, 1);
   pthread_join(t, NULL);
   for (uint64_t i = 0; i < rows; i++)
-    qx_histogram_record(out, w.on_replica[i] > w.on_primary[i]
-                                 ? (uint64_t)(w.on_replica[i] - w.on_primary[i])
-                                 : 0);
+    qx_histogram_record(
+        out, w.on_replica[i] > w.on_primary[i] ? (uint64_t)(w.on_replica[i] - w.on_primary[i]) : 0);
   free(w.on_primary);
   free(w.on_replica);
   return rate;
@@ -231,7 +232,7 @@ typedef struct results {
   histogram lag[2]; /* qaxdb, PostgreSQL */
   double lag_rate;  /* rows/s qaxdb's writer achieved */
   histogram local[2], remote_write_pg, remote_apply_pg, replicated;
-  double failover_qaxdb, failover_patroni_same, failover_patroni_default;
+  double failover_qaxdb, failover_qaxdb_frozen, failover_patroni_same, failover_patroni_default;
   uint64_t lost_qaxdb, lost_patroni;
 } results;
 
@@ -260,26 +261,34 @@ static double median(double *t, int n) {
   return t[n / 2];
 }
 
-/* Medians of trials failovers: *seconds and the sum of writes lost. */
-static int qaxdb_failovers(const char *root, const char *etcd, const settings *s, double *seconds,
+/* trials failovers of c under fault: the median time in *seconds, the writes lost added to
+ * *lost. */
+static int qaxdb_failovers(qx_cluster *c, qx_cluster_fault fault, int trials, double *seconds,
                            uint64_t *lost) {
-  qx_cluster *c;
-  if (qx_cluster_start(root, etcd, s->ttl_s, &c) != 0) return -1;
   double t[16];
   int done = 0;
-  *lost = 0;
-  for (; done < s->trials; done++) {
+  for (; done < trials; done++) {
     uint64_t l = 0;
-    if (qx_cluster_failover(c, &t[done], &l) != 0) break;
+    if (qx_cluster_failover(c, fault, &t[done], &l) != 0) break;
     *lost += l;
-    printf("qaxdb failover %d: %.3f s, %" PRIu64 " acknowledged writes lost\n", done + 1, t[done],
-           l);
+    printf("qaxdb failover (%s) %d: %.3f s, %" PRIu64 " acknowledged writes lost\n",
+           fault == QX_FAULT_KILL ? "kill -9" : "frozen", done + 1, t[done], l);
     fflush(stdout);
   }
-  qx_cluster_stop(c);
-  if (done == 0) return -1;
+  if (done < trials) return -1;
   *seconds = median(t, done);
   return 0;
+}
+
+static void run_qaxdb_cluster(const char *root, const char *etcd, const settings *s, results *r) {
+  qx_cluster *c;
+  int rc = qx_cluster_start(root, etcd, s->ttl_s, &c);
+  if (rc == 0)
+    rc = qaxdb_failovers(c, QX_FAULT_KILL, s->trials, &r->failover_qaxdb, &r->lost_qaxdb);
+  if (rc == 0)
+    rc = qaxdb_failovers(c, QX_FAULT_FREEZE, s->trials, &r->failover_qaxdb_frozen, &r->lost_qaxdb);
+  qx_cluster_stop(c);
+  if (rc != 0) exit(1);
 }
 
 /* Patroni's tightest timing at a TTL: its loop runs every second, and a DCS request may take
@@ -339,10 +348,10 @@ static void report(const settings *s, results *r) {
   static bench_case lag, commits[3];
   lag = (bench_case){"lag", {r->lag_rate, r->lag[0]}, {(double)s->lag_rate, r->lag[1]}};
   commits[0] = (bench_case){"commit_local", sequential(&r->local[0]), sequential(&r->local[1])};
-  commits[1] = (bench_case){"commit_rwrite", sequential(&r->replicated),
-                            sequential(&r->remote_write_pg)};
-  commits[2] = (bench_case){"commit_rapply", sequential(&r->replicated),
-                            sequential(&r->remote_apply_pg)};
+  commits[1] =
+      (bench_case){"commit_rwrite", sequential(&r->replicated), sequential(&r->remote_write_pg)};
+  commits[2] =
+      (bench_case){"commit_rapply", sequential(&r->replicated), sequential(&r->remote_apply_pg)};
   double over_q = p99_of(&r->replicated) - p99_of(&r->local[0]);
   double over_w = p99_of(&r->remote_write_pg) - p99_of(&r->local[1]);
   double over_a = p99_of(&r->remote_apply_pg) - p99_of(&r->local[1]);
@@ -350,9 +359,10 @@ static void report(const settings *s, results *r) {
          "remote_apply %.1f us\n",
          over_q, over_w, over_a);
   printf("failover (kill -9 to the first acknowledged write; medians of %d): qaxdb %.3f s at "
-         "ttl %d s; Patroni %.3f s at ttl %d s, %.3f s at its defaults (ttl 30 s)\n",
-         s->trials, r->failover_qaxdb, s->ttl_s, r->failover_patroni_same, s->ttl_s,
-         r->failover_patroni_default);
+         "ttl %d s (%.3f s with the primary frozen, on its lease alone); Patroni %.3f s at ttl "
+         "%d s, %.3f s at its defaults (ttl 30 s)\n",
+         s->trials, r->failover_qaxdb, s->ttl_s, r->failover_qaxdb_frozen, r->failover_patroni_same,
+         s->ttl_s, r->failover_patroni_default);
   printf("acknowledged writes lost: qaxdb %" PRIu64 " (replicated), Patroni %" PRIu64
          " (async)\n\n",
          r->lost_qaxdb, r->lost_patroni);
@@ -368,6 +378,9 @@ static void report(const settings *s, results *r) {
   double q = r->failover_qaxdb;
   bench_print_metric(stdout, "repl", "failover", "failover_s", q, "patroni",
                      r->failover_patroni_same, q > 0 ? r->failover_patroni_same / q : 0);
+  double f = r->failover_qaxdb_frozen;
+  bench_print_metric(stdout, "repl", "failover_frozen", "failover_s", f, "patroni",
+                     r->failover_patroni_same, f > 0 ? r->failover_patroni_same / f : 0);
   bench_print_metric(stdout, "repl", "failover_vs_defaults", "failover_s", q, "patroni",
                      r->failover_patroni_default, q > 0 ? r->failover_patroni_default / q : 0);
   bench_print_metric(stdout, "repl", "failover", "acked_lost", (double)r->lost_qaxdb, "patroni",
@@ -410,7 +423,7 @@ int main(int argc, char **argv) {
   snprintf(dir, sizeof dir, "%s/local", root);
   run_qaxdb_local(dir, &s, &r);
   snprintf(dir, sizeof dir, "%s/cluster", root);
-  if (qaxdb_failovers(dir, etcd.endpoint, &s, &r.failover_qaxdb, &r.lost_qaxdb) != 0) exit(1);
+  run_qaxdb_cluster(dir, etcd.endpoint, &s, &r);
   snprintf(dir, sizeof dir, "%s/patroni", root);
   run_patroni(dir, etcd.endpoint, &s, &r);
   etcd_proc_stop(&etcd);

@@ -8,6 +8,7 @@
 #include <libgen.h>
 #include <libpq-fe.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etcd_proc.h"
+#include "bench_report.h"
 #include "util/clock.h"
 #include "util/grow.h"
 
@@ -25,12 +26,15 @@
 #define ACKS_BEFORE_KILL 300
 #define ACKS_AFTER_FAILOVER 300
 #define WAIT_S 120 /* every wait of the cluster is bounded by this */
+#define WRITE_TIMEOUT_MS 500
+#define HUNG_MS 200 /* a try that took this long was a node not answering */
 
 typedef struct node {
   char name[8], dir[PATH_MAX];
   int port;
   pid_t pid;
-  PGconn *conn; /* the writer's, or NULL */
+  PGconn *conn;          /* the writer's, or NULL */
+  int64_t skip_until_ns; /* the writer passes over a node that hung on its last try */
 } node;
 
 struct qx_cluster {
@@ -126,7 +130,7 @@ int qx_cluster_start(const char *root_dir, const char *etcd_endpoint, int ttl_s,
     node *n = &c->nodes[i];
     snprintf(n->name, sizeof n->name, "n%d", i + 1);
     snprintf(n->dir, sizeof n->dir, "%s/%s", root_dir, n->name);
-    n->port = etcd_proc_free_port();
+    n->port = bench_free_port();
     if (n->port < 0 || spawn(c, n) != 0) {
       qx_cluster_stop(c);
       return -1;
@@ -143,25 +147,43 @@ typedef struct acked {
   size_t count, cap;
 } acked;
 
-/* One INSERT of row id to the node after *turn that takes it: the node's index, or -1. */
+/* Runs sql, giving up after WRITE_TIMEOUT_MS (a frozen node answers nothing): 1 if it was
+ * acknowledged. */
+static int exec_bounded(PGconn *conn, const char *sql) {
+  if (!PQsendQuery(conn, sql)) return 0;
+  int64_t end = qx_monotonic_ns() + WRITE_TIMEOUT_MS * 1000000ll;
+  while (PQisBusy(conn)) {
+    struct pollfd p = {PQsocket(conn), POLLIN, 0};
+    int64_t left_ms = (end - qx_monotonic_ns()) / 1000000;
+    if (left_ms <= 0 || poll(&p, 1, (int)left_ms) < 0 || !PQconsumeInput(conn)) return 0;
+  }
+  int ok = 0, results = 0;
+  for (PGresult *r; (r = PQgetResult(conn)); PQclear(r))
+    ok = ++results == 1 && PQresultStatus(r) == PGRES_COMMAND_OK;
+  return ok;
+}
+
+/* One INSERT of row id to the node after *turn that takes it: the node's index, or -1. A node
+ * that kept the writer waiting (frozen) is passed over for a second, as a client with several
+ * addresses would, so that the time measured is the cluster's, not the wait on it. */
 static int write_row(qx_cluster *c, int trial, uint64_t id, int *turn) {
   node *n = &c->nodes[*turn % NODES];
-  if (!n->conn && n->pid > 0) n->conn = connect_node(n);
-  if (!n->conn) {
+  int64_t start = qx_monotonic_ns();
+  if (n->pid <= 0 || start < n->skip_until_ns) {
     ++*turn;
     return -1;
   }
+  if (!n->conn) n->conn = connect_node(n);
   char sql[256];
   snprintf(sql, sizeof sql,
            "INSERT INTO instruments (instrument_id, exchange, price_tick, multiplier, ts) "
            "VALUES ('t%d-%" PRIu64 "', 'BENCH', 1, 1, TIMESTAMP '2026-11-30 00:00:00')",
            trial, id);
-  PGresult *r = PQexec(n->conn, sql);
-  int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-  PQclear(r);
-  if (ok) return *turn % NODES;
+  if (n->conn && exec_bounded(n->conn, sql)) return *turn % NODES;
   PQfinish(n->conn);
   n->conn = NULL;
+  if (qx_monotonic_ns() - start > HUNG_MS * 1000000ll)
+    n->skip_until_ns = qx_monotonic_ns() + 1000000000ll;
   ++*turn;
   return -1;
 }
@@ -207,7 +229,28 @@ static void close_writer(qx_cluster *c) {
   }
 }
 
-int qx_cluster_failover(qx_cluster *c, double *failover_s, uint64_t *acked_lost) {
+/* Takes node i down as fault says: gone for good (SIGKILL, reaped), or frozen (SIGSTOP). */
+static void strike(qx_cluster *c, int i, qx_cluster_fault fault) {
+  node *n = &c->nodes[i];
+  PQfinish(n->conn);
+  n->conn = NULL;
+  if (fault == QX_FAULT_FREEZE) {
+    kill(n->pid, SIGSTOP);
+    return;
+  }
+  kill(n->pid, SIGKILL);
+  waitpid(n->pid, NULL, 0);
+  n->pid = 0;
+}
+
+/* Brings node i back: a killed one restarted, a frozen one continued. */
+static int revive(qx_cluster *c, int i, qx_cluster_fault fault) {
+  if (fault == QX_FAULT_FREEZE) return kill(c->nodes[i].pid, SIGCONT);
+  return spawn(c, &c->nodes[i]);
+}
+
+int qx_cluster_failover(qx_cluster *c, qx_cluster_fault fault, double *failover_s,
+                        uint64_t *acked_lost) {
   int primary = wait_settled(c);
   if (primary < 0) return -1;
   c->trial++;
@@ -230,11 +273,7 @@ int qx_cluster_failover(qx_cluster *c, double *failover_s, uint64_t *acked_lost)
     if (killed < 0 && a.count == ACKS_BEFORE_KILL) {
       killed = by;
       kill_ns = qx_monotonic_ns();
-      kill(c->nodes[killed].pid, SIGKILL);
-      waitpid(c->nodes[killed].pid, NULL, 0);
-      c->nodes[killed].pid = 0;
-      PQfinish(c->nodes[killed].conn);
-      c->nodes[killed].conn = NULL;
+      strike(c, killed, fault);
     }
   }
   close_writer(c);
@@ -247,7 +286,7 @@ int qx_cluster_failover(qx_cluster *c, double *failover_s, uint64_t *acked_lost)
             c->root);
   }
   free(a.ids);
-  if (killed >= 0 && spawn(c, &c->nodes[killed]) != 0) ok = 0;
+  if (killed >= 0 && revive(c, killed, fault) != 0) ok = 0;
   return ok && wait_settled(c) >= 0 ? 0 : -1;
 }
 
@@ -255,7 +294,7 @@ void qx_cluster_stop(qx_cluster *c) {
   if (!c) return;
   close_writer(c);
   for (int i = 0; i < NODES; i++)
-    if (c->nodes[i].pid > 0) kill(c->nodes[i].pid, SIGTERM);
+    if (c->nodes[i].pid > 0) kill(c->nodes[i].pid, SIGCONT), kill(c->nodes[i].pid, SIGTERM);
   for (int i = 0; i < NODES; i++)
     if (c->nodes[i].pid > 0) waitpid(c->nodes[i].pid, NULL, 0);
   free(c);

@@ -158,18 +158,6 @@ typedef struct postgres {
 
 static postgres *running_postgres; /* stopped at exit, also when the bench fails */
 
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
-}
-
 /* PostgreSQL refuses to run as root: as root, it runs as the user postgres (or nobody), who
  * is given the temporary folder. */
 static int choose_user(postgres *pg) {
@@ -318,7 +306,7 @@ static int start_postgres(postgres *pg, const char *bin) {
   running_postgres = pg;
   atexit(stop_postgres);
   if (!choose_user(pg) || !run_initdb(pg, bin) || !configure_postgres(pg)) return 0;
-  pg->port = free_port();
+  pg->port = bench_free_port();
   pg->pid = run_postgres(pg, bin);
   return pg->port > 0 && pg->pid > 0 && wait_ready(pg);
 }
