@@ -209,6 +209,10 @@ static int should_leave(follower *f) {
   return leave;
 }
 
+static int leave_now(void *f) {
+  return should_leave(f);
+}
+
 static int stream(follower *f) {
   pthread_mutex_lock(&f->r->mu);
   f->r->streaming = 1;
@@ -254,10 +258,11 @@ static int request_stream(follower *f) {
   char command[256];
   snprintf(command, sizeof command, "QAXDB REPLICATE %s %" PRIu64 " %" PRIu64 " %" PRIu64,
            f->r->node, last + 1, at.epoch, at.first_lsn);
-  PGresult *res = PQexec(f->pg, command);
+  PGresult *res = qx_repl_exec_while(f->pg, command, leave_now, f);
   ExecStatusType status = PQresultStatus(res);
   const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
   int rc = status == PGRES_COPY_BOTH ? QX_OK
+           : !res ? qx_fail(QX_ERR_IO, "the primary did not answer: %s", PQerrorMessage(f->pg))
            : state && strcmp(state, QX_SQLSTATE_REBUILD) == 0
                ? qx_fail(QX_ERR_FORMAT, "%s", PQresultErrorMessage(res))
                : qx_fail(QX_ERR_IO, "%s", PQresultErrorMessage(res));
@@ -274,18 +279,19 @@ static int request_stream(follower *f) {
   return rc;
 }
 
-static PGconn *connect_primary(qx_repl *r) {
+static PGconn *connect_primary(follower *f) {
+  qx_repl *r = f->r;
   char primary[128], app[96];
   pthread_mutex_lock(&r->mu);
   snprintf(primary, sizeof primary, "%s", r->primary);
   r->repoint = 0;
   pthread_mutex_unlock(&r->mu);
   snprintf(app, sizeof app, "qaxdb-replica-%s", r->node);
-  return qx_repl_connect(primary, r->user, r->password, app);
+  return qx_repl_connect_while(primary, r->user, r->password, app, leave_now, f);
 }
 
 static void follow_once(follower *f) {
-  f->pg = connect_primary(f->r);
+  f->pg = connect_primary(f);
   int rc = !f->pg || PQstatus(f->pg) != CONNECTION_OK
                ? qx_fail(QX_ERR_IO, "cannot reach the primary: %s",
                          f->pg ? PQerrorMessage(f->pg) : "no address")

@@ -98,6 +98,14 @@ int qx_repl_wait_replicated(uint64_t lsn, void *ctx);
 typedef struct pg_conn PGconn; /* libpq's */
 PGconn *qx_repl_connect(const char *address, const char *user, const char *password,
                         const char *application);
+/* The same without blocking for long: gives up (NULL) when leave(ctx) says so or after the
+ * connect timeout. A connection that failed is returned, for its message. */
+PGconn *qx_repl_connect_while(const char *address, const char *user, const char *password,
+                              const char *application, int (*leave)(void *), void *ctx);
+/* Sends command and waits for its first result the same way (NULL: given up, or the connection
+ * failed). */
+typedef struct pg_result PGresult; /* libpq's */
+PGresult *qx_repl_exec_while(PGconn *c, const char *command, int (*leave)(void *), void *ctx);
 
 /* sender.c: sends b as one CopyData message and flushes; 0, or -1 if the peer is gone. */
 int qx_repl_send(pg_conn *c, const qx_buffer *b);
