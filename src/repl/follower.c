@@ -88,6 +88,7 @@ static int add_to_batch(follower *f, const qx_wal_entry *e) {
   if (f->count == 0) {
     f->batch_first = e->lsn;
     f->data.len = 0;
+    f->data.failed = 0; /* a batch that ran out of memory ended its stream, not this one */
   }
   /* data holds the payload's offset until the batch is whole (data may move as it grows) */
   f->records[f->count++] = (qx_wal_record){e->table_id, e->schema_version, e->size, e->ts_ns,

@@ -199,14 +199,18 @@ static void send_peer_row(session *s, const qx_repl_status *st, const qx_repl_pe
   qx_pg_send_text_row(s, cells, 9);
 }
 
+/* No rows from a server started without replication (an application's own). */
 static int run_replication(session *s) {
-  if (!s->srv->opt.repl) return qx_fail(QX_ERR_DENIED, "this server does not replicate");
   static const char *const names[9] = {"node",        "role",        "epoch",
                                        "primary",     "last_lsn",    "received_lsn",
                                        "flushed_lsn", "applied_lsn", "lag_lsns"};
+  qx_pg_send_text_columns(s, names, 9);
+  if (!s->srv->opt.repl) {
+    qx_pg_send_complete(s, "SELECT 0");
+    return QX_OK;
+  }
   qx_repl_status st;
   qx_repl_status_get(s->srv->opt.repl, &st);
-  qx_pg_send_text_columns(s, names, 9);
   send_node_row(s, &st);
   for (uint32_t i = 0; i < st.peer_count; i++)
     send_peer_row(s, &st, &st.peers[i]);
