@@ -129,7 +129,7 @@ int qx_cluster_start(const char *root_dir, const char *etcd_endpoint, int ttl_s,
   for (int i = 0; i < NODES; i++) {
     node *n = &c->nodes[i];
     snprintf(n->name, sizeof n->name, "n%d", i + 1);
-    snprintf(n->dir, sizeof n->dir, "%s/%s", root_dir, n->name);
+    snprintf(n->dir, sizeof n->dir, "%s/n%d", root_dir, i + 1);
     n->port = bench_free_port();
     if (n->port < 0 || spawn(c, n) != 0) {
       qx_cluster_stop(c);
