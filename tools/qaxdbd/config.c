@@ -53,7 +53,9 @@ int qaxdbd_usage(int to_stderr) {
       "LISTEN:PG_PORT) under its --node name (default node-PG_PORT). --durability\n"
       "replicated acknowledges a write once --replicas-required K (default 1) replicas\n"
       "flushed it, waiting --replication-timeout MS (default %d). Replicas log in to the\n"
-      "primary as --repl-user (default qaxdb) with the password in $QAXDB_REPL_PASSWORD.\n",
+      "primary as --repl-user (default qaxdb) with the password in $QAXDB_REPL_PASSWORD.\n"
+      "A replica whose log diverged from the primary's is copied from it again, its folder\n"
+      "kept as DIR.diverged-EPOCH-SECONDS (--auto-rebuild false: it waits instead).\n",
       QAXDBD_DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT,
       QX_SERVER_DEFAULT_SQL_ENGINES, VENUE_DEFAULT_RATE, SNAPSHOT_DEFAULT_INTERVAL,
       SNAPSHOT_DEFAULT_KEEP, QX_REPL_DEFAULT_TTL_S, QX_REPL_DEFAULT_TIMEOUT_MS);
