@@ -61,6 +61,7 @@ typedef struct qx_repl_peer {
   char name[64];
   int connected;
   uint64_t sent_lsn, received_lsn, flushed_lsn, applied_lsn;
+  uint64_t lag_lsns;  /* the primary's last LSN beyond what it applied */
   int64_t ack_age_ns; /* since its last acknowledgement */
 } qx_repl_peer;
 
@@ -73,6 +74,7 @@ typedef struct qx_repl_status {
   /* a replica: what it has of the primary's log, and the primary's last LSN it was told of */
   int streaming;
   uint64_t received_lsn, flushed_lsn, applied_lsn, primary_lsn;
+  uint64_t lag_lsns; /* primary_lsn beyond applied_lsn */
   /* a replica that cannot follow: why (its log diverged, or is older than the primary keeps) */
   int needs_rebuild;
   char problem[256];

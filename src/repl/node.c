@@ -229,6 +229,10 @@ void qx_repl_stop(qx_repl *r) {
   free_repl(r);
 }
 
+static uint64_t lsns_beyond(uint64_t lsn, uint64_t reached) {
+  return lsn > reached ? lsn - reached : 0;
+}
+
 void qx_repl_status_get(qx_repl *r, qx_repl_status *out) {
   memset(out, 0, sizeof *out);
   out->last_lsn = qx_db_last_lsn(r->db);
@@ -243,6 +247,7 @@ void qx_repl_status_get(qx_repl *r, qx_repl_status *out) {
   out->flushed_lsn = r->flushed;
   out->applied_lsn = r->applied;
   out->primary_lsn = r->primary_lsn;
+  out->lag_lsns = lsns_beyond(out->primary_lsn, out->applied_lsn);
   out->needs_rebuild = r->needs_rebuild;
   snprintf(out->problem, sizeof out->problem, "%s", r->problem);
   for (int i = 0; i < QX_REPL_MAX_REPLICAS; i++) {
@@ -250,6 +255,7 @@ void qx_repl_status_get(qx_repl *r, qx_repl_status *out) {
     qx_repl_peer *p = &out->peers[out->peer_count++];
     *p = r->peers[i].s;
     p->ack_age_ns = now - r->peers[i].last_ack_ns;
+    p->lag_lsns = lsns_beyond(out->last_lsn, p->applied_lsn);
   }
   pthread_mutex_unlock(&r->mu);
 }

@@ -104,8 +104,7 @@ static void replication_metrics(qx_buffer *b, qx_repl *repl) {
     metric(b, "qaxdb_repl_flushed_lsn", "gauge", "Newest LSN of the primary synced here.",
            (double)st.flushed_lsn);
     metric(b, "qaxdb_repl_lag_records", "gauge",
-           "LSNs the primary last said it had beyond what was applied here.",
-           (double)(st.primary_lsn > st.applied_lsn ? st.primary_lsn - st.applied_lsn : 0));
+           "LSNs the primary last said it had beyond what was applied here.", (double)st.lag_lsns);
     metric(b, "qaxdb_repl_needs_rebuild", "gauge",
            "1 if this replica cannot follow from its own log (diverged, or too far behind).",
            st.needs_rebuild);
@@ -115,7 +114,7 @@ static void replication_metrics(qx_buffer *b, qx_repl *repl) {
   for (uint32_t i = 0; i < st.peer_count; i++) {
     const qx_repl_peer *p = &st.peers[i];
     qx_buffer_printf(b, "qaxdb_repl_replica_lag_records{replica=\"%s\"} %" PRIu64 "\n", p->name,
-                     st.last_lsn > p->applied_lsn ? st.last_lsn - p->applied_lsn : 0);
+                     p->lag_lsns);
   }
   qx_buffer_printf(b, "# HELP qaxdb_repl_replica_connected 1 while a replica streams.\n"
                       "# TYPE qaxdb_repl_replica_connected gauge\n");

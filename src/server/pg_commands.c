@@ -97,6 +97,13 @@ static int scan_rows(session *s, qx_db_iter *it, const qx_schema *table, uint64_
   return rc;
 }
 
+static int parse_u64(const char *text, uint64_t *out) {
+  char *end;
+  errno = 0;
+  *out = strtoull(text, &end, 10);
+  return *text && !*end && errno == 0 && text[0] != '-';
+}
+
 static int run_scan(session *s, char **words, int n) {
   uint8_t from[QX_DB_MAX_KEY], to[QX_DB_MAX_KEY];
   char *end = NULL;
@@ -104,8 +111,8 @@ static int run_scan(session *s, char **words, int n) {
   const qx_schema *table = end && !*end ? qx_schema_by_id((int)id) : NULL;
   long from_len = n == 6 ? qx_hex_decode(words[3], from, sizeof from) : -1;
   long to_len = n == 6 ? qx_hex_decode(words[4], to, sizeof to) : -1;
-  uint64_t limit = n == 6 ? strtoull(words[5], &end, 10) : 0;
-  if (!table || from_len < 0 || to_len < 0 || *end)
+  uint64_t limit = 0;
+  if (!table || from_len < 0 || to_len < 0 || !parse_u64(words[5], &limit))
     return qx_fail(QX_ERR_PARSE,
                    "usage: QAXDB SCAN <table id> <from key as hex> <to key as hex> <limit>");
   qx_db_iter *it;
@@ -132,13 +139,6 @@ static int run_stats(session *s) {
   qx_pg_send_text_row(s, cells, 3);
   qx_pg_send_complete(s, "SELECT 1");
   return QX_OK;
-}
-
-static int parse_u64(const char *text, uint64_t *out) {
-  char *end;
-  errno = 0;
-  *out = strtoull(text, &end, 10);
-  return *text && !*end && errno == 0 && text[0] != '-';
 }
 
 static int run_replicate(session *s, char **words, int n) {
@@ -169,8 +169,7 @@ static void send_node_row(session *s, const qx_repl_status *st) {
   lsn_cell(received, st->received_lsn);
   lsn_cell(flushed, st->flushed_lsn);
   lsn_cell(applied, st->applied_lsn);
-  /* a replica's lag: what the primary said it has beyond what was applied here */
-  lsn_cell(lag, st->primary_lsn > st->applied_lsn ? st->primary_lsn - st->applied_lsn : 0);
+  lsn_cell(lag, st->lag_lsns);
   int replica = st->role != QX_REPL_PRIMARY;
   const char *cells[9] = {st->node,
                           qx_repl_role_name(st->role),
@@ -190,7 +189,7 @@ static void send_peer_row(session *s, const qx_repl_status *st, const qx_repl_pe
   lsn_cell(received, p->received_lsn);
   lsn_cell(flushed, p->flushed_lsn);
   lsn_cell(applied, p->applied_lsn);
-  lsn_cell(lag, st->last_lsn > p->applied_lsn ? st->last_lsn - p->applied_lsn : 0);
+  lsn_cell(lag, p->lag_lsns);
   const char *cells[9] = {p->name, p->connected ? "replica" : "replica (gone)",
                           NULL,    st->node,
                           last,    received,
