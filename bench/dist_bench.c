@@ -28,6 +28,7 @@
 #include "bench_report.h"
 #include "qaxdb/sub.h"
 #include "qaxdb/wal.h"
+#include "ws_fanout.h"
 
 #define BATCH 64
 #define BURST_RECORDS (4096 * BATCH) /* 42 MB of frames: within the 64 MiB ring */
@@ -790,13 +791,21 @@ static void run_all(const settings *s, shared *sh) {
 }
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: qaxdb-bench-dist [--quick]\n\n"
+  fprintf(out, "usage: qaxdb-bench-dist [--quick] [--ws-only] [--ws-json] [--ws-clients N]\n"
+               "                        [--ws-rate R]...\n\n"
                "Sends 128-byte records from a writer process to subscriber processes through\n"
                "the qaxdb log ring and through iceoryx in the same run, and prints latency\n"
                "percentiles, records/s and the ratio per case, then one JSON line per\n"
                "measurement. Starts iox-roudi itself (package iceoryx). --quick runs in about\n"
                "10 s, a full run in about a minute. Scratch data goes to a new directory\n"
-               "under $TMPDIR or /tmp, rings to one under /dev/shm; both are removed.\n");
+               "under $TMPDIR or /tmp, rings to one under /dev/shm; both are removed.\n\n"
+               "Then the WebSocket fan-out: qaxdbd's /ws (in process) against a plain\n"
+               "libwebsockets broadcast, 1000 clients (--quick: 100) subscribed to trades\n"
+               "while a writer writes 100K and 10K records/s (--quick: 10K), 5 s per phase.\n"
+               "  --ws-only       only the WebSocket fan-out\n"
+               "  --ws-json       also qaxdb's JSON records\n"
+               "  --ws-clients N  clients instead of the default\n"
+               "  --ws-rate R     records/s (repeat for several; replaces the default rates)\n");
 }
 
 static void setup(void) {
@@ -815,16 +824,40 @@ static void setup(void) {
   start_roudi();
 }
 
+/* The fan-out's options; returns 0 for an argument that is not one. */
+static int parse_ws_option(int argc, char **argv, int *i, ws_fanout_settings *ws, int *rates) {
+  if (strcmp(argv[*i], "--ws-json") == 0) {
+    ws->json = 1;
+  } else if (strcmp(argv[*i], "--ws-clients") == 0 && *i + 1 < argc && atoi(argv[*i + 1]) > 0) {
+    ws->clients = atoi(argv[++*i]);
+  } else if (strcmp(argv[*i], "--ws-rate") == 0 && *i + 1 < argc && atoi(argv[*i + 1]) > 0 &&
+             *rates < WS_MAX_RATES) {
+    ws->rates[(*rates)++] = atoi(argv[++*i]);
+    if (*rates < WS_MAX_RATES) ws->rates[*rates] = 0;
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 int main(int argc, char **argv) {
   settings s = {500000, 1000000, 5000000, 500000};
+  ws_fanout_settings ws;
+  int quick = 0, ws_only = 0, rates = 0;
+  for (int i = 1; i < argc; i++)
+    quick |= strcmp(argv[i], "--quick") == 0;
+  ws_fanout_settings_init(&ws, quick);
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) {
       s = (settings){50000, 100000, 1000000, 50000};
-    } else {
+    } else if (strcmp(argv[i], "--ws-only") == 0) {
+      ws_only = 1;
+    } else if (!parse_ws_option(argc, argv, &i, &ws, &rates)) {
       usage(strcmp(argv[i], "--help") == 0 ? stdout : stderr);
       return strcmp(argv[i], "--help") == 0 ? 0 : 2;
     }
   }
+  if (ws_only) return ws_fanout_run(&ws);
   s.paced_records = round_to_batch(s.paced_records);
   s.fast_records = round_to_batch(s.fast_records);
   s.batch_records = round_to_batch(s.batch_records);
@@ -835,5 +868,6 @@ int main(int argc, char **argv) {
   setup();
   run_all(&s, sh);
   cleanup();
-  return 0;
+  printf("\n");
+  return ws_fanout_run(&ws);
 }
