@@ -24,8 +24,9 @@
 #include "ws_clients.h"
 
 #define SEC 1000000000ll
-#define WRITER_TICK_NS 100000 /* the writer sleeps this long between bursts of due records */
-#define DRAIN_IDLE_NS SEC     /* after the writer stops: a second with no record ends a phase */
+#define WRITER_TICK_NS 100000   /* the writer sleeps this long between bursts of due records */
+#define DRAIN_IDLE_NS SEC       /* after the writer stops: a second with no record ends a phase */
+#define DRAIN_MAX_NS (30 * SEC) /* ... and so does this long: what is left counts as missing */
 #define CONNECT_TIMEOUT_S 120
 #define PEER_NAME "lws"
 
@@ -151,9 +152,10 @@ static void write_phase(const target *t, generator *g, int rate, int seconds, ph
   uint64_t done = 0;
   for (int64_t now = start; now < end; now = qx_monotonic_ns()) {
     uint64_t due = (uint64_t)((now - start) * (int64_t)rate / SEC);
+    int wrote = due > done;
     for (; done < due; done++)
       write_one(t, g, p);
-    if (t->peer) ws_peer_wake(t->peer);
+    if (t->peer && wrote) ws_peer_wake(t->peer); /* once per burst, only with news */
     sleep_ns(WRITER_TICK_NS);
   }
   p->end_wall = qx_wall_ns();
@@ -162,12 +164,13 @@ static void write_phase(const target *t, generator *g, int rate, int seconds, ph
 
 /* ---- a phase with clients ------------------------------------------------------------------- */
 
-/* Waits until the clients have every record or none came for DRAIN_IDLE_NS. */
+/* Waits until the clients have every record, none came for DRAIN_IDLE_NS, or DRAIN_MAX_NS. */
 static void drain(ws_clients *c, uint64_t expected, ws_client_stats *out) {
   uint64_t last = 0;
+  int64_t give_up = qx_monotonic_ns() + DRAIN_MAX_NS;
   for (int64_t idle_since = qx_monotonic_ns();; sleep_ns(10000000)) {
     ws_clients_stats(c, out);
-    if (out->records >= expected) return;
+    if (out->records >= expected || qx_monotonic_ns() > give_up) return;
     if (out->records != last) {
       last = out->records;
       idle_since = qx_monotonic_ns();
@@ -269,22 +272,24 @@ static void print_check(const char *system, const char *format, int rate, const 
     return;
   }
   const ws_client_stats *s = &p->seen;
-  uint64_t lost = p->expected > s->records ? p->expected - s->records : 0;
+  uint64_t missing = p->expected > s->records ? p->expected - s->records : 0;
   printf("%-6s %-6s %8d %9.0f %11llu %11llu %9llu %6llu %7llu %6llu %6llu %6llu %6llu %s\n", system,
          format, rate, per_s(p->records, p->start_wall, p->end_wall),
-         (unsigned long long)p->expected, (unsigned long long)s->records, (unsigned long long)lost,
-         (unsigned long long)s->out_of_order, (unsigned long long)s->catchups,
-         (unsigned long long)s->lives, (unsigned long long)s->errors, (unsigned long long)s->closes,
+         (unsigned long long)p->expected, (unsigned long long)s->records,
+         (unsigned long long)missing, (unsigned long long)s->out_of_order,
+         (unsigned long long)s->catchups, (unsigned long long)s->lives,
+         (unsigned long long)s->errors, (unsigned long long)s->closes,
          (unsigned long long)p->peer_skips, s->problem);
 }
 
 static void print_checks(const ws_fanout_settings *s) {
   printf("Checks per run with clients: records/s written (half trades, half ticks); trades\n"
-         "expected by all clients together and received; lost (expected - received); LSNs not\n"
+         "expected by all clients together and received; missing (expected - received, when the\n"
+         "clients had nothing new for 1 s or 30 s after the writer stopped); LSNs not\n"
          "above the previous one; catchup and live messages; errors; connections closed; the\n"
          "peer's skips (a client more than half its window behind); the first problem seen.\n");
   printf("%-6s %-6s %8s %9s %11s %11s %9s %6s %7s %6s %6s %6s %6s %s\n", "system", "format", "rate",
-         "written/s", "expected", "received", "lost", "order", "catchup", "live", "errors",
+         "written/s", "expected", "received", "missing", "order", "catchup", "live", "errors",
          "closes", "skips", "problem");
   for (int i = 0; i < WS_MAX_RATES && s->rates[i]; i++) {
     for (int sys = 0; sys < SYS_COUNT; sys++)
@@ -369,7 +374,7 @@ static void print_report(const ws_fanout_settings *s) {
 
 void ws_fanout_settings_init(ws_fanout_settings *s, int quick) {
   *s = quick ? (ws_fanout_settings){100, {10000, 0}, 2, 0}
-             : (ws_fanout_settings){1000, {100000, 10000, 0}, 5, 0};
+             : (ws_fanout_settings){1000, {100000, 10000, 1000, 0}, 5, 0};
 }
 
 /* Each client and each of the server's connections takes a descriptor. */
