@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench_report.h"
 #include "market.h"
@@ -64,6 +65,7 @@ typedef struct phase {
   uint64_t expected; /* trades written times subscribed clients */
   ws_client_stats seen;
   uint64_t peer_skips;
+  double others_percent; /* of the machine's CPU time, taken by other processes meanwhile */
   int ran;
 } phase;
 
@@ -164,6 +166,35 @@ static void write_phase(const target *t, generator *g, int rate, int seconds, ph
 
 /* ---- a phase with clients ------------------------------------------------------------------- */
 
+/* The machine's busy and total CPU time (/proc/stat) and this process's, in clock ticks: the
+ * machine is shared, and what other processes took during a phase explains many outliers. */
+typedef struct cpu_sample {
+  double busy, total, self;
+} cpu_sample;
+
+static cpu_sample sample_cpu(void) {
+  cpu_sample c = {0, 0, 0};
+  unsigned long long v[8] = {0};
+  FILE *f = fopen("/proc/stat", "r");
+  if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                  &v[4], &v[5], &v[6], &v[7]) == 8) {
+    c.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+    c.total = c.busy + (double)(v[3] + v[4]);
+  }
+  if (f) fclose(f);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  c.self = ((double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) *
+           (double)sysconf(_SC_CLK_TCK);
+  return c;
+}
+
+static double others_percent(cpu_sample a, cpu_sample b) {
+  double total = b.total - a.total, others = (b.busy - a.busy) - (b.self - a.self);
+  return total > 0 && others > 0 ? 100.0 * others / total : 0;
+}
+
 /* Waits until the clients have every record, none came for DRAIN_IDLE_NS, or DRAIN_MAX_NS. */
 static void drain(ws_clients *c, uint64_t expected, ws_client_stats *out) {
   uint64_t last = 0;
@@ -184,10 +215,12 @@ static void clients_phase(const target *t, ws_clients *c, int clients, generator
                           int seconds, phase *p) {
   uint64_t skips = t->peer ? ws_peer_skips(t->peer) : 0;
   ws_clients_reset(c);
+  cpu_sample before = sample_cpu();
   write_phase(t, g, rate, seconds, p);
   if (t->peer) ws_peer_wake(t->peer);
   p->expected = p->trades * (uint64_t)clients;
   drain(c, p->expected, &p->seen);
+  p->others_percent = others_percent(before, sample_cpu());
   p->peer_skips = t->peer ? ws_peer_skips(t->peer) - skips : 0;
 }
 
@@ -273,13 +306,13 @@ static void print_check(const char *system, const char *format, int rate, const 
   }
   const ws_client_stats *s = &p->seen;
   uint64_t missing = p->expected > s->records ? p->expected - s->records : 0;
-  printf("%-6s %-6s %8d %9.0f %11llu %11llu %9llu %6llu %7llu %6llu %6llu %6llu %6llu %s\n", system,
-         format, rate, per_s(p->records, p->start_wall, p->end_wall),
+  printf("%-6s %-6s %8d %9.0f %11llu %11llu %9llu %6llu %7llu %6llu %6llu %6llu %6llu %6.1f%% %s\n",
+         system, format, rate, per_s(p->records, p->start_wall, p->end_wall),
          (unsigned long long)p->expected, (unsigned long long)s->records,
          (unsigned long long)missing, (unsigned long long)s->out_of_order,
          (unsigned long long)s->catchups, (unsigned long long)s->lives,
          (unsigned long long)s->errors, (unsigned long long)s->closes,
-         (unsigned long long)p->peer_skips, s->problem);
+         (unsigned long long)p->peer_skips, p->others_percent, s->problem);
 }
 
 static void print_checks(const ws_fanout_settings *s) {
@@ -287,10 +320,11 @@ static void print_checks(const ws_fanout_settings *s) {
          "expected by all clients together and received; missing (expected - received, when the\n"
          "clients had nothing new for 1 s or 30 s after the writer stopped); LSNs not\n"
          "above the previous one; catchup and live messages; errors; connections closed; the\n"
-         "peer's skips (a client more than half its window behind); the first problem seen.\n");
-  printf("%-6s %-6s %8s %9s %11s %11s %9s %6s %7s %6s %6s %6s %6s %s\n", "system", "format", "rate",
-         "written/s", "expected", "received", "missing", "order", "catchup", "live", "errors",
-         "closes", "skips", "problem");
+         "peer's skips (a client more than half its window behind); the machine's CPU time\n"
+         "taken by other processes meanwhile; the first problem seen.\n");
+  printf("%-6s %-6s %8s %9s %11s %11s %9s %6s %7s %6s %6s %6s %6s %7s %s\n", "system", "format",
+         "rate", "written/s", "expected", "received", "missing", "order", "catchup", "live",
+         "errors", "closes", "skips", "others", "problem");
   for (int i = 0; i < WS_MAX_RATES && s->rates[i]; i++) {
     for (int sys = 0; sys < SYS_COUNT; sys++)
       print_check(system_names[sys], "binary", s->rates[i], &sys_results[sys].with_clients[i]);
