@@ -35,6 +35,7 @@ struct ws_clients {
   ws_client_stats stats;
   client *clients;
   int count, port, binary, next, in_flight;
+  int64_t since_ns; /* records stamped before are from an earlier phase */
   _Atomic int subscribed, failed, stop;
 };
 
@@ -101,6 +102,10 @@ static void record(ws_clients *h, client *cl, uint64_t lsn, int64_t ts_ns, int64
   ws_client_stats *s = &h->stats;
   if (lsn <= cl->last_lsn) s->out_of_order++;
   cl->last_lsn = lsn;
+  if (ts_ns < h->since_ns) {
+    s->earlier++;
+    return;
+  }
   qx_histogram_record(&s->latency, now > ts_ns ? (uint64_t)(now - ts_ns) : 0);
   s->records++;
   if (!s->first_ns) s->first_ns = now;
@@ -291,8 +296,9 @@ ws_clients *ws_clients_start(int port, int count, int binary, int timeout_s) {
   return h;
 }
 
-void ws_clients_reset(ws_clients *c) {
+void ws_clients_reset(ws_clients *c, int64_t since_ns) {
   pthread_mutex_lock(&c->lock);
+  c->since_ns = since_ns;
   histogram *latency = &c->stats.latency;
   memset((char *)&c->stats + sizeof *latency, 0, sizeof c->stats - sizeof *latency);
   qx_histogram_reset(latency);

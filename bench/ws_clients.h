@@ -14,7 +14,8 @@ typedef struct ws_clients ws_clients;
 /* What the clients saw since the last ws_clients_reset, summed over every client. */
 typedef struct ws_client_stats {
   histogram latency;     /* delivery latency per record, ns */
-  uint64_t records;      /* records received */
+  uint64_t records;      /* records received, written since the reset */
+  uint64_t earlier;      /* records received that were written before it: not measured */
   uint64_t frames;       /* record batches received */
   uint64_t out_of_order; /* records whose LSN was not above the previous one of its client */
   uint64_t catchups, lives, errors, heartbeats; /* messages of those types */
@@ -27,7 +28,8 @@ typedef struct ws_client_stats {
  * JSON; waits until every one is subscribed. Returns NULL (with a message) if they are not
  * within timeout_s. */
 ws_clients *ws_clients_start(int port, int count, int binary, int timeout_s);
-void ws_clients_reset(ws_clients *c);
+/* Zeroes the counters; records stamped before since_ns (wall clock) count only as earlier. */
+void ws_clients_reset(ws_clients *c, int64_t since_ns);
 void ws_clients_stats(ws_clients *c, ws_client_stats *out);
 /* Closes every connection and frees the harness. */
 void ws_clients_stop(ws_clients *c);
