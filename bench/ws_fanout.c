@@ -323,7 +323,7 @@ static void print_check(const char *system, const char *format, int rate, const 
 static void print_checks(const ws_fanout_settings *s) {
   printf("Checks per run with clients: records/s written (half trades, half ticks); trades\n"
          "expected by all clients together and received; missing (expected - received, when the\n"
-         "clients had nothing new for 3 s or 30 s after the writer stopped); LSNs not\n"
+         "clients had nothing new for 10 s or 30 s after the writer stopped); LSNs not\n"
          "above the previous one; catchup and live messages; errors; connections closed; the\n"
          "peer's skips (a client more than half its window behind); records received that\n"
          "were written before the phase (none expected: clients connect afresh per rate); the\n"
