@@ -26,8 +26,7 @@
 
 #define SEC 1000000000ll
 #define WRITER_TICK_NS 100000    /* the writer sleeps this long between bursts of due records */
-#define DRAIN_IDLE_NS (10 * SEC) /* after the writer stops: this long with no record ends a phase  \
-                                  */
+#define DRAIN_IDLE_NS (10 * SEC) /* after the writer: this long with no record ends a phase */
 #define DRAIN_MAX_NS (30 * SEC)  /* ... and so does this long: what is left counts as missing */
 #define CONNECT_TIMEOUT_S 120
 #define PEER_NAME "lws"
