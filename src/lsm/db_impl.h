@@ -93,9 +93,12 @@ struct qx_db {
   atomic_uint_fast64_t visible_lsn;
 
   _Atomic(qx_olap *) olap; /* the Parquet converter; NULL when analytics are off */
-  /* Replication's hooks (engine.h), set and read under mu. */
-  qx_db_commit_fn on_commit;
-  void *on_commit_ctx;
+  /* Replication's and the WebSocket feed's hooks (engine.h), set and read under mu. */
+  struct {
+    qx_db_commit_fn fn;
+    void *ctx;
+  } on_commit[QX_DB_COMMIT_HOOKS];
+  int on_commit_count;
   qx_db_replication_wait_fn replication_wait;
   void *replication_wait_ctx;
   int refusing_writes;      /* callers' writes are refused ... */

@@ -7,6 +7,7 @@
 
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "qaxdb/sub.h"
@@ -156,6 +157,9 @@ struct qx_web {
   int listen_fd, port;
   struct lws_http_mount console_mount;
   qx_sub *feed; /* the feeder's subscriber: every record, live */
+  int wake_fd;  /* an eventfd the engine's commit hook writes when the feeder waits */
+  atomic_int feed_waiting;
+  int hooked;
   web_window window;
   uint32_t heartbeat_ms;
   lws_sorted_usec_list_t tick_timer;
