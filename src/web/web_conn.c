@@ -176,6 +176,14 @@ static int refuse(web_conn *c, const char *why) {
   return -1;
 }
 
+/* Subscription ids go into messages as they are: no character of theirs needs escaping. */
+static int id_ok(const char *id) {
+  size_t n = strlen(id);
+  return n >= 1 && n <= WEB_ID_MAX &&
+         strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789_-.:") == n;
+}
+
 static int handle(qx_web *web, web_conn *c, const char *text, size_t len) {
   json_error_t error;
   json_t *msg = json_loadb(text, len, 0, &error);
@@ -188,8 +196,8 @@ static int handle(qx_web *web, web_conn *c, const char *text, size_t len) {
   char *id_json = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
   const char *id_text = json_is_string(id) ? json_string_value(id) : "";
   int sub_message = strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0;
-  if (sub_message && (!id_text[0] || strlen(id_text) > WEB_ID_MAX))
-    queue_error(c, id_json, "id is a string of 1 to 32 characters");
+  if (sub_message && !id_ok(id_text))
+    queue_error(c, id_json, "id is 1 to 32 letters, digits, '_', '-', '.' or ':'");
   else if (strcmp(type, "subscribe") == 0)
     subscribe(web, c, msg, id_text, id_json);
   else if (strcmp(type, "unsubscribe") == 0)
@@ -294,7 +302,6 @@ int web_conn_writable(qx_web *web, web_conn *c) {
     lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)bye, sizeof bye - 1);
     return -1;
   }
-  web->messages_sent++;
   if (c->out) return send_message(c);
   int failed = 0;
   send_records(web, c, &failed);
@@ -308,7 +315,7 @@ void web_conn_tick(qx_web *web, web_conn *c, int heartbeat) {
     polls |= c->subs[i].source == WEB_FROM_SUB;
   }
   if (polls) lws_callback_on_writable(c->wsi);
-  if (!heartbeat || (c->last && strstr(c->last->text + LWS_PRE, "\"heartbeat\""))) return;
+  if (!heartbeat || c->out) return; /* a client with messages still to take is not idle */
   web_conn_queuef(c, "{\"type\":\"heartbeat\",\"last_lsn\":%llu,\"ts_ns\":%lld}",
                   (unsigned long long)qx_db_last_lsn(web->srv->db), (long long)qx_wall_ns());
 }

@@ -87,8 +87,6 @@ void web_subscription_end(web_subscription *s);
  * it (0: none due), or -1 with qx_last_error() if the subscription failed. *went_live is set
  * when a subscription catching up from the WAL reached the window. */
 int web_subscription_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *went_live);
-/* 1 if s has records waiting in the window. */
-int web_subscription_pending(qx_web *web, const web_subscription *s);
 /* What became of a subscription the window left behind (its next record was overwritten). */
 typedef enum web_slow {
   WEB_SLOW_NO,          /* it is not behind */
@@ -179,7 +177,7 @@ struct qx_web {
   /* the service thread's own */
   web_conn *conns;
   uint64_t next_conn_id;
-  uint64_t clients, catchups, slow_disconnects, records_sent, messages_sent;
+  uint64_t clients, catchups, slow_disconnects, records_sent;
 };
 
 #endif

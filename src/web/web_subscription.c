@@ -126,14 +126,6 @@ int web_subscription_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *
   return -1;
 }
 
-int web_subscription_pending(qx_web *web, const web_subscription *s) {
-  if (s->source != WEB_FROM_WINDOW) return 0;
-  pthread_mutex_lock(&web->window.mu);
-  int pending = s->seq < web->window.head;
-  pthread_mutex_unlock(&web->window.mu);
-  return pending;
-}
-
 web_slow web_subscription_check_slow(qx_web *web, web_subscription *s, char *why, size_t cap) {
   if (s->source != WEB_FROM_WINDOW) return WEB_SLOW_NO;
   web_window *w = &web->window;
