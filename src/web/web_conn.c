@@ -16,7 +16,7 @@
 
 #define DEFAULT_WINDOW_MS 100 /* delayed and conflated subscriptions without delay_ms */
 
-void web_conn_queue(web_conn *c, const char *text, size_t len) {
+void qx_web_conn_queue(web_conn *c, const char *text, size_t len) {
   web_message *m = malloc(sizeof *m + LWS_PRE + len);
   if (!m) return; /* the client misses a control message, not a record */
   m->next = NULL;
@@ -30,13 +30,13 @@ void web_conn_queue(web_conn *c, const char *text, size_t len) {
   lws_callback_on_writable(c->wsi);
 }
 
-void web_conn_queuef(web_conn *c, const char *fmt, ...) {
+void qx_web_conn_queuef(web_conn *c, const char *fmt, ...) {
   char text[1024];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  if (n > 0) web_conn_queue(c, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+  if (n > 0) qx_web_conn_queue(c, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
 }
 
 /* An error message about subscription or request id (a JSON value, or NULL). */
@@ -47,11 +47,11 @@ static void queue_error(web_conn *c, const char *id_json, const char *message) {
   qx_buffer_puts(&b, ",\"message\":");
   qx_json_put_string(&b, message);
   qx_buffer_puts(&b, "}");
-  if (!b.failed) web_conn_queue(c, (const char *)b.p, b.len);
+  if (!b.failed) qx_web_conn_queue(c, (const char *)b.p, b.len);
   qx_buffer_free(&b);
 }
 
-void web_conn_open(qx_web *web, web_conn *c, struct lws *wsi) {
+void qx_web_conn_open(qx_web *web, web_conn *c, struct lws *wsi) {
   memset(c, 0, sizeof *c);
   c->wsi = wsi;
   c->is_websocket = 1;
@@ -59,14 +59,14 @@ void web_conn_open(qx_web *web, web_conn *c, struct lws *wsi) {
   c->next_conn = web->conns;
   web->conns = c;
   web->clients++;
-  web_conn_queuef(c,
-                  "{\"type\":\"hello\",\"server\":\"qaxdb %s\",\"last_lsn\":%llu,"
-                  "\"heartbeat_ms\":%u,\"queue_limit\":%u}",
-                  QAXDB_VERSION, (unsigned long long)qx_db_last_lsn(web->srv->db),
-                  web->heartbeat_ms, web->window.capacity);
+  qx_web_conn_queuef(c,
+                     "{\"type\":\"hello\",\"server\":\"qaxdb %s\",\"last_lsn\":%llu,"
+                     "\"heartbeat_ms\":%u,\"queue_limit\":%u}",
+                     QAXDB_VERSION, (unsigned long long)qx_db_last_lsn(web->srv->db),
+                     web->heartbeat_ms, web->window.capacity);
 }
 
-void web_conn_close(qx_web *web, web_conn *c) {
+void qx_web_conn_close(qx_web *web, web_conn *c) {
   if (!c->is_websocket) {
     qx_buffer_free(&c->http_body);
     return;
@@ -78,7 +78,7 @@ void web_conn_close(qx_web *web, web_conn *c) {
       break;
     }
   for (int i = 0; i < c->sub_count; i++)
-    web_subscription_end(&c->subs[i]);
+    qx_web_subscription_end(&c->subs[i]);
   while (c->out) {
     web_message *m = c->out;
     c->out = m->next;
@@ -154,19 +154,19 @@ static void subscribe(qx_web *web, web_conn *c, json_t *msg, const char *id, con
   int64_t after_lsn;
   const char *wrong = read_subscribe(msg, s, &after_lsn);
   if (wrong) return queue_error(c, id_json, wrong);
-  if (web_subscription_start(web, s, after_lsn) != QX_OK)
+  if (qx_web_subscription_start(web, s, after_lsn) != QX_OK)
     return queue_error(c, id_json, qx_last_error());
   c->sub_count++;
-  web_conn_queuef(c, "{\"type\":\"subscribed\",\"id\":%s,\"next_lsn\":%llu}", id_json,
-                  (unsigned long long)s->next_lsn);
+  qx_web_conn_queuef(c, "{\"type\":\"subscribed\",\"id\":%s,\"next_lsn\":%llu}", id_json,
+                     (unsigned long long)s->next_lsn);
 }
 
 static void unsubscribe(web_conn *c, const char *id, const char *id_json) {
   web_subscription *s = find_sub(c, id);
   if (!s) return queue_error(c, id_json, "no subscription with this id");
-  web_subscription_end(s);
+  qx_web_subscription_end(s);
   *s = c->subs[--c->sub_count];
-  web_conn_queuef(c, "{\"type\":\"unsubscribed\",\"id\":%s}", id_json);
+  qx_web_conn_queuef(c, "{\"type\":\"unsubscribed\",\"id\":%s}", id_json);
 }
 
 /* ---- receiving ------------------------------------------------------------------------------ */
@@ -203,7 +203,7 @@ static int handle(qx_web *web, web_conn *c, const char *text, size_t len) {
   else if (strcmp(type, "unsubscribe") == 0)
     unsubscribe(c, id_text, id_json);
   else if (strcmp(type, "sql") == 0 && json_is_string(json_object_get(msg, "query")))
-    web_sql_submit(web, c, id_json ? id_json : "null", string_field(msg, "query", ""));
+    qx_web_sql_submit(web, c, id_json ? id_json : "null", string_field(msg, "query", ""));
   else
     queue_error(c, id_json, "unknown message: type is subscribe, unsubscribe or sql (with query)");
   free(id_json);
@@ -211,7 +211,7 @@ static int handle(qx_web *web, web_conn *c, const char *text, size_t len) {
   return 0;
 }
 
-int web_conn_receive(qx_web *web, web_conn *c, const void *in, size_t len) {
+int qx_web_conn_receive(qx_web *web, web_conn *c, const void *in, size_t len) {
   if (c->rx.len + len > WEB_MAX_MESSAGE) return refuse(c, "message longer than 64 KiB");
   qx_buffer_put(&c->rx, in, len);
   if (c->rx.failed) return refuse(c, "out of memory");
@@ -236,15 +236,15 @@ static int send_message(web_conn *c) {
 /* A subscription left behind: it catches up, or the connection is to be closed. */
 static void handle_slow(qx_web *web, web_conn *c, web_subscription *s) {
   char why[sizeof c->close_reason];
-  switch (web_subscription_check_slow(web, s, why, sizeof why)) {
+  switch (qx_web_subscription_check_slow(web, s, why, sizeof why)) {
   case WEB_SLOW_NO:
     return;
   case WEB_SLOW_CATCHING_UP:
     web->catchups++;
-    web_conn_queuef(c,
-                    "{\"type\":\"catchup\",\"id\":\"%s\",\"from_lsn\":%llu,\"reason\":\"the "
-                    "client fell more than %u records behind\"}",
-                    s->id, (unsigned long long)s->next_lsn, web->window.capacity);
+    qx_web_conn_queuef(c,
+                       "{\"type\":\"catchup\",\"id\":\"%s\",\"from_lsn\":%llu,\"reason\":\"the "
+                       "client fell more than %u records behind\"}",
+                       s->id, (unsigned long long)s->next_lsn, web->window.capacity);
     return;
   case WEB_SLOW_DISCONNECT:
     if (!c->close_reason[0]) web->slow_disconnects++;
@@ -265,15 +265,15 @@ static int send_records(qx_web *web, web_conn *c, int *failed) {
     int at = (c->next_sub + i) % c->sub_count;
     web_subscription *s = &c->subs[at];
     handle_slow(web, c, s);
-    int went_live = 0, count = web_subscription_batch(web, s, &c->tx, &went_live);
+    int went_live = 0, count = qx_web_subscription_batch(web, s, &c->tx, &went_live);
     if (went_live)
-      web_conn_queuef(c, "{\"type\":\"live\",\"id\":\"%s\",\"lsn\":%llu}", s->id,
-                      (unsigned long long)s->next_lsn);
+      qx_web_conn_queuef(c, "{\"type\":\"live\",\"id\":\"%s\",\"lsn\":%llu}", s->id,
+                         (unsigned long long)s->next_lsn);
     if (count < 0) {
       char id_json[WEB_ID_MAX + 3];
       snprintf(id_json, sizeof id_json, "\"%s\"", s->id);
       queue_error(c, id_json, qx_last_error());
-      web_subscription_end(s);
+      qx_web_subscription_end(s);
       *s = c->subs[--c->sub_count];
       return 0;
     }
@@ -288,7 +288,7 @@ static int send_records(qx_web *web, web_conn *c, int *failed) {
   return 0;
 }
 
-int web_conn_writable(qx_web *web, web_conn *c) {
+int qx_web_conn_writable(qx_web *web, web_conn *c) {
   if (c->close_reason[0]) {
     lws_close_reason(c->wsi, WEB_CLOSE_SLOW, (unsigned char *)c->close_reason,
                      strlen(c->close_reason));
@@ -308,7 +308,7 @@ int web_conn_writable(qx_web *web, web_conn *c) {
   return failed ? -1 : 0;
 }
 
-void web_conn_tick(qx_web *web, web_conn *c, int heartbeat) {
+void qx_web_conn_tick(qx_web *web, web_conn *c, int heartbeat) {
   int polls = 0;
   for (int i = 0; i < c->sub_count; i++) {
     handle_slow(web, c, &c->subs[i]);
@@ -316,6 +316,6 @@ void web_conn_tick(qx_web *web, web_conn *c, int heartbeat) {
   }
   if (polls) lws_callback_on_writable(c->wsi);
   if (!heartbeat || c->out) return; /* a client with messages still to take is not idle */
-  web_conn_queuef(c, "{\"type\":\"heartbeat\",\"last_lsn\":%llu,\"ts_ns\":%lld}",
-                  (unsigned long long)qx_db_last_lsn(web->srv->db), (long long)qx_wall_ns());
+  qx_web_conn_queuef(c, "{\"type\":\"heartbeat\",\"last_lsn\":%llu,\"ts_ns\":%lld}",
+                     (unsigned long long)qx_db_last_lsn(web->srv->db), (long long)qx_wall_ns());
 }

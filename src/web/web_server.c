@@ -68,7 +68,7 @@ static void *feeder_main(void *arg) {
     if (rc == QX_ERR_TIMEOUT) wait_for_commit(web);
     atomic_store(&web->feed_waiting, 0);
     if (rc == QX_ERR_TIMEOUT || rc == QX_ERR_LAPPED) continue;
-    if (rc == QX_OK) rc = web_window_append(&web->window, records, n);
+    if (rc == QX_OK) rc = qx_web_window_append(&web->window, records, n);
     if (rc != QX_OK) {
       /* Clients are told when the window leaves them behind and they cannot catch up. */
       qx_log(QX_LOG_ERROR, "WebSocket feed stopped", "error=\"%s\"", qx_last_error());
@@ -118,7 +118,7 @@ static void on_wake(qx_web *web) {
     if (!lws_adopt_socket_vhost(web->vhost, fds[i])) close(fds[i]);
   free(fds);
   if (grew) lws_callback_on_writable_all_protocol(web->context, web->protocol);
-  web_sql_deliver(web);
+  qx_web_sql_deliver(web);
 }
 
 static void on_tick(lws_sorted_usec_list_t *sul) {
@@ -127,7 +127,7 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
   int heartbeat = now >= web->next_heartbeat_ns;
   if (heartbeat) web->next_heartbeat_ns = now + (int64_t)web->heartbeat_ms * 1000000;
   for (web_conn *c = web->conns; c; c = c->next_conn)
-    web_conn_tick(web, c, heartbeat);
+    qx_web_conn_tick(web, c, heartbeat);
   lws_sul_schedule(web->context, 0, &web->tick_timer, on_tick, TICK_US);
 }
 
@@ -168,23 +168,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     if (web) on_wake(web);
     return 0;
   case LWS_CALLBACK_HTTP:
-    return web_http_request(web, c, wsi);
+    return qx_web_http_request(web, c, wsi);
   case LWS_CALLBACK_HTTP_WRITEABLE:
-    return c && !c->is_websocket ? web_http_writable(c, wsi) : 0;
+    return c && !c->is_websocket ? qx_web_http_writable(c, wsi) : 0;
   case LWS_CALLBACK_CLOSED_HTTP:
     if (c && !c->is_websocket) qx_buffer_free(&c->http_body);
     return 0;
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     return admit(web, wsi);
   case LWS_CALLBACK_ESTABLISHED:
-    web_conn_open(web, c, wsi);
+    qx_web_conn_open(web, c, wsi);
     return 0;
   case LWS_CALLBACK_RECEIVE:
-    return web_conn_receive(web, c, in, len);
+    return qx_web_conn_receive(web, c, in, len);
   case LWS_CALLBACK_SERVER_WRITEABLE:
-    return c->is_websocket ? web_conn_writable(web, c) : 0;
+    return c->is_websocket ? qx_web_conn_writable(web, c) : 0;
   case LWS_CALLBACK_CLOSED:
-    web_conn_close(web, c);
+    qx_web_conn_close(web, c);
     return 0;
   default:
     return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -291,7 +291,7 @@ int qx_web_start(qx_server *srv, qx_web **out) {
   pthread_cond_init(&web->jobs_cv, NULL);
   uint32_t capacity =
       srv->opt.web_queue_limit ? srv->opt.web_queue_limit : QX_SERVER_DEFAULT_WEB_QUEUE;
-  int rc = web_window_init(&web->window, capacity);
+  int rc = qx_web_window_init(&web->window, capacity);
   if (rc == QX_OK)
     rc = qx_server_listen(srv->opt.listen_address, srv->opt.http_port, srv->authenticate,
                           &web->listen_fd, &web->port);
@@ -323,7 +323,7 @@ void qx_web_stop(qx_web *web) {
   if (web->context) lws_cancel_service(web->context);
   if (web->started & 1) pthread_join(web->service_thread, NULL);
   if (web->context) {
-    web_sql_drain(web);
+    qx_web_sql_drain(web);
     lws_context_destroy(web->context);
   }
   for (size_t i = 0; i < web->adopt_count; i++)
@@ -333,7 +333,7 @@ void qx_web_stop(qx_web *web) {
   if (web->wake_fd >= 0) close(web->wake_fd);
   if (web->feed) qx_sub_close(web->feed);
   if (web->listen_fd >= 0) close(web->listen_fd);
-  web_window_free(&web->window);
+  qx_web_window_free(&web->window);
   pthread_mutex_destroy(&web->mu);
   pthread_cond_destroy(&web->jobs_cv);
   free(web);
