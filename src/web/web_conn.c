@@ -119,8 +119,8 @@ static const char *read_subscribe(json_t *msg, web_subscription *s, int64_t *aft
   }
   if (strlen(instrument) >= sizeof s->filter.instrument) return "instrument is too long";
   if (strlen(account) >= sizeof s->filter.account) return "account is too long";
-  strcpy(s->filter.instrument, instrument);
-  strcpy(s->filter.account, account);
+  snprintf(s->filter.instrument, sizeof s->filter.instrument, "%s", instrument);
+  snprintf(s->filter.account, sizeof s->filter.account, "%s", account);
   int windowed = strcmp(mode, "delayed") == 0 || strcmp(mode, "conflated") == 0;
   if (!windowed && strcmp(mode, "live") != 0) return "mode is live, delayed or conflated";
   if (delay && (!json_is_integer(delay) || json_integer_value(delay) < 1 ||
@@ -150,7 +150,7 @@ static void subscribe(qx_web *web, web_conn *c, json_t *msg, const char *id, con
   if (find_sub(c, id)) return queue_error(c, id_json, "a subscription with this id exists");
   web_subscription *s = &c->subs[c->sub_count];
   memset(s, 0, sizeof *s);
-  strcpy(s->id, id);
+  snprintf(s->id, sizeof s->id, "%s", id);
   int64_t after_lsn;
   const char *wrong = read_subscribe(msg, s, &after_lsn);
   if (wrong) return queue_error(c, id_json, wrong);

@@ -18,9 +18,9 @@
 #define WEB_PROTOCOL "qaxdb.v1"
 #define WEB_MAX_SUBSCRIPTIONS 16
 #define WEB_ID_MAX 32
-#define WEB_BATCH_BYTES (64 * 1024) /* a records message stops growing past this */
+#define WEB_BATCH_BYTES ((size_t)64 * 1024) /* a records message stops growing past this */
 #define WEB_BATCH_RECORDS 1024
-#define WEB_MAX_MESSAGE (64 * 1024) /* the longest message a client may send */
+#define WEB_MAX_MESSAGE ((size_t)64 * 1024) /* the longest message a client may send */
 #define WEB_CLOSE_SLOW 4008
 
 /* ---- the shared window (web_window.c) -------------------------------------------------------

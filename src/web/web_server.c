@@ -168,14 +168,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     if (web) on_wake(web);
     return 0;
   case LWS_CALLBACK_HTTP:
-    return qx_web_http_request(web, c, wsi);
+    return web ? qx_web_http_request(web, c, wsi) : -1;
   case LWS_CALLBACK_HTTP_WRITEABLE:
     return c && !c->is_websocket ? qx_web_http_writable(c, wsi) : 0;
   case LWS_CALLBACK_CLOSED_HTTP:
     if (c && !c->is_websocket) qx_buffer_free(&c->http_body);
     return 0;
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-    return admit(web, wsi);
+    return web ? admit(web, wsi) : -1;
   case LWS_CALLBACK_ESTABLISHED:
     qx_web_conn_open(web, c, wsi);
     return 0;
