@@ -27,6 +27,7 @@ void qx_web_conn_queue(web_conn *c, const char *text, size_t len) {
   else
     c->out = m;
   c->last = m;
+  c->out_count++;
   lws_callback_on_writable(c->wsi);
 }
 
@@ -213,6 +214,8 @@ static int handle(qx_web *web, web_conn *c, const char *text, size_t len) {
 
 int qx_web_conn_receive(qx_web *web, web_conn *c, const void *in, size_t len) {
   if (c->rx.len + len > WEB_MAX_MESSAGE) return refuse(c, "message longer than 64 KiB");
+  if (c->out_count >= WEB_MAX_UNANSWERED) /* a client that asks but never reads */
+    return refuse(c, "too many answers not yet read");
   qx_buffer_put(&c->rx, in, len);
   if (c->rx.failed) return refuse(c, "out of memory");
   if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi)) return 0;
@@ -226,6 +229,7 @@ int qx_web_conn_receive(qx_web *web, web_conn *c, const void *in, size_t len) {
 static int send_message(web_conn *c) {
   web_message *m = c->out;
   c->out = m->next;
+  c->out_count--;
   if (!c->out) c->last = NULL;
   int n = lws_write(c->wsi, (unsigned char *)m->text + LWS_PRE, m->len, LWS_WRITE_TEXT);
   free(m);

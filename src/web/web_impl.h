@@ -22,6 +22,7 @@
 #define WEB_BATCH_RECORDS 1024
 #define WEB_MAX_MESSAGE ((size_t)64 * 1024) /* the longest message a client may send */
 #define WEB_CLOSE_SLOW 4008
+#define WEB_MAX_UNANSWERED 256 /* messages queued for a client before its requests are refused */
 
 /* ---- the shared window (web_window.c) -------------------------------------------------------
  * The newest records of the log, each encoded once for every client: its JSON object and its
@@ -109,6 +110,7 @@ typedef struct web_conn {
   int is_websocket;
   qx_buffer rx;            /* a message arriving in fragments */
   web_message *out, *last; /* control messages and SQL results, sent before records */
+  int out_count;
   web_subscription subs[WEB_MAX_SUBSCRIPTIONS];
   int sub_count, next_sub; /* round robin among subscriptions */
   char close_reason[124];  /* set: close with WEB_CLOSE_SLOW when next writable */
