@@ -1,5 +1,6 @@
 /* The window of the newest records shared by every WebSocket client (web_impl.h): each record
- * is copied and encoded once, however many clients take it. The feeder never waits for a
+ * is copied once, and encoded as JSON at most once (by the service thread, when a JSON
+ * subscription first takes it), however many clients take it. The feeder never waits for a
  * client: it overwrites the oldest slot, and a client that still needed it catches up from the
  * WAL. */
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 #include "util/error.h"
 #include "web/web_impl.h"
 
-int web_window_init(web_window *w, uint32_t capacity) {
+int qx_web_window_init(web_window *w, uint32_t capacity) {
   memset(w, 0, sizeof *w);
   w->slots = calloc(capacity, sizeof *w->slots);
   if (!w->slots) return qx_fail(QX_ERR_NOMEM, "web: a window of %u records", capacity);
@@ -17,7 +18,7 @@ int web_window_init(web_window *w, uint32_t capacity) {
   return QX_OK;
 }
 
-void web_window_free(web_window *w) {
+void qx_web_window_free(web_window *w) {
   for (uint32_t i = 0; w->slots && i < w->capacity; i++) {
     free(w->slots[i].raw);
     qx_buffer_free(&w->slots[i].json);
@@ -30,7 +31,7 @@ static const web_slot *slot_at(const web_window *w, uint64_t seq) {
   return &w->slots[seq % w->capacity];
 }
 
-uint64_t web_window_find(const web_window *w, uint64_t lsn) {
+uint64_t qx_web_window_find(const web_window *w, uint64_t lsn) {
   uint64_t lo = w->tail, hi = w->head;
   if (lsn >= w->next_lsn) return hi; /* not yet written */
   if (lo == hi || slot_at(w, lo)->entry.lsn > lsn) return UINT64_MAX;
@@ -44,8 +45,8 @@ uint64_t web_window_find(const web_window *w, uint64_t lsn) {
   return lo;
 }
 
-/* Fills slot with a copy of e and its JSON, outside the lock: no reader looks at it until head
- * passes it. Returns 0, or -1 out of memory. */
+/* Fills slot with a copy of e, outside the lock: no reader looks at it until head passes it.
+ * Returns 0, or -1 out of memory. */
 static int fill(web_slot *slot, const qx_wal_entry *e) {
   if (slot->raw_cap < e->size) {
     uint8_t *raw = realloc(slot->raw, e->size);
@@ -56,20 +57,18 @@ static int fill(web_slot *slot, const qx_wal_entry *e) {
   memcpy(slot->raw, e->data, e->size);
   slot->entry = *e;
   slot->entry.data = slot->raw;
-  slot->json.len = 0;
-  slot->json.failed = 0;
-  web_encode_json(&slot->json, &slot->entry);
-  return slot->json.failed ? -1 : 0;
+  slot->json_ready = 0;
+  return 0;
 }
 
-int web_window_append(web_window *w, const qx_wal_entry *records, size_t count) {
+int qx_web_window_append(web_window *w, const qx_wal_entry *records, size_t count) {
   for (size_t i = 0; i < count; i++) {
     pthread_mutex_lock(&w->mu);
     uint64_t seq = w->head;
     if (seq - w->tail == w->capacity) w->tail++; /* readers leave the slot to be refilled */
     pthread_mutex_unlock(&w->mu);
     if (fill(&w->slots[seq % w->capacity], &records[i]) != 0)
-      return qx_fail(QX_ERR_NOMEM, "web: encoding the record of LSN %llu",
+      return qx_fail(QX_ERR_NOMEM, "web: copying the record of LSN %llu",
                      (unsigned long long)records[i].lsn);
     pthread_mutex_lock(&w->mu);
     w->head = seq + 1;
