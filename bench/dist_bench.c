@@ -868,6 +868,9 @@ int main(int argc, char **argv) {
   setup();
   run_all(&s, sh);
   cleanup();
+  unsetenv("QAXDB_SHM_DIR"); /* it named the folder cleanup removed: the fan-out's database
+                                puts its ring where a database does by default */
   printf("\n");
+  fflush(stdout); /* before the fan-out's progress on stderr */
   return ws_fanout_run(&ws);
 }
