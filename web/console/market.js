@@ -42,7 +42,7 @@ export class MarketPanel {
   constructor(connection, elements) {
     this.connection = connection;
     this.el = elements;
-    this.intervalS = Number(elements.interval.value);
+    this.bucketNs = Number(elements.interval.value);
     this.instruments = new Map();
     this.selected = null;
     this.tape = [];
@@ -52,11 +52,15 @@ export class MarketPanel {
     this.chart = this.createChart();
     elements.instrument.addEventListener('change', () => this.select(elements.instrument.value));
     elements.interval.addEventListener('change', () => {
-      this.intervalS = Number(elements.interval.value);
+      this.bucketNs = Number(elements.interval.value);
       for (const instrument of this.instruments.values()) {
         instrument.candles = [];
         instrument.historyLsn = null;
+        for (const trade of instrument.liveTrades) {
+          instrument.add(this.bucket(trade), trade.price, trade.volume);
+        }
       }
+      this.showCandles();
       this.loadHistory(this.selected);
     });
   }
@@ -67,7 +71,11 @@ export class MarketPanel {
       autoSize: true,
       layout: { background: { color: '#11151c' }, textColor: '#c8d0dc' },
       grid: { vertLines: { color: '#1e2530' }, horzLines: { color: '#1e2530' } },
-      timeScale: { timeVisible: true, secondsVisible: true },
+      // A candle's time is its bucket's number (ns since the epoch / bucket length): the
+      // simulator's clock runs at a few ms per wall second, so candles may be shorter than the
+      // second the chart's own time unit is; the formatters turn the numbers back into times.
+      localization: { timeFormatter: (bucket) => this.bucketTime(bucket) },
+      timeScale: { tickMarkFormatter: (bucket) => this.bucketTime(bucket).slice(11) },
     });
     const candles = chart.addSeries(CandlestickSeries, {});
     const volume = chart.addSeries(HistogramSeries, {
@@ -133,12 +141,17 @@ export class MarketPanel {
     this.loadHistory(id);
   }
 
+  bucketTime(bucket) {
+    const ms = (bucket * this.bucketNs) / 1e6;
+    return new Date(ms).toISOString().slice(0, this.bucketNs < 1e9 ? 23 : 19).replace('T', ' ');
+  }
+
   // Buckets of the trades SQL already sees; the live trades after the answer's LSN are then
   // added on top, so each trade is counted once.
   async loadHistory(id) {
     if (id === null) return;
-    const s = this.intervalS;
-    const query = `SELECT epoch(time_bucket(INTERVAL ${s} SECOND, ts))::BIGINT AS t,
+    const bucketNs = this.bucketNs;
+    const query = `SELECT (epoch_ns(ts) // ${bucketNs})::BIGINT AS t,
         arg_min(price, lsn)::DOUBLE AS open, max(price)::DOUBLE AS high,
         min(price)::DOUBLE AS low, arg_max(price, lsn)::DOUBLE AS close,
         sum(volume)::DOUBLE AS volume
@@ -151,7 +164,7 @@ export class MarketPanel {
       this.el.onError(`history of ${id}: ${e.message}`);
       return;
     }
-    if (s !== this.intervalS) return;
+    if (bucketNs !== this.bucketNs) return;
     const instrument = this.addInstrument(id);
     instrument.candles = result.rows.reverse().map(([time, open, high, low, close, volume]) =>
       ({ time, open, high, low, close, volume }));
@@ -163,8 +176,7 @@ export class MarketPanel {
   }
 
   bucket(trade) {
-    const seconds = Math.floor(trade.ts_ns / 1e9);
-    return seconds - (seconds % this.intervalS);
+    return Math.floor(trade.ts_ns / this.bucketNs);
   }
 
   trades(records) {
