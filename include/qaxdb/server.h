@@ -27,6 +27,8 @@ extern "C" {
 #define QX_SERVER_DEFAULT_PG_PORT 5433   /* PostgreSQL's 5432 plus one: both can run on a host */
 #define QX_SERVER_DEFAULT_HTTP_PORT 9433 /* /metrics and /health */
 #define QX_SERVER_DEFAULT_SQL_ENGINES 2  /* statements that run at once */
+#define QX_SERVER_DEFAULT_WEB_QUEUE 65536 /* records kept encoded for WebSocket clients */
+#define QX_SERVER_DEFAULT_HEARTBEAT_MS 1000
 
 typedef struct qx_server qx_server;
 
@@ -43,9 +45,20 @@ typedef struct qx_server_options {
    * NULL (default): no TLS, an SSLRequest is answered "no". */
   const char *tls_cert_file, *tls_key_file;
   int pg_port; /* default QX_SERVER_DEFAULT_PG_PORT; 0: a free port (qx_server_pg_port) */
-  /* HTTP: GET /metrics (Prometheus text format) and /health. Default
-   * QX_SERVER_DEFAULT_HTTP_PORT; 0: a free port (qx_server_http_port); -1: none. */
+  /* HTTP: GET /metrics (Prometheus text format) and /health, the WebSocket at /ws
+   * (docs/formats/websocket.md) and the web console at /. Default QX_SERVER_DEFAULT_HTTP_PORT;
+   * 0: a free port (qx_server_http_port); -1: none. */
   int http_port;
+  /* The web console's files, served at / (NULL: none, / answers 404). */
+  const char *console_dir;
+  /* The token every WebSocket presents (?token= or Authorization: Bearer). NULL: none needed;
+   * but with a users file, every WebSocket is then refused. */
+  const char *web_token;
+  /* Records of the log kept encoded for WebSocket clients, shared by all: a subscription that
+   * falls further behind is moved to catch up from the WAL, or disconnected, as it asked.
+   * Default QX_SERVER_DEFAULT_WEB_QUEUE. */
+  uint32_t web_queue_limit;
+  uint32_t web_heartbeat_ms; /* default QX_SERVER_DEFAULT_HEARTBEAT_MS */
   int max_connections; /* default 64; more are refused with SQLSTATE 53300 */
   /* A statement running longer is cancelled (SQLSTATE 57014); default 300000 (5 min), 0: no
    * limit. */

@@ -8,6 +8,7 @@
 
 #include "qaxdb/sub.h"
 #include "server/server_impl.h"
+#include "web/web.h"
 
 /* Upper bounds of the latency buckets, in seconds (Prometheus's "le"). */
 static const double bucket_seconds[QX_LATENCY_BUCKETS] = {0.0005, 0.001, 0.005, 0.01,
@@ -21,8 +22,8 @@ void qx_latency_record(qx_latency *l, int64_t ns, int ok) {
     if ((double)ns / 1e9 <= bucket_seconds[i]) l->buckets[i]++;
 }
 
-static void metric(qx_buffer *b, const char *name, const char *type, const char *help,
-                   double value) {
+void qx_metric(qx_buffer *b, const char *name, const char *type, const char *help,
+               double value) {
   qx_buffer_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name,
                    value);
 }
@@ -38,13 +39,13 @@ static void histogram(qx_buffer *b, const char *name, const char *help, const qx
 }
 
 static void engine_metrics(qx_buffer *b, const qx_db_stats *s) {
-  metric(b, "qaxdb_last_lsn", "gauge", "Newest LSN committed and visible to readers.",
+  qx_metric(b, "qaxdb_last_lsn", "gauge", "Newest LSN committed and visible to readers.",
          (double)s->last_lsn);
-  metric(b, "qaxdb_written_lsn", "gauge", "Newest LSN in the WAL files.", (double)s->written_lsn);
-  metric(b, "qaxdb_durable_lsn", "gauge", "Newest LSN synced to disk.", (double)s->durable_lsn);
-  metric(b, "qaxdb_converted_lsn", "gauge", "Newest LSN that SQL sees (converted for analytics).",
+  qx_metric(b, "qaxdb_written_lsn", "gauge", "Newest LSN in the WAL files.", (double)s->written_lsn);
+  qx_metric(b, "qaxdb_durable_lsn", "gauge", "Newest LSN synced to disk.", (double)s->durable_lsn);
+  qx_metric(b, "qaxdb_converted_lsn", "gauge", "Newest LSN that SQL sees (converted for analytics).",
          (double)s->olap_converted_lsn);
-  metric(b, "qaxdb_parquet_lsn", "gauge", "Newest LSN in Parquet files.", (double)s->olap_lsn);
+  qx_metric(b, "qaxdb_parquet_lsn", "gauge", "Newest LSN in Parquet files.", (double)s->olap_lsn);
   qx_buffer_printf(b, "# HELP qaxdb_level_bytes Bytes of table files per LSM level.\n"
                       "# TYPE qaxdb_level_bytes gauge\n");
   for (int l = 0; l < QX_DB_LEVELS; l++)
@@ -55,23 +56,23 @@ static void engine_metrics(qx_buffer *b, const qx_db_stats *s) {
   for (int l = 0; l < QX_DB_LEVELS; l++)
     qx_buffer_printf(b, "qaxdb_level_target_bytes{level=\"%d\"} %" PRIu64 "\n", l,
                      s->levels[l].target_bytes);
-  metric(b, "qaxdb_level0_files", "gauge", "Table files in level 0 (writes slow at 8, stop at 12).",
+  qx_metric(b, "qaxdb_level0_files", "gauge", "Table files in level 0 (writes slow at 8, stop at 12).",
          (double)s->levels[0].files);
-  metric(b, "qaxdb_stalls_total", "counter", "Writes delayed or stopped by compaction debt.",
+  qx_metric(b, "qaxdb_stalls_total", "counter", "Writes delayed or stopped by compaction debt.",
          (double)s->stall_count);
-  metric(b, "qaxdb_stall_seconds_total", "counter", "Time writers spent delayed or stopped.",
+  qx_metric(b, "qaxdb_stall_seconds_total", "counter", "Time writers spent delayed or stopped.",
          (double)s->stall_ns / 1e9);
-  metric(b, "qaxdb_ring_waits_total", "counter",
+  qx_metric(b, "qaxdb_ring_waits_total", "counter",
          "Writes that waited for the WAL flusher (a whole log ring behind), this process.",
          (double)s->ring_waits);
-  metric(b, "qaxdb_group_waits_total", "counter",
+  qx_metric(b, "qaxdb_group_waits_total", "counter",
          "Writes that waited for a sync others waited for, this process.", (double)s->group_waits);
-  metric(b, "qaxdb_write_amplification", "gauge", "(WAL + flush + compaction bytes) / user bytes.",
+  qx_metric(b, "qaxdb_write_amplification", "gauge", "(WAL + flush + compaction bytes) / user bytes.",
          s->write_amplification);
-  metric(b, "qaxdb_memtable_bytes", "gauge", "Bytes in MemTables.", (double)s->memtable_bytes);
-  metric(b, "qaxdb_block_cache_bytes", "gauge", "Bytes in the block cache.",
+  qx_metric(b, "qaxdb_memtable_bytes", "gauge", "Bytes in MemTables.", (double)s->memtable_bytes);
+  qx_metric(b, "qaxdb_block_cache_bytes", "gauge", "Bytes in the block cache.",
          (double)s->cache_bytes);
-  metric(b, "qaxdb_analytics_buffered_bytes", "gauge", "Column buffers not yet in Parquet.",
+  qx_metric(b, "qaxdb_analytics_buffered_bytes", "gauge", "Column buffers not yet in Parquet.",
          (double)s->olap_buffered_bytes);
 }
 
@@ -92,20 +93,20 @@ static int put_cursor_lag(const qx_sub_cursor_info *info, void *ctx) {
 static void replication_metrics(qx_buffer *b, qx_repl *repl) {
   qx_repl_status st;
   qx_repl_status_get(repl, &st);
-  metric(b, "qaxdb_repl_primary", "gauge", "1 if this node is the primary and takes writes.",
+  qx_metric(b, "qaxdb_repl_primary", "gauge", "1 if this node is the primary and takes writes.",
          st.role == QX_REPL_PRIMARY);
-  metric(b, "qaxdb_repl_epoch", "gauge", "The epoch this node is in (one per promotion).",
+  qx_metric(b, "qaxdb_repl_epoch", "gauge", "The epoch this node is in (one per promotion).",
          (double)st.epoch);
   if (st.role != QX_REPL_PRIMARY) {
-    metric(b, "qaxdb_repl_streaming", "gauge", "1 while this replica streams from its primary.",
+    qx_metric(b, "qaxdb_repl_streaming", "gauge", "1 while this replica streams from its primary.",
            st.streaming);
-    metric(b, "qaxdb_repl_applied_lsn", "gauge", "Newest LSN of the primary applied here.",
+    qx_metric(b, "qaxdb_repl_applied_lsn", "gauge", "Newest LSN of the primary applied here.",
            (double)st.applied_lsn);
-    metric(b, "qaxdb_repl_flushed_lsn", "gauge", "Newest LSN of the primary synced here.",
+    qx_metric(b, "qaxdb_repl_flushed_lsn", "gauge", "Newest LSN of the primary synced here.",
            (double)st.flushed_lsn);
-    metric(b, "qaxdb_repl_lag_records", "gauge",
+    qx_metric(b, "qaxdb_repl_lag_records", "gauge",
            "LSNs the primary last said it had beyond what was applied here.", (double)st.lag_lsns);
-    metric(b, "qaxdb_repl_needs_rebuild", "gauge",
+    qx_metric(b, "qaxdb_repl_needs_rebuild", "gauge",
            "1 if this replica cannot follow from its own log (diverged, or too far behind).",
            st.needs_rebuild);
   }
@@ -142,7 +143,7 @@ int qx_server_metrics(qx_server *srv, qx_buffer *b) {
          "last LSN.\n# TYPE qaxdb_subscriber_lag_records gauge\n");
   cursor_lag lag = {b, s.last_lsn};
   qx_sub_list_cursors(qx_db_dir(srv->db), put_cursor_lag, &lag); /* a damaged one is left out */
-  metric(b, "qaxdb_resident_memory_bytes", "gauge", "Resident memory of the server process.",
+  qx_metric(b, "qaxdb_resident_memory_bytes", "gauge", "Resident memory of the server process.",
          resident_bytes());
   if (srv->opt.repl) replication_metrics(b, srv->opt.repl);
   pthread_mutex_lock(&srv->mu);
@@ -152,17 +153,18 @@ int qx_server_metrics(qx_server *srv, qx_buffer *b) {
     busy += srv->engines[i].running != NULL;
   uint64_t rows = srv->inserted_rows;
   pthread_mutex_unlock(&srv->mu);
-  metric(b, "qaxdb_connections", "gauge", "PostgreSQL connections open.", connections);
-  metric(b, "qaxdb_sql_engines", "gauge", "SQL engines statements run on.", srv->engine_count);
-  metric(b, "qaxdb_sql_engines_busy", "gauge",
+  qx_metric(b, "qaxdb_connections", "gauge", "PostgreSQL connections open.", connections);
+  qx_metric(b, "qaxdb_sql_engines", "gauge", "SQL engines statements run on.", srv->engine_count);
+  qx_metric(b, "qaxdb_sql_engines_busy", "gauge",
          "SQL engines running a statement now; at qaxdb_sql_engines, statements queue.", busy);
   histogram(b, "qaxdb_query_duration_seconds", "SQL statements run, by duration.", &queries);
-  metric(b, "qaxdb_query_failures_total", "counter", "SQL statements that failed.",
+  qx_metric(b, "qaxdb_query_failures_total", "counter", "SQL statements that failed.",
          (double)queries.failed);
   histogram(b, "qaxdb_insert_duration_seconds",
             "INSERT statements, from receipt to durable acknowledgement.", &inserts);
-  metric(b, "qaxdb_insert_failures_total", "counter", "INSERT statements refused or failed.",
+  qx_metric(b, "qaxdb_insert_failures_total", "counter", "INSERT statements refused or failed.",
          (double)inserts.failed);
-  metric(b, "qaxdb_inserted_rows_total", "counter", "Rows written by INSERT.", (double)rows);
+  qx_metric(b, "qaxdb_inserted_rows_total", "counter", "Rows written by INSERT.", (double)rows);
+  if (srv->web) qx_web_metrics(srv->web, b);
   return b->failed ? QX_ERR_NOMEM : QX_OK;
 }

@@ -19,6 +19,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/thread.h"
+#include "web/web.h"
 
 void qx_server_options_init(qx_server_options *o) {
   memset(o, 0, sizeof *o);
@@ -29,6 +30,8 @@ void qx_server_options_init(qx_server_options *o) {
   o->statement_timeout_ms = 300000;
   o->sql_engines = QX_SERVER_DEFAULT_SQL_ENGINES;
   o->durability = QX_DURABILITY_GROUP;
+  o->web_queue_limit = QX_SERVER_DEFAULT_WEB_QUEUE;
+  o->web_heartbeat_ms = QX_SERVER_DEFAULT_HEARTBEAT_MS;
 }
 
 /* ---- connections --------------------------------------------------------------------------- */
@@ -211,7 +214,6 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
   if (!srv) return qx_fail(QX_ERR_NOMEM, "server");
   srv->db = db;
   srv->listen_fd = -1;
-  srv->http_fd = -1;
   if (options)
     srv->opt = *options;
   else
@@ -246,7 +248,7 @@ int qx_server_start(qx_db *db, const qx_server_options *options, qx_server **out
     qx_server_stop(srv);
     return qx_fail(QX_ERR_NOMEM, "server: cannot start the statement watchdog thread");
   }
-  rc = qx_http_start(srv);
+  rc = srv->opt.http_port >= 0 ? qx_web_start(srv, &srv->web) : QX_OK;
   if (rc == QX_OK) rc = qx_server_file_write(srv);
   if (rc != QX_OK) {
     char why[512];
@@ -284,7 +286,7 @@ int qx_server_pg_port(const qx_server *srv) {
 }
 
 int qx_server_http_port(const qx_server *srv) {
-  return srv->http_fd >= 0 ? srv->http_port : -1;
+  return srv->web ? qx_web_port(srv->web) : -1;
 }
 
 void qx_server_stop(qx_server *srv) {
@@ -298,7 +300,8 @@ void qx_server_stop(qx_server *srv) {
   shutdown(srv->listen_fd, SHUT_RDWR); /* ends the acceptor's accept */
   pthread_join(srv->acceptor, NULL);
   if (srv->watchdog) pthread_join(srv->watchdog, NULL);
-  qx_http_stop(srv);
+  qx_web_stop(srv->web);
+  srv->web = NULL;
   pthread_mutex_lock(&srv->mu);
   qx_log(QX_LOG_INFO, "stopping: closing every connection", "connections=%d", srv->client_count);
   for (pg_client *c = srv->clients; c; c = c->next)

@@ -23,7 +23,7 @@ int qx_server_file_write(qx_server *srv) {
   FILE *f = fopen(tmp, "w");
   if (!f) return qx_fail_errno(QX_ERR_IO, errno, "create %s", tmp);
   fprintf(f, "pid=%ld\naddress=%s\npg_port=%d\nhttp_port=%d\n", (long)getpid(),
-          srv->opt.listen_address, srv->port, srv->http_fd >= 0 ? srv->http_port : -1);
+          srv->opt.listen_address, srv->port, qx_server_http_port(srv));
   if (fclose(f) != 0 || rename(tmp, path) != 0) {
     int e = errno;
     unlink(tmp);

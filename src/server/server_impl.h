@@ -60,18 +60,15 @@ struct qx_server {
   qx_latency queries, inserts; /* for /metrics */
   uint64_t inserted_rows;
 
-  int http_fd, http_port; /* the HTTP listener (-1: none) */
-  int wrote_server_file;  /* the folder's SERVER file names this server */
-  pthread_t http_thread;
+  struct qx_web *web;     /* the HTTP port (NULL: none) */
+  int wrote_server_file; /* the folder's SERVER file names this server */
 };
 
-/* metrics.c: adds a statement of ns (REQUIRES: srv->mu); writes /metrics into b. */
+/* metrics.c: adds a statement of ns (REQUIRES: srv->mu); writes /metrics into b (on the HTTP
+ * port's service thread); one gauge or counter. */
 void qx_latency_record(qx_latency *l, int64_t ns, int ok);
 int qx_server_metrics(qx_server *srv, qx_buffer *b);
-
-/* http.c: the HTTP listener (/metrics, /health), started if opt.http_port >= 0. */
-int qx_http_start(qx_server *srv);
-void qx_http_stop(qx_server *srv);
+void qx_metric(qx_buffer *b, const char *name, const char *type, const char *help, double value);
 
 /* server_file.c: the folder's SERVER file, saying where this server listens (for the CLI). */
 #define QX_SERVER_FILE "SERVER"

@@ -24,10 +24,16 @@ int qaxdbd_usage(int to_stderr) {
       "              [--durability none|group|replicated] [--replicas-required K]\n"
       "              [--replication-timeout MS] [--repl-user NAME] [--auto-rebuild true|false]\n"
       "              [--etcd URLS] [--cluster NAME] [--ttl SECONDS]\n"
+      "              [--console DIR] [--web-token-file FILE] [--web-queue-limit N]\n"
       "       qaxdbd --add-user NAME --users FILE   (the password on standard input)\n\n"
       "Serves the data folder DIR (default %s, created if needed) to PostgreSQL clients:\n"
       "  psql -h 127.0.0.1 -p %d -c 'SELECT count(*) FROM trades'\n"
-      "and its metrics and health over HTTP (port %d): /metrics, /health.\n"
+      "and its metrics and health over HTTP (port %d): /metrics, /health, the web\n"
+      "console at / (from --console DIR, default share/qaxdb/console beside the binary's\n"
+      "folder) and WebSocket subscriptions and SQL at /ws (docs/formats/websocket.md),\n"
+      "which keep the newest --web-queue-limit N records (default %d) for all clients.\n"
+      "WebSockets present the token in --web-token-file FILE or $QAXDB_WEB_TOKEN, if set\n"
+      "(needed with --users).\n"
       "Port 0 picks a free port; the ports are printed on the first two lines of output.\n"
       "A statement is cancelled after --statement-timeout MS (default 300000; 0: never)\n"
       "and may use --query-memory MIB (default: DuckDB's 80%% of the memory) on one of\n"
@@ -57,6 +63,7 @@ int qaxdbd_usage(int to_stderr) {
       "A replica whose log diverged from the primary's is copied from it again, its folder\n"
       "kept as DIR.diverged-EPOCH-SECONDS (--auto-rebuild false: it waits instead).\n",
       QAXDBD_DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT,
+      QX_SERVER_DEFAULT_WEB_QUEUE,
       QX_SERVER_DEFAULT_SQL_ENGINES, VENUE_DEFAULT_RATE, SNAPSHOT_DEFAULT_INTERVAL,
       SNAPSHOT_DEFAULT_KEEP, QX_REPL_DEFAULT_TTL_S, QX_REPL_DEFAULT_TIMEOUT_MS);
   return to_stderr ? 2 : 0;
@@ -159,6 +166,13 @@ static int apply(qaxdbd_config *c, const char *name, const char *value) {
     c->server.tls_cert_file = value;
   } else if (strcmp(name, "tls-key") == 0) {
     c->server.tls_key_file = value;
+  } else if (strcmp(name, "console") == 0) {
+    c->console_flag = value;
+  } else if (strcmp(name, "web-token-file") == 0) {
+    c->web_token_file = value;
+  } else if (strcmp(name, "web-queue-limit") == 0) {
+    ok = parse_number(value, 1u << 24, &n) && n >= 16;
+    c->server.web_queue_limit = (uint32_t)n;
   } else if (strcmp(name, "log-level") == 0) {
     ok = qx_log_level_by_name(value, &c->log_level);
   } else {
@@ -291,7 +305,7 @@ int qaxdbd_config_read(int argc, char **argv, qaxdbd_config *c) {
     }
   }
   fill_replication(c);
-  return check(c);
+  return qaxdbd_web_settings(c) ? 2 : check(c);
 }
 
 void qaxdbd_config_free(qaxdbd_config *c) {

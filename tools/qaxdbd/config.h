@@ -5,6 +5,7 @@
 #ifndef QX_QAXDBD_CONFIG_H
 #define QX_QAXDBD_CONFIG_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "qaxdb/log.h"
@@ -27,6 +28,9 @@ typedef struct qaxdbd_config {
   const char *snapshot_dir;                  /* NULL: <data>/snapshots */
   const char *config_file;                   /* NULL: none */
   const char *add_user;              /* --add-user NAME: edit the users file, do not serve */
+  const char *console_flag;          /* --console DIR ("" none; NULL: next to the binary) */
+  const char *web_token_file;        /* --web-token-file FILE (else $QAXDB_WEB_TOKEN) */
+  char console_dir[PATH_MAX], web_token[256];
   char *strings[CONFIG_STRINGS_MAX]; /* the config file's text values, owned */
   int string_count;
 } qaxdbd_config;
@@ -38,5 +42,10 @@ int qaxdbd_config_read(int argc, char **argv, qaxdbd_config *c);
 void qaxdbd_config_free(qaxdbd_config *c);
 
 int qaxdbd_usage(int to_stderr);
+
+/* web_config.c: the console's folder (the flag's, or share/qaxdb/console next to the binary's
+ * folder, if there is one) and the web token (from its file or the environment) into
+ * c->server. 0, or 2 with the reason printed. */
+int qaxdbd_web_settings(qaxdbd_config *c);
 
 #endif
