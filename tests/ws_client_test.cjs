@@ -126,6 +126,7 @@ async function testResume(server) {
     if (check(expected, 'resume: SQL did not reach the last LSN received')) {
       const difference = lsnDifference(lsns, expected);
       check(difference === null, `resume: the two connections' trades vs the table: ${difference}`);
+      console.log(`resume: ${taken.length} + ${resumed.length} trades, resumed after LSN ${last}`);
     }
   }
   second.close();
@@ -160,6 +161,7 @@ async function testBinary(server, layouts) {
   client.close();
   if (!check(json.length >= N && binary.length >= json.length,
     `binary: ${binary.length} binary and ${json.length} JSON records of ${N}`)) return;
+  console.log(`binary: comparing ${json.length} records from LSN ${json[0].lsn}`);
   let mismatches = 0;
   for (let i = 0; i < json.length && mismatches < 5; i++) {
     const b = binary[i];
@@ -238,6 +240,9 @@ async function testSlow(server) {
     if (lsns[i] !== lsns[i - 1] + 1) gap = `LSN ${lsns[i]} after ${lsns[i - 1]} at index ${i}`;
   }
   check(gap === null, `slow: the catchup client's records: ${gap}`);
+  console.log(`slow: normal client ${normalRecords.length} records during the pause; disconnect ` +
+    `client closed ${JSON.stringify(closed)}; catchup ${JSON.stringify(sawCatchup)}, then ` +
+    `${records.length} records from LSN ${lsns[0]} to ${lsns[lsns.length - 1]}`);
   check(!catchup.closed, `slow: the catchup client was closed: ${JSON.stringify(catchup.closed)}`);
   catchup.close();
   normal.close();
