@@ -74,6 +74,7 @@ async function run(browser, firstServer, setServer) {
       now.trades > before.trades + 50 ? now : null;
   }, 60000, 250);
   const after = await page.evaluate(state);
+  console.log(`console_test: candles ${before.candles} -> ${after.candles}, trades ${before.trades} -> ${after.trades}`);
   check(grown, `candles ${before.candles} -> ${after.candles}, tape's newest LSN ` +
     `${before.tapeNewest} -> ${after.tapeNewest}, trades ${before.trades} -> ${after.trades}`);
   const tapeRows = await page.evaluate(() => document.querySelectorAll('#tape tr').length);
@@ -127,6 +128,8 @@ async function run(browser, firstServer, setServer) {
       if (check(expected, `SQL did not reach LSN ${lsns[lsns.length - 1]}`)) {
         const difference = lsnDifference(lsns, expected);
         check(difference === null, `trades LSNs received vs the table: ${difference}`);
+        console.log(`console_test: ${lsns.length} trades LSNs ${lsns[0]}..${lsns[lsns.length - 1]} ` +
+          `across the restart (${beforeRestart.tradeLsns} before it) match the table`);
       }
     }
     client.close();

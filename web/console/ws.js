@@ -95,8 +95,9 @@ export class ConsoleSocket {
         this.hello = message;
         this.connected = true;
         this.backoffMs = BACKOFF_FIRST_MS;
-        this.onState('connected');
+        // Resubscribe before saying so: a listener may subscribe anew when told.
         for (const subscription of this.subscriptions.values()) this.sendSubscribe(subscription);
+        this.onState('connected');
         this.onHeartbeat(message.last_lsn);
         break;
       case 'subscribed':
