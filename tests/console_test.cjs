@@ -67,6 +67,11 @@ async function run(browser, firstServer, setServer) {
 
   // 10 ms candles: the simulator's clock moves a few ms per wall second.
   await page.select('#interval', '10000000');
+  const started = await waitFor(async () => {
+    const now = await page.evaluate(state);
+    return now.candles > 0 && now.tapeNewest > 0;
+  }, 60000, 250);
+  check(started, 'no candles or trades at all');
   const before = await page.evaluate(state);
   const grown = await waitFor(async () => {
     const now = await page.evaluate(state);
@@ -77,6 +82,7 @@ async function run(browser, firstServer, setServer) {
   console.log(`console_test: candles ${before.candles} -> ${after.candles}, trades ${before.trades} -> ${after.trades}`);
   check(grown, `candles ${before.candles} -> ${after.candles}, tape's newest LSN ` +
     `${before.tapeNewest} -> ${after.tapeNewest}, trades ${before.trades} -> ${after.trades}`);
+  await page.screenshot({ path: path.join(tmp, 'market.png') });
   const tapeRows = await page.evaluate(() => document.querySelectorAll('#tape tr').length);
   check(tapeRows > 0 && tapeRows <= 50, `the tape shows ${tapeRows} rows`);
   const bookRows = await waitFor(() => page.evaluate(() => document.querySelectorAll('#book tr').length), 30000);

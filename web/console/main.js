@@ -32,7 +32,7 @@ const market = new MarketPanel(connection, {
   bookTitle: $('book-title'), tape: $('tape'), accounts: $('accounts'), onError: reportError,
 });
 const system = new SystemPanel({
-  latency: $('chart-latency'), lsn: $('chart-lsn'), lag: $('chart-lag'),
+  latency: $('chart-latency'), lsn: $('chart-lsn'), lag: $('chart-lag'), web: $('chart-web'),
   compaction: $('chart-compaction'), amplification: $('chart-amplification'),
   disk: $('chart-disk'), note: $('system-note'),
 });
@@ -56,15 +56,22 @@ function lastLsn() {
   return newest;
 }
 
-// Records per second over the last second, from the count of LSNs received.
+// Records per second, counted over about a second; the status line is redrawn more often so
+// the last LSN follows the records.
 let recordsSeen = 0;
+let recordsSeenAt = performance.now();
 let recordsPerSecond = 0;
 setInterval(() => {
-  const total = Object.values(connection.receivedLsns).reduce((n, a) => n + a.length, 0);
-  recordsPerSecond = Math.max(total - recordsSeen, 0);
-  recordsSeen = total;
+  const now = performance.now();
+  if (now - recordsSeenAt >= 1000) {
+    let total = 0;
+    for (const s of connection.subscriptions.values()) total += s.recordsReceived;
+    recordsPerSecond = Math.round(((total - recordsSeen) * 1000) / (now - recordsSeenAt));
+    recordsSeen = total;
+    recordsSeenAt = now;
+  }
   renderStatus();
-}, 1000);
+}, 250);
 
 function renderStatus() {
   $('status-connection').textContent = state;

@@ -2,6 +2,8 @@
 // from the live trades over a history loaded with SQL, the 10-level order book from
 // orderbook_snapshots, the trade tape and the accounts with their PnL.
 
+import { escapeHtml, sqlTimeMs } from './format.js';
+
 const TAPE_ROWS = 50;
 const CANDLES_KEPT = 5000;
 const LIVE_TRADES_KEPT = 5000;
@@ -71,9 +73,9 @@ export class MarketPanel {
       autoSize: true,
       layout: { background: { color: '#11151c' }, textColor: '#c8d0dc' },
       grid: { vertLines: { color: '#1e2530' }, horzLines: { color: '#1e2530' } },
-      // A candle's time is its bucket's number (ns since the epoch / bucket length): the
-      // simulator's clock runs at a few ms per wall second, so candles may be shorter than the
-      // second the chart's own time unit is; the formatters turn the numbers back into times.
+      // A candle's time is its bucket's number (ns since the epoch / bucket length), so
+      // candles may be shorter than the chart's own time unit, the second (the simulator's
+      // clock moves a few ms per wall second); the formatters turn the numbers back into times.
       localization: { timeFormatter: (bucket) => this.bucketTime(bucket) },
       timeScale: { tickMarkFormatter: (bucket) => this.bucketTime(bucket).slice(11) },
     });
@@ -175,8 +177,10 @@ export class MarketPanel {
     if (id === this.selected) this.showCandles();
   }
 
+  // From the trade's own time (its ts column), as the history's buckets are: a record's ts_ns
+  // is when it was written.
   bucket(trade) {
-    return Math.floor(trade.ts_ns / this.bucketNs);
+    return Math.floor(sqlTimeMs(trade.ts) / (this.bucketNs / 1e6));
   }
 
   trades(records) {
@@ -249,11 +253,6 @@ export class MarketPanel {
         `<td class="num">${fixed(a.risk_ratio, 4)}</td></tr>`;
     }).join('');
   }
-}
-
-export function escapeHtml(value) {
-  return String(value ?? '').replace(/[&<>"']/g, (c) =>
-    ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
 
 function fixed(value, digits = 2) {

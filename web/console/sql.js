@@ -2,20 +2,10 @@
 // answer as a table, or as a uPlot line chart when the first column is a time and the others
 // are numbers.
 
-import { escapeHtml } from './market.js';
+import { escapeHtml, sqlTimeMs } from './format.js';
 
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL)/;
 const TEMPORAL = /^(TIMESTAMP|DATE|TIME)/;
-
-// SQL time text ('2026-11-24 09:30:00.5', '...+00', a date) as seconds since the epoch, UTC.
-export function parseSqlTime(text) {
-  let iso = String(text).replace(' ', 'T');
-  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) iso += 'T00:00:00';
-  // Date.parse takes milliseconds at most, and an offset as ±hh:mm.
-  iso = iso.replace(/(\.\d{3})\d+/, '$1').replace(/([+-]\d{2})$/, '$1:00');
-  if (!/(Z|[+-]\d{2}:\d{2})$/.test(iso)) iso += 'Z';
-  return Date.parse(iso) / 1000;
-}
 
 export class SqlPanel {
   constructor(connection, elements) {
@@ -79,7 +69,7 @@ export class SqlPanel {
 
   showChart() {
     const { columns, rows } = this.result;
-    const sorted = rows.map((row) => [parseSqlTime(row[0]), ...row.slice(1)])
+    const sorted = rows.map((row) => [sqlTimeMs(row[0]) / 1000, ...row.slice(1)])
       .sort((a, b) => a[0] - b[0]);
     const data = columns.map((_, i) => sorted.map((row) => row[i]));
     const palette = ['#5fb3f9', '#f4a261', '#8bd17c', '#e76f51', '#c792ea', '#e9c46a'];

@@ -125,11 +125,13 @@ export class SystemPanel {
   constructor(elements) {
     this.el = elements;
     this.previous = null;
+    this.previousTime = 0;
     this.polls = 0;
     this.charts = {
-      latency: new TimeChart(elements.latency, 'write latency', 's'),
+      latency: new TimeChart(elements.latency, 'latency (since the previous second)', 's'),
       lsn: new TimeChart(elements.lsn, 'LSNs', ''),
       lag: new TimeChart(elements.lag, 'subscriber lag (records)', ''),
+      web: new TimeChart(elements.web, 'web clients and sends', ''),
       compaction: new TimeChart(elements.compaction, 'bytes per level', 'bytes'),
       amplification: new TimeChart(elements.amplification, 'write amplification', ''),
       disk: new TimeChart(elements.disk, 'disk use', 'bytes'),
@@ -154,7 +156,8 @@ export class SystemPanel {
   update(metrics) {
     const time = Date.now() / 1000;
     this.polls++;
-    this.charts.latency.push(time, this.latency(metrics));
+    this.charts.latency.push(time, { ...this.latency(metrics),
+      ...this.histogramQuantiles(metrics, 'qaxdb_query_duration_seconds', 'SQL query') });
     const lsn = {};
     for (const kind of ['last', 'written', 'durable', 'converted', 'parquet']) {
       const value = one(metrics, `qaxdb_${kind}_lsn`);
@@ -165,14 +168,30 @@ export class SystemPanel {
     for (const s of metrics.qaxdb_subscriber_lag_records || []) {
       lag[`cursor ${s.labels.cursor}`] = s.value;
     }
+    // The web side's metrics: its lag gauges join the subscribers'; its counters are charted
+    // as rates, its other gauges as they are.
+    const web = {};
+    const elapsed = this.previous ? time - this.previousTime : 0;
     for (const [name, samples] of Object.entries(metrics)) {
       if (!name.startsWith('qaxdb_web_')) continue;
       for (const s of samples) {
         const labels = labelText(s.labels);
-        lag[`${name.slice('qaxdb_'.length)}${labels ? `{${labels}}` : ''}`] = s.value;
+        const series = `${name.slice('qaxdb_web_'.length)}${labels ? `{${labels}}` : ''}`;
+        if (name.endsWith('_total')) {
+          const before = ((this.previous && this.previous[name]) || [])
+            .find((p) => labelText(p.labels) === labels);
+          // A counter that went down belongs to a restarted server: no rate for that second.
+          const counted = before && elapsed > 0 && s.value >= before.value;
+          web[`${series}/s`] = counted ? (s.value - before.value) / elapsed : null;
+        } else if (name.includes('lag')) {
+          lag[`web ${series}`] = s.value;
+        } else {
+          web[series] = s.value;
+        }
       }
     }
     this.charts.lag.push(time, lag);
+    this.charts.web.push(time, web);
     const levels = {};
     let levelTotal = 0;
     for (const s of metrics.qaxdb_level_bytes || []) {
@@ -187,6 +206,7 @@ export class SystemPanel {
     this.charts.disk.push(time, disk === undefined ? { 'sum of level bytes': levelTotal }
       : { 'qaxdb_disk_bytes': disk });
     this.previous = metrics;
+    this.previousTime = time;
   }
 
   // Quantiles the server computes, when it exports them; otherwise from the insert histogram's
@@ -200,11 +220,17 @@ export class SystemPanel {
       }
       return samples;
     }
-    const buckets = metrics.qaxdb_insert_duration_seconds_bucket;
+    return this.histogramQuantiles(metrics, 'qaxdb_insert_duration_seconds', 'insert');
+  }
+
+  // Quantiles of a histogram's observations since the previous reading (null: none).
+  histogramQuantiles(metrics, name, label) {
+    const samples = {};
+    const buckets = metrics[`${name}_bucket`];
     if (!buckets) return samples;
-    const previous = (this.previous && this.previous.qaxdb_insert_duration_seconds_bucket) || [];
+    const previous = (this.previous && this.previous[`${name}_bucket`]) || [];
     for (const q of LATENCY_QUANTILES) {
-      samples[`insert p${q * 100}`] = histogramQuantile(previous, buckets, q);
+      samples[`${label} p${q * 100}`] = histogramQuantile(previous, buckets, q);
     }
     return samples;
   }

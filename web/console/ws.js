@@ -60,7 +60,7 @@ export class ConsoleSocket {
   // spec: the subscribe fields besides type, id and after_lsn; onRecords(records) gets each
   // batch in LSN order.
   subscribe(id, spec, onRecords) {
-    const subscription = { id, spec, onRecords, lastLsn: null };
+    const subscription = { id, spec, onRecords, lastLsn: null, recordsReceived: 0 };
     this.subscriptions.set(id, subscription);
     this.receivedLsns[id] = [];
     if (this.connected) this.sendSubscribe(subscription);
@@ -141,6 +141,7 @@ export class ConsoleSocket {
     const subscription = this.subscriptions.get(message.id);
     if (!subscription) return;
     const lsns = this.receivedLsns[message.id];
+    subscription.recordsReceived += message.records.length;
     const fresh = [];
     for (const record of message.records) {
       lsns.push(record.lsn);
