@@ -1,7 +1,8 @@
 // qaxdbd's /ws from a program (the `ws` module) against a simulating qaxdbd
 // (docs/formats/websocket.md): resuming after the last LSN without gap or duplicate, binary
 // batches decoded by `qaxdb schema`'s layouts matching the JSON of the same LSNs, slow consumers
-// (catchup and disconnect) not holding up a normal client, and the web token.
+// (catchup and disconnect) not holding up a normal client, the web token, the answers to bad
+// requests and SQL, and the close codes.
 // Usage: node ws_client_test.cjs QAXDB QAXDBD TMPDIR (ws_client_test.sh sets NODE_PATH)
 'use strict';
 const { execFileSync } = require('child_process');
@@ -249,6 +250,49 @@ async function testSlow(server) {
   normal.close();
 }
 
+// The rest of the protocol: answers to bad requests, unsubscribe, the subscription limit,
+// SQL answers and errors, heartbeats, and a malformed message closing with 1008.
+async function testProtocol(server) {
+  const client = await connect(server);
+  const expectError = async (what, id, spec) => {
+    const answer = await client.subscribe(id, spec);
+    check(answer && answer.type === 'error' && answer.id === id && answer.message,
+      `protocol: ${what}: ${JSON.stringify(answer)}`);
+  };
+  check((await client.subscribe('a', { table: 'trades' }) || {}).type === 'subscribed', 'protocol: subscribe a');
+  await expectError('a duplicate id', 'a', { table: 'trades' });
+  await expectError('an unknown table', 'b', { table: 'no_such_table' });
+  await expectError('an unknown mode', 'c', { table: 'trades', mode: 'sometimes' });
+  client.send({ type: 'unsubscribe', id: 'a' });
+  const gone = await client.take((m) => m.type === 'unsubscribed' && m.id === 'a', 15000);
+  check(gone, 'protocol: no unsubscribed for a');
+  for (let i = 0; i < 16; i++) {
+    const answer = await client.subscribe(`s${i}`, { table: 'ticks' });
+    check(answer && answer.type === 'subscribed', `protocol: subscription ${i + 1} of 16: ${JSON.stringify(answer)}`);
+  }
+  await expectError('a 17th subscription', 's16', { table: 'ticks' });
+
+  const result = await client.sql("SELECT 42 AS answer, 'x' AS text, NULL AS nothing");
+  check(result && result.type === 'result' && JSON.stringify(result.rows) === '[[42,"x",null]]' &&
+    result.columns.map((c) => c.name).join() === 'answer,text,nothing' && result.truncated === false &&
+    typeof result.lsn === 'number', `protocol: SQL result: ${JSON.stringify(result)}`);
+  const many = await client.sql('SELECT * FROM range(10001)');
+  check(many && many.type === 'result' && many.rows.length === 10000 && many.truncated === true,
+    `protocol: 10,001 rows: ${many && many.type} ${many && many.rows && many.rows.length} truncated ${many && many.truncated}`);
+  const syntax = await client.sql('SELECT 1 +');
+  check(syntax && syntax.type === 'error' && syntax.sqlstate === '42601', `protocol: a syntax error: ${JSON.stringify(syntax)}`);
+  const write = await client.sql('CREATE TABLE t (a INT)');
+  check(write && write.type === 'error' && write.message && write.sqlstate,
+    `protocol: a write: ${JSON.stringify(write)}`);
+  const heartbeat = await client.take((m) => m.type === 'heartbeat', 10000);
+  check(heartbeat && typeof heartbeat.last_lsn === 'number' && heartbeat.last_lsn > 0,
+    `protocol: heartbeat: ${JSON.stringify(heartbeat)}`);
+
+  client.socket.send('{"type": "subscribe", ');
+  const closed = await waitFor(() => client.closed, 15000);
+  check(closed && closed.code === 1008 && closed.reason, `protocol: a malformed message: ${JSON.stringify(closed)}`);
+}
+
 async function testToken(server) {
   for (const [what, query, options] of [['a wrong token', '?token=wrong', {}], ['no token', '', {}],
     ['a wrong bearer', '', { headers: { Authorization: 'Bearer wrong' } }]]) {
@@ -273,7 +317,7 @@ async function main() {
   const server = await startServer({ qaxdbd, dataDir: path.join(tmp, 'data'), logDir: tmp,
     args, env: { QAXDB_WEB_TOKEN: token } });
   try {
-    for (const [name, test] of [['token', testToken], ['resume', testResume],
+    for (const [name, test] of [['token', testToken], ['protocol', testProtocol], ['resume', testResume],
       ['binary', (s) => testBinary(s, layouts)], ['slow', testSlow]]) {
       try {
         await test(server);
@@ -282,6 +326,14 @@ async function main() {
       }
       await sleep(0);
     }
+    // A client connected while the server stops is told why.
+    const last = await connect(server);
+    await stopServer(server);
+    const closed = await waitFor(() => last.closed, 15000);
+    // docs/formats/websocket.md's table says 1000; qaxdbd sends 1001, RFC 6455's "going away"
+    // for a server shutting down: either is a clean close.
+    check(closed && (closed.code === 1000 || closed.code === 1001) && closed.reason === 'server stopping',
+      `stopping: the client's close: ${JSON.stringify(closed)}`);
   } finally {
     await stopServer(server);
   }
