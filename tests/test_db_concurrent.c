@@ -161,6 +161,12 @@ static void test_writers_switch_once(void) {
   CHECK_OK(qx_db_stats_get(db, &st));
   printf("%d writers: %llu flushes\n", WRITERS, (unsigned long long)st.flushes);
   CHECK(st.flushes > 4);
+  /* One write in 64 of each thread is timed, and every sample is in a bucket or past them. */
+  CHECK_EQ_U64(st.write_latency_count, WRITERS * (WRITER_PUTS / QX_DB_LATENCY_SAMPLE));
+  CHECK(st.write_latency[QX_DB_LATENCY_BUCKETS - 1] <= st.write_latency_count);
+  for (int i = 1; i < QX_DB_LATENCY_BUCKETS; i++)
+    CHECK(st.write_latency[i] >= st.write_latency[i - 1]);
+  CHECK(st.write_latency_sum_ns > 0);
   CHECK_OK(qx_db_close(db)); /* no flush half written while the files are listed */
   /* A full 64 KiB MemTable of 200-byte values makes a file of well over 32 KiB. */
   CHECK_EQ_U64(small_table_files(dir, 32 << 10), 0);

@@ -187,6 +187,11 @@ typedef struct qx_db_level_stats {
  * stall_count) are the folder's totals since it was created: they are kept in the MANIFEST
  * with every edit and survive restarts (a crash loses what was counted after the last edit).
  * The bloom and block cache counters are this process's. */
+/* Write latency buckets (qx_db_stats.write_latency): the upper bound of each, in microseconds. */
+#define QX_DB_LATENCY_BUCKETS 16
+#define QX_DB_LATENCY_SAMPLE 64 /* one write in this many is timed */
+extern const uint32_t qx_db_latency_bucket_us[QX_DB_LATENCY_BUCKETS];
+
 typedef struct qx_db_stats {
   qx_db_level_stats levels[QX_DB_LEVELS];
   uint64_t last_lsn;
@@ -218,6 +223,12 @@ typedef struct qx_db_stats {
   uint64_t olap_buffered_rows, olap_buffered_bytes;
   uint64_t parquet_files, parquet_bytes, parquet_rows;
   uint64_t parquet_flushes, parquet_merges;
+  /* This process: one write in QX_DB_LATENCY_SAMPLE, timed from the call to its
+   * acknowledgement at its durability. write_latency[i] counts those that took at most
+   * qx_db_latency_bucket_us[i] (cumulative, as a Prometheus histogram's le buckets);
+   * write_latency_count all of them. */
+  uint64_t write_latency[QX_DB_LATENCY_BUCKETS];
+  uint64_t write_latency_count, write_latency_sum_ns;
 } qx_db_stats;
 
 int qx_db_stats_get(qx_db *db, qx_db_stats *out);

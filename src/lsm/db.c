@@ -357,6 +357,12 @@ int qx_db_stats_get(qx_db *db, qx_db_stats *s) {
       __atomic_load_n(&db->sst_counters.bloom_false_positives, __ATOMIC_RELAXED);
   qx_block_cache_counters(db->cache, &s->cache_hits, &s->cache_misses, &s->cache_bytes);
   olap_stats(db, s);
+  uint64_t below = 0;
+  for (int i = 0; i < QX_DB_LATENCY_BUCKETS; i++)
+    s->write_latency[i] = below +=
+        atomic_load_explicit(&db->write_latency[i], memory_order_relaxed);
+  s->write_latency_count = atomic_load_explicit(&db->write_latency_count, memory_order_relaxed);
+  s->write_latency_sum_ns = atomic_load_explicit(&db->write_latency_sum_ns, memory_order_relaxed);
   pthread_mutex_lock(&db->snap_mu);
   s->live_snapshots = db->snapshot_count;
   pthread_mutex_unlock(&db->snap_mu);

@@ -93,13 +93,19 @@ struct qx_db {
   atomic_uint_fast64_t visible_lsn;
 
   _Atomic(qx_olap *) olap; /* the Parquet converter; NULL when analytics are off */
-  /* Replication's hooks (engine.h), set and read under mu. */
-  qx_db_commit_fn on_commit;
-  void *on_commit_ctx;
+  /* Sampled write latency (qx_db_stats): samples per bucket, their count and sum. */
+  atomic_uint_fast64_t write_latency[QX_DB_LATENCY_BUCKETS];
+  atomic_uint_fast64_t write_latency_count, write_latency_sum_ns;
+  /* Replication's and the WebSocket feed's hooks (engine.h), set and read under mu. */
+  struct {
+    qx_db_commit_fn fn;
+    void *ctx;
+  } on_commit[QX_DB_COMMIT_HOOKS];
+  int on_commit_count;
   qx_db_replication_wait_fn replication_wait;
   void *replication_wait_ctx;
-  int refusing_writes;      /* callers' writes are refused ... */
-  char refusal[512];        /* ... with this message */
+  int refusing_writes; /* callers' writes are refused ... */
+  char refusal[512];   /* ... with this message */
   void (*user_on_durable)(uint64_t lsn, void *ctx);
   void *user_on_durable_ctx;
 

@@ -2,6 +2,7 @@
  * (LSNs, levels against their targets, stalls and waits, memory), subscriber cursors' lag,
  * replication (role, epoch, replicas' lag), and the server's own statement counts and latency
  * histograms. */
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,8 +23,7 @@ void qx_latency_record(qx_latency *l, int64_t ns, int ok) {
     if ((double)ns / 1e9 <= bucket_seconds[i]) l->buckets[i]++;
 }
 
-void qx_metric(qx_buffer *b, const char *name, const char *type, const char *help,
-               double value) {
+void qx_metric(qx_buffer *b, const char *name, const char *type, const char *help, double value) {
   qx_buffer_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name,
                    value);
 }
@@ -40,11 +40,12 @@ static void histogram(qx_buffer *b, const char *name, const char *help, const qx
 
 static void engine_metrics(qx_buffer *b, const qx_db_stats *s) {
   qx_metric(b, "qaxdb_last_lsn", "gauge", "Newest LSN committed and visible to readers.",
-         (double)s->last_lsn);
-  qx_metric(b, "qaxdb_written_lsn", "gauge", "Newest LSN in the WAL files.", (double)s->written_lsn);
+            (double)s->last_lsn);
+  qx_metric(b, "qaxdb_written_lsn", "gauge", "Newest LSN in the WAL files.",
+            (double)s->written_lsn);
   qx_metric(b, "qaxdb_durable_lsn", "gauge", "Newest LSN synced to disk.", (double)s->durable_lsn);
-  qx_metric(b, "qaxdb_converted_lsn", "gauge", "Newest LSN that SQL sees (converted for analytics).",
-         (double)s->olap_converted_lsn);
+  qx_metric(b, "qaxdb_converted_lsn", "gauge",
+            "Newest LSN that SQL sees (converted for analytics).", (double)s->olap_converted_lsn);
   qx_metric(b, "qaxdb_parquet_lsn", "gauge", "Newest LSN in Parquet files.", (double)s->olap_lsn);
   qx_buffer_printf(b, "# HELP qaxdb_level_bytes Bytes of table files per LSM level.\n"
                       "# TYPE qaxdb_level_bytes gauge\n");
@@ -56,24 +57,25 @@ static void engine_metrics(qx_buffer *b, const qx_db_stats *s) {
   for (int l = 0; l < QX_DB_LEVELS; l++)
     qx_buffer_printf(b, "qaxdb_level_target_bytes{level=\"%d\"} %" PRIu64 "\n", l,
                      s->levels[l].target_bytes);
-  qx_metric(b, "qaxdb_level0_files", "gauge", "Table files in level 0 (writes slow at 8, stop at 12).",
-         (double)s->levels[0].files);
+  qx_metric(b, "qaxdb_level0_files", "gauge",
+            "Table files in level 0 (writes slow at 8, stop at 12).", (double)s->levels[0].files);
   qx_metric(b, "qaxdb_stalls_total", "counter", "Writes delayed or stopped by compaction debt.",
-         (double)s->stall_count);
+            (double)s->stall_count);
   qx_metric(b, "qaxdb_stall_seconds_total", "counter", "Time writers spent delayed or stopped.",
-         (double)s->stall_ns / 1e9);
+            (double)s->stall_ns / 1e9);
   qx_metric(b, "qaxdb_ring_waits_total", "counter",
-         "Writes that waited for the WAL flusher (a whole log ring behind), this process.",
-         (double)s->ring_waits);
+            "Writes that waited for the WAL flusher (a whole log ring behind), this process.",
+            (double)s->ring_waits);
   qx_metric(b, "qaxdb_group_waits_total", "counter",
-         "Writes that waited for a sync others waited for, this process.", (double)s->group_waits);
-  qx_metric(b, "qaxdb_write_amplification", "gauge", "(WAL + flush + compaction bytes) / user bytes.",
-         s->write_amplification);
+            "Writes that waited for a sync others waited for, this process.",
+            (double)s->group_waits);
+  qx_metric(b, "qaxdb_write_amplification", "gauge",
+            "(WAL + flush + compaction bytes) / user bytes.", s->write_amplification);
   qx_metric(b, "qaxdb_memtable_bytes", "gauge", "Bytes in MemTables.", (double)s->memtable_bytes);
   qx_metric(b, "qaxdb_block_cache_bytes", "gauge", "Bytes in the block cache.",
-         (double)s->cache_bytes);
+            (double)s->cache_bytes);
   qx_metric(b, "qaxdb_analytics_buffered_bytes", "gauge", "Column buffers not yet in Parquet.",
-         (double)s->olap_buffered_bytes);
+            (double)s->olap_buffered_bytes);
 }
 
 typedef struct cursor_lag {
@@ -94,21 +96,22 @@ static void replication_metrics(qx_buffer *b, qx_repl *repl) {
   qx_repl_status st;
   qx_repl_status_get(repl, &st);
   qx_metric(b, "qaxdb_repl_primary", "gauge", "1 if this node is the primary and takes writes.",
-         st.role == QX_REPL_PRIMARY);
+            st.role == QX_REPL_PRIMARY);
   qx_metric(b, "qaxdb_repl_epoch", "gauge", "The epoch this node is in (one per promotion).",
-         (double)st.epoch);
+            (double)st.epoch);
   if (st.role != QX_REPL_PRIMARY) {
     qx_metric(b, "qaxdb_repl_streaming", "gauge", "1 while this replica streams from its primary.",
-           st.streaming);
+              st.streaming);
     qx_metric(b, "qaxdb_repl_applied_lsn", "gauge", "Newest LSN of the primary applied here.",
-           (double)st.applied_lsn);
+              (double)st.applied_lsn);
     qx_metric(b, "qaxdb_repl_flushed_lsn", "gauge", "Newest LSN of the primary synced here.",
-           (double)st.flushed_lsn);
+              (double)st.flushed_lsn);
     qx_metric(b, "qaxdb_repl_lag_records", "gauge",
-           "LSNs the primary last said it had beyond what was applied here.", (double)st.lag_lsns);
+              "LSNs the primary last said it had beyond what was applied here.",
+              (double)st.lag_lsns);
     qx_metric(b, "qaxdb_repl_needs_rebuild", "gauge",
-           "1 if this replica cannot follow from its own log (diverged, or too far behind).",
-           st.needs_rebuild);
+              "1 if this replica cannot follow from its own log (diverged, or too far behind).",
+              st.needs_rebuild);
   }
   qx_buffer_printf(b, "# HELP qaxdb_repl_replica_lag_records LSNs a replica has not applied.\n"
                       "# TYPE qaxdb_repl_replica_lag_records gauge\n");
@@ -133,18 +136,52 @@ static double resident_bytes(void) {
   return (double)resident * 4096;
 }
 
+static _Thread_local uint64_t disk_bytes_seen;
+
+static int add_file(const char *path, const struct stat *st, int flag, struct FTW *at) {
+  (void)path, (void)at;
+  if (flag == FTW_F) disk_bytes_seen += (uint64_t)st->st_blocks * 512;
+  return 0;
+}
+
+/* The disk space the data folder takes (what du says), walked at each scrape; nftw has no
+ * context argument, hence the sum in a thread-local. */
+static double disk_bytes(const char *dir) {
+  disk_bytes_seen = 0;
+  nftw(dir, add_file, 16, FTW_PHYS);
+  return (double)disk_bytes_seen;
+}
+
+/* The engine's sampled write latency as a Prometheus histogram (its buckets are cumulative). */
+static void write_latency_metrics(qx_buffer *b, const qx_db_stats *s) {
+  const char *name = "qaxdb_write_duration_seconds";
+  qx_buffer_printf(b,
+                   "# HELP %s Writes of this process, from the call to the acknowledgement at "
+                   "their durability; one in %d is timed.\n# TYPE %s histogram\n",
+                   name, QX_DB_LATENCY_SAMPLE, name);
+  for (int i = 0; i < QX_DB_LATENCY_BUCKETS; i++)
+    qx_buffer_printf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name,
+                     qx_db_latency_bucket_us[i] / 1e6, s->write_latency[i]);
+  qx_buffer_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, s->write_latency_count);
+  qx_buffer_printf(b, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name,
+                   (double)s->write_latency_sum_ns / 1e9, name, s->write_latency_count);
+}
+
 int qx_server_metrics(qx_server *srv, qx_buffer *b) {
   qx_db_stats s;
   int rc = qx_db_stats_get(srv->db, &s);
   if (rc != QX_OK) return rc;
   engine_metrics(b, &s);
+  write_latency_metrics(b, &s);
   qx_buffer_printf(
       b, "# HELP qaxdb_subscriber_lag_records Records a named subscriber cursor is behind the "
          "last LSN.\n# TYPE qaxdb_subscriber_lag_records gauge\n");
   cursor_lag lag = {b, s.last_lsn};
   qx_sub_list_cursors(qx_db_dir(srv->db), put_cursor_lag, &lag); /* a damaged one is left out */
+  qx_metric(b, "qaxdb_disk_bytes", "gauge", "Disk space the data folder takes.",
+            disk_bytes(qx_db_dir(srv->db)));
   qx_metric(b, "qaxdb_resident_memory_bytes", "gauge", "Resident memory of the server process.",
-         resident_bytes());
+            resident_bytes());
   if (srv->opt.repl) replication_metrics(b, srv->opt.repl);
   pthread_mutex_lock(&srv->mu);
   qx_latency queries = srv->queries, inserts = srv->inserts;
@@ -156,14 +193,14 @@ int qx_server_metrics(qx_server *srv, qx_buffer *b) {
   qx_metric(b, "qaxdb_connections", "gauge", "PostgreSQL connections open.", connections);
   qx_metric(b, "qaxdb_sql_engines", "gauge", "SQL engines statements run on.", srv->engine_count);
   qx_metric(b, "qaxdb_sql_engines_busy", "gauge",
-         "SQL engines running a statement now; at qaxdb_sql_engines, statements queue.", busy);
+            "SQL engines running a statement now; at qaxdb_sql_engines, statements queue.", busy);
   histogram(b, "qaxdb_query_duration_seconds", "SQL statements run, by duration.", &queries);
   qx_metric(b, "qaxdb_query_failures_total", "counter", "SQL statements that failed.",
-         (double)queries.failed);
+            (double)queries.failed);
   histogram(b, "qaxdb_insert_duration_seconds",
             "INSERT statements, from receipt to durable acknowledgement.", &inserts);
   qx_metric(b, "qaxdb_insert_failures_total", "counter", "INSERT statements refused or failed.",
-         (double)inserts.failed);
+            (double)inserts.failed);
   qx_metric(b, "qaxdb_inserted_rows_total", "counter", "Rows written by INSERT.", (double)rows);
   if (srv->web) qx_web_metrics(srv->web, b);
   return b->failed ? QX_ERR_NOMEM : QX_OK;

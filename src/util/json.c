@@ -11,12 +11,10 @@ void qx_json_put_string(qx_buffer *b, const char *s) {
     unsigned char ch = (unsigned char)*s;
     if (ch != '"' && ch != '\\' && ch >= 0x20) continue;
     qx_buffer_put(b, run, (size_t)(s - run));
-    char esc[6] = {'\\', (char)ch};
+    char esc[6] = {'\\', (char)ch, '0', '0', hex[ch >> 4], hex[ch & 15]};
     size_t n = 2;
     if (ch < 0x20) {
-      memcpy(esc + 1, "u00", 3);
-      esc[4] = hex[ch >> 4];
-      esc[5] = hex[ch & 15];
+      esc[1] = 'u';
       n = 6;
     }
     qx_buffer_put(b, esc, n);

@@ -16,7 +16,7 @@
 
 #define DEFAULT_WINDOW_MS 100 /* delayed and conflated subscriptions without delay_ms */
 
-void web_conn_queue(web_conn *c, const char *text, size_t len) {
+void qx_web_conn_queue(web_conn *c, const char *text, size_t len) {
   web_message *m = malloc(sizeof *m + LWS_PRE + len);
   if (!m) return; /* the client misses a control message, not a record */
   m->next = NULL;
@@ -27,16 +27,17 @@ void web_conn_queue(web_conn *c, const char *text, size_t len) {
   else
     c->out = m;
   c->last = m;
+  c->out_count++;
   lws_callback_on_writable(c->wsi);
 }
 
-void web_conn_queuef(web_conn *c, const char *fmt, ...) {
+void qx_web_conn_queuef(web_conn *c, const char *fmt, ...) {
   char text[1024];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  if (n > 0) web_conn_queue(c, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+  if (n > 0) qx_web_conn_queue(c, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
 }
 
 /* An error message about subscription or request id (a JSON value, or NULL). */
@@ -47,11 +48,11 @@ static void queue_error(web_conn *c, const char *id_json, const char *message) {
   qx_buffer_puts(&b, ",\"message\":");
   qx_json_put_string(&b, message);
   qx_buffer_puts(&b, "}");
-  if (!b.failed) web_conn_queue(c, (const char *)b.p, b.len);
+  if (!b.failed) qx_web_conn_queue(c, (const char *)b.p, b.len);
   qx_buffer_free(&b);
 }
 
-void web_conn_open(qx_web *web, web_conn *c, struct lws *wsi) {
+void qx_web_conn_open(qx_web *web, web_conn *c, struct lws *wsi) {
   memset(c, 0, sizeof *c);
   c->wsi = wsi;
   c->is_websocket = 1;
@@ -59,14 +60,14 @@ void web_conn_open(qx_web *web, web_conn *c, struct lws *wsi) {
   c->next_conn = web->conns;
   web->conns = c;
   web->clients++;
-  web_conn_queuef(c,
-                  "{\"type\":\"hello\",\"server\":\"qaxdb %s\",\"last_lsn\":%llu,"
-                  "\"heartbeat_ms\":%u,\"queue_limit\":%u}",
-                  QAXDB_VERSION, (unsigned long long)qx_db_last_lsn(web->srv->db),
-                  web->heartbeat_ms, web->window.capacity);
+  qx_web_conn_queuef(c,
+                     "{\"type\":\"hello\",\"server\":\"qaxdb %s\",\"last_lsn\":%llu,"
+                     "\"heartbeat_ms\":%u,\"queue_limit\":%u}",
+                     QAXDB_VERSION, (unsigned long long)qx_db_last_lsn(web->srv->db),
+                     web->heartbeat_ms, web->window.capacity);
 }
 
-void web_conn_close(qx_web *web, web_conn *c) {
+void qx_web_conn_close(qx_web *web, web_conn *c) {
   if (!c->is_websocket) {
     qx_buffer_free(&c->http_body);
     return;
@@ -78,7 +79,7 @@ void web_conn_close(qx_web *web, web_conn *c) {
       break;
     }
   for (int i = 0; i < c->sub_count; i++)
-    web_subscription_end(&c->subs[i]);
+    qx_web_subscription_end(&c->subs[i]);
   while (c->out) {
     web_message *m = c->out;
     c->out = m->next;
@@ -119,8 +120,8 @@ static const char *read_subscribe(json_t *msg, web_subscription *s, int64_t *aft
   }
   if (strlen(instrument) >= sizeof s->filter.instrument) return "instrument is too long";
   if (strlen(account) >= sizeof s->filter.account) return "account is too long";
-  strcpy(s->filter.instrument, instrument);
-  strcpy(s->filter.account, account);
+  snprintf(s->filter.instrument, sizeof s->filter.instrument, "%s", instrument);
+  snprintf(s->filter.account, sizeof s->filter.account, "%s", account);
   int windowed = strcmp(mode, "delayed") == 0 || strcmp(mode, "conflated") == 0;
   if (!windowed && strcmp(mode, "live") != 0) return "mode is live, delayed or conflated";
   if (delay && (!json_is_integer(delay) || json_integer_value(delay) < 1 ||
@@ -150,23 +151,23 @@ static void subscribe(qx_web *web, web_conn *c, json_t *msg, const char *id, con
   if (find_sub(c, id)) return queue_error(c, id_json, "a subscription with this id exists");
   web_subscription *s = &c->subs[c->sub_count];
   memset(s, 0, sizeof *s);
-  strcpy(s->id, id);
+  snprintf(s->id, sizeof s->id, "%s", id);
   int64_t after_lsn;
   const char *wrong = read_subscribe(msg, s, &after_lsn);
   if (wrong) return queue_error(c, id_json, wrong);
-  if (web_subscription_start(web, s, after_lsn) != QX_OK)
+  if (qx_web_subscription_start(web, s, after_lsn) != QX_OK)
     return queue_error(c, id_json, qx_last_error());
   c->sub_count++;
-  web_conn_queuef(c, "{\"type\":\"subscribed\",\"id\":%s,\"next_lsn\":%llu}", id_json,
-                  (unsigned long long)s->next_lsn);
+  qx_web_conn_queuef(c, "{\"type\":\"subscribed\",\"id\":%s,\"next_lsn\":%llu}", id_json,
+                     (unsigned long long)s->next_lsn);
 }
 
 static void unsubscribe(web_conn *c, const char *id, const char *id_json) {
   web_subscription *s = find_sub(c, id);
   if (!s) return queue_error(c, id_json, "no subscription with this id");
-  web_subscription_end(s);
+  qx_web_subscription_end(s);
   *s = c->subs[--c->sub_count];
-  web_conn_queuef(c, "{\"type\":\"unsubscribed\",\"id\":%s}", id_json);
+  qx_web_conn_queuef(c, "{\"type\":\"unsubscribed\",\"id\":%s}", id_json);
 }
 
 /* ---- receiving ------------------------------------------------------------------------------ */
@@ -174,6 +175,14 @@ static void unsubscribe(web_conn *c, const char *id, const char *id_json) {
 static int refuse(web_conn *c, const char *why) {
   lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why, strlen(why));
   return -1;
+}
+
+/* Subscription ids go into messages as they are: no character of theirs needs escaping. */
+static int id_ok(const char *id) {
+  size_t n = strlen(id);
+  return n >= 1 && n <= WEB_ID_MAX &&
+         strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789_-.:") == n;
 }
 
 static int handle(qx_web *web, web_conn *c, const char *text, size_t len) {
@@ -188,14 +197,14 @@ static int handle(qx_web *web, web_conn *c, const char *text, size_t len) {
   char *id_json = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
   const char *id_text = json_is_string(id) ? json_string_value(id) : "";
   int sub_message = strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0;
-  if (sub_message && (!id_text[0] || strlen(id_text) > WEB_ID_MAX))
-    queue_error(c, id_json, "id is a string of 1 to 32 characters");
+  if (sub_message && !id_ok(id_text))
+    queue_error(c, id_json, "id is 1 to 32 letters, digits, '_', '-', '.' or ':'");
   else if (strcmp(type, "subscribe") == 0)
     subscribe(web, c, msg, id_text, id_json);
   else if (strcmp(type, "unsubscribe") == 0)
     unsubscribe(c, id_text, id_json);
   else if (strcmp(type, "sql") == 0 && json_is_string(json_object_get(msg, "query")))
-    web_sql_submit(web, c, id_json ? id_json : "null", string_field(msg, "query", ""));
+    qx_web_sql_submit(web, c, id_json ? id_json : "null", string_field(msg, "query", ""));
   else
     queue_error(c, id_json, "unknown message: type is subscribe, unsubscribe or sql (with query)");
   free(id_json);
@@ -203,8 +212,10 @@ static int handle(qx_web *web, web_conn *c, const char *text, size_t len) {
   return 0;
 }
 
-int web_conn_receive(qx_web *web, web_conn *c, const void *in, size_t len) {
+int qx_web_conn_receive(qx_web *web, web_conn *c, const void *in, size_t len) {
   if (c->rx.len + len > WEB_MAX_MESSAGE) return refuse(c, "message longer than 64 KiB");
+  if (c->out_count >= WEB_MAX_UNANSWERED) /* a client that asks but never reads */
+    return refuse(c, "too many answers not yet read");
   qx_buffer_put(&c->rx, in, len);
   if (c->rx.failed) return refuse(c, "out of memory");
   if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi)) return 0;
@@ -218,6 +229,7 @@ int web_conn_receive(qx_web *web, web_conn *c, const void *in, size_t len) {
 static int send_message(web_conn *c) {
   web_message *m = c->out;
   c->out = m->next;
+  c->out_count--;
   if (!c->out) c->last = NULL;
   int n = lws_write(c->wsi, (unsigned char *)m->text + LWS_PRE, m->len, LWS_WRITE_TEXT);
   free(m);
@@ -228,15 +240,15 @@ static int send_message(web_conn *c) {
 /* A subscription left behind: it catches up, or the connection is to be closed. */
 static void handle_slow(qx_web *web, web_conn *c, web_subscription *s) {
   char why[sizeof c->close_reason];
-  switch (web_subscription_check_slow(web, s, why, sizeof why)) {
+  switch (qx_web_subscription_check_slow(web, s, why, sizeof why)) {
   case WEB_SLOW_NO:
     return;
   case WEB_SLOW_CATCHING_UP:
     web->catchups++;
-    web_conn_queuef(c,
-                    "{\"type\":\"catchup\",\"id\":\"%s\",\"from_lsn\":%llu,\"reason\":\"the "
-                    "client fell more than %u records behind\"}",
-                    s->id, (unsigned long long)s->next_lsn, web->window.capacity);
+    qx_web_conn_queuef(c,
+                       "{\"type\":\"catchup\",\"id\":\"%s\",\"from_lsn\":%llu,\"reason\":\"the "
+                       "client fell more than %u records behind\"}",
+                       s->id, (unsigned long long)s->next_lsn, web->window.capacity);
     return;
   case WEB_SLOW_DISCONNECT:
     if (!c->close_reason[0]) web->slow_disconnects++;
@@ -257,15 +269,15 @@ static int send_records(qx_web *web, web_conn *c, int *failed) {
     int at = (c->next_sub + i) % c->sub_count;
     web_subscription *s = &c->subs[at];
     handle_slow(web, c, s);
-    int went_live = 0, count = web_subscription_batch(web, s, &c->tx, &went_live);
+    int went_live = 0, count = qx_web_subscription_batch(web, s, &c->tx, &went_live);
     if (went_live)
-      web_conn_queuef(c, "{\"type\":\"live\",\"id\":\"%s\",\"lsn\":%llu}", s->id,
-                      (unsigned long long)s->next_lsn);
+      qx_web_conn_queuef(c, "{\"type\":\"live\",\"id\":\"%s\",\"lsn\":%llu}", s->id,
+                         (unsigned long long)s->next_lsn);
     if (count < 0) {
       char id_json[WEB_ID_MAX + 3];
       snprintf(id_json, sizeof id_json, "\"%s\"", s->id);
       queue_error(c, id_json, qx_last_error());
-      web_subscription_end(s);
+      qx_web_subscription_end(s);
       *s = c->subs[--c->sub_count];
       return 0;
     }
@@ -280,7 +292,7 @@ static int send_records(qx_web *web, web_conn *c, int *failed) {
   return 0;
 }
 
-int web_conn_writable(qx_web *web, web_conn *c) {
+int qx_web_conn_writable(qx_web *web, web_conn *c) {
   if (c->close_reason[0]) {
     lws_close_reason(c->wsi, WEB_CLOSE_SLOW, (unsigned char *)c->close_reason,
                      strlen(c->close_reason));
@@ -294,21 +306,20 @@ int web_conn_writable(qx_web *web, web_conn *c) {
     lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)bye, sizeof bye - 1);
     return -1;
   }
-  web->messages_sent++;
   if (c->out) return send_message(c);
   int failed = 0;
   send_records(web, c, &failed);
   return failed ? -1 : 0;
 }
 
-void web_conn_tick(qx_web *web, web_conn *c, int heartbeat) {
+void qx_web_conn_tick(qx_web *web, web_conn *c, int heartbeat) {
   int polls = 0;
   for (int i = 0; i < c->sub_count; i++) {
     handle_slow(web, c, &c->subs[i]);
     polls |= c->subs[i].source == WEB_FROM_SUB;
   }
   if (polls) lws_callback_on_writable(c->wsi);
-  if (!heartbeat || (c->last && strstr(c->last->text + LWS_PRE, "\"heartbeat\""))) return;
-  web_conn_queuef(c, "{\"type\":\"heartbeat\",\"last_lsn\":%llu,\"ts_ns\":%lld}",
-                  (unsigned long long)qx_db_last_lsn(web->srv->db), (long long)qx_wall_ns());
+  if (!heartbeat || c->out) return; /* a client with messages still to take is not idle */
+  qx_web_conn_queuef(c, "{\"type\":\"heartbeat\",\"last_lsn\":%llu,\"ts_ns\":%lld}",
+                     (unsigned long long)qx_db_last_lsn(web->srv->db), (long long)qx_wall_ns());
 }

@@ -50,7 +50,7 @@ static void put_columns(qx_buffer *b, const qx_schema *s, const qx_wal_entry *e)
   }
 }
 
-void web_encode_json(qx_buffer *b, const qx_wal_entry *e) {
+void qx_web_encode_json(qx_buffer *b, const qx_wal_entry *e) {
   pthread_once(&tables_once, load_tables);
   const qx_schema *s = e->table_id <= QX_TABLE_MAX ? qx_schema_by_id(e->table_id) : NULL;
   qx_buffer_printf(b, "{\"lsn\":%" PRIu64 ",\"ts_ns\":%" PRId64 ",\"table\":", e->lsn, e->ts_ns);
@@ -70,7 +70,7 @@ static void put_le(qx_buffer *b, uint64_t v, size_t bytes) {
   qx_buffer_put(b, le, bytes);
 }
 
-void web_encode_binary(qx_buffer *b, const qx_wal_entry *e) {
+void qx_web_encode_binary(qx_buffer *b, const qx_wal_entry *e) {
   put_le(b, e->lsn, 8);
   put_le(b, (uint64_t)e->ts_ns, 8);
   put_le(b, e->table_id, 2);
@@ -84,7 +84,7 @@ static size_t count_offset(size_t id_len) {
   return LWS_PRE + 4 + 1 + id_len;
 }
 
-void web_batch_start(qx_buffer *b, const char *id, int binary) {
+void qx_web_batch_start(qx_buffer *b, const char *id, int binary) {
   static const uint8_t headroom[LWS_PRE];
   b->len = 0;
   b->failed = 0;
@@ -102,7 +102,7 @@ void web_batch_start(qx_buffer *b, const char *id, int binary) {
   }
 }
 
-void web_batch_finish(qx_buffer *b, int binary, uint32_t count) {
+void qx_web_batch_finish(qx_buffer *b, int binary, uint32_t count) {
   if (!binary) {
     qx_buffer_puts(b, "]}");
     return;

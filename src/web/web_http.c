@@ -16,7 +16,7 @@ static int answer(web_conn *c, struct lws *wsi, unsigned status, const char *typ
   return 0;
 }
 
-int web_http_request(qx_web *web, web_conn *c, struct lws *wsi) {
+int qx_web_http_request(qx_web *web, web_conn *c, struct lws *wsi) {
   static const uint8_t headroom[LWS_PRE];
   char path[256] = "";
   lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI);
@@ -44,7 +44,7 @@ int web_http_request(qx_web *web, web_conn *c, struct lws *wsi) {
   return answer(c, wsi, HTTP_STATUS_NOT_FOUND, text);
 }
 
-int web_http_writable(web_conn *c, struct lws *wsi) {
+int qx_web_http_writable(web_conn *c, struct lws *wsi) {
   size_t len = c->http_body.len - LWS_PRE;
   if (lws_write(wsi, c->http_body.p + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len) return -1;
   return lws_http_transaction_completed(wsi) ? -1 : 0;

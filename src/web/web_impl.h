@@ -7,6 +7,7 @@
 
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "qaxdb/sub.h"
@@ -17,10 +18,11 @@
 #define WEB_PROTOCOL "qaxdb.v1"
 #define WEB_MAX_SUBSCRIPTIONS 16
 #define WEB_ID_MAX 32
-#define WEB_BATCH_BYTES (64 * 1024) /* a records message stops growing past this */
+#define WEB_BATCH_BYTES ((size_t)64 * 1024) /* a records message stops growing past this */
 #define WEB_BATCH_RECORDS 1024
-#define WEB_MAX_MESSAGE (64 * 1024) /* the longest message a client may send */
+#define WEB_MAX_MESSAGE ((size_t)64 * 1024) /* the longest message a client may send */
 #define WEB_CLOSE_SLOW 4008
+#define WEB_MAX_UNANSWERED 256 /* messages queued for a client before its requests are refused */
 
 /* ---- the shared window (web_window.c) -------------------------------------------------------
  * The newest records of the log, each encoded once for every client: its JSON object and its
@@ -44,22 +46,22 @@ typedef struct web_window {
   uint64_t next_lsn;
 } web_window;
 
-int web_window_init(web_window *w, uint32_t capacity);
-void web_window_free(web_window *w);
+int qx_web_window_init(web_window *w, uint32_t capacity);
+void qx_web_window_free(web_window *w);
 /* The sequence number of the first record with LSN >= lsn within [tail, head], or UINT64_MAX if
  * the window does not reach back to lsn (REQUIRES: w->mu). */
-uint64_t web_window_find(const web_window *w, uint64_t lsn);
+uint64_t qx_web_window_find(const web_window *w, uint64_t lsn);
 /* Copies records into the window, encoding each (takes w->mu). */
-int web_window_append(web_window *w, const qx_wal_entry *records, size_t count);
+int qx_web_window_append(web_window *w, const qx_wal_entry *records, size_t count);
 
 /* ---- encoding (web_encode.c) ---------------------------------------------------------------- */
 /* A record as the JSON object of a records message. */
-void web_encode_json(qx_buffer *b, const qx_wal_entry *e);
+void qx_web_encode_json(qx_buffer *b, const qx_wal_entry *e);
 /* A record in the binary batch layout. */
-void web_encode_binary(qx_buffer *b, const qx_wal_entry *e);
-/* The start of a records message of subscription id; web_batch_finish ends it with the count. */
-void web_batch_start(qx_buffer *b, const char *id, int binary);
-void web_batch_finish(qx_buffer *b, int binary, uint32_t count);
+void qx_web_encode_binary(qx_buffer *b, const qx_wal_entry *e);
+/* The start of a records message of subscription id; qx_web_batch_finish ends it with the count. */
+void qx_web_batch_start(qx_buffer *b, const char *id, int binary);
+void qx_web_batch_finish(qx_buffer *b, int binary, uint32_t count);
 
 /* ---- a subscription (web_subscription.c) ---------------------------------------------------- */
 typedef enum web_source {
@@ -80,14 +82,12 @@ typedef struct web_subscription {
 
 struct web_conn;
 /* Starts s from after_lsn + 1 (after_lsn < 0: live). */
-int web_subscription_start(qx_web *web, web_subscription *s, int64_t after_lsn);
-void web_subscription_end(web_subscription *s);
+int qx_web_subscription_start(qx_web *web, web_subscription *s, int64_t after_lsn);
+void qx_web_subscription_end(web_subscription *s);
 /* Puts the next batch of s into b (a whole message, from LWS_PRE on); the number of records in
  * it (0: none due), or -1 with qx_last_error() if the subscription failed. *went_live is set
  * when a subscription catching up from the WAL reached the window. */
-int web_subscription_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *went_live);
-/* 1 if s has records waiting in the window. */
-int web_subscription_pending(qx_web *web, const web_subscription *s);
+int qx_web_subscription_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *went_live);
 /* What became of a subscription the window left behind (its next record was overwritten). */
 typedef enum web_slow {
   WEB_SLOW_NO,          /* it is not behind */
@@ -95,7 +95,7 @@ typedef enum web_slow {
   WEB_SLOW_DISCONNECT,  /* it asked to be disconnected: why says so */
   WEB_SLOW_FAILED,      /* it cannot catch up: qx_last_error() */
 } web_slow;
-web_slow web_subscription_check_slow(qx_web *web, web_subscription *s, char *why, size_t cap);
+web_slow qx_web_subscription_check_slow(qx_web *web, web_subscription *s, char *why, size_t cap);
 
 /* ---- a connection (web_conn.c) -------------------------------------------------------------- */
 typedef struct web_message {
@@ -110,6 +110,7 @@ typedef struct web_conn {
   int is_websocket;
   qx_buffer rx;            /* a message arriving in fragments */
   web_message *out, *last; /* control messages and SQL results, sent before records */
+  int out_count;
   web_subscription subs[WEB_MAX_SUBSCRIPTIONS];
   int sub_count, next_sub; /* round robin among subscriptions */
   char close_reason[124];  /* set: close with WEB_CLOSE_SLOW when next writable */
@@ -118,32 +119,32 @@ typedef struct web_conn {
   struct web_conn *next_conn;
 } web_conn;
 
-void web_conn_open(qx_web *web, web_conn *c, struct lws *wsi);
-void web_conn_close(qx_web *web, web_conn *c);
-int web_conn_receive(qx_web *web, web_conn *c, const void *in, size_t len);
+void qx_web_conn_open(qx_web *web, web_conn *c, struct lws *wsi);
+void qx_web_conn_close(qx_web *web, web_conn *c);
+int qx_web_conn_receive(qx_web *web, web_conn *c, const void *in, size_t len);
 /* Sends what is due; -1 to close the connection. */
-int web_conn_writable(qx_web *web, web_conn *c);
+int qx_web_conn_writable(qx_web *web, web_conn *c);
 /* Queues a JSON text message and asks to write. */
-void web_conn_queue(web_conn *c, const char *text, size_t len);
-void web_conn_queuef(web_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void qx_web_conn_queue(web_conn *c, const char *text, size_t len);
+void qx_web_conn_queuef(web_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The periodic look at every connection: heartbeats, subscriptions left behind, subscribers to
  * poll. */
-void web_conn_tick(qx_web *web, web_conn *c, int heartbeat);
+void qx_web_conn_tick(qx_web *web, web_conn *c, int heartbeat);
 
 /* ---- SQL (web_sql.c) ------------------------------------------------------------------------ */
 typedef struct web_sql_job web_sql_job;
 /* Runs query on a SQL engine in a thread of its own; the answer comes back to connection
- * conn_id through web_sql_deliver. */
-void web_sql_submit(qx_web *web, web_conn *c, const char *request_id, const char *query);
+ * conn_id through qx_web_sql_deliver. */
+void qx_web_sql_submit(qx_web *web, web_conn *c, const char *request_id, const char *query);
 /* On the service thread: queues finished answers on their connections. */
-void web_sql_deliver(qx_web *web);
+void qx_web_sql_deliver(qx_web *web);
 /* Waits for every job to end (the server interrupted their statements first). */
-void web_sql_drain(qx_web *web);
+void qx_web_sql_drain(qx_web *web);
 
 /* ---- HTTP (web_http.c) ---------------------------------------------------------------------- */
 /* Answers GET /metrics and /health: 0, or -1 to close. */
-int web_http_request(qx_web *web, web_conn *c, struct lws *wsi);
-int web_http_writable(web_conn *c, struct lws *wsi);
+int qx_web_http_request(qx_web *web, web_conn *c, struct lws *wsi);
+int qx_web_http_writable(web_conn *c, struct lws *wsi);
 
 /* ---- the whole (web_server.c) --------------------------------------------------------------- */
 struct qx_web {
@@ -156,6 +157,9 @@ struct qx_web {
   int listen_fd, port;
   struct lws_http_mount console_mount;
   qx_sub *feed; /* the feeder's subscriber: every record, live */
+  int wake_fd;  /* an eventfd the engine's commit hook writes when the feeder waits */
+  atomic_int feed_waiting;
+  int hooked;
   web_window window;
   uint32_t heartbeat_ms;
   lws_sorted_usec_list_t tick_timer;
@@ -175,7 +179,7 @@ struct qx_web {
   /* the service thread's own */
   web_conn *conns;
   uint64_t next_conn_id;
-  uint64_t clients, catchups, slow_disconnects, records_sent, messages_sent;
+  uint64_t clients, catchups, slow_disconnects, records_sent;
 };
 
 #endif

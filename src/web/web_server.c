@@ -3,10 +3,14 @@
  * window. The listener is the server's own (qx_server_listen: the address rules and port 0 of
  * the PostgreSQL port); each accepted socket is handed to the service thread to adopt. */
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "lsm/engine.h"
 
 #include "util/clock.h"
 #include "util/error.h"
@@ -16,7 +20,7 @@
 
 #define TICK_US (10 * LWS_US_PER_MS) /* how often subscribers are polled and clients checked */
 #define FEED_BATCH 256
-#define FEED_WAIT_NS 50000000
+#define FEED_WAIT_MS 50
 #define GOODBYE_NS 1000000000 /* how long a stop waits for clients to take their close */
 
 static int stopping(qx_web *web) {
@@ -28,6 +32,30 @@ static int stopping(qx_web *web) {
 
 /* ---- the feeder ----------------------------------------------------------------------------- */
 
+/* Runs under the engine's write lock on every commit: it must not block. The feeder sets
+ * feed_waiting before it looks for records and sleeps, so no commit after that look is missed. */
+static void on_commit(uint64_t lsn, void *ctx) {
+  (void)lsn;
+  qx_web *web = ctx;
+  if (atomic_load_explicit(&web->feed_waiting, memory_order_relaxed) &&
+      atomic_exchange(&web->feed_waiting, 0)) {
+    uint64_t one = 1;
+    ssize_t n = write(web->wake_fd, &one, sizeof one);
+    (void)n; /* a full counter means a wake-up is pending anyway */
+  }
+}
+
+/* The feeder's wait for the next commit (or FEED_WAIT_MS, to look at the stop). */
+static void wait_for_commit(qx_web *web) {
+  struct pollfd wake = {web->wake_fd, POLLIN, 0};
+  if (poll(&wake, 1, FEED_WAIT_MS) > 0) {
+    uint64_t count;
+    ssize_t n = read(web->wake_fd, &count, sizeof count);
+    (void)n;
+  }
+  atomic_store(&web->feed_waiting, 0);
+}
+
 static void *feeder_main(void *arg) {
   qx_web *web = arg;
   qx_thread_name("qx-web-feed");
@@ -35,9 +63,12 @@ static void *feeder_main(void *arg) {
   while (!stopping(web)) {
     qx_wal_entry records[FEED_BATCH];
     size_t n = 0;
-    int rc = qx_sub_next_batch(sub, records, FEED_BATCH, &n, FEED_WAIT_NS);
+    atomic_store(&web->feed_waiting, 1);
+    int rc = qx_sub_next_batch(sub, records, FEED_BATCH, &n, 0);
+    if (rc == QX_ERR_TIMEOUT) wait_for_commit(web);
+    atomic_store(&web->feed_waiting, 0);
     if (rc == QX_ERR_TIMEOUT || rc == QX_ERR_LAPPED) continue;
-    if (rc == QX_OK) rc = web_window_append(&web->window, records, n);
+    if (rc == QX_OK) rc = qx_web_window_append(&web->window, records, n);
     if (rc != QX_OK) {
       /* Clients are told when the window leaves them behind and they cannot catch up. */
       qx_log(QX_LOG_ERROR, "WebSocket feed stopped", "error=\"%s\"", qx_last_error());
@@ -87,7 +118,7 @@ static void on_wake(qx_web *web) {
     if (!lws_adopt_socket_vhost(web->vhost, fds[i])) close(fds[i]);
   free(fds);
   if (grew) lws_callback_on_writable_all_protocol(web->context, web->protocol);
-  web_sql_deliver(web);
+  qx_web_sql_deliver(web);
 }
 
 static void on_tick(lws_sorted_usec_list_t *sul) {
@@ -96,7 +127,7 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
   int heartbeat = now >= web->next_heartbeat_ns;
   if (heartbeat) web->next_heartbeat_ns = now + (int64_t)web->heartbeat_ms * 1000000;
   for (web_conn *c = web->conns; c; c = c->next_conn)
-    web_conn_tick(web, c, heartbeat);
+    qx_web_conn_tick(web, c, heartbeat);
   lws_sul_schedule(web->context, 0, &web->tick_timer, on_tick, TICK_US);
 }
 
@@ -137,23 +168,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     if (web) on_wake(web);
     return 0;
   case LWS_CALLBACK_HTTP:
-    return web_http_request(web, c, wsi);
+    return web ? qx_web_http_request(web, c, wsi) : -1;
   case LWS_CALLBACK_HTTP_WRITEABLE:
-    return c && !c->is_websocket ? web_http_writable(c, wsi) : 0;
+    return c && !c->is_websocket ? qx_web_http_writable(c, wsi) : 0;
   case LWS_CALLBACK_CLOSED_HTTP:
     if (c && !c->is_websocket) qx_buffer_free(&c->http_body);
     return 0;
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-    return admit(web, wsi);
+    return web ? admit(web, wsi) : -1;
   case LWS_CALLBACK_ESTABLISHED:
-    web_conn_open(web, c, wsi);
+    qx_web_conn_open(web, c, wsi);
     return 0;
   case LWS_CALLBACK_RECEIVE:
-    return web_conn_receive(web, c, in, len);
+    return qx_web_conn_receive(web, c, in, len);
   case LWS_CALLBACK_SERVER_WRITEABLE:
-    return c->is_websocket ? web_conn_writable(web, c) : 0;
+    return c->is_websocket ? qx_web_conn_writable(web, c) : 0;
   case LWS_CALLBACK_CLOSED:
-    web_conn_close(web, c);
+    qx_web_conn_close(web, c);
     return 0;
   default:
     return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -222,10 +253,14 @@ static int create_context(qx_web *web) {
 }
 
 static int open_feed(qx_web *web) {
+  web->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (web->wake_fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "web: eventfd");
   qx_sub_options o;
   qx_sub_options_init(&o);
   int rc = qx_sub_open_db(web->srv->db, &o, &web->feed);
+  if (rc == QX_OK) rc = qx_db_add_commit_hook(web->srv->db, on_commit, web);
   if (rc != QX_OK) return rc;
+  web->hooked = 1;
   qx_sub_status st;
   qx_sub_get_status(web->feed, &st);
   web->window.next_lsn = st.next_lsn;
@@ -250,12 +285,13 @@ int qx_web_start(qx_server *srv, qx_web **out) {
   if (!web) return qx_fail(QX_ERR_NOMEM, "web");
   web->srv = srv;
   web->listen_fd = -1;
+  web->wake_fd = -1;
   web->heartbeat_ms = srv->opt.web_heartbeat_ms ? srv->opt.web_heartbeat_ms : 1000;
   pthread_mutex_init(&web->mu, NULL);
   pthread_cond_init(&web->jobs_cv, NULL);
   uint32_t capacity =
       srv->opt.web_queue_limit ? srv->opt.web_queue_limit : QX_SERVER_DEFAULT_WEB_QUEUE;
-  int rc = web_window_init(&web->window, capacity);
+  int rc = qx_web_window_init(&web->window, capacity);
   if (rc == QX_OK)
     rc = qx_server_listen(srv->opt.listen_address, srv->opt.http_port, srv->authenticate,
                           &web->listen_fd, &web->port);
@@ -287,15 +323,17 @@ void qx_web_stop(qx_web *web) {
   if (web->context) lws_cancel_service(web->context);
   if (web->started & 1) pthread_join(web->service_thread, NULL);
   if (web->context) {
-    web_sql_drain(web);
+    qx_web_sql_drain(web);
     lws_context_destroy(web->context);
   }
   for (size_t i = 0; i < web->adopt_count; i++)
     close(web->adopt_fds[i]);
   free(web->adopt_fds);
+  if (web->hooked) qx_db_remove_commit_hook(web->srv->db, on_commit, web);
+  if (web->wake_fd >= 0) close(web->wake_fd);
   if (web->feed) qx_sub_close(web->feed);
   if (web->listen_fd >= 0) close(web->listen_fd);
-  web_window_free(&web->window);
+  qx_web_window_free(&web->window);
   pthread_mutex_destroy(&web->mu);
   pthread_cond_destroy(&web->jobs_cv);
   free(web);

@@ -136,7 +136,7 @@ static void free_job(web_sql_job *job) {
   free(job);
 }
 
-void web_sql_submit(qx_web *web, web_conn *c, const char *request_id, const char *query) {
+void qx_web_sql_submit(qx_web *web, web_conn *c, const char *request_id, const char *query) {
   web_sql_job *job = calloc(1, sizeof *job);
   if (job) {
     job->id_json = strdup(request_id);
@@ -144,8 +144,8 @@ void web_sql_submit(qx_web *web, web_conn *c, const char *request_id, const char
   }
   if (!job || !job->id_json || !job->query) {
     if (job) free_job(job);
-    return web_conn_queuef(c, "{\"type\":\"error\",\"id\":%s,\"message\":\"out of memory\"}",
-                           request_id);
+    return qx_web_conn_queuef(c, "{\"type\":\"error\",\"id\":%s,\"message\":\"out of memory\"}",
+                              request_id);
   }
   job->web = web;
   job->conn_id = c->conn_id;
@@ -159,10 +159,10 @@ void web_sql_submit(qx_web *web, web_conn *c, const char *request_id, const char
   pthread_attr_init(&detached);
   pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
   if (busy || pthread_create(&thread, &detached, job_main, job) != 0) {
-    web_conn_queuef(c,
-                    "{\"type\":\"error\",\"id\":%s,\"message\":\"too many statements running: "
-                    "try again\",\"sqlstate\":\"53300\"}",
-                    request_id);
+    qx_web_conn_queuef(c,
+                       "{\"type\":\"error\",\"id\":%s,\"message\":\"too many statements running: "
+                       "try again\",\"sqlstate\":\"53300\"}",
+                       request_id);
     if (!busy) {
       pthread_mutex_lock(&web->mu);
       web->sql_running--;
@@ -179,7 +179,7 @@ static web_conn *conn_by_id(qx_web *web, uint64_t id) {
   return NULL;
 }
 
-void web_sql_deliver(qx_web *web) {
+void qx_web_sql_deliver(qx_web *web) {
   pthread_mutex_lock(&web->mu);
   web_sql_job *done = web->sql_done;
   web->sql_done = NULL;
@@ -188,7 +188,8 @@ void web_sql_deliver(qx_web *web) {
     web_sql_job *job = done;
     done = job->next;
     web_conn *c = conn_by_id(web, job->conn_id);
-    if (c && !job->answer.failed) web_conn_queue(c, (const char *)job->answer.p, job->answer.len);
+    if (c && !job->answer.failed)
+      qx_web_conn_queue(c, (const char *)job->answer.p, job->answer.len);
     free_job(job);
     pthread_mutex_lock(&web->mu);
     web->sql_running--;
@@ -197,7 +198,7 @@ void web_sql_deliver(qx_web *web) {
   }
 }
 
-void web_sql_drain(qx_web *web) {
+void qx_web_sql_drain(qx_web *web) {
   pthread_mutex_lock(&web->mu);
   for (;;) {
     /* The service thread has stopped: answers are taken here, and dropped. */

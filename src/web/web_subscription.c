@@ -24,7 +24,7 @@ static int open_sub(qx_web *web, web_subscription *s, uint64_t from_lsn, int liv
   return QX_OK;
 }
 
-int web_subscription_start(qx_web *web, web_subscription *s, int64_t after_lsn) {
+int qx_web_subscription_start(qx_web *web, web_subscription *s, int64_t after_lsn) {
   uint64_t last = qx_db_last_lsn(web->srv->db);
   if (after_lsn >= 0 && (uint64_t)after_lsn > last)
     return qx_fail(QX_ERR_INVALID_ARG, "after_lsn %lld is beyond the log's last LSN %llu",
@@ -33,7 +33,7 @@ int web_subscription_start(qx_web *web, web_subscription *s, int64_t after_lsn) 
   web_window *w = &web->window;
   pthread_mutex_lock(&w->mu);
   uint64_t from = after_lsn < 0 ? w->next_lsn : (uint64_t)after_lsn + 1;
-  uint64_t seq = web_window_find(w, from);
+  uint64_t seq = qx_web_window_find(w, from);
   pthread_mutex_unlock(&w->mu);
   if (seq == UINT64_MAX) {
     s->catching_up = 1;
@@ -45,7 +45,7 @@ int web_subscription_start(qx_web *web, web_subscription *s, int64_t after_lsn) 
   return QX_OK;
 }
 
-void web_subscription_end(web_subscription *s) {
+void qx_web_subscription_end(web_subscription *s) {
   if (s->sub) qx_sub_close(s->sub);
   s->sub = NULL;
 }
@@ -53,14 +53,14 @@ void web_subscription_end(web_subscription *s) {
 static void put_record(qx_buffer *b, const web_subscription *s, const qx_wal_entry *e,
                        const qx_buffer *json, int count) {
   if (s->binary) {
-    web_encode_binary(b, e);
+    qx_web_encode_binary(b, e);
     return;
   }
   if (count) qx_buffer_put(b, ",", 1);
   if (json)
     qx_buffer_put(b, json->p, json->len);
   else
-    web_encode_json(b, e);
+    qx_web_encode_json(b, e);
 }
 
 static int full(const qx_buffer *b, int count) {
@@ -86,10 +86,10 @@ static int window_batch(qx_web *web, web_subscription *s, qx_buffer *b) {
 static int rejoin_window(qx_web *web, web_subscription *s) {
   web_window *w = &web->window;
   pthread_mutex_lock(&w->mu);
-  uint64_t seq = web_window_find(w, s->next_lsn);
+  uint64_t seq = qx_web_window_find(w, s->next_lsn);
   pthread_mutex_unlock(&w->mu);
   if (seq == UINT64_MAX) return 0;
-  web_subscription_end(s);
+  qx_web_subscription_end(s);
   s->source = WEB_FROM_WINDOW;
   s->seq = seq;
   s->catching_up = 0;
@@ -115,26 +115,18 @@ static int sub_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *went_l
   return count;
 }
 
-int web_subscription_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *went_live) {
+int qx_web_subscription_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *went_live) {
   *went_live = 0;
-  web_batch_start(b, s->id, s->binary);
+  qx_web_batch_start(b, s->id, s->binary);
   int count =
       s->source == WEB_FROM_WINDOW ? window_batch(web, s, b) : sub_batch(web, s, b, went_live);
-  if (count > 0) web_batch_finish(b, s->binary, (uint32_t)count);
+  if (count > 0) qx_web_batch_finish(b, s->binary, (uint32_t)count);
   if (!b->failed) return count;
   qx_record_failure("web: a batch of subscription %s", s->id);
   return -1;
 }
 
-int web_subscription_pending(qx_web *web, const web_subscription *s) {
-  if (s->source != WEB_FROM_WINDOW) return 0;
-  pthread_mutex_lock(&web->window.mu);
-  int pending = s->seq < web->window.head;
-  pthread_mutex_unlock(&web->window.mu);
-  return pending;
-}
-
-web_slow web_subscription_check_slow(qx_web *web, web_subscription *s, char *why, size_t cap) {
+web_slow qx_web_subscription_check_slow(qx_web *web, web_subscription *s, char *why, size_t cap) {
   if (s->source != WEB_FROM_WINDOW) return WEB_SLOW_NO;
   web_window *w = &web->window;
   pthread_mutex_lock(&w->mu);

@@ -8,7 +8,7 @@
 #include "util/error.h"
 #include "web/web_impl.h"
 
-int web_window_init(web_window *w, uint32_t capacity) {
+int qx_web_window_init(web_window *w, uint32_t capacity) {
   memset(w, 0, sizeof *w);
   w->slots = calloc(capacity, sizeof *w->slots);
   if (!w->slots) return qx_fail(QX_ERR_NOMEM, "web: a window of %u records", capacity);
@@ -17,7 +17,7 @@ int web_window_init(web_window *w, uint32_t capacity) {
   return QX_OK;
 }
 
-void web_window_free(web_window *w) {
+void qx_web_window_free(web_window *w) {
   for (uint32_t i = 0; w->slots && i < w->capacity; i++) {
     free(w->slots[i].raw);
     qx_buffer_free(&w->slots[i].json);
@@ -30,7 +30,7 @@ static const web_slot *slot_at(const web_window *w, uint64_t seq) {
   return &w->slots[seq % w->capacity];
 }
 
-uint64_t web_window_find(const web_window *w, uint64_t lsn) {
+uint64_t qx_web_window_find(const web_window *w, uint64_t lsn) {
   uint64_t lo = w->tail, hi = w->head;
   if (lsn >= w->next_lsn) return hi; /* not yet written */
   if (lo == hi || slot_at(w, lo)->entry.lsn > lsn) return UINT64_MAX;
@@ -58,11 +58,11 @@ static int fill(web_slot *slot, const qx_wal_entry *e) {
   slot->entry.data = slot->raw;
   slot->json.len = 0;
   slot->json.failed = 0;
-  web_encode_json(&slot->json, &slot->entry);
+  qx_web_encode_json(&slot->json, &slot->entry);
   return slot->json.failed ? -1 : 0;
 }
 
-int web_window_append(web_window *w, const qx_wal_entry *records, size_t count) {
+int qx_web_window_append(web_window *w, const qx_wal_entry *records, size_t count) {
   for (size_t i = 0; i < count; i++) {
     pthread_mutex_lock(&w->mu);
     uint64_t seq = w->head;
