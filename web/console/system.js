@@ -91,7 +91,7 @@ class TimeChart {
       title: this.title,
       width: Math.max(this.container.clientWidth, 300),
       height: 200,
-      axes: [{ stroke: '#c8d0dc' }, { stroke: '#c8d0dc', size: 70,
+      axes: [{ stroke: '#c8d0dc' }, { stroke: '#c8d0dc', size: 84,
         values: (u, ticks) => ticks.map((v) => formatValue(v, this.unit)) }],
       series: [{}, ...this.names.map((name, i) => ({ label: name,
         stroke: palette[i % palette.length], width: 1.5, spanGaps: true,
@@ -118,7 +118,7 @@ function formatValue(value, unit) {
     while (Math.abs(value) >= 1024 && i < units.length - 1) { value /= 1024; i++; }
     return `${value.toFixed(i ? 1 : 0)} ${units[i]}`;
   }
-  return Math.abs(value) >= 1e6 ? value.toExponential(2) : String(Math.round(value * 100) / 100);
+  return Math.abs(value) >= 1e6 ? value.toExponential(2) : String(Number(value.toPrecision(5)));
 }
 
 export class SystemPanel {
@@ -209,8 +209,9 @@ export class SystemPanel {
     this.previousTime = time;
   }
 
-  // Quantiles the server computes, when it exports them; otherwise from the insert histogram's
-  // buckets between this reading and the previous one.
+  // Write latency: quantiles the server computes, when it exports them; otherwise from the
+  // buckets of the engine's write histogram, or of INSERT's, between this reading and the
+  // previous one.
   latency(metrics) {
     const samples = {};
     const quantiles = metrics.qaxdb_write_latency_seconds;
@@ -219,6 +220,9 @@ export class SystemPanel {
         if (s.labels.quantile !== undefined) samples[`write p${Number(s.labels.quantile) * 100}`] = s.value;
       }
       return samples;
+    }
+    if (metrics.qaxdb_write_duration_seconds_bucket) {
+      return this.histogramQuantiles(metrics, 'qaxdb_write_duration_seconds', 'write');
     }
     return this.histogramQuantiles(metrics, 'qaxdb_insert_duration_seconds', 'insert');
   }
