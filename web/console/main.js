@@ -22,7 +22,7 @@ wsUrl.search = token ? `?token=${encodeURIComponent(token)}` : '';
 let state = 'connecting';
 let heartbeatLsn = null;
 const connection = new ConsoleSocket(wsUrl.href, {
-  onState: (s) => { state = s; renderStatus(); if (s === 'connected') startPanels(); },
+  onState: (s) => { state = s; renderStatus(); if (connection.connected) startPanels(); },
   onHeartbeat: (lsn) => { heartbeatLsn = lsn; renderStatus(); },
   onError: reportError,
 });

@@ -19,7 +19,6 @@ export class ConsoleSocket {
     this.receivedLsns = {};
     this.pendingSql = new Map();
     this.nextSqlId = 1;
-    this.hello = null;
   }
 
   start() {
@@ -92,12 +91,11 @@ export class ConsoleSocket {
     }
     switch (message.type) {
       case 'hello':
-        this.hello = message;
         this.connected = true;
         this.backoffMs = BACKOFF_FIRST_MS;
         // Resubscribe before saying so: a listener may subscribe anew when told.
         for (const subscription of this.subscriptions.values()) this.sendSubscribe(subscription);
-        this.onState('connected');
+        this.onState(`connected to ${message.server}`);
         this.onHeartbeat(message.last_lsn);
         break;
       case 'subscribed':
