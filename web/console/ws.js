@@ -115,6 +115,7 @@ export class ConsoleSocket {
           this.settleSql(message.id, (pending) => pending.reject(new Error(message.message)));
         } else {
           this.onError(`${message.id ?? 'server'}: ${message.message}`);
+          this.subscriptionFailed(message.id);
         }
         break;
       case 'catchup':
@@ -133,6 +134,16 @@ export class ConsoleSocket {
     if (subscription && subscription.lastLsn === null && typeof message.next_lsn === 'number') {
       subscription.lastLsn = message.next_lsn - 1;
     }
+  }
+
+  // A resumed subscription the server cannot serve (its LSN lost in a crash of a server that
+  // did not sync it, or trimmed from the WAL) starts again from the next record, once; the
+  // error stays in the console's errors.
+  subscriptionFailed(id) {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription || subscription.lastLsn === null) return;
+    subscription.lastLsn = null;
+    this.sendSubscribe(subscription);
   }
 
   records(message) {
