@@ -25,15 +25,16 @@
 #define WEB_MAX_UNANSWERED 256 /* messages queued for a client before its requests are refused */
 
 /* ---- the shared window (web_window.c) -------------------------------------------------------
- * The newest records of the log, each encoded once for every client: its JSON object and its
- * binary form (docs/formats/websocket.md). Slot s (a sequence number, counting from 0 at the
+ * The newest records of the log, copied once for every client, with their JSON objects
+ * (docs/formats/websocket.md) made once when first asked for. Slot s (a sequence number, counting from 0 at the
  * start) holds the s-th record the feeder took; slots [tail, head) are valid, and readers look
  * at them only under mu. */
 typedef struct web_slot {
   qx_wal_entry entry; /* entry.data points at raw */
   uint8_t *raw;
   size_t raw_cap;
-  qx_buffer json;
+  qx_buffer json; /* encoded by the service thread for the first JSON subscription to take it */
+  int json_ready;
 } web_slot;
 
 typedef struct web_window {
@@ -51,7 +52,7 @@ void qx_web_window_free(web_window *w);
 /* The sequence number of the first record with LSN >= lsn within [tail, head], or UINT64_MAX if
  * the window does not reach back to lsn (REQUIRES: w->mu). */
 uint64_t qx_web_window_find(const web_window *w, uint64_t lsn);
-/* Copies records into the window, encoding each (takes w->mu). */
+/* Copies records into the window (takes w->mu). */
 int qx_web_window_append(web_window *w, const qx_wal_entry *records, size_t count);
 
 /* ---- encoding (web_encode.c) ---------------------------------------------------------------- */

@@ -72,11 +72,17 @@ static int window_batch(qx_web *web, web_subscription *s, qx_buffer *b) {
   int count = 0;
   pthread_mutex_lock(&w->mu);
   for (; s->seq < w->head && s->seq >= w->tail && !full(b, count); s->seq++) {
-    const web_slot *slot = &w->slots[s->seq % w->capacity];
+    web_slot *slot = &w->slots[s->seq % w->capacity];
     if (slot->entry.lsn < s->next_lsn) continue;
     s->next_lsn = slot->entry.lsn + 1;
     if (!qx_sub_filter_match(&s->filter, &slot->entry)) continue;
-    put_record(b, s, &slot->entry, &slot->json, count++);
+    if (!s->binary && !slot->json_ready) {
+      slot->json.len = 0;
+      slot->json.failed = 0;
+      qx_web_encode_json(&slot->json, &slot->entry);
+      slot->json_ready = !slot->json.failed;
+    }
+    put_record(b, s, &slot->entry, slot->json_ready ? &slot->json : NULL, count++);
   }
   pthread_mutex_unlock(&w->mu);
   return count;

@@ -1,5 +1,6 @@
 /* The window of the newest records shared by every WebSocket client (web_impl.h): each record
- * is copied and encoded once, however many clients take it. The feeder never waits for a
+ * is copied once, and encoded as JSON at most once (by the service thread, when a JSON
+ * subscription first takes it), however many clients take it. The feeder never waits for a
  * client: it overwrites the oldest slot, and a client that still needed it catches up from the
  * WAL. */
 #include <stdlib.h>
@@ -44,8 +45,8 @@ uint64_t qx_web_window_find(const web_window *w, uint64_t lsn) {
   return lo;
 }
 
-/* Fills slot with a copy of e and its JSON, outside the lock: no reader looks at it until head
- * passes it. Returns 0, or -1 out of memory. */
+/* Fills slot with a copy of e, outside the lock: no reader looks at it until head passes it.
+ * Returns 0, or -1 out of memory. */
 static int fill(web_slot *slot, const qx_wal_entry *e) {
   if (slot->raw_cap < e->size) {
     uint8_t *raw = realloc(slot->raw, e->size);
@@ -56,10 +57,8 @@ static int fill(web_slot *slot, const qx_wal_entry *e) {
   memcpy(slot->raw, e->data, e->size);
   slot->entry = *e;
   slot->entry.data = slot->raw;
-  slot->json.len = 0;
-  slot->json.failed = 0;
-  qx_web_encode_json(&slot->json, &slot->entry);
-  return slot->json.failed ? -1 : 0;
+  slot->json_ready = 0;
+  return 0;
 }
 
 int qx_web_window_append(web_window *w, const qx_wal_entry *records, size_t count) {
@@ -69,7 +68,7 @@ int qx_web_window_append(web_window *w, const qx_wal_entry *records, size_t coun
     if (seq - w->tail == w->capacity) w->tail++; /* readers leave the slot to be refilled */
     pthread_mutex_unlock(&w->mu);
     if (fill(&w->slots[seq % w->capacity], &records[i]) != 0)
-      return qx_fail(QX_ERR_NOMEM, "web: encoding the record of LSN %llu",
+      return qx_fail(QX_ERR_NOMEM, "web: copying the record of LSN %llu",
                      (unsigned long long)records[i].lsn);
     pthread_mutex_lock(&w->mu);
     w->head = seq + 1;
