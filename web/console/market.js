@@ -87,8 +87,8 @@ export class MarketPanel {
     return { chart, candles, volume };
   }
 
-  // Called once connected: the instruments, the latest books and the accounts from SQL, then
-  // the live subscriptions.
+  // Called once connected: the live subscriptions first, then from SQL the instruments and the
+  // books and accounts as they were (a record already received live is newer and is kept).
   async start() {
     this.connection.subscribe('trades', { table: 'trades', mode: 'live', format: 'json' },
       (records) => this.trades(records));
@@ -107,7 +107,7 @@ export class MarketPanel {
       'SELECT instrument_id FROM instruments ORDER BY instrument_id');
     for (const [id] of instruments.rows) this.addInstrument(id);
     const books = await this.connection.sql('SELECT * FROM orderbook_snapshots ' +
-      'QUALIFY row_number() OVER (PARTITION BY instrument_id ORDER BY ts DESC, lsn DESC) = 1');
+      'QUALIFY row_number() OVER (PARTITION BY instrument_id ORDER BY lsn DESC) = 1');
     for (const row of books.rows) {
       const record = Object.fromEntries(books.columns.map((c, i) => [c.name, row[i]]));
       if (!this.books.has(record.instrument_id)) this.books.set(record.instrument_id, record);
