@@ -290,7 +290,8 @@ static int run_point(session *s, const char *text, qx_sql_result **result, int *
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->queries, qx_monotonic_ns() - start, *rc == QX_OK);
   pthread_mutex_unlock(&srv->mu);
-  if (*rc != QX_OK) qx_pg_send_error(&s->conn, "ERROR", qx_pg_sqlstate_of(*rc, ""), qx_last_error());
+  if (*rc != QX_OK)
+    qx_pg_send_error(&s->conn, "ERROR", qx_pg_sqlstate_of(*rc, ""), qx_last_error());
   return 1;
 }
 
