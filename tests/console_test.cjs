@@ -101,6 +101,22 @@ async function run(browser, firstServer, setServer) {
   const header = await page.$eval('#sql-table', (t) => t.querySelector('th') && t.querySelector('th').textContent);
   check(header === 'n', `SQL table header: ${header}`);
 
+  // A time in the first column and numbers after it: the answer can be drawn as a chart.
+  await page.$eval('#sql-query', (el) => {
+    el.value = 'SELECT time_bucket(INTERVAL 10 MILLISECOND, ts::TIMESTAMP) AS t, count(*) AS n ' +
+      'FROM trades GROUP BY t ORDER BY t';
+  });
+  await page.click('#sql-run');
+  const chartable = await waitFor(() => page.$eval('#sql-chart', (box) => !box.disabled), 60000);
+  if (check(chartable, 'the chart box stays disabled for a time series')) {
+    await page.click('#sql-chart');
+    const drawn = await waitFor(() => page.$eval('#sql-plot', (el) => !el.hidden && !!el.querySelector('canvas')), 10000);
+    check(drawn, 'no chart drawn for a time series');
+    await page.click('#sql-chart');
+    const table = await page.evaluate(() => window.qaxdbConsole.sqlRows().length);
+    check(table > 0, 'the table did not come back after the chart');
+  }
+
   await page.click('nav button[data-panel="system"]');
   const polls = await waitFor(() => page.evaluate(() => window.qaxdbConsole.metricsPolls >= 3), 30000);
   check(polls, 'the system panel did not read /metrics three times');
@@ -124,9 +140,13 @@ async function run(browser, firstServer, setServer) {
   }, 60000, 250);
   check(resumed, 'no trades received after the restart');
 
-  const lsns = await page.evaluate(() => window.qaxdbConsole.receivedLsns.trades.slice());
-  const order = strictlyIncreasing(lsns);
-  check(order === null, `trades LSNs received: ${order}`);
+  const received = await page.evaluate(() => window.qaxdbConsole.receivedLsns);
+  for (const [id, subscriptionLsns] of Object.entries(received)) {
+    const order = strictlyIncreasing(subscriptionLsns);
+    check(order === null, `${id} LSNs received: ${order}`);
+  }
+  check(received.books && received.accounts, `subscriptions: ${Object.keys(received)}`);
+  const lsns = received.trades;
   if (lsns.length > 1) {
     const client = new Client(`ws://127.0.0.1:${server.httpPort}/ws?token=${token}`);
     if (check(await client.hello(), 'the checking client got no hello')) {
