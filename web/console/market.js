@@ -233,11 +233,17 @@ export class MarketPanel {
     const book = this.books.get(this.selected);
     this.el.bookTitle.textContent = book ? `${book.instrument_id} at ${book.ts}` : 'no snapshot yet';
     const rows = [];
+    // A level with no volume is empty on that side (the snapshot holds zeros there).
+    const side = (kind, level) => {
+      const volume = book[`${kind}_volume_${level}`];
+      return volume ? [escapeHtml(volume), escapeHtml(book[`${kind}_price_${level}`])] : ['', ''];
+    };
     for (let level = 1; book && level <= BOOK_LEVELS; level++) {
-      rows.push(`<tr><td class="num buy">${book[`bid_volume_${level}`]}</td>` +
-        `<td class="num buy">${book[`bid_price_${level}`]}</td><td class="level">${level}</td>` +
-        `<td class="num sell">${book[`ask_price_${level}`]}</td>` +
-        `<td class="num sell">${book[`ask_volume_${level}`]}</td></tr>`);
+      const [bidVolume, bidPrice] = side('bid', level);
+      const [askVolume, askPrice] = side('ask', level);
+      rows.push(`<tr><td class="num buy">${bidVolume}</td><td class="num buy">${bidPrice}</td>` +
+        `<td class="level">${level}</td><td class="num sell">${askPrice}</td>` +
+        `<td class="num sell">${askVolume}</td></tr>`);
     }
     this.el.book.innerHTML = rows.join('');
   }
