@@ -69,7 +69,7 @@ static void send_parameter(pg_conn *c, const char *name, const char *value) {
 }
 
 /* The SQLSTATE of a failed statement, from its status and DuckDB's error class. */
-static const char *sqlstate_of(int rc, const char *message) {
+const char *qx_pg_sqlstate_of(int rc, const char *message) {
   static const struct {
     const char *prefix, *sqlstate;
   } classes[] = {
@@ -267,7 +267,7 @@ static int run_sql(session *s, const char *text, sql_run_fn run, void *out) {
     return rc;
   }
   const char *message = qx_last_error();
-  qx_pg_send_error(&s->conn, "ERROR", sqlstate_of(rc, message), message);
+  qx_pg_send_error(&s->conn, "ERROR", qx_pg_sqlstate_of(rc, message), message);
   return rc;
 }
 
@@ -290,7 +290,8 @@ static int run_point(session *s, const char *text, qx_sql_result **result, int *
   pthread_mutex_lock(&srv->mu);
   qx_latency_record(&srv->queries, qx_monotonic_ns() - start, *rc == QX_OK);
   pthread_mutex_unlock(&srv->mu);
-  if (*rc != QX_OK) qx_pg_send_error(&s->conn, "ERROR", sqlstate_of(*rc, ""), qx_last_error());
+  if (*rc != QX_OK)
+    qx_pg_send_error(&s->conn, "ERROR", qx_pg_sqlstate_of(*rc, ""), qx_last_error());
   return 1;
 }
 

@@ -54,6 +54,8 @@ int qx_pg_point_lookup(qx_db *db, const char *text, qx_sql_result **out, int *rc
  * (whose status they return). */
 int qx_pg_run_insert(session *s, const char *text);
 int qx_pg_run_setting(session *s, const char *text); /* SET, RESET, SHOW (with its row) */
+/* The SQLSTATE of a failed statement, from its status and DuckDB's error class (message). */
+const char *qx_pg_sqlstate_of(int rc, const char *message);
 /* The tag of a BEGIN, COMMIT or ROLLBACK alone (and *opens: 1 for BEGIN), or NULL. */
 const char *qx_pg_transaction_tag(const char *text, int *opens);
 /* Answers BEGIN, COMMIT or ROLLBACK: 1; 0 if text is not one of them. */

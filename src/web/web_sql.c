@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "query/sql_lexer.h"
+#include "server/pg_session.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "web/web_impl.h"
@@ -111,7 +112,7 @@ static void run(web_sql_job *job) {
   if (rc != QX_OK || job->answer.failed)
     put_error(&job->answer, job->id_json,
               timed_out ? "canceling statement due to statement timeout" : qx_last_error(),
-              timed_out ? "57014" : NULL);
+              timed_out ? "57014" : qx_pg_sqlstate_of(rc, qx_last_error()));
   qx_sql_result_destroy(r);
 }
 
