@@ -17,7 +17,6 @@
 #define ENTRY_HEAD 24                /* LSN, ts_ns, table id, schema version, record size */
 #define SLOT_SIZE (ENTRY_HEAD + 360) /* the largest record (orderbook_snapshots) fits */
 #define MAX_BATCH 256                /* records per frame */
-#define MAX_FDS 4096                 /* the clients of the biggest run, and then some */
 #define ID_MAX 32
 
 typedef struct slot {
@@ -156,7 +155,7 @@ static void *service(void *arg) {
   return NULL;
 }
 
-ws_peer *ws_peer_start(void) {
+ws_peer *ws_peer_start(int clients) {
   ws_peer *p = calloc(1, sizeof *p);
   if (!p || !(p->window = calloc(WINDOW, sizeof *p->window))) abort();
   p->port = bench_free_port();
@@ -164,7 +163,7 @@ ws_peer *ws_peer_start(void) {
       .port = p->port,
       .iface = "127.0.0.1",
       .protocols = protocols,
-      .fd_limit_per_thread = MAX_FDS,
+      .fd_limit_per_thread = (unsigned)clients + 64, /* and the listener, and some to spare */
       .user = p,
   };
   lws_set_log_level(LLL_ERR, NULL);

@@ -9,8 +9,9 @@
 
 typedef struct ws_peer ws_peer;
 
-/* Listens on a free loopback port; NULL (with a message) if it cannot. */
-ws_peer *ws_peer_start(void);
+/* Listens on a free loopback port for up to clients connections; NULL (with a message) if it
+ * cannot. */
+ws_peer *ws_peer_start(int clients);
 int ws_peer_port(const ws_peer *p);
 
 /* From the one writer thread: adds a record to the window (it gets the next LSN, returned), and

@@ -36,7 +36,6 @@ static const char *const system_names[SYS_COUNT] = {"qaxdb", PEER_NAME};
 
 /* Where the writer writes: qaxdb's database (its server fans out) or the peer's window. */
 typedef struct target {
-  system_id sys;
   char dir[PATH_MAX];
   qx_db *db;
   qx_server *server;
@@ -228,9 +227,8 @@ static void clients_phase(const target *t, ws_clients *c, int clients, generator
 
 static int start_target(target *t, system_id sys, int clients) {
   memset(t, 0, sizeof *t);
-  t->sys = sys;
   if (sys == SYS_PEER) {
-    t->peer = ws_peer_start();
+    t->peer = ws_peer_start(clients);
     t->port = t->peer ? ws_peer_port(t->peer) : -1;
     return t->peer != NULL;
   }
