@@ -151,7 +151,7 @@ static int has_type(const char *msg, const char *type) {
   return strstr(msg, key) != NULL;
 }
 
-static void count(ws_clients *h, uint64_t *counter) {
+static void count_message(ws_clients *h, uint64_t *counter) {
   pthread_mutex_lock(&h->lock);
   (*counter)++;
   pthread_mutex_unlock(&h->lock);
@@ -162,16 +162,16 @@ static void on_text(ws_clients *h, client *cl, const char *msg, size_t len) {
   if (has_type(msg, "records")) {
     on_json_records(h, cl, msg);
   } else if (has_type(msg, "heartbeat")) {
-    count(h, &s->heartbeats);
+    count_message(h, &s->heartbeats);
   } else if (has_type(msg, "subscribed") && !cl->subscribed) {
     cl->subscribed = 1;
     atomic_fetch_add(&h->subscribed, 1);
   } else if (has_type(msg, "catchup")) {
-    count(h, &s->catchups);
+    count_message(h, &s->catchups);
   } else if (has_type(msg, "live")) {
-    count(h, &s->lives);
+    count_message(h, &s->lives);
   } else if (has_type(msg, "error")) {
-    count(h, &s->errors);
+    count_message(h, &s->errors);
     note_problem(h, "error", msg, len);
   }
 }
