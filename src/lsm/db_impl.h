@@ -96,12 +96,9 @@ struct qx_db {
   /* Sampled write latency (qx_db_stats): samples per bucket, their count and sum. */
   atomic_uint_fast64_t write_latency[QX_DB_LATENCY_BUCKETS];
   atomic_uint_fast64_t write_latency_count, write_latency_sum_ns;
-  /* Replication's and the WebSocket feed's hooks (engine.h), set and read under mu. */
-  struct {
-    qx_db_commit_fn fn;
-    void *ctx;
-  } on_commit[QX_DB_COMMIT_HOOKS];
-  int on_commit_count;
+  /* Replication's hooks (engine.h), set and read under mu. */
+  qx_db_commit_fn on_commit;
+  void *on_commit_ctx;
   qx_db_replication_wait_fn replication_wait;
   void *replication_wait_ctx;
   int refusing_writes; /* callers' writes are refused ... */

@@ -34,12 +34,9 @@ size_t qx_db_split_keys(qx_db *db, const uint8_t *prefix, size_t prefix_len, siz
 /* ---- replication (src/repl) ---- */
 
 /* Called with the write lock held after each write became visible, with its last LSN: wakes
- * the replication senders and the WebSocket feed. Must be quick and must not call into db.
- * Up to QX_DB_COMMIT_HOOKS; add returns QX_ERR_TOO_LARGE past that. */
-#define QX_DB_COMMIT_HOOKS 4
+ * the replication senders. Must be quick and must not call into db. NULL: none. */
 typedef void (*qx_db_commit_fn)(uint64_t last_lsn, void *ctx);
-int qx_db_add_commit_hook(qx_db *db, qx_db_commit_fn fn, void *ctx);
-void qx_db_remove_commit_hook(qx_db *db, qx_db_commit_fn fn, void *ctx);
+void qx_db_set_commit_hook(qx_db *db, qx_db_commit_fn fn, void *ctx);
 
 /* What a write at QX_DURABILITY_REPLICATED waits for after its local sync: lsn flushed by
  * enough replicas (QX_OK), or why not. NULL: the node does not replicate. */

@@ -4,28 +4,11 @@
 #include <stdio.h>
 
 #include "lsm/db_impl.h"
-#include "util/error.h"
 
-int qx_db_add_commit_hook(qx_db *db, qx_db_commit_fn fn, void *ctx) {
+void qx_db_set_commit_hook(qx_db *db, qx_db_commit_fn fn, void *ctx) {
   pthread_mutex_lock(&db->mu);
-  int room = db->on_commit_count < QX_DB_COMMIT_HOOKS;
-  if (room) {
-    db->on_commit[db->on_commit_count].fn = fn;
-    db->on_commit[db->on_commit_count++].ctx = ctx;
-  }
-  pthread_mutex_unlock(&db->mu);
-  return room ? QX_OK
-              : qx_fail(QX_ERR_TOO_LARGE, "qx_db_add_commit_hook: %d hooks already",
-                        QX_DB_COMMIT_HOOKS);
-}
-
-void qx_db_remove_commit_hook(qx_db *db, qx_db_commit_fn fn, void *ctx) {
-  pthread_mutex_lock(&db->mu);
-  for (int i = 0; i < db->on_commit_count; i++)
-    if (db->on_commit[i].fn == fn && db->on_commit[i].ctx == ctx) {
-      db->on_commit[i] = db->on_commit[--db->on_commit_count];
-      break;
-    }
+  db->on_commit = fn;
+  db->on_commit_ctx = ctx;
   pthread_mutex_unlock(&db->mu);
 }
 

@@ -137,8 +137,7 @@ static int append_locked(qx_db *db, appender who, const qx_wal_record *r, const 
     return rc;
   }
   atomic_store_explicit(&db->visible_lsn, *last, memory_order_release);
-  for (int i = 0; i < db->on_commit_count; i++)
-    db->on_commit[i].fn(*last, db->on_commit[i].ctx);
+  if (db->on_commit) db->on_commit(*last, db->on_commit_ctx);
   return QX_OK;
 }
 

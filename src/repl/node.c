@@ -204,7 +204,7 @@ int qx_repl_start(qx_db *db, const qx_repl_options *o, qx_repl **out) {
   if (!r) return qx_fail(QX_ERR_NOMEM, "out of memory for replication");
   rc = qx_epochs_load(qx_db_dir(db), &r->epochs);
   if (rc == QX_OK) {
-    qx_db_add_commit_hook(db, qx_repl_on_commit, r);
+    qx_db_set_commit_hook(db, qx_repl_on_commit, r);
     qx_db_set_replication_wait(db, qx_repl_wait_replicated, r);
     rc = take_first_role(r, o);
   }
@@ -224,7 +224,7 @@ void qx_repl_stop(qx_repl *r) {
   pthread_mutex_unlock(&r->mu);
   qx_repl_election_stop(r);
   qx_repl_follower_stop(r);
-  qx_db_remove_commit_hook(r->db, qx_repl_on_commit, r);
+  qx_db_set_commit_hook(r->db, NULL, NULL);
   qx_db_set_replication_wait(r->db, NULL, NULL);
   free_repl(r);
 }

@@ -7,7 +7,6 @@
 
 #include <libwebsockets.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include "qaxdb/sub.h"
@@ -26,9 +25,9 @@
 
 /* ---- the shared window (web_window.c) -------------------------------------------------------
  * The newest records of the log, copied once for every client, with their JSON objects
- * (docs/formats/websocket.md) made once when first asked for. Slot s (a sequence number, counting from 0 at the
- * start) holds the s-th record the feeder took; slots [tail, head) are valid, and readers look
- * at them only under mu. */
+ * (docs/formats/websocket.md) made once when first asked for. Slot s (a sequence number, counting
+ * from 0 at the start) holds the s-th record the feeder took; slots [tail, head) are valid, and
+ * readers look at them only under mu. */
 typedef struct web_slot {
   qx_wal_entry entry; /* entry.data points at raw */
   uint8_t *raw;
@@ -89,7 +88,8 @@ void qx_web_subscription_end(web_subscription *s);
  * it (0: none due), or -1 with qx_last_error() if the subscription failed. *went_live is set
  * when a subscription catching up from the WAL reached the window. */
 int qx_web_subscription_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *went_live);
-/* What became of a subscription the window left behind (its next record was overwritten). */
+/* What became of a subscription the window left behind (its next record was overwritten); it
+ * stays behind (WEB_SLOW_NO), sending nothing, while this tick's catch-up budget is spent. */
 typedef enum web_slow {
   WEB_SLOW_NO,          /* it is not behind */
   WEB_SLOW_CATCHING_UP, /* moved to catch up from the WAL */
@@ -158,13 +158,11 @@ struct qx_web {
   int listen_fd, port;
   struct lws_http_mount console_mount;
   qx_sub *feed; /* the feeder's subscriber: every record, live */
-  int wake_fd;  /* an eventfd the engine's commit hook writes when the feeder waits */
-  atomic_int feed_waiting;
-  int hooked;
   web_window window;
   uint32_t heartbeat_ms;
   lws_sorted_usec_list_t tick_timer;
   int64_t next_heartbeat_ns;
+  int catchup_budget; /* subscriptions that may still move to catch up this tick */
 
   pthread_mutex_t mu; /* everything below */
   pthread_cond_t jobs_cv;

@@ -3,14 +3,10 @@
  * window. The listener is the server's own (qx_server_listen: the address rules and port 0 of
  * the PostgreSQL port); each accepted socket is handed to the service thread to adopt. */
 #include <openssl/crypto.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "lsm/engine.h"
 
 #include "util/clock.h"
 #include "util/error.h"
@@ -20,7 +16,11 @@
 
 #define TICK_US (10 * LWS_US_PER_MS) /* how often subscribers are polled and clients checked */
 #define FEED_BATCH 256
-#define FEED_WAIT_MS 50
+#define CATCHUPS_PER_TICK 8
+/* The feeder polls the log ring as any subscriber does (sleeping up to 1 ms between looks):
+ * waking it from the engine's commit would put a system call in every write, which cost the
+ * writer's p99 several times over in qaxdb-bench-dist's WebSocket fan-out. */
+#define FEED_WAIT_NS 50000000
 #define GOODBYE_NS 1000000000 /* how long a stop waits for clients to take their close */
 
 static int stopping(qx_web *web) {
@@ -32,30 +32,6 @@ static int stopping(qx_web *web) {
 
 /* ---- the feeder ----------------------------------------------------------------------------- */
 
-/* Runs under the engine's write lock on every commit: it must not block. The feeder sets
- * feed_waiting before it looks for records and sleeps, so no commit after that look is missed. */
-static void on_commit(uint64_t lsn, void *ctx) {
-  (void)lsn;
-  qx_web *web = ctx;
-  if (atomic_load_explicit(&web->feed_waiting, memory_order_relaxed) &&
-      atomic_exchange(&web->feed_waiting, 0)) {
-    uint64_t one = 1;
-    ssize_t n = write(web->wake_fd, &one, sizeof one);
-    (void)n; /* a full counter means a wake-up is pending anyway */
-  }
-}
-
-/* The feeder's wait for the next commit (or FEED_WAIT_MS, to look at the stop). */
-static void wait_for_commit(qx_web *web) {
-  struct pollfd wake = {web->wake_fd, POLLIN, 0};
-  if (poll(&wake, 1, FEED_WAIT_MS) > 0) {
-    uint64_t count;
-    ssize_t n = read(web->wake_fd, &count, sizeof count);
-    (void)n;
-  }
-  atomic_store(&web->feed_waiting, 0);
-}
-
 static void *feeder_main(void *arg) {
   qx_web *web = arg;
   qx_thread_name("qx-web-feed");
@@ -63,10 +39,7 @@ static void *feeder_main(void *arg) {
   while (!stopping(web)) {
     qx_wal_entry records[FEED_BATCH];
     size_t n = 0;
-    atomic_store(&web->feed_waiting, 1);
-    int rc = qx_sub_next_batch(sub, records, FEED_BATCH, &n, 0);
-    if (rc == QX_ERR_TIMEOUT) wait_for_commit(web);
-    atomic_store(&web->feed_waiting, 0);
+    int rc = qx_sub_next_batch(sub, records, FEED_BATCH, &n, FEED_WAIT_NS);
     if (rc == QX_ERR_TIMEOUT || rc == QX_ERR_LAPPED) continue;
     if (rc == QX_OK) rc = qx_web_window_append(&web->window, records, n);
     if (rc != QX_OK) {
@@ -125,6 +98,7 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
   qx_web *web = lws_container_of(sul, qx_web, tick_timer);
   int64_t now = qx_monotonic_ns();
   int heartbeat = now >= web->next_heartbeat_ns;
+  web->catchup_budget = CATCHUPS_PER_TICK;
   if (heartbeat) web->next_heartbeat_ns = now + (int64_t)web->heartbeat_ms * 1000000;
   for (web_conn *c = web->conns; c; c = c->next_conn)
     qx_web_conn_tick(web, c, heartbeat);
@@ -253,14 +227,10 @@ static int create_context(qx_web *web) {
 }
 
 static int open_feed(qx_web *web) {
-  web->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (web->wake_fd < 0) return qx_fail_errno(QX_ERR_IO, errno, "web: eventfd");
   qx_sub_options o;
   qx_sub_options_init(&o);
   int rc = qx_sub_open_db(web->srv->db, &o, &web->feed);
-  if (rc == QX_OK) rc = qx_db_add_commit_hook(web->srv->db, on_commit, web);
   if (rc != QX_OK) return rc;
-  web->hooked = 1;
   qx_sub_status st;
   qx_sub_get_status(web->feed, &st);
   web->window.next_lsn = st.next_lsn;
@@ -285,7 +255,6 @@ int qx_web_start(qx_server *srv, qx_web **out) {
   if (!web) return qx_fail(QX_ERR_NOMEM, "web");
   web->srv = srv;
   web->listen_fd = -1;
-  web->wake_fd = -1;
   web->heartbeat_ms = srv->opt.web_heartbeat_ms ? srv->opt.web_heartbeat_ms : 1000;
   pthread_mutex_init(&web->mu, NULL);
   pthread_cond_init(&web->jobs_cv, NULL);
@@ -329,8 +298,6 @@ void qx_web_stop(qx_web *web) {
   for (size_t i = 0; i < web->adopt_count; i++)
     close(web->adopt_fds[i]);
   free(web->adopt_fds);
-  if (web->hooked) qx_db_remove_commit_hook(web->srv->db, on_commit, web);
-  if (web->wake_fd >= 0) close(web->wake_fd);
   if (web->feed) qx_sub_close(web->feed);
   if (web->listen_fd >= 0) close(web->listen_fd);
   qx_web_window_free(&web->window);

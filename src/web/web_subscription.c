@@ -145,6 +145,10 @@ web_slow qx_web_subscription_check_slow(qx_web *web, web_subscription *s, char *
              (unsigned long long)s->next_lsn, (unsigned long long)behind, w->capacity);
     return WEB_SLOW_DISCONNECT;
   }
+  /* Opening a subscriber maps the log ring: when many clients fall behind at once, a few a tick
+   * move, so that the service thread goes on sending to the rest in between. */
+  if (web->catchup_budget == 0) return WEB_SLOW_NO;
+  web->catchup_budget--;
   s->catching_up = 1;
   return open_sub(web, s, s->next_lsn, 0) == QX_OK ? WEB_SLOW_CATCHING_UP : WEB_SLOW_FAILED;
 }
