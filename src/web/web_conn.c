@@ -286,7 +286,10 @@ static int send_records(qx_web *web, web_conn *c, int *failed) {
     web->records_sent += (uint64_t)count;
     enum lws_write_protocol kind = s->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
     *failed = lws_write(c->wsi, c->tx.p + LWS_PRE, c->tx.len - LWS_PRE, kind) < 0;
-    lws_callback_on_writable(c->wsi);
+    /* A batch that was not full took all there was: the feeder's next records (or, for a
+     * subscriber of its own, the next tick) ask for the next write. */
+    int full = count >= WEB_BATCH_RECORDS || c->tx.len >= WEB_BATCH_BYTES;
+    if (full || c->out || c->sub_count > 1) lws_callback_on_writable(c->wsi);
     return 1;
   }
   return 0;
