@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -116,4 +117,27 @@ int bench_free_port(void) {
     port = ntohs(a.sin_port);
   if (fd >= 0) close(fd);
   return port;
+}
+
+bench_cpu bench_sample_cpu(int who) {
+  bench_cpu c = {0, 0, 0};
+  unsigned long long v[8] = {0};
+  FILE *f = fopen("/proc/stat", "r");
+  if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                  &v[4], &v[5], &v[6], &v[7]) == 8) {
+    c.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]); /* idle and iowait left out */
+    c.total = c.busy + (double)(v[3] + v[4]);
+  }
+  if (f) fclose(f);
+  struct rusage ru;
+  getrusage(who, &ru);
+  double s = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+             (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  c.ours = s * (double)sysconf(_SC_CLK_TCK);
+  return c;
+}
+
+double bench_others_percent(bench_cpu a, bench_cpu b) {
+  double total = b.total - a.total, others = (b.busy - a.busy) - (b.ours - a.ours);
+  return total > 0 && others > 0 ? 100.0 * others / total : 0;
 }

@@ -35,4 +35,14 @@ void bench_remove_tree(const char *path);
 /* A loopback TCP port that was free a moment ago (the kernel's pick for port 0), or -1. */
 int bench_free_port(void);
 
+/* The machine's busy and total CPU time (/proc/stat, all CPUs) and the CPU time of who
+ * (RUSAGE_SELF, or RUSAGE_CHILDREN for the reaped children), in clock ticks: on a shared
+ * machine, what other processes took during a run explains many outliers. */
+typedef struct bench_cpu {
+  double busy, total, ours;
+} bench_cpu;
+bench_cpu bench_sample_cpu(int who);
+/* Percent of the machine's CPU time that went to other processes between a and b. */
+double bench_others_percent(bench_cpu a, bench_cpu b);
+
 #endif

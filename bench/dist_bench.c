@@ -587,37 +587,6 @@ static void reset_shared(shared *sh) {
     qx_histogram_reset(&sh->subs[i].latency);
 }
 
-/* CPU time of the machine (all CPUs, busy and total) and of this process's reaped children, in
- * clock ticks: what other processes (other tenants, RouDi, kernel threads) took during a run
- * is the difference. */
-typedef struct cpu_sample {
-  double busy, total, children;
-} cpu_sample;
-
-static cpu_sample sample_cpu(void) {
-  cpu_sample c = {0, 0, 0};
-  unsigned long long v[8] = {0};
-  FILE *f = fopen("/proc/stat", "r");
-  if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                  &v[4], &v[5], &v[6], &v[7]) == 8) {
-    c.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]); /* idle and iowait left out */
-    c.total = c.busy + (double)(v[3] + v[4]);
-  }
-  if (f) fclose(f);
-  struct rusage ru;
-  getrusage(RUSAGE_CHILDREN, &ru);
-  double s = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-             (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  c.children = s * (double)sysconf(_SC_CLK_TCK);
-  return c;
-}
-
-/* Percent of the machine's CPU time that went to other processes between a and b. */
-static double others_percent(cpu_sample a, cpu_sample b) {
-  double total = b.total - a.total, others = (b.busy - a.busy) - (b.children - a.children);
-  return total > 0 && others > 0 ? 100.0 * others / total : 0;
-}
-
 /* Runs one system's side of a case; returns the others' CPU load during it (percent). */
 static double run(system_id sys, const run_spec *spec, shared *sh) {
   fprintf(stderr, "running %s (%s) ...\n", spec->name, system_names[sys]);
@@ -627,13 +596,13 @@ static double run(system_id sys, const run_spec *spec, shared *sh) {
   snprintf(wal, sizeof wal, "%s/wal", data);
   if (sys == SYS_QAXDB && (mkdir(data, 0755) != 0 || mkdir(wal, 0755) != 0))
     fail("mkdir", strerror(errno));
-  cpu_sample before = sample_cpu();
+  bench_cpu before = bench_sample_cpu(RUSAGE_CHILDREN);
   run_pids[0] = spawn_writer(sys, spec, sh, data);
   for (int i = 0; i < spec->subscribers; i++)
     run_pids[1 + i] = spawn_subscriber(sys, spec, sh, data, i);
   int64_t expected_s = (int64_t)spec->records * spec->period_ns / SEC;
   reap(run_pids, 1 + spec->subscribers, (unsigned)(60 + 4 * expected_s));
-  double others = others_percent(before, sample_cpu());
+  double others = bench_others_percent(before, bench_sample_cpu(RUSAGE_CHILDREN));
   if (sys == SYS_QAXDB) bench_remove_tree(data);
   return others;
 }

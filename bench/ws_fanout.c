@@ -165,35 +165,6 @@ static void write_phase(const target *t, generator *g, int rate, int seconds, ph
 
 /* ---- a phase with clients ------------------------------------------------------------------- */
 
-/* The machine's busy and total CPU time (/proc/stat) and this process's, in clock ticks: the
- * machine is shared, and what other processes took during a phase explains many outliers. */
-typedef struct cpu_sample {
-  double busy, total, self;
-} cpu_sample;
-
-static cpu_sample sample_cpu(void) {
-  cpu_sample c = {0, 0, 0};
-  unsigned long long v[8] = {0};
-  FILE *f = fopen("/proc/stat", "r");
-  if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                  &v[4], &v[5], &v[6], &v[7]) == 8) {
-    c.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
-    c.total = c.busy + (double)(v[3] + v[4]);
-  }
-  if (f) fclose(f);
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  c.self = ((double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) *
-           (double)sysconf(_SC_CLK_TCK);
-  return c;
-}
-
-static double others_percent(cpu_sample a, cpu_sample b) {
-  double total = b.total - a.total, others = (b.busy - a.busy) - (b.self - a.self);
-  return total > 0 && others > 0 ? 100.0 * others / total : 0;
-}
-
 /* Waits until the clients have every record, none came for DRAIN_IDLE_NS, or DRAIN_MAX_NS. */
 static void drain(ws_clients *c, uint64_t expected, ws_client_stats *out) {
   uint64_t last = 0;
@@ -214,12 +185,12 @@ static void clients_phase(const target *t, ws_clients *c, int clients, generator
                           int seconds, phase *p) {
   uint64_t skips = t->peer ? ws_peer_skips(t->peer) : 0;
   ws_clients_reset(c, qx_wall_ns());
-  cpu_sample before = sample_cpu();
+  bench_cpu before = bench_sample_cpu(RUSAGE_SELF);
   write_phase(t, g, rate, seconds, p);
   if (t->peer) ws_peer_wake(t->peer);
   p->expected = p->trades * (uint64_t)clients;
   drain(c, p->expected, &p->seen);
-  p->others_percent = others_percent(before, sample_cpu());
+  p->others_percent = bench_others_percent(before, bench_sample_cpu(RUSAGE_SELF));
   p->peer_skips = t->peer ? ws_peer_skips(t->peer) - skips : 0;
 }
 

@@ -2,10 +2,13 @@
  * thread runs every connection, and the feeder thread that copies the log into the shared
  * window. The listener is the server's own (qx_server_listen: the address rules and port 0 of
  * the PostgreSQL port); each accepted socket is handed to the service thread to adopt. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/clock.h"
@@ -17,10 +20,13 @@
 #define TICK_US (10 * LWS_US_PER_MS) /* how often subscribers are polled and clients checked */
 #define FEED_BATCH 256
 #define CATCHUPS_PER_TICK 8
-/* The feeder polls the log ring as any subscriber does (sleeping up to 1 ms between looks):
- * waking it from the engine's commit would put a system call in every write, which cost the
- * writer's p99 several times over in qaxdb-bench-dist's WebSocket fan-out. */
-#define FEED_WAIT_NS 50000000
+/* The feeder polls the log ring, sleeping between looks from FEED_MIN_SLEEP_NS, doubling, up to
+ * FEED_MAX_SLEEP_NS: a subscriber's own wait sleeps up to 1 ms, which a trickle of records
+ * pays in delivery latency, and waking the feeder from the engine's commit would put a system
+ * call in every write (it cost the writer's p99 several times over in qaxdb-bench-dist's
+ * WebSocket fan-out). Idle, this is a few thousand wake-ups a second. */
+#define FEED_MIN_SLEEP_NS 10000
+#define FEED_MAX_SLEEP_NS 200000
 #define GOODBYE_NS 1000000000 /* how long a stop waits for clients to take their close */
 
 static int stopping(qx_web *web) {
@@ -36,11 +42,19 @@ static void *feeder_main(void *arg) {
   qx_web *web = arg;
   qx_thread_name("qx-web-feed");
   qx_sub *sub = web->feed;
+  int64_t sleep_ns = FEED_MIN_SLEEP_NS;
   while (!stopping(web)) {
     qx_wal_entry records[FEED_BATCH];
     size_t n = 0;
-    int rc = qx_sub_next_batch(sub, records, FEED_BATCH, &n, FEED_WAIT_NS);
-    if (rc == QX_ERR_TIMEOUT || rc == QX_ERR_LAPPED) continue;
+    int rc = qx_sub_next_batch(sub, records, FEED_BATCH, &n, 0);
+    if (rc == QX_ERR_TIMEOUT) {
+      struct timespec nap = {0, sleep_ns};
+      nanosleep(&nap, NULL);
+      sleep_ns = sleep_ns * 2 < FEED_MAX_SLEEP_NS ? sleep_ns * 2 : FEED_MAX_SLEEP_NS;
+      continue;
+    }
+    sleep_ns = FEED_MIN_SLEEP_NS;
+    if (rc == QX_ERR_LAPPED) continue;
     if (rc == QX_OK) rc = qx_web_window_append(&web->window, records, n);
     if (rc != QX_OK) {
       /* Clients are told when the window leaves them behind and they cannot catch up. */
@@ -64,6 +78,10 @@ static void *acceptor_main(void *arg) {
     int fd = accept4(web->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)) continue;
     if (fd < 0) break; /* shut down: the server stops */
+    /* libwebsockets sets this on the sockets it accepts itself, not on adopted ones; without it
+     * Nagle holds small frames back for the client's delayed acknowledgement. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     pthread_mutex_lock(&web->mu);
     int rc = qx_grow((void **)&web->adopt_fds, &web->adopt_cap, web->adopt_count + 1,
                      sizeof *web->adopt_fds, "accepted sockets");
