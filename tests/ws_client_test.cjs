@@ -1,7 +1,8 @@
 // qaxdbd's /ws from a program (the `ws` module) against a simulating qaxdbd
 // (docs/formats/websocket.md): resuming after the last LSN without gap or duplicate, binary
 // batches decoded by `qaxdb schema`'s layouts matching the JSON of the same LSNs, slow consumers
-// (catchup and disconnect) not holding up a normal client, the web token, the answers to bad
+// (catchup and disconnect) not holding up a normal client, filters, delayed and conflated
+// subscriptions compared with SQL, the web token, the answers to bad
 // requests and SQL, and the close codes.
 // Usage: node ws_client_test.cjs QAXDB QAXDBD TMPDIR (ws_client_test.sh sets NODE_PATH)
 'use strict';
@@ -132,6 +133,58 @@ async function testResume(server) {
     }
   }
   second.close();
+}
+
+// The LSNs of table in (after, last] matching where, as SQL sees them once it reached last.
+async function sqlLsns(client, table, where, after, last) {
+  const result = await waitFor(async () => {
+    const r = await client.sql(`SELECT lsn FROM ${table} WHERE ${where} AND lsn > ${after} ` +
+      `AND lsn <= ${last} ORDER BY lsn`);
+    if (r && r.type === 'error') throw new Error(`SQL: ${r.message}`);
+    return r && r.lsn >= last ? r : null;
+  }, 60000, 500);
+  return result ? result.rows.map(([lsn]) => lsn) : null;
+}
+
+// Filters, delayed and conflated subscriptions: what each lets through, compared with SQL.
+async function testKinds(server) {
+  const client = await connect(server);
+  await client.subscribe('any', { table: 'trades' });
+  const [sample] = await client.records('any', 1);
+  if (!check(sample, 'kinds: no trade to take an instrument from')) return client.close();
+  const instrument = sample.instrument_id, account = sample.buy_account_id;
+  const from = sample.lsn;
+  await client.subscribe('inst', { table: 'trades', instrument, after_lsn: from });
+  await client.subscribe('acct', { account, after_lsn: from });
+  await client.subscribe('late', { table: 'trades', mode: 'delayed', delay_ms: 300, after_lsn: from });
+  await client.subscribe('conf', { table: 'accounts', mode: 'conflated', delay_ms: 300 });
+  const inst = await client.records('inst', 20, 60000);
+  const acct = await client.records('acct', 50, 60000);
+  const late = await client.records('late', 200, 60000);
+  check(inst.length >= 20 && inst.every((r) => r.table === 'trades' && r.instrument_id === instrument),
+    `kinds: the instrument filter let through ${JSON.stringify(inst.find((r) => r.instrument_id !== instrument))}`);
+  const names = (r) => [r.account_id, r.buy_account_id, r.sell_account_id].includes(account);
+  check(acct.length >= 50 && acct.every(names),
+    `kinds: the account filter let through ${JSON.stringify(acct.find((r) => !names(r)))}`);
+  check(new Set(acct.map((r) => r.table)).size > 1, 'kinds: the account filter saw only one table');
+  for (const [what, records, where] of [['instrument', inst, `instrument_id = '${instrument}'`],
+    ['delayed', late, 'true']]) {
+    const lsns = records.map((r) => r.lsn);
+    const expected = lsns.length ? await sqlLsns(client, 'trades', where, from, lsns[lsns.length - 1]) : null;
+    const difference = expected ? lsnDifference(lsns, expected) : 'nothing to compare';
+    check(difference === null, `kinds: ${what}: received vs the table: ${difference}`);
+  }
+  // A conflated window holds the newest record of each account, once.
+  for (let window = 0; window < 3; window++) {
+    const m = await client.take((x) => x.type === 'records' && x.id === 'conf', 30000);
+    if (!check(m, `kinds: conflated window ${window} did not come`)) break;
+    const ids = m.records.map((r) => r.account_id);
+    check(new Set(ids).size === ids.length, `kinds: a conflated window repeats an account: ${ids}`);
+    check(strictlyIncreasing(m.records.map((r) => r.lsn)) === null, 'kinds: conflated LSNs out of order');
+  }
+  console.log(`kinds: ${inst.length} trades of ${instrument}, ${acct.length} records naming ${account}, ` +
+    `${late.length} delayed trades, three conflated windows of accounts`);
+  client.close();
 }
 
 async function testBinary(server, layouts) {
@@ -320,7 +373,7 @@ async function main() {
   const server = await startServer({ qaxdbd, dataDir: path.join(tmp, 'data'), logDir: tmp,
     args, env: { QAXDB_WEB_TOKEN: token } });
   try {
-    for (const [name, test] of [['token', testToken], ['protocol', testProtocol], ['resume', testResume],
+    for (const [name, test] of [['token', testToken], ['protocol', testProtocol], ['resume', testResume], ['kinds', testKinds],
       ['binary', (s) => testBinary(s, layouts)], ['slow', testSlow]]) {
       try {
         await test(server);
