@@ -301,10 +301,7 @@ int qx_web_conn_writable(qx_web *web, web_conn *c) {
                      strlen(c->close_reason));
     return -1;
   }
-  pthread_mutex_lock(&web->mu);
-  int stopping = web->stopping;
-  pthread_mutex_unlock(&web->mu);
-  if (stopping) {
+  if (atomic_load(&web->stopping)) {
     static const char bye[] = "server stopping";
     lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)bye, sizeof bye - 1);
     return -1;
@@ -313,6 +310,13 @@ int qx_web_conn_writable(qx_web *web, web_conn *c) {
   int failed = 0;
   send_records(web, c, &failed);
   return failed ? -1 : 0;
+}
+
+int qx_web_conn_has_records(qx_web *web, web_conn *c) {
+  int has = c->out != NULL;
+  for (int i = 0; i < c->sub_count && !has; i++)
+    has = qx_web_subscription_has_records(web, &c->subs[i]);
+  return has;
 }
 
 void qx_web_conn_tick(qx_web *web, web_conn *c, int heartbeat) {

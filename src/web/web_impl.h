@@ -7,6 +7,7 @@
 
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "qaxdb/sub.h"
@@ -88,6 +89,8 @@ void qx_web_subscription_end(web_subscription *s);
  * it (0: none due), or -1 with qx_last_error() if the subscription failed. *went_live is set
  * when a subscription catching up from the WAL reached the window. */
 int qx_web_subscription_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *went_live);
+/* 1 if the window holds a record for s; it moves s past the records its filters leave out. */
+int qx_web_subscription_has_records(qx_web *web, web_subscription *s);
 /* What became of a subscription the window left behind (its next record was overwritten); it
  * stays behind (WEB_SLOW_NO), sending nothing, while this tick's catch-up budget is spent. */
 typedef enum web_slow {
@@ -131,6 +134,8 @@ void qx_web_conn_queuef(web_conn *c, const char *fmt, ...) __attribute__((format
 /* The periodic look at every connection: heartbeats, subscriptions left behind, subscribers to
  * poll. */
 void qx_web_conn_tick(qx_web *web, web_conn *c, int heartbeat);
+/* 1 if c has something to send now: a queued message, or records in the window for it. */
+int qx_web_conn_has_records(qx_web *web, web_conn *c);
 
 /* ---- SQL (web_sql.c) ------------------------------------------------------------------------ */
 typedef struct web_sql_job web_sql_job;
@@ -163,10 +168,10 @@ struct qx_web {
   lws_sorted_usec_list_t tick_timer;
   int64_t next_heartbeat_ns;
   int catchup_budget; /* subscriptions that may still move to catch up this tick */
+  atomic_int stopping;
 
   pthread_mutex_t mu; /* everything below */
   pthread_cond_t jobs_cv;
-  int stopping;
   int *adopt_fds; /* accepted sockets for the service thread to take */
   size_t adopt_count, adopt_cap;
   int window_grew;        /* the feeder added records since the service thread looked */

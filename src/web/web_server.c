@@ -30,10 +30,7 @@
 #define GOODBYE_NS 1000000000 /* how long a stop waits for clients to take their close */
 
 static int stopping(qx_web *web) {
-  pthread_mutex_lock(&web->mu);
-  int s = web->stopping;
-  pthread_mutex_unlock(&web->mu);
-  return s;
+  return atomic_load(&web->stopping);
 }
 
 /* ---- the feeder ----------------------------------------------------------------------------- */
@@ -102,13 +99,19 @@ static void on_wake(qx_web *web) {
   size_t count = web->adopt_count;
   web->adopt_fds = NULL;
   web->adopt_count = web->adopt_cap = 0;
-  int grew = web->window_grew || web->stopping;
+  int grew = web->window_grew;
   web->window_grew = 0;
   pthread_mutex_unlock(&web->mu);
   for (size_t i = 0; i < count; i++)
     if (!lws_adopt_socket_vhost(web->vhost, fds[i])) close(fds[i]);
   free(fds);
-  if (grew) lws_callback_on_writable_all_protocol(web->context, web->protocol);
+  if (stopping(web)) {
+    lws_callback_on_writable_all_protocol(web->context, web->protocol); /* to say goodbye */
+  } else if (grew) {
+    /* Only connections the new records are for: a tick nobody asked for wakes no one. */
+    for (web_conn *c = web->conns; c; c = c->next_conn)
+      if (qx_web_conn_has_records(web, c)) lws_callback_on_writable(c->wsi);
+  }
   qx_web_sql_deliver(web);
 }
 
@@ -301,9 +304,7 @@ int qx_web_port(const qx_web *web) {
 
 void qx_web_stop(qx_web *web) {
   if (!web) return;
-  pthread_mutex_lock(&web->mu);
-  web->stopping = 1;
-  pthread_mutex_unlock(&web->mu);
+  atomic_store(&web->stopping, 1);
   if (web->listen_fd >= 0) shutdown(web->listen_fd, SHUT_RDWR);
   if (web->started & 4) pthread_join(web->acceptor_thread, NULL);
   if (web->started & 2) pthread_join(web->feeder_thread, NULL);

@@ -101,9 +101,7 @@ static void run(web_sql_job *job) {
   const char *refused = refusal(job->query);
   if (refused) return put_error(&job->answer, job->id_json, refused, "25006");
   sql_engine *engine = qx_sql_pool_take(srv, &job->client);
-  pthread_mutex_lock(&job->web->mu);
-  int stopping = job->web->stopping; /* the stop interrupted the statements before this one */
-  pthread_mutex_unlock(&job->web->mu);
+  int stopping = atomic_load(&job->web->stopping); /* the stop interrupted those before */
   qx_sql_result *r = NULL;
   int rc = stopping ? qx_fail(QX_ERR_CLOSED, "the server is stopping")
                     : qx_sql_query(engine->sql, job->query, &r);

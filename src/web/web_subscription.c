@@ -132,6 +132,20 @@ int qx_web_subscription_batch(qx_web *web, web_subscription *s, qx_buffer *b, in
   return -1;
 }
 
+int qx_web_subscription_has_records(qx_web *web, web_subscription *s) {
+  if (s->source != WEB_FROM_WINDOW) return 0; /* the tick polls its subscriber */
+  web_window *w = &web->window;
+  pthread_mutex_lock(&w->mu);
+  for (; s->seq < w->head && s->seq >= w->tail; s->seq++) {
+    const web_slot *slot = &w->slots[s->seq % w->capacity];
+    if (slot->entry.lsn >= s->next_lsn && qx_sub_filter_match(&s->filter, &slot->entry)) break;
+    if (slot->entry.lsn >= s->next_lsn) s->next_lsn = slot->entry.lsn + 1;
+  }
+  int has = s->seq < w->head && s->seq >= w->tail;
+  pthread_mutex_unlock(&w->mu);
+  return has;
+}
+
 web_slow qx_web_subscription_check_slow(qx_web *web, web_subscription *s, char *why, size_t cap) {
   if (s->source != WEB_FROM_WINDOW) return WEB_SLOW_NO;
   web_window *w = &web->window;
