@@ -89,7 +89,8 @@ static unsigned char *put_header(unsigned char *out, const session *s) {
   size_t id_len = strlen(s->id);
   memcpy(out, "QXWB", 4);
   out[4] = (unsigned char)id_len;
-  memcpy(out + 5, s->id, id_len);
+  for (size_t i = 0; i < id_len; i++) /* bytes of the frame, not a string: no NUL */
+    out[5 + i] = (unsigned char)s->id[i];
   return out + 5 + id_len;
 }
 

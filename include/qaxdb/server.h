@@ -24,9 +24,9 @@
 extern "C" {
 #endif
 
-#define QX_SERVER_DEFAULT_PG_PORT 5433   /* PostgreSQL's 5432 plus one: both can run on a host */
-#define QX_SERVER_DEFAULT_HTTP_PORT 9433 /* /metrics and /health */
-#define QX_SERVER_DEFAULT_SQL_ENGINES 2  /* statements that run at once */
+#define QX_SERVER_DEFAULT_PG_PORT 5433    /* PostgreSQL's 5432 plus one: both can run on a host */
+#define QX_SERVER_DEFAULT_HTTP_PORT 9433  /* /metrics and /health */
+#define QX_SERVER_DEFAULT_SQL_ENGINES 2   /* statements that run at once */
 #define QX_SERVER_DEFAULT_WEB_QUEUE 65536 /* records kept encoded for WebSocket clients */
 #define QX_SERVER_DEFAULT_HEARTBEAT_MS 1000
 
@@ -59,7 +59,7 @@ typedef struct qx_server_options {
    * Default QX_SERVER_DEFAULT_WEB_QUEUE. */
   uint32_t web_queue_limit;
   uint32_t web_heartbeat_ms; /* default QX_SERVER_DEFAULT_HEARTBEAT_MS */
-  int max_connections; /* default 64; more are refused with SQLSTATE 53300 */
+  int max_connections;       /* default 64; more are refused with SQLSTATE 53300 */
   /* A statement running longer is cancelled (SQLSTATE 57014); default 300000 (5 min), 0: no
    * limit. */
   uint32_t statement_timeout_ms;

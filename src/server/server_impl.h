@@ -60,7 +60,7 @@ struct qx_server {
   qx_latency queries, inserts; /* for /metrics */
   uint64_t inserted_rows;
 
-  struct qx_web *web;     /* the HTTP port (NULL: none) */
+  struct qx_web *web;    /* the HTTP port (NULL: none) */
   int wrote_server_file; /* the folder's SERVER file names this server */
 };
 

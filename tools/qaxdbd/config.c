@@ -63,9 +63,9 @@ int qaxdbd_usage(int to_stderr) {
       "A replica whose log diverged from the primary's is copied from it again, its folder\n"
       "kept as DIR.diverged-EPOCH-SECONDS (--auto-rebuild false: it waits instead).\n",
       QAXDBD_DEFAULT_DATA, QX_SERVER_DEFAULT_PG_PORT, QX_SERVER_DEFAULT_HTTP_PORT,
-      QX_SERVER_DEFAULT_WEB_QUEUE,
-      QX_SERVER_DEFAULT_SQL_ENGINES, VENUE_DEFAULT_RATE, SNAPSHOT_DEFAULT_INTERVAL,
-      SNAPSHOT_DEFAULT_KEEP, QX_REPL_DEFAULT_TTL_S, QX_REPL_DEFAULT_TIMEOUT_MS);
+      QX_SERVER_DEFAULT_WEB_QUEUE, QX_SERVER_DEFAULT_SQL_ENGINES, VENUE_DEFAULT_RATE,
+      SNAPSHOT_DEFAULT_INTERVAL, SNAPSHOT_DEFAULT_KEEP, QX_REPL_DEFAULT_TTL_S,
+      QX_REPL_DEFAULT_TIMEOUT_MS);
   return to_stderr ? 2 : 0;
 }
 

@@ -27,9 +27,9 @@ typedef struct qaxdbd_config {
   uint32_t snapshot_interval, snapshot_keep; /* seconds (0: none), snapshots kept */
   const char *snapshot_dir;                  /* NULL: <data>/snapshots */
   const char *config_file;                   /* NULL: none */
-  const char *add_user;              /* --add-user NAME: edit the users file, do not serve */
-  const char *console_flag;          /* --console DIR ("" none; NULL: next to the binary) */
-  const char *web_token_file;        /* --web-token-file FILE (else $QAXDB_WEB_TOKEN) */
+  const char *add_user;       /* --add-user NAME: edit the users file, do not serve */
+  const char *console_flag;   /* --console DIR ("" none; NULL: next to the binary) */
+  const char *web_token_file; /* --web-token-file FILE (else $QAXDB_WEB_TOKEN) */
   char console_dir[PATH_MAX], web_token[256];
   char *strings[CONFIG_STRINGS_MAX]; /* the config file's text values, owned */
   int string_count;
