@@ -45,7 +45,10 @@ int qx_web_http_request(qx_web *web, web_conn *c, struct lws *wsi) {
 }
 
 int qx_web_http_writable(web_conn *c, struct lws *wsi) {
+  if (c->http_body.len <= LWS_PRE) return 0; /* no answer waits: a wake meant for WebSockets */
   size_t len = c->http_body.len - LWS_PRE;
-  if (lws_write(wsi, c->http_body.p + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len) return -1;
+  int written = lws_write(wsi, c->http_body.p + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+  qx_buffer_free(&c->http_body); /* libwebsockets keeps what the socket did not take yet */
+  if (written != (int)len) return -1;
   return lws_http_transaction_completed(wsi) ? -1 : 0;
 }

@@ -167,8 +167,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
   case LWS_CALLBACK_HTTP_WRITEABLE:
     return c && !c->is_websocket ? qx_web_http_writable(c, wsi) : 0;
   case LWS_CALLBACK_CLOSED_HTTP:
+  case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* an answer built but never written */
     if (c && !c->is_websocket) qx_buffer_free(&c->http_body);
-    return 0;
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     return web ? admit(web, wsi) : -1;
   case LWS_CALLBACK_ESTABLISHED:
