@@ -45,8 +45,10 @@ static void announce(const qaxdbd_config *c, const qx_server *srv) {
   printf("qaxdbd: serving %s on %s:%d (PostgreSQL wire protocol%s%s%s): psql -h %s -p %d\n",
          c->data, host, port, users ? "; users of " : "; loopback trusted", users ? users : "",
          c->server.tls_cert_file ? "; TLS offered" : "", host, port);
-  printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health\n", host,
-         qx_server_http_port(srv));
+  int http = qx_server_http_port(srv);
+  printf("qaxdbd: metrics at http://%s:%d/metrics, health at /health", host, http);
+  if (c->server.console_dir) printf(", web console at http://%s:%d/", host, http);
+  putchar('\n');
 }
 
 static void start_extras(const qaxdbd_config *c, node *n) {
