@@ -237,30 +237,41 @@ static int send_message(web_conn *c) {
   return n < 0 ? -1 : 0;
 }
 
-/* A subscription left behind: it catches up, or the connection is to be closed. */
-static void handle_slow(qx_web *web, web_conn *c, web_subscription *s) {
+/* Ends subscription s with an error naming it, and takes it out of c's list. */
+static void end_with_error(web_conn *c, web_subscription *s, const char *message) {
+  char id_json[WEB_ID_MAX + 3];
+  snprintf(id_json, sizeof id_json, "\"%s\"", s->id);
+  queue_error(c, id_json, message);
+  qx_web_subscription_end(s);
+  *s = c->subs[--c->sub_count];
+}
+
+/* A subscription left behind: it catches up, or the connection is to be closed; 1 if it
+ * cannot catch up and was ended (another subscription now has its place in the list). */
+static int handle_slow(qx_web *web, web_conn *c, web_subscription *s) {
   char why[sizeof c->close_reason];
   switch (qx_web_subscription_check_slow(web, s, why, sizeof why)) {
   case WEB_SLOW_NO:
-    return;
+    return 0;
   case WEB_SLOW_CATCHING_UP:
     web->catchups++;
     qx_web_conn_queuef(c,
                        "{\"type\":\"catchup\",\"id\":\"%s\",\"from_lsn\":%llu,\"reason\":\"the "
                        "client fell more than %u records behind\"}",
                        s->id, (unsigned long long)s->next_lsn, web->window.capacity);
-    return;
+    return 0;
   case WEB_SLOW_DISCONNECT:
     if (!c->close_reason[0]) web->slow_disconnects++;
     snprintf(c->close_reason, sizeof c->close_reason, "%s", why);
     /* A client that reads nothing never takes the close frame: it is dropped in 10 s. */
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 10);
     lws_callback_on_writable(c->wsi);
-    return;
+    return 0;
   case WEB_SLOW_FAILED:
-    queue_error(c, NULL, qx_last_error());
-    return;
+    end_with_error(c, s, qx_last_error());
+    return 1;
   }
+  return 0;
 }
 
 /* Sends one batch of the next subscription in turn that has records; 1 if it sent one. */
@@ -268,17 +279,13 @@ static int send_records(qx_web *web, web_conn *c, int *failed) {
   for (int i = 0; i < c->sub_count; i++) {
     int at = (c->next_sub + i) % c->sub_count;
     web_subscription *s = &c->subs[at];
-    handle_slow(web, c, s);
+    if (handle_slow(web, c, s)) return 0;
     int went_live = 0, count = qx_web_subscription_batch(web, s, &c->tx, &went_live);
     if (went_live)
       qx_web_conn_queuef(c, "{\"type\":\"live\",\"id\":\"%s\",\"lsn\":%llu}", s->id,
                          (unsigned long long)s->next_lsn);
     if (count < 0) {
-      char id_json[WEB_ID_MAX + 3];
-      snprintf(id_json, sizeof id_json, "\"%s\"", s->id);
-      queue_error(c, id_json, qx_last_error());
-      qx_web_subscription_end(s);
-      *s = c->subs[--c->sub_count];
+      end_with_error(c, s, qx_last_error());
       return 0;
     }
     if (count == 0) continue;
@@ -322,7 +329,10 @@ int qx_web_conn_has_records(qx_web *web, web_conn *c) {
 void qx_web_conn_tick(qx_web *web, web_conn *c, int heartbeat) {
   int polls = 0;
   for (int i = 0; i < c->sub_count; i++) {
-    handle_slow(web, c, &c->subs[i]);
+    if (handle_slow(web, c, &c->subs[i])) {
+      i--; /* the last subscription moved into this place */
+      continue;
+    }
     polls |= c->subs[i].source == WEB_FROM_SUB;
   }
   if (polls) lws_callback_on_writable(c->wsi);
