@@ -9,6 +9,7 @@
 
 #include "qaxdb/sub.h"
 #include "server/server_impl.h"
+#include "util/clock.h"
 #include "web/web.h"
 
 /* Upper bounds of the latency buckets, in seconds (Prometheus's "le"). */
@@ -28,14 +29,20 @@ void qx_metric(qx_buffer *b, const char *name, const char *type, const char *hel
                    value);
 }
 
-static void histogram(qx_buffer *b, const char *name, const char *help, const qx_latency *l) {
+/* A Prometheus histogram: n buckets of cumulative counts under le[i] seconds, then all count
+ * values summing to sum_ns. */
+static void put_histogram(qx_buffer *b, const char *name, const char *help, const double *le,
+                          const uint64_t *counts, int n, uint64_t count, uint64_t sum_ns) {
   qx_buffer_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-  for (int i = 0; i < QX_LATENCY_BUCKETS; i++)
-    qx_buffer_printf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, bucket_seconds[i],
-                     l->buckets[i]);
-  qx_buffer_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, l->count);
-  qx_buffer_printf(b, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name, (double)l->sum_ns / 1e9, name,
-                   l->count);
+  for (int i = 0; i < n; i++)
+    qx_buffer_printf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, le[i], counts[i]);
+  qx_buffer_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, count);
+  qx_buffer_printf(b, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name, (double)sum_ns / 1e9, name,
+                   count);
+}
+
+static void histogram(qx_buffer *b, const char *name, const char *help, const qx_latency *l) {
+  put_histogram(b, name, help, bucket_seconds, l->buckets, QX_LATENCY_BUCKETS, l->count, l->sum_ns);
 }
 
 static void engine_metrics(qx_buffer *b, const qx_db_stats *s) {
@@ -144,27 +151,35 @@ static int add_file(const char *path, const struct stat *st, int flag, struct FT
   return 0;
 }
 
-/* The disk space the data folder takes (what du says), walked at each scrape; nftw has no
- * context argument, hence the sum in a thread-local. */
+/* The disk space the data folder takes (what du says). The walk runs on the HTTP port's one
+ * thread, which also serves every WebSocket, and a year of Parquet files is many files: it is
+ * walked again at most every DISK_WALK_NS, whatever the scrapes. nftw has no context argument,
+ * hence the thread-locals. */
+#define DISK_WALK_NS 10000000000LL
 static double disk_bytes(const char *dir) {
+  static _Thread_local uint64_t bytes;
+  static _Thread_local int64_t walked_at;
+  int64_t now = qx_monotonic_ns();
+  if (walked_at && now - walked_at < DISK_WALK_NS) return (double)bytes;
   disk_bytes_seen = 0;
   nftw(dir, add_file, 16, FTW_PHYS);
-  return (double)disk_bytes_seen;
+  bytes = disk_bytes_seen;
+  walked_at = now;
+  return (double)bytes;
 }
 
 /* The engine's sampled write latency as a Prometheus histogram (its buckets are cumulative). */
 static void write_latency_metrics(qx_buffer *b, const qx_db_stats *s) {
-  const char *name = "qaxdb_write_duration_seconds";
-  qx_buffer_printf(b,
-                   "# HELP %s Writes of this process, from the call to the acknowledgement at "
-                   "their durability; one in %d is timed.\n# TYPE %s histogram\n",
-                   name, QX_DB_LATENCY_SAMPLE, name);
+  double le[QX_DB_LATENCY_BUCKETS];
   for (int i = 0; i < QX_DB_LATENCY_BUCKETS; i++)
-    qx_buffer_printf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name,
-                     qx_db_latency_bucket_us[i] / 1e6, s->write_latency[i]);
-  qx_buffer_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, s->write_latency_count);
-  qx_buffer_printf(b, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name,
-                   (double)s->write_latency_sum_ns / 1e9, name, s->write_latency_count);
+    le[i] = qx_db_latency_bucket_us[i] / 1e6;
+  char help[160];
+  snprintf(help, sizeof help,
+           "Writes of this process, from the call to the acknowledgement at their durability; "
+           "one in %d is timed.",
+           QX_DB_LATENCY_SAMPLE);
+  put_histogram(b, "qaxdb_write_duration_seconds", help, le, s->write_latency,
+                QX_DB_LATENCY_BUCKETS, s->write_latency_count, s->write_latency_sum_ns);
 }
 
 int qx_server_metrics(qx_server *srv, qx_buffer *b) {

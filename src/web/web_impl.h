@@ -76,8 +76,7 @@ typedef struct web_subscription {
   int binary, disconnect_when_slow;
   web_source source;
   uint64_t seq;      /* WEB_FROM_WINDOW: the next slot to look at */
-  qx_sub *sub;       /* WEB_FROM_SUB */
-  int catching_up;   /* WEB_FROM_SUB only until it reaches the window */
+  qx_sub *sub;       /* WEB_FROM_SUB; without a delay, only until it reaches the window */
   uint64_t next_lsn; /* every record before it was sent or filtered out */
 } web_subscription;
 

@@ -35,10 +35,7 @@ int qx_web_subscription_start(qx_web *web, web_subscription *s, int64_t after_ls
   uint64_t from = after_lsn < 0 ? w->next_lsn : (uint64_t)after_lsn + 1;
   uint64_t seq = qx_web_window_find(w, from);
   pthread_mutex_unlock(&w->mu);
-  if (seq == UINT64_MAX) {
-    s->catching_up = 1;
-    return open_sub(web, s, from, 0);
-  }
+  if (seq == UINT64_MAX) return open_sub(web, s, from, 0); /* it catches up first */
   s->source = WEB_FROM_WINDOW;
   s->seq = seq;
   s->next_lsn = from;
@@ -98,7 +95,6 @@ static int rejoin_window(qx_web *web, web_subscription *s) {
   qx_web_subscription_end(s);
   s->source = WEB_FROM_WINDOW;
   s->seq = seq;
-  s->catching_up = 0;
   return 1;
 }
 
@@ -117,7 +113,7 @@ static int sub_batch(qx_web *web, web_subscription *s, qx_buffer *b, int *went_l
   qx_sub_status st;
   qx_sub_get_status(s->sub, &st);
   s->next_lsn = st.next_lsn;
-  if (s->catching_up) *went_live = rejoin_window(web, s);
+  if (!s->filter.delay_ms) *went_live = rejoin_window(web, s); /* it was catching up */
   return count;
 }
 
@@ -163,6 +159,5 @@ web_slow qx_web_subscription_check_slow(qx_web *web, web_subscription *s, char *
    * move, so that the service thread goes on sending to the rest in between. */
   if (web->catchup_budget == 0) return WEB_SLOW_NO;
   web->catchup_budget--;
-  s->catching_up = 1;
   return open_sub(web, s, s->next_lsn, 0) == QX_OK ? WEB_SLOW_CATCHING_UP : WEB_SLOW_FAILED;
 }
